@@ -1,0 +1,46 @@
+# Two commands on a fresh machine with Python 3.9-3.11: `make demo` and `make test`.
+# The virtualenv is rebuilt only when requirements.lock or pyproject.toml change.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3.10 || command -v python3.9 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.pytfpol-installed
+
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test lint format bench train-example clean check-python
+
+demo: $(STAMP)
+	$(BIN)/pytfpol eval examples/cartpole-dqn --env CartPole-v1 --episodes 20 --seed 0 --out pytfpol-runs/demo --force
+
+test: $(STAMP)
+	$(BIN)/ruff check pytfpol tests bench examples
+	$(BIN)/ruff format --check pytfpol tests bench examples
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check pytfpol tests bench examples
+
+format: $(STAMP)
+	$(BIN)/ruff format pytfpol tests bench examples
+	$(BIN)/ruff check --fix pytfpol tests bench examples
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+train-example: $(STAMP)
+	$(BIN)/python examples/train_cartpole_dqn.py --output examples/cartpole-dqn
+
+check-python:
+	@$(PYTHON) tools/check_python.py
+
+$(STAMP): requirements.lock pyproject.toml tools/check_python.py
+	@$(PYTHON) tools/check_python.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) pytfpol-runs .pytest_cache .ruff_cache

@@ -1,0 +1,228 @@
+"""The Python API that the CLI calls. Each function returns plain data (dicts) or raises a
+`pytfpol.errors.PytfpolError`.
+
+    from pytfpol import api
+    report = api.evaluate(api.EvalSettings("examples/cartpole-dqn", "CartPole-v1", episodes=20))
+    report["summary"]["mean_return"]
+
+TensorFlow is imported on the first call, not on `import pytfpol.api`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Protocol
+
+from pytfpol import __version__
+from pytfpol.config import EvalSettings
+from pytfpol.errors import GateFailed, PytfpolError
+from pytfpol.sources import resolve_policy_source
+from pytfpol.stats import summarize
+from pytfpol import storage
+
+SCHEMA_VERSION = 1
+
+__all__ = ["EvalSettings", "evaluate", "check_gates", "SCHEMA_VERSION"]
+
+
+class Progress(Protocol):
+    """What the evaluation reports while it runs; `reporting` provides the rich one."""
+
+    def start(self, total: int, description: str) -> None: ...
+
+    def advance(self, episode_return: float) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class _NoProgress:
+    def start(self, total: int, description: str) -> None:
+        pass
+
+    def advance(self, episode_return: float) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dict:
+    """Run the episodes, write `stats.json` and `episodes.csv`, and return the report.
+
+    The report is written (marked `"complete": false`) even when the run stops early on an
+    environment/policy failure or Ctrl-C; the error is then re-raised.
+    """
+    progress = progress or _NoProgress()
+    source = resolve_policy_source(settings.policy_path, settings.policy, settings.checkpoint)
+    out = Path(settings.out) if settings.out else storage.default_run_dir(
+        settings.env_id, settings.policy_path
+    )
+    storage.prepare_output_dir(out, inputs=[settings.policy_path])
+
+    started = time.perf_counter()
+    from pytfpol import envs, evaluation, loading  # TensorFlow from here on
+
+    env_source = envs.EnvSource(settings.env_id, dict(settings.env_kwargs), settings.max_episode_steps)
+    first_env = env_source.make()
+    environments = [first_env]
+    loaded = None
+    try:
+        loaded = loading.load_policy(source, settings.batch_size)
+        envs.check_specs(
+            settings.env_id,
+            str(source.saved_model_dir),
+            {
+                "observation": envs.space_to_spec(first_env.observation_space, "observation"),
+                "action": envs.space_to_spec(first_env.action_space, "action"),
+            },
+            {"observation": loaded.observation_spec, "action": loaded.action_spec},
+        )
+        environments += [env_source.make() for _ in range(settings.batch_size - 1)]
+        load_seconds = time.perf_counter() - started
+
+        base = _report_base(settings, source, loaded, out)
+        progress.start(settings.episodes, f"{settings.env_id}")
+        run_started = time.perf_counter()
+        error: Optional[PytfpolError] = None
+        try:
+            with loaded.session.as_default():
+                results = evaluation.run_episodes(
+                    loaded.py_policy,
+                    environments,
+                    settings.episodes,
+                    settings.seed,
+                    on_episode=lambda r: progress.advance(r.return_),
+                )
+        except PytfpolError as exc:
+            if not hasattr(exc, "completed"):
+                raise
+            error, results = exc, exc.completed
+        finally:
+            progress.stop()
+        run_seconds = time.perf_counter() - run_started
+    finally:
+        for env in environments:
+            _close_quietly(env)
+        if loaded is not None:
+            loaded.close()
+
+    report = _finish_report(base, settings, results, error, load_seconds, run_seconds)
+    report["output"]["files"] = storage.write_report(out, report)
+    if error is not None:
+        error.report = report
+        raise error
+    return report
+
+
+def check_gates(report: dict) -> None:
+    """Raise GateFailed (exit 1) when a gate recorded in the report did not pass."""
+    for name, gate in report.get("gates", {}).items():
+        if not gate["passed"]:
+            raise GateFailed(
+                f"gate {name} failed: {gate['statistic']} {gate['value']:g} < {gate['threshold']:g}",
+                f"the report is in {report['output']['dir']}",
+            )
+
+
+def _report_base(settings: EvalSettings, source, loaded, out: Path) -> dict:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "complete": True,
+        "error": None,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "summary": {},
+        "episodes": [],
+        "policy": {
+            "path": str(source.path),
+            "format": source.format,
+            "saved_model": str(source.saved_model_dir),
+            "policy": source.policy_name,
+            "checkpoint": source.checkpoint_dir,
+            "train_step": loaded.train_step,
+            "metadata": loaded.metadata,
+        },
+        "env": {
+            "id": settings.env_id,
+            "kwargs": dict(settings.env_kwargs),
+            "max_episode_steps": settings.max_episode_steps,
+        },
+        "settings": {
+            "episodes": settings.episodes,
+            "seed": settings.seed,
+            "num_envs": settings.batch_size,
+        },
+        "gates": {},
+        "timing": {},
+        "versions": _versions(),
+        "output": {"dir": str(out)},
+    }
+
+
+def _finish_report(base, settings, results, error, load_seconds, run_seconds) -> dict:
+    report = dict(base)
+    episodes = [
+        {
+            "index": r.index,
+            "seed": r.seed,
+            "return": _finite_or_none(r.return_),
+            "length": r.length,
+            "terminated": r.terminated,
+            "truncated": r.truncated,
+        }
+        for r in results
+    ]
+    report["episodes"] = episodes
+    report["summary"] = _finite_summary(summarize([r.return_ for r in results], [r.length for r in results]))
+    report["complete"] = error is None
+    report["error"] = None if error is None else {"message": error.message, "exit_code": error.exit_code}
+    steps = report["summary"]["total_steps"]
+    report["timing"] = {
+        "load_seconds": round(load_seconds, 3),
+        "run_seconds": round(run_seconds, 3),
+        "steps_per_second": round(steps / run_seconds, 1) if run_seconds > 0 else None,
+    }
+    if settings.min_return is not None:
+        mean = report["summary"]["mean_return"]
+        report["gates"] = {
+            "min_return": {
+                "statistic": "mean_return",
+                "threshold": settings.min_return,
+                "value": mean,
+                "passed": error is None and mean is not None and mean >= settings.min_return,
+            }
+        }
+    return report
+
+
+def _finite_or_none(value: float) -> Optional[float]:
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def _finite_summary(summary: dict) -> dict:
+    return {k: (_finite_or_none(v) if isinstance(v, float) else v) for k, v in summary.items()}
+
+
+def _versions() -> dict:
+    import gymnasium
+    import tensorflow as tf
+    import tf_agents
+
+    return {
+        "pytfpol": __version__,
+        "tensorflow": tf.__version__,
+        "tf_agents": tf_agents.__version__,
+        "gymnasium": gymnasium.__version__,
+        "python": platform.python_version(),
+        "numpy": sys.modules["numpy"].__version__,
+    }
+
+
+def _close_quietly(env) -> None:
+    try:
+        env.close()
+    except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
+        pass

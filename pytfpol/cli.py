@@ -1,0 +1,178 @@
+"""The `pytfpol` command: parse options, call `pytfpol.api`, print, map errors to exit codes.
+
+Importing this module does not import TensorFlow (nor rich): `pytfpol --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import click
+
+from pytfpol import __version__
+from pytfpol.errors import (
+    EXIT_GATE,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_OUTPUT,
+    EXIT_RUNTIME,
+    EXIT_USAGE,
+    PytfpolError,
+)
+
+EXIT_CODES_HELP = f"""\b
+Exit codes:
+  {EXIT_OK}    ok
+  {EXIT_GATE}    a gate failed (--min-return)
+  {EXIT_USAGE}    usage or config error
+  {EXIT_INPUT}    input error: missing, corrupt or incompatible policy, checkpoint or env
+  {EXIT_RUNTIME}    the environment or the policy failed while running
+  {EXIT_OUTPUT}    output error: not writable, disk full, in use by another run
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); completed episodes are written
+"""
+
+
+@click.group(
+    help="Evaluate TF-Agents policies on Gymnasium environments.\n\n" + EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="pytfpol")
+def main() -> None:
+    pass
+
+
+@main.command(
+    "eval",
+    epilog=EXIT_CODES_HELP,
+    short_help="Run seeded episodes of a saved policy; write stats.json and episodes.csv.",
+)
+@click.argument("policy_dir", type=click.Path(path_type=str))
+@click.option("--env", "env_id", required=True, help="Gymnasium environment id, e.g. CartPole-v1.")
+@click.option("--episodes", default=10, show_default=True, type=int, help="Number of episodes.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Episode i is reset with seed S+i.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=str),
+    help="Output directory (default: a new directory under ./pytfpol-runs/).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (nothing else).")
+@click.option("--min-return", type=float, help="Exit 1 when the mean return is below this: a CI gate.")
+@click.option(
+    "--policy",
+    type=click.Choice(["greedy", "collect", "policy"]),
+    default="greedy",
+    show_default=True,
+    help="Which SavedModel of a Learner policies/ root to evaluate.",
+)
+@click.option(
+    "--checkpoint",
+    type=click.Path(path_type=str),
+    help="A policies/checkpoints/policy_checkpoint_<step> to apply (default: the newest).",
+)
+@click.option(
+    "--env-kwargs",
+    multiple=True,
+    help="Arguments for gymnasium.make: a JSON object or key=value pairs (repeatable).",
+)
+@click.option("--max-episode-steps", type=int, help="Truncate episodes after this many steps.")
+@click.option(
+    "--num-envs",
+    type=int,
+    help="Environments run side by side, one policy call for all (default: min(episodes, 8)).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
+def eval_command(
+    policy_dir: str,
+    env_id: str,
+    episodes: int,
+    seed: int,
+    out: Optional[str],
+    as_json: bool,
+    min_return: Optional[float],
+    policy: str,
+    checkpoint: Optional[str],
+    env_kwargs: tuple,
+    max_episode_steps: Optional[int],
+    num_envs: Optional[int],
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Evaluate the policy in POLICY_DIR on --env for --episodes seeded episodes.
+
+    POLICY_DIR is a PolicySaver SavedModel directory or a Learner policies/ root (the
+    greedy_policy SavedModel with the newest checkpoint applied, by default).
+    """
+
+    def run() -> None:
+        from pytfpol import api, reporting
+        from pytfpol.config import EvalSettings, parse_env_kwargs
+
+        settings = EvalSettings(
+            policy_path=policy_dir,
+            env_id=env_id,
+            episodes=episodes,
+            seed=seed,
+            env_kwargs=parse_env_kwargs(env_kwargs),
+            max_episode_steps=max_episode_steps,
+            policy=policy,
+            checkpoint=checkpoint,
+            num_envs=num_envs,
+            out=out,
+            min_return=min_return,
+        )
+        progress = None if quiet else reporting.EpisodeProgress(reporting.stderr_console())
+        try:
+            report = api.evaluate(settings, progress=progress)
+        except PytfpolError as exc:
+            partial = getattr(exc, "report", None)
+            if partial is not None:
+                _show(partial, as_json, quiet)
+            raise
+        _show(report, as_json, quiet)
+        api.check_gates(report)
+
+    _run_command(run, verbose)
+
+
+def _show(report: dict, as_json: bool, quiet: bool) -> None:
+    from pytfpol import reporting
+
+    if as_json:
+        reporting.print_json(report)
+    elif not quiet:
+        reporting.print_eval_table(report)
+
+
+def _run_command(body, verbose: bool) -> None:
+    """Run a command body; turn every failure into its message and exit code."""
+    from pytfpol.quiet_tf import silence
+
+    if not verbose:
+        silence()
+    try:
+        body()
+    except PytfpolError as exc:
+        _report_error(exc, verbose)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt as exc:
+        _report_error(exc, verbose)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 4
+        _report_error(exc, verbose)
+        sys.exit(EXIT_RUNTIME)
+
+
+def _report_error(exc: BaseException, verbose: bool) -> None:
+    from pytfpol import reporting
+
+    if isinstance(exc, KeyboardInterrupt):
+        reporting.print_note("interrupted")
+        return
+    reporting.print_error(exc, verbose)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

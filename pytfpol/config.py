@@ -1,0 +1,93 @@
+"""Validated, frozen settings for a run, built from CLI options or Python arguments; no TensorFlow."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence
+
+from pytfpol.errors import UsageError
+
+MAX_SEED = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """Everything `api.evaluate` needs to know, checked once."""
+
+    policy_path: str
+    env_id: str
+    episodes: int = 10
+    seed: int = 0
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    max_episode_steps: Optional[int] = None
+    policy: str = "greedy"
+    checkpoint: Optional[str] = None
+    num_envs: Optional[int] = None  # None: chosen from the episode count
+    out: Optional[str] = None
+    min_return: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        _require_int("--episodes", self.episodes, minimum=1)
+        _require_int("--seed", self.seed, minimum=0)
+        if self.seed + self.episodes - 1 > MAX_SEED:
+            raise UsageError(
+                f"--seed {self.seed}: episode seeds would exceed {MAX_SEED}",
+                "choose a smaller --seed",
+            )
+        if self.max_episode_steps is not None:
+            _require_int("--max-episode-steps", self.max_episode_steps, minimum=1)
+        if self.num_envs is not None:
+            _require_int("--num-envs", self.num_envs, minimum=1)
+        if not self.env_id:
+            raise UsageError("--env is empty", "name a Gymnasium environment, e.g. CartPole-v1")
+
+    @property
+    def batch_size(self) -> int:
+        """Environments run side by side: never more than there are episodes."""
+        wanted = self.num_envs if self.num_envs is not None else 8
+        return max(1, min(wanted, self.episodes))
+
+
+def _require_int(option: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise UsageError(f"{option} {value!r}: must be an integer >= {minimum}", "")
+
+
+def parse_env_kwargs(values: Sequence[str]) -> dict[str, Any]:
+    """`--env-kwargs` as one JSON object, or `key=value` pairs whose values are parsed as JSON
+    when they can be (`render_mode=rgb_array g=9.81` gives {"render_mode": "rgb_array", "g": 9.81})."""
+    kwargs: dict[str, Any] = {}
+    for text in values:
+        text = text.strip()
+        if text.startswith("{"):
+            try:
+                parsed = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise UsageError(
+                    f"--env-kwargs {text!r}: not valid JSON ({exc.msg} at column {exc.colno})",
+                    'write a JSON object, e.g. --env-kwargs \'{"g": 9.81}\', or key=value pairs',
+                ) from exc
+            if not isinstance(parsed, dict):
+                raise UsageError(f"--env-kwargs {text!r}: must be a JSON object", "")
+            kwargs.update(parsed)
+            continue
+        for pair in text.split(","):
+            if not pair.strip():
+                continue
+            key, sep, value = pair.partition("=")
+            if not sep or not key.strip().isidentifier():
+                raise UsageError(
+                    f"--env-kwargs {pair!r}: expected key=value",
+                    "e.g. --env-kwargs g=9.81 or --env-kwargs '{\"g\": 9.81}'",
+                )
+            kwargs[key.strip()] = _parse_value(value.strip())
+    return kwargs
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+

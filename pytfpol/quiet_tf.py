@@ -1,0 +1,53 @@
+"""Import TensorFlow, TFP and TF-Agents once, with their log noise silenced.
+
+Every module that needs TensorFlow imports it through `import_tf()` so that the C++ log level,
+absl's logger, Python warnings and the gym 0.23 banner (which TF-Agents imports) are dealt with
+before the first TensorFlow line runs. `pytfpol --help` never gets here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from types import ModuleType
+
+_NOISY_WARNINGS = (
+    "Encoding a StructuredValue",
+    "is not a valid tf.function parameter name",
+    "`np.bool8` is a deprecated alias",
+)
+
+
+def silence() -> None:
+    """Set everything that must be set before TensorFlow is imported."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "hide")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    for pattern in _NOISY_WARNINGS:
+        warnings.filterwarnings("ignore", message=f".*{pattern}.*")
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    try:  # gym 0.23 prints a notice on import unless its table of notices is empty.
+        import gym_notices.notices as gym_notices
+
+        gym_notices.notices.clear()
+    except Exception:  # noqa: BLE001 - the banner is cosmetic; never fail on it
+        pass
+
+
+def import_tf() -> ModuleType:
+    """Return the `tensorflow` module, imported quietly (with TFP registered for SavedModels)."""
+    silence()
+    import tensorflow as tf
+
+    # SavedModels of TF-Agents policies carry TFP distribution type specs: register them first.
+    import tensorflow_probability  # noqa: F401
+
+    tf.get_logger().setLevel(logging.ERROR)
+    try:
+        from absl import logging as absl_logging
+
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    except ImportError:  # pragma: no cover - absl comes with TensorFlow
+        pass
+    return tf

@@ -1,0 +1,177 @@
+"""Find out what kind of policy a path holds, from the file system alone (no TensorFlow).
+
+The result is a small, picklable `PolicySource` that `loading` turns into a running policy. Reading
+never creates or changes anything: every path is checked here before TensorFlow sees it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from pytfpol.errors import InputError, UsageError
+
+SAVED_MODEL_PB = "saved_model.pb"
+POLICY_SPECS = "policy_specs.pbtxt"
+VARIABLES_INDEX = os.path.join("variables", "variables.index")
+CHECKPOINTS_DIR = "checkpoints"
+POLICY_CHECKPOINT_RE = re.compile(r"^policy_checkpoint_(\d+)$")
+CHECKPOINTER_INDEX_RE = re.compile(r"^ckpt-(\d+)\.index$")
+
+# `--policy` choice -> directory name used by TF-Agents' PolicySavedModelTrigger.
+LEARNER_POLICIES = {"greedy": "greedy_policy", "collect": "collect_policy", "policy": "policy"}
+
+FORMAT_SAVED_MODEL = "saved_model"
+FORMAT_LEARNER = "learner_policies"
+
+
+@dataclass(frozen=True)
+class PolicySource:
+    """Where a policy's graph and weights come from; small and picklable on purpose."""
+
+    path: str  # what the user gave
+    format: str  # FORMAT_SAVED_MODEL or FORMAT_LEARNER
+    saved_model_dir: str
+    policy_name: Optional[str] = None  # greedy / collect / policy, for Learner roots
+    checkpoint_dir: Optional[str] = None  # a policy_checkpoint_* directory applied on top
+    checkpoint_step: Optional[int] = None  # the step in that directory's name
+
+    @property
+    def checkpoint_prefix(self) -> Optional[str]:
+        if self.checkpoint_dir is None:
+            return None
+        return os.path.join(self.checkpoint_dir, "variables", "variables")
+
+
+def resolve_policy_source(
+    path: str | os.PathLike, policy: str = "greedy", checkpoint: str | os.PathLike | None = None
+) -> PolicySource:
+    """Detect the layout at `path` and pick the SavedModel and checkpoint to use."""
+    if policy not in LEARNER_POLICIES:
+        raise UsageError(
+            f"unknown --policy {policy!r}", f"choose one of: {', '.join(LEARNER_POLICIES)}"
+        )
+    root = Path(path)
+    if not root.exists():
+        raise InputError(
+            f"{root}: no such file or directory",
+            "check the path to the saved policy",
+            path=root,
+        )
+    if not root.is_dir():
+        raise InputError(
+            f"{root}: is a file, not a policy directory",
+            "give the directory written by PolicySaver (it holds saved_model.pb) "
+            "or a Learner policies/ root",
+            path=root,
+        )
+    if _is_saved_model(root):
+        learner_root = _learner_root_of(root)
+        if learner_root is not None:  # e.g. policies/greedy_policy: its checkpoints are siblings
+            name = next(k for k, v in LEARNER_POLICIES.items() if v == root.name)
+            return _learner_source(learner_root, name, checkpoint, given=root)
+        if checkpoint is not None:
+            return _with_checkpoint(
+                PolicySource(str(root), FORMAT_SAVED_MODEL, str(root)), Path(checkpoint)
+            )
+        return PolicySource(str(root), FORMAT_SAVED_MODEL, str(root))
+    if any(_is_saved_model(root / d) for d in LEARNER_POLICIES.values()):
+        return _learner_source(root, policy, checkpoint, given=root)
+    if (root / "policies").is_dir():
+        return resolve_policy_source(root / "policies", policy, checkpoint)
+    if (root / "checkpoint").is_file() or any(
+        CHECKPOINTER_INDEX_RE.match(p.name) for p in root.iterdir()
+    ):
+        raise UsageError(
+            f"{root}: is a Checkpointer directory (checkpoint, ckpt-N.index): "
+            "evaluating it needs the network rebuilt from a config, which this version "
+            "does not support yet",
+            "evaluate a PolicySaver SavedModel or a Learner policies/ directory instead",
+            path=root,
+        )
+    raise InputError(
+        f"{root}: not a TF-Agents policy directory (no {SAVED_MODEL_PB}, "
+        f"no greedy_policy/ or policy/ inside)",
+        "give a PolicySaver SavedModel directory or a Learner policies/ root",
+        path=root,
+    )
+
+
+def _is_saved_model(directory: Path) -> bool:
+    return (directory / SAVED_MODEL_PB).is_file()
+
+
+def _learner_root_of(saved_model_dir: Path) -> Optional[Path]:
+    """The policies/ root when `saved_model_dir` is one of its SavedModels with checkpoints."""
+    parent = saved_model_dir.resolve().parent
+    if saved_model_dir.name in LEARNER_POLICIES.values() and (parent / CHECKPOINTS_DIR).is_dir():
+        return Path(saved_model_dir).parent
+    return None
+
+
+def _learner_source(
+    root: Path, policy: str, checkpoint: str | os.PathLike | None, given: Path
+) -> PolicySource:
+    saved_model_dir = root / LEARNER_POLICIES[policy]
+    _require_saved_model(saved_model_dir, root)
+    source = PolicySource(str(given), FORMAT_LEARNER, str(saved_model_dir), policy_name=policy)
+    if checkpoint is not None:
+        return _with_checkpoint(source, Path(checkpoint))
+    newest = newest_policy_checkpoint(root / CHECKPOINTS_DIR)
+    return source if newest is None else _with_checkpoint(source, newest)
+
+
+def _require_saved_model(saved_model_dir: Path, root: Path) -> None:
+    if not saved_model_dir.is_dir():
+        present = [k for k, v in LEARNER_POLICIES.items() if (root / v).is_dir()]
+        raise InputError(
+            f"{root}: has no {saved_model_dir.name}/ SavedModel",
+            f"choose one that is there with --policy: {', '.join(present) or 'none found'}",
+            path=saved_model_dir,
+        )
+    for name in (SAVED_MODEL_PB, POLICY_SPECS, VARIABLES_INDEX):
+        if not (saved_model_dir / name).is_file():
+            raise InputError(
+                f"{saved_model_dir}: incomplete SavedModel, {name} is missing",
+                "re-export the policy with TF-Agents' PolicySaver",
+                path=saved_model_dir / name,
+            )
+
+
+def newest_policy_checkpoint(checkpoints_dir: Path) -> Optional[Path]:
+    """The `policy_checkpoint_<step>` directory with the highest step, or None."""
+    if not checkpoints_dir.is_dir():
+        return None
+    found = [
+        (int(m.group(1)), p)
+        for p in checkpoints_dir.iterdir()
+        if (m := POLICY_CHECKPOINT_RE.match(p.name)) and p.is_dir()
+    ]
+    return max(found)[1] if found else None
+
+
+def _with_checkpoint(source: PolicySource, checkpoint: Path) -> PolicySource:
+    """Attach a `policy_checkpoint_*` directory (or its variables/ prefix) to a SavedModel."""
+    _require_saved_model(Path(source.saved_model_dir), Path(source.saved_model_dir).parent)
+    # Accept the directory, its variables/ folder, the variables/variables prefix or its .index.
+    candidates = (checkpoint, checkpoint.parent, checkpoint.parent.parent)
+    directory = next((c for c in candidates if (c / VARIABLES_INDEX).is_file()), None)
+    if directory is None:
+        problem = "no such file or directory" if not checkpoint.exists() else "not a policy checkpoint"
+        raise InputError(
+            f"{checkpoint}: {problem} (expected {VARIABLES_INDEX} inside)",
+            "give a policies/checkpoints/policy_checkpoint_<step> directory",
+            path=checkpoint,
+        )
+    match = POLICY_CHECKPOINT_RE.match(directory.name)
+    return PolicySource(
+        path=source.path,
+        format=source.format,
+        saved_model_dir=source.saved_model_dir,
+        policy_name=source.policy_name,
+        checkpoint_dir=str(directory),
+        checkpoint_step=int(match.group(1)) if match else None,
+    )

@@ -1,0 +1,148 @@
+"""The output directory: where a run writes, and how (atomically: complete or absent).
+
+Every file is written to a temporary name in the same directory, flushed and fsynced, then
+renamed into place, so that an interrupted run never leaves a half-written report and an earlier
+report stays intact until the new one is complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from pytfpol.errors import OutputError
+
+STATS_JSON = "stats.json"
+EPISODES_CSV = "episodes.csv"
+EPISODE_COLUMNS = ("index", "seed", "return", "length", "terminated", "truncated")
+DEFAULT_RUNS_DIR = "pytfpol-runs"
+
+
+def default_run_dir(env_id: str, policy_path: str, base: str | os.PathLike = DEFAULT_RUNS_DIR) -> Path:
+    """A new directory name under `base`: <time>-<policy>-<env>, never an existing one."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    policy_name = _slug(Path(policy_path).resolve().name) or "policy"
+    stem = f"{stamp}-{policy_name}-{_slug(env_id)}"
+    candidate = Path(base) / stem
+    counter = 1
+    while candidate.exists():
+        counter += 1
+        candidate = Path(base) / f"{stem}-{counter}"
+    return candidate
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:60]
+
+
+def prepare_output_dir(out: Path, inputs: Iterable[str | os.PathLike] = ()) -> Path:
+    """Create `out` if needed and check it is a writable directory, before any episode runs."""
+    out = Path(out)
+    resolved = out.resolve()
+    for source in inputs:
+        source_dir = Path(source).resolve()
+        if resolved == source_dir or source_dir in resolved.parents:
+            raise OutputError(
+                f"--out {out}: is inside the input {source}; pytfpol never writes next to its input",
+                "choose an output directory outside the policy directory",
+                path=out,
+            )
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out}: exists and is not a directory", "choose another --out", path=out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".pytfpol-probe-", delete=True)
+        probe.close()
+    except OSError as exc:
+        raise OutputError(
+            f"--out {out}: not writable ({exc.strerror or exc})",
+            "choose a directory you can write to",
+            path=out,
+        ) from exc
+    return out
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temporary file in the same directory, fsync, rename."""
+    path = Path(path)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        _remove_quietly(tmp_name)
+        raise OutputError(
+            f"{path}: could not write ({exc.strerror or exc})",
+            "check free space and permissions of the output directory",
+            path=path,
+        ) from exc
+    except BaseException:
+        _remove_quietly(tmp_name)
+        raise
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove_quietly(name: str) -> None:
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+
+
+def report_json(report: dict) -> str:
+    return json.dumps(report, indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
+def episodes_csv(episodes: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(EPISODE_COLUMNS)
+    for episode in episodes:
+        writer.writerow([_csv_value(episode[c]) for c in EPISODE_COLUMNS])
+    return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def write_report(out: Path, report: dict) -> dict[str, str]:
+    """Write episodes.csv, then stats.json (last: its presence means the run's files are there)."""
+    csv_path, json_path = Path(out) / EPISODES_CSV, Path(out) / STATS_JSON
+    write_atomic(csv_path, episodes_csv(report["episodes"]).encode())
+    write_atomic(json_path, report_json(report).encode())
+    return {"stats": str(json_path), "episodes": str(csv_path)}
+
+
+def read_report(path: Path) -> Optional[dict]:
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
