@@ -154,6 +154,9 @@ def main():
         if step % args.eval_interval == 0:
             returns = evaluate(eval_env, greedy_action, args.eval_episodes)
             mean = float(np.mean(returns))
+            q0 = q_net(time_step.observation)[0].numpy()
+            tq0 = agent._target_q_network(time_step.observation)[0].numpy()
+            print("DEBUG q", q0, "target q", tq0)
             print(f"step {step:6d}  loss {float(loss):8.4f}  "
                   f"epsilon {float(epsilon()):.3f}  "
                   f"eval mean {mean:6.1f}  min {min(returns):5.0f}  "

@@ -111,7 +111,7 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
             loaded.close()
 
     report = _finish_report(base, settings, results, error, load_seconds, run_seconds)
-    report["output"]["files"] = storage.write_report(out, report)
+    storage.write_report(out, report)
     if error is not None:
         error.report = report
         raise error
@@ -158,7 +158,11 @@ def _report_base(settings: EvalSettings, source, loaded, out: Path) -> dict:
         "gates": {},
         "timing": {},
         "versions": _versions(),
-        "output": {"dir": str(out)},
+        "output": {
+            "dir": str(out),
+            "stats": str(out / storage.STATS_JSON),
+            "episodes": str(out / storage.EPISODES_CSV),
+        },
     }
 
 

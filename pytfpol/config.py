@@ -51,7 +51,10 @@ class EvalSettings:
 
 def _require_int(option: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise UsageError(f"{option} {value!r}: must be an integer >= {minimum}", "")
+        raise UsageError(
+            f"{option} {value!r}: must be an integer >= {minimum}",
+            f"use a whole number of at least {minimum} (not a bool or a float)",
+        )
 
 
 def parse_env_kwargs(values: Sequence[str]) -> dict[str, Any]:
@@ -69,7 +72,10 @@ def parse_env_kwargs(values: Sequence[str]) -> dict[str, Any]:
                     'write a JSON object, e.g. --env-kwargs \'{"g": 9.81}\', or key=value pairs',
                 ) from exc
             if not isinstance(parsed, dict):
-                raise UsageError(f"--env-kwargs {text!r}: must be a JSON object", "")
+                raise UsageError(
+                    f"--env-kwargs {text!r}: must be a JSON object",
+                    'e.g. --env-kwargs \'{"g": 9.81}\'',
+                )
             kwargs.update(parsed)
             continue
         for pair in text.split(","):

@@ -72,14 +72,22 @@ def print_json(report: dict) -> None:
 def print_eval_table(report: dict, console: Optional[Console] = None) -> None:
     """The summary of an evaluation as a two-column table on stdout."""
     console = console or stdout_console()
+    rows = _eval_rows(report)
+    if not console.is_terminal:  # plain `key  value` lines: nothing truncated, easy to grep
+        width = max(len(key) for key, _ in rows)
+        console.file.write("".join(f"{key.ljust(width)}  {value}\n" for key, value in rows))
+        console.file.flush()
+        return
+    table = Table(title="pytfpol eval", box=box.SIMPLE, show_header=False)
+    table.add_column("", style="bold", no_wrap=True)
+    table.add_column("", overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+
+
+def _eval_rows(report: dict) -> list[tuple[str, str]]:
     summary, policy, env = report["summary"], report["policy"], report["env"]
-    table = Table(
-        title=None if not console.is_terminal else "pytfpol eval",
-        box=box.SIMPLE if console.is_terminal else box.ASCII2,
-        show_header=False,
-    )
-    table.add_column("", style="bold")
-    table.add_column("")
     rows = [
         ("policy", policy["path"]),
         ("format", policy["format"] + (f" ({policy['policy']})" if policy.get("policy") else "")),
@@ -98,9 +106,7 @@ def print_eval_table(report: dict, console: Optional[Console] = None) -> None:
     if not report["complete"]:
         rows.append(("complete", "NO: " + (report["error"] or {}).get("message", "")))
     rows.append(("output", report["output"]["dir"]))
-    for key, value in rows:
-        table.add_row(key, value)
-    console.print(table)
+    return rows
 
 
 def _seed_range(report: dict) -> str:

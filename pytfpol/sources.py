@@ -6,6 +6,7 @@ never creates or changes anything: every path is checked here before TensorFlow 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ def resolve_policy_source(
     if _is_saved_model(root):
         learner_root = _learner_root_of(root)
         if learner_root is not None:  # e.g. policies/greedy_policy: its checkpoints are siblings
-            name = next(k for k, v in LEARNER_POLICIES.items() if v == root.name)
+            name = next(k for k, v in LEARNER_POLICIES.items() if v == _named(root).name)
             return _learner_source(learner_root, name, checkpoint, given=root)
         if checkpoint is not None:
             return _with_checkpoint(
@@ -80,8 +81,9 @@ def resolve_policy_source(
         return PolicySource(str(root), FORMAT_SAVED_MODEL, str(root))
     if any(_is_saved_model(root / d) for d in LEARNER_POLICIES.values()):
         return _learner_source(root, policy, checkpoint, given=root)
-    if (root / "policies").is_dir():
-        return resolve_policy_source(root / "policies", policy, checkpoint)
+    if (root / "policies").is_dir():  # a training run's root dir
+        source = resolve_policy_source(root / "policies", policy, checkpoint)
+        return dataclasses.replace(source, path=str(root))
     if (root / "checkpoint").is_file() or any(
         CHECKPOINTER_INDEX_RE.match(p.name) for p in root.iterdir()
     ):
@@ -104,11 +106,16 @@ def _is_saved_model(directory: Path) -> bool:
     return (directory / SAVED_MODEL_PB).is_file()
 
 
+def _named(directory: Path) -> Path:
+    """`directory`, resolved when it has no name of its own (`.`, `..`)."""
+    return directory if directory.name not in ("", "..") else directory.resolve()
+
+
 def _learner_root_of(saved_model_dir: Path) -> Optional[Path]:
     """The policies/ root when `saved_model_dir` is one of its SavedModels with checkpoints."""
-    parent = saved_model_dir.resolve().parent
-    if saved_model_dir.name in LEARNER_POLICIES.values() and (parent / CHECKPOINTS_DIR).is_dir():
-        return Path(saved_model_dir).parent
+    directory = _named(saved_model_dir)
+    if directory.name in LEARNER_POLICIES.values() and (directory.parent / CHECKPOINTS_DIR).is_dir():
+        return directory.parent
     return None
 
 
@@ -157,7 +164,9 @@ def _with_checkpoint(source: PolicySource, checkpoint: Path) -> PolicySource:
     """Attach a `policy_checkpoint_*` directory (or its variables/ prefix) to a SavedModel."""
     _require_saved_model(Path(source.saved_model_dir), Path(source.saved_model_dir).parent)
     # Accept the directory, its variables/ folder, the variables/variables prefix or its .index.
-    candidates = (checkpoint, checkpoint.parent, checkpoint.parent.parent)
+    # A path that does not exist (a typo) is refused, never replaced by its parent directory.
+    given = checkpoint.exists() or Path(f"{checkpoint}.index").is_file()
+    candidates = (checkpoint, checkpoint.parent, checkpoint.parent.parent) if given else ()
     directory = next((c for c in candidates if (c / VARIABLES_INDEX).is_file()), None)
     if directory is None:
         problem = "no such file or directory" if not checkpoint.exists() else "not a policy checkpoint"

@@ -72,9 +72,17 @@ def prepare_output_dir(out: Path, inputs: Iterable[str | os.PathLike] = ()) -> P
 def write_atomic(path: Path, data: bytes) -> None:
     """Write `data` to `path` via a temporary file in the same directory, fsync, rename."""
     path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: could not write ({exc.strerror or exc})",
+            "check that the output directory exists and is writable",
+            path=path,
+        ) from exc
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.chmod(tmp_name, _new_file_mode())  # mkstemp makes 0o600; this is an ordinary file
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
@@ -90,6 +98,13 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         _remove_quietly(tmp_name)
         raise
+
+
+def _new_file_mode() -> int:
+    """The mode `open()` would give a new file: 0o666 minus the process umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -133,12 +148,11 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def write_report(out: Path, report: dict) -> dict[str, str]:
+def write_report(out: Path, report: dict) -> None:
     """Write episodes.csv, then stats.json (last: its presence means the run's files are there)."""
     csv_path, json_path = Path(out) / EPISODES_CSV, Path(out) / STATS_JSON
     write_atomic(csv_path, episodes_csv(report["episodes"]).encode())
     write_atomic(json_path, report_json(report).encode())
-    return {"stats": str(json_path), "episodes": str(csv_path)}
 
 
 def read_report(path: Path) -> Optional[dict]:

@@ -1,0 +1,41 @@
+"""Shared, expensive fixtures: the TF-Agents artifacts are written once per test session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLE_POLICY = REPO / "examples" / "cartpole-dqn"
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory) -> Path:
+    """Real policies written by TF-Agents' own savers (see tests/artifacts.py), in a temp dir."""
+    out = tmp_path_factory.mktemp("artifacts")
+    subprocess.run(
+        [sys.executable, str(REPO / "tests" / "artifacts.py"), str(out)],
+        check=True,
+        cwd=REPO,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        stdout=subprocess.DEVNULL,
+    )
+    return out
+
+
+def run_cli(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m pytfpol ARGS` in a child process, as a user runs it (no TTY)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytfpol", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "NO_COLOR": "1"},
+    )

@@ -1,0 +1,80 @@
+"""A tiny deterministic Gymnasium env with exactly known returns, for exact expectations.
+
+Episode length is 3 + seed % 5. Each observation is one-hot over the two actions and marks the
+rewarded one (+1; the other gives -1), so a policy with Q = observation scores exactly the length.
+Registered as `pytfpol_test/Countdown-v0`; from the CLI use
+`--env tests.countdown_env:pytfpol_test/Countdown-v0` (run from the repository root).
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+ENV_ID = "pytfpol_test/Countdown-v0"
+CLI_ENV_ID = f"tests.countdown_env:{ENV_ID}"
+
+
+def episode_length(seed: int) -> int:
+    return 3 + seed % 5
+
+
+class CountdownEnv(gym.Env):
+    metadata = {"render_modes": []}
+
+    def __init__(self, reward_scale: float = 1.0) -> None:
+        self.observation_space = spaces.Box(0.0, 1.0, (2,), np.float32)
+        self.action_space = spaces.Discrete(2)
+        self._scale = float(reward_scale)
+        self._length = 3
+        self._t = 0
+        self._good = 0
+
+    def _observation(self) -> np.ndarray:
+        observation = np.zeros(2, np.float32)
+        observation[self._good] = 1.0
+        return observation
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self._length = episode_length(seed or 0)
+        self._t = 0
+        self._good = int(self.np_random.integers(2))
+        return self._observation(), {}
+
+    def step(self, action):
+        reward = self._scale if int(action) == self._good else -self._scale
+        self._t += 1
+        self._good = int(self.np_random.integers(2))
+        return self._observation(), reward, self._t >= self._length, False, {}
+
+
+class FaultyCountdownEnv(CountdownEnv):
+    """Countdown that fails at step 2 of the episode reset with `fail_seed`: raising, or
+    returning a NaN observation."""
+
+    def __init__(self, fail_seed: int = 3, fault: str = "raise") -> None:
+        super().__init__()
+        self._fail_seed = fail_seed
+        self._fault = fault
+        self._seed = None
+
+    def reset(self, *, seed=None, options=None):
+        self._seed = seed
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = super().step(action)
+        if self._seed == self._fail_seed and self._t == 2:
+            if self._fault == "raise":
+                raise RuntimeError("simulated physics failure")
+            observation = np.full(2, np.nan, np.float32)
+        return observation, reward, terminated, truncated, info
+
+
+FAULTY_ENV_ID = "pytfpol_test/FaultyCountdown-v0"
+
+for _id, _entry in ((ENV_ID, CountdownEnv), (FAULTY_ENV_ID, FaultyCountdownEnv)):
+    if _id not in gym.registry:
+        gym.register(_id, entry_point=_entry)

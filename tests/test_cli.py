@@ -1,0 +1,354 @@
+"""The `pytfpol` command: exact output, exit codes, one-line errors, no side effects on inputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pytfpol.cli import main
+from tests import countdown_env
+from tests.conftest import REPO, run_cli
+
+REPORT_KEYS = {
+    "schema_version",
+    "complete",
+    "error",
+    "created",
+    "summary",
+    "episodes",
+    "policy",
+    "env",
+    "settings",
+    "gates",
+    "timing",
+    "versions",
+    "output",
+}
+SUMMARY_KEYS = {
+    "episodes",
+    "mean_return",
+    "std_return",
+    "min_return",
+    "max_return",
+    "median_return",
+    "mean_length",
+    "total_steps",
+}
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def snapshot(root: Path) -> dict:
+    return {str(p): p.stat().st_mtime_ns for p in sorted(root.rglob("*"))}
+
+
+def assert_one_line_error(result, exit_code: int, *fragments: str) -> None:
+    """The error contract: exit code, `error:` line naming the problem, a `hint:`, no traceback."""
+    assert result.exit_code == exit_code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith("error: "), result.stderr
+    assert any(line.startswith("hint: ") for line in lines[1:]), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    assert result.stdout == ""
+
+
+def test_help_lists_exit_codes_and_does_not_import_tensorflow():
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from pytfpol.cli import main\n"
+        "for args in (['--help'], ['eval', '--help']):\n"
+        "    result = CliRunner().invoke(main, args)\n"
+        "    assert result.exit_code == 0, result.output\n"
+        "    assert 'Exit codes' in result.output and '130' in result.output\n"
+        "heavy = [m for m in ('tensorflow', 'tf_agents', 'gymnasium', 'rich') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_python_dash_m_and_version():
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == "pytfpol, version 0.1.0"
+
+
+def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
+    out = tmp_path / "run"
+    result = invoke(
+        "eval",
+        str(artifacts / "countdown_sm"),
+        "--env",
+        countdown_env.ENV_ID,
+        "--episodes",
+        "6",
+        "--seed",
+        "10",
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) == REPORT_KEYS
+    assert report["schema_version"] == 1
+    assert report["complete"] is True
+    assert set(report["summary"]) == SUMMARY_KEYS
+    lengths = [countdown_env.episode_length(10 + i) for i in range(6)]
+    assert report["summary"]["episodes"] == 6
+    assert report["summary"]["mean_return"] == pytest.approx(sum(lengths) / 6)
+    assert report["summary"]["min_return"] == float(min(lengths))
+    assert report["summary"]["max_return"] == float(max(lengths))
+    assert report["episodes"][0] == {
+        "index": 0,
+        "seed": 10,
+        "return": float(lengths[0]),
+        "length": lengths[0],
+        "terminated": True,
+        "truncated": False,
+    }
+    assert report["policy"]["format"] == "saved_model"
+    assert report["policy"]["train_step"] == 1
+    assert report["env"] == {"id": countdown_env.ENV_ID, "kwargs": {}, "max_episode_steps": None}
+    assert set(report["versions"]) >= {"pytfpol", "tensorflow", "tf_agents", "gymnasium"}
+    assert report["versions"]["tf_agents"] == "0.19.0"
+    on_disk = json.loads((out / "stats.json").read_text())
+    assert on_disk == report
+    rows = list(csv.DictReader((out / "episodes.csv").open()))
+    assert [int(r["length"]) for r in rows] == lengths
+    assert rows[0] == {
+        "index": "0",
+        "seed": "10",
+        "return": repr(float(lengths[0])),
+        "length": str(lengths[0]),
+        "terminated": "true",
+        "truncated": "false",
+    }
+    assert sorted(p.name for p in out.iterdir()) == ["episodes.csv", "stats.json"]
+
+
+def test_eval_table_on_stdout(artifacts, tmp_path):
+    result = invoke(
+        "eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
+        "--episodes", "3", "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "mean return" in result.stdout
+    assert "3.00 / 5.00" in result.stdout  # lengths 3, 4, 5: min / max
+    assert "(seeds 0..2)" in result.stdout
+    assert result.stderr == ""  # no progress bar and no noise when stderr is not a terminal
+
+
+def test_quiet_prints_nothing(artifacts, tmp_path):
+    result = invoke(
+        "eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
+        "--episodes", "2", "--out", str(tmp_path / "run"), "-q",
+    )  # fmt: skip
+    assert result.exit_code == 0
+    assert result.stdout == "" and result.stderr == ""
+    assert (tmp_path / "run" / "stats.json").is_file()
+
+
+def test_learner_root_reports_checkpoint_and_train_step(artifacts, tmp_path):
+    root = artifacts / "learner"
+    before = snapshot(root)
+    result = invoke("eval", str(root), "--env", "CartPole-v1", "--episodes", "2",
+                    "--out", str(tmp_path / "a"), "--json")  # fmt: skip
+    report = json.loads(result.stdout)
+    assert report["policy"]["format"] == "learner_policies"
+    assert report["policy"]["policy"] == "greedy"
+    assert report["policy"]["checkpoint"].endswith("policy_checkpoint_0000000009")
+    assert report["policy"]["train_step"] == 9
+
+    older = root / "policies" / "checkpoints" / "policy_checkpoint_0000000005"
+    result = invoke("eval", str(root), "--env", "CartPole-v1", "--episodes", "2",
+                    "--checkpoint", str(older), "--policy", "collect",
+                    "--out", str(tmp_path / "b"))  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "policy_checkpoint_0000000005" in result.stdout
+    assert "collect" in result.stdout
+    assert snapshot(root) == before, "reading an input must not change it"
+
+
+def test_min_return_gate(artifacts, tmp_path):
+    args = ["eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
+            "--episodes", "5", "--out", str(tmp_path / "run"), "--json"]  # fmt: skip
+    passed = invoke(*args, "--min-return", "5")  # mean of 3..7 is 5
+    assert passed.exit_code == 0
+    assert json.loads(passed.stdout)["gates"]["min_return"]["passed"] is True
+    failed = invoke(*args, "--min-return", "5.01")
+    assert failed.exit_code == 1
+    report = json.loads(failed.stdout)
+    assert report["gates"]["min_return"] == {
+        "statistic": "mean_return",
+        "threshold": 5.01,
+        "value": 5.0,
+        "passed": False,
+    }
+    assert failed.stderr.startswith("error: gate min_return failed: mean_return 5 < 5.01")
+
+
+def test_default_out_is_a_new_run_directory(artifacts, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        result = invoke("eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
+                        "--episodes", "1", "-q")  # fmt: skip
+        assert result.exit_code == 0
+    runs = sorted((tmp_path / "pytfpol-runs").iterdir())
+    assert len(runs) == 2
+    assert all((r / "stats.json").is_file() for r in runs)
+
+
+def test_env_kwargs_and_max_episode_steps_reach_gymnasium(artifacts, tmp_path):
+    result = invoke("eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
+                    "--episodes", "3", "--env-kwargs", "reward_scale=2.5",
+                    "--max-episode-steps", "3", "--out", str(tmp_path / "r"), "--json")  # fmt: skip
+    report = json.loads(result.stdout)
+    assert [e["return"] for e in report["episodes"]] == [7.5, 7.5, 7.5]
+    assert [e["truncated"] for e in report["episodes"]] == [False, True, True]
+    assert report["env"]["kwargs"] == {"reward_scale": 2.5}
+    assert report["env"]["max_episode_steps"] == 3
+
+
+# ------------------------------------------------------------------ errors and exit codes
+
+
+def test_missing_policy_path(tmp_path):
+    missing = tmp_path / "no-such-policy"
+    result = invoke("eval", str(missing), "--env", "CartPole-v1", "--out", str(tmp_path / "o"))
+    assert_one_line_error(result, 3, str(missing), "no such file or directory")
+    assert not missing.exists()
+
+
+def test_file_and_empty_directory_are_not_policies(tmp_path):
+    afile = tmp_path / "policy.txt"
+    afile.write_text("hello")
+    assert_one_line_error(invoke("eval", str(afile), "--env", "CartPole-v1"), 3, str(afile))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = invoke("eval", str(empty), "--env", "CartPole-v1", "--out", str(tmp_path / "o"))
+    assert_one_line_error(result, 3, str(empty), "not a TF-Agents policy directory")
+    assert list(empty.iterdir()) == []
+
+
+def test_unknown_env_suggests_close_ids(artifacts, tmp_path):
+    result = invoke("eval", str(artifacts / "cartpole_sm"), "--env", "Cartpole-v1",
+                    "--out", str(tmp_path / "o"))  # fmt: skip
+    assert_one_line_error(result, 3, "Cartpole-v1", "no such Gymnasium environment")
+    assert "did you mean: CartPole-v1" in result.stderr
+
+
+def test_incompatible_env_shows_specs_side_by_side(artifacts, tmp_path):
+    result = invoke("eval", str(artifacts / "cartpole_sm"), "--env", "Pendulum-v1",
+                    "--out", str(tmp_path / "o"))  # fmt: skip
+    assert_one_line_error(result, 3, "does not fit env Pendulum-v1", "observation")
+    table = result.stderr.splitlines()[1:-1]
+    assert table[0].split() == ["policy", "env"]
+    assert table[1].startswith("observation") and "(4,)" in table[1] and "(3,)" in table[1]
+    assert table[2].startswith("action")
+    assert not (tmp_path / "o" / "stats.json").exists()
+
+
+def test_missing_checkpoint_is_an_input_error_and_is_not_created(artifacts, tmp_path):
+    missing = tmp_path / "policy_checkpoint_0000000077"
+    result = invoke("eval", str(artifacts / "learner"), "--env", "CartPole-v1",
+                    "--checkpoint", str(missing), "--out", str(tmp_path / "o"))  # fmt: skip
+    assert_one_line_error(result, 3, str(missing))
+    assert not missing.exists()
+
+
+def test_checkpointer_directory_needs_a_config(tmp_path):
+    directory = tmp_path / "train_dir" / "policy"
+    directory.mkdir(parents=True)
+    (directory / "checkpoint").write_text('model_checkpoint_path: "ckpt-3"\n')
+    (directory / "ckpt-3.index").write_bytes(b"")
+    result = invoke("eval", str(directory), "--env", "CartPole-v1", "--out", str(tmp_path / "o"))
+    assert_one_line_error(result, 2, str(directory), "Checkpointer directory")
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--episodes", "0"], "--episodes 0"),
+        (["--seed", "-1"], "--seed -1"),
+        (["--num-envs", "0"], "--num-envs 0"),
+        (["--max-episode-steps", "0"], "--max-episode-steps 0"),
+        (["--env-kwargs", "{bad json"], "--env-kwargs"),
+        (["--env-kwargs", "novalue"], "--env-kwargs"),
+    ],
+)
+def test_bad_option_values_are_usage_errors(artifacts, tmp_path, args, fragment):
+    result = invoke("eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
+                    "--out", str(tmp_path / "o"), *args)  # fmt: skip
+    assert_one_line_error(result, 2, fragment)
+
+
+def test_env_kwargs_the_env_does_not_take(artifacts, tmp_path):
+    result = invoke("eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
+                    "--env-kwargs", "gravity=3", "--out", str(tmp_path / "o"))  # fmt: skip
+    assert_one_line_error(result, 2, "--env-kwargs", "gravity")
+
+
+def test_output_that_is_a_file_or_inside_the_input(artifacts, tmp_path):
+    afile = tmp_path / "taken"
+    afile.write_text("x")
+    result = invoke("eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
+                    "--out", str(afile))  # fmt: skip
+    assert_one_line_error(result, 5, str(afile))
+    before = snapshot(artifacts / "countdown_sm")
+    inside = artifacts / "countdown_sm" / "eval"
+    result = invoke("eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
+                    "--out", str(inside))  # fmt: skip
+    assert_one_line_error(result, 5, "inside the input")
+    assert snapshot(artifacts / "countdown_sm") == before
+
+
+@pytest.mark.parametrize("fault, fragment", [("raise", "simulated physics failure"),
+                                             ("nan", "non-finite observation")])  # fmt: skip
+def test_env_failure_exits_4_and_keeps_completed_episodes(artifacts, tmp_path, fault, fragment):
+    out = tmp_path / "run"
+    result = invoke("eval", str(artifacts / "countdown_sm"), "--env", countdown_env.FAULTY_ENV_ID,
+                    "--env-kwargs", f"fault={fault}", "--episodes", "6", "--num-envs", "1",
+                    "--out", str(out), "--json")  # fmt: skip
+    assert result.exit_code == 4
+    assert result.stderr.startswith("error: episode 3 (seed 3): ")
+    assert fragment in result.stderr.splitlines()[0]
+    report = json.loads((out / "stats.json").read_text())
+    assert report == json.loads(result.stdout)
+    assert report["complete"] is False
+    assert report["error"]["exit_code"] == 4
+    assert [e["index"] for e in report["episodes"]] == [0, 1, 2]
+
+
+def test_verbose_shows_the_traceback(tmp_path):
+    result = invoke("eval", str(tmp_path / "missing"), "--env", "CartPole-v1", "-v")
+    assert result.exit_code == 3
+    assert "Traceback" in result.stderr
+
+
+def test_json_stdout_is_pure_json_in_a_real_process(artifacts, tmp_path):
+    """TensorFlow's C++ logs and gym's banner must not reach stdout (or stderr) of the process."""
+    result = run_cli("eval", str(artifacts / "cartpole_sm"), "--env", "CartPole-v1",
+                     "--episodes", "2", "--out", str(tmp_path / "o"), "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["episodes"] == 2
+    assert result.stderr == ""
+
+
+def test_reading_never_writes_next_to_the_input(artifacts, tmp_path):
+    before = snapshot(artifacts)
+    invoke("eval", str(artifacts / "cartpole_sm"), "--env", "CartPole-v1", "--episodes", "1",
+           "--out", str(tmp_path / "o"), "-q")  # fmt: skip
+    assert snapshot(artifacts) == before
+    assert os.listdir(tmp_path) == ["o"]

@@ -1,0 +1,387 @@
+"""Unit tests for sources.py: layout detection from the file system alone (no TensorFlow).
+
+Directories are fabricated with empty placeholder files: detection only looks at names.
+Every resolve, successful or not, must leave the tree exactly as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+from pytfpol.errors import EXIT_INPUT, EXIT_USAGE, InputError, PytfpolError, UsageError
+from pytfpol.sources import (
+    FORMAT_LEARNER,
+    FORMAT_SAVED_MODEL,
+    PolicySource,
+    newest_policy_checkpoint,
+    resolve_policy_source,
+)
+
+SAVED_MODEL_FILES = ("saved_model.pb", "policy_specs.pbtxt", "variables/variables.index")
+
+
+def _touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
+def make_saved_model(directory: Path) -> Path:
+    for name in SAVED_MODEL_FILES:
+        _touch(directory / name)
+    return directory
+
+
+def make_checkpoint(policies: Path, step: int) -> Path:
+    directory = policies / "checkpoints" / f"policy_checkpoint_{step:010d}"
+    _touch(directory / "variables" / "variables.index")
+    _touch(directory / "variables" / "variables.data-00000-of-00001")
+    return directory
+
+
+@pytest.fixture
+def learner(tmp_path):
+    """train/policies/{greedy_policy,collect_policy,policy} + checkpoints at steps 5 and 12."""
+    policies = tmp_path / "train" / "policies"
+    for name in ("greedy_policy", "collect_policy", "policy"):
+        make_saved_model(policies / name)
+    make_checkpoint(policies, 5)
+    make_checkpoint(policies, 12)
+    return policies
+
+
+def snapshot(root: Path) -> dict:
+    """Every path under root (and root itself) with its type and mtime."""
+    paths = [root, *root.rglob("*")]
+    return {str(p): (p.is_dir(), p.stat().st_mtime_ns) for p in paths}
+
+
+def assert_error(root: Path, error_class, target, *args, **kwargs) -> PytfpolError:
+    """resolve_policy_source(target, ...) raises exactly `error_class` and changes nothing."""
+    before = snapshot(root)
+    with pytest.raises(PytfpolError) as info:
+        resolve_policy_source(target, *args, **kwargs)
+    assert type(info.value) is error_class, info.value
+    assert snapshot(root) == before
+    error = info.value
+    assert "\n" not in error.message
+    assert error.hint
+    return error
+
+
+# ---------------------------------------------------------------------------------------------
+# Layouts that resolve
+
+
+def test_plain_saved_model(tmp_path):
+    """A PolicySaver directory is a SavedModel source with no checkpoint."""
+    model = make_saved_model(tmp_path / "cartpole-dqn")
+    before = snapshot(tmp_path)
+    source = resolve_policy_source(model)
+    assert source == PolicySource(str(model), FORMAT_SAVED_MODEL, str(model))
+    assert source.checkpoint_dir is None and source.checkpoint_prefix is None
+    assert snapshot(tmp_path) == before
+
+
+def test_plain_saved_model_accepts_str_path(tmp_path):
+    """A str path works like a Path."""
+    model = make_saved_model(tmp_path / "m")
+    assert resolve_policy_source(str(model)).saved_model_dir == str(model)
+
+
+def test_learner_root_defaults_to_greedy_and_newest_checkpoint(learner):
+    """policies/: greedy_policy, with the highest-step policy_checkpoint applied."""
+    before = snapshot(learner.parent)
+    source = resolve_policy_source(learner)
+    assert source.format == FORMAT_LEARNER
+    assert source.path == str(learner)
+    assert source.policy_name == "greedy"
+    assert source.saved_model_dir == str(learner / "greedy_policy")
+    newest = learner / "checkpoints" / "policy_checkpoint_0000000012"
+    assert source.checkpoint_dir == str(newest)
+    assert source.checkpoint_step == 12
+    assert source.checkpoint_prefix == str(newest / "variables" / "variables")
+    assert snapshot(learner.parent) == before
+
+
+def test_newest_checkpoint_is_by_step_not_by_name_or_mtime(tmp_path):
+    """Steps compare as numbers; files and foreign names in checkpoints/ are ignored."""
+    policies = tmp_path / "policies"
+    make_saved_model(policies / "greedy_policy")
+    make_checkpoint(policies, 900)
+    make_checkpoint(policies, 10000)  # newer by step, older by mtime below
+    make_checkpoint(policies, 3)
+    os.utime(policies / "checkpoints" / "policy_checkpoint_0000010000", (1, 1))
+    _touch(policies / "checkpoints" / "policy_checkpoint_0000099999")  # a file, not a dir
+    (policies / "checkpoints" / "policy_checkpoint_0000088888.tmp").mkdir()
+    source = resolve_policy_source(policies)
+    assert source.checkpoint_step == 10000
+    assert newest_policy_checkpoint(policies / "checkpoints") == (
+        policies / "checkpoints" / "policy_checkpoint_0000010000"
+    )
+
+
+def test_learner_root_without_checkpoints_uses_saved_model_weights(tmp_path):
+    """No checkpoints/ (or an empty one): the SavedModel's own variables, no checkpoint."""
+    policies = tmp_path / "policies"
+    make_saved_model(policies / "greedy_policy")
+    assert resolve_policy_source(policies).checkpoint_dir is None
+    (policies / "checkpoints").mkdir()
+    source = resolve_policy_source(policies)
+    assert source.checkpoint_dir is None and source.checkpoint_step is None
+    assert source.saved_model_dir == str(policies / "greedy_policy")
+    assert newest_policy_checkpoint(policies / "missing") is None
+
+
+@pytest.mark.parametrize(
+    "policy, directory", [("collect", "collect_policy"), ("policy", "policy"), ("greedy", "greedy_policy")]
+)
+def test_learner_policy_choice(learner, policy, directory):
+    """--policy picks the SavedModel; the newest checkpoint still applies."""
+    source = resolve_policy_source(learner, policy=policy)
+    assert source.policy_name == policy
+    assert source.saved_model_dir == str(learner / directory)
+    assert source.checkpoint_step == 12
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "",
+        "variables",
+        "variables/variables",
+        "variables/variables.index",
+        "variables/variables.data-00000-of-00001",
+    ],
+)
+def test_explicit_checkpoint_forms_resolve_to_the_same_dir(learner, relative):
+    """--checkpoint as the dir, its variables/ dir, the prefix or a file of it: same dir."""
+    directory = learner / "checkpoints" / "policy_checkpoint_0000000005"
+    given = directory / relative if relative else directory
+    before = snapshot(learner.parent)
+    source = resolve_policy_source(learner, checkpoint=given)
+    assert source.checkpoint_dir == str(directory)
+    assert source.checkpoint_step == 5
+    assert source.checkpoint_prefix == str(directory / "variables" / "variables")
+    assert source.saved_model_dir == str(learner / "greedy_policy")
+    assert snapshot(learner.parent) == before
+
+
+def test_explicit_checkpoint_given_as_str(learner):
+    """A str --checkpoint works too."""
+    directory = learner / "checkpoints" / "policy_checkpoint_0000000005"
+    assert resolve_policy_source(str(learner), checkpoint=str(directory)).checkpoint_step == 5
+
+
+def test_explicit_checkpoint_outside_policies_dir(learner, tmp_path):
+    """A checkpoint copied elsewhere applies; a name without a step gives step None."""
+    copy = tmp_path / "saved-weights"
+    _touch(copy / "variables" / "variables.index")
+    source = resolve_policy_source(learner, checkpoint=copy)
+    assert source.checkpoint_dir == str(copy)
+    assert source.checkpoint_step is None
+
+
+def test_plain_saved_model_with_explicit_checkpoint(learner, tmp_path):
+    """--checkpoint on a plain SavedModel attaches that checkpoint."""
+    model = make_saved_model(tmp_path / "exported")
+    ckpt = learner / "checkpoints" / "policy_checkpoint_0000000012"
+    source = resolve_policy_source(model, checkpoint=ckpt / "variables" / "variables")
+    assert source.format == FORMAT_SAVED_MODEL
+    assert source.saved_model_dir == str(model)
+    assert source.checkpoint_dir == str(ckpt)
+    assert source.checkpoint_step == 12
+
+
+def test_train_dir_resolves_to_its_policies(learner):
+    """The parent of policies/ (the training run's root dir) works like policies/ itself."""
+    train = learner.parent
+    source = resolve_policy_source(train, policy="collect")
+    assert source.format == FORMAT_LEARNER
+    assert source.path == str(train)  # what the user gave
+    assert source.saved_model_dir == str(learner / "collect_policy")
+    assert source.checkpoint_step == 12
+
+
+def test_pointing_at_a_learner_saved_model_applies_newest_sibling_checkpoint(learner):
+    """policies/greedy_policy itself: still a Learner source with the newest checkpoint."""
+    given = learner / "greedy_policy"
+    source = resolve_policy_source(given)
+    assert source.format == FORMAT_LEARNER
+    assert source.path == str(given)
+    assert source.policy_name == "greedy"
+    assert source.saved_model_dir == str(learner / "greedy_policy")
+    assert source.checkpoint_step == 12
+
+
+def test_pointing_at_collect_policy_dir_wins_over_policy_option(learner):
+    """The directory named is the one evaluated, whatever --policy says."""
+    source = resolve_policy_source(learner / "collect_policy", policy="greedy")
+    assert source.policy_name == "collect"
+    assert source.saved_model_dir == str(learner / "collect_policy")
+
+
+def test_pointing_at_learner_saved_model_with_explicit_checkpoint(learner):
+    """policies/greedy_policy with --checkpoint: that checkpoint, not the newest."""
+    ckpt = learner / "checkpoints" / "policy_checkpoint_0000000005"
+    source = resolve_policy_source(learner / "greedy_policy", checkpoint=ckpt)
+    assert source.checkpoint_step == 5
+
+
+def test_dot_inside_learner_saved_model_is_the_same_as_its_path(learner, monkeypatch):
+    """`pytfpol eval .` from inside policies/greedy_policy evaluates the same weights."""
+    monkeypatch.chdir(learner / "greedy_policy")
+    source = resolve_policy_source(".")
+    assert source.format == FORMAT_LEARNER
+    assert source.policy_name == "greedy"
+    assert Path(source.saved_model_dir).resolve() == (learner / "greedy_policy").resolve()
+    assert Path(source.checkpoint_dir).resolve() == (
+        learner / "checkpoints" / "policy_checkpoint_0000000012"
+    ).resolve()
+
+
+def test_policy_source_is_small_and_picklable(learner):
+    """A PolicySource is a plain value that can be sent to worker processes."""
+    source = resolve_policy_source(learner)
+    assert pickle.loads(pickle.dumps(source)) == source
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors: right class, path in the message, a hint, and nothing created or changed
+
+
+def test_missing_path_is_input_error_and_not_created(tmp_path):
+    """A mistyped path: InputError naming it; it is not created."""
+    (tmp_path / "policies").mkdir()
+    target = tmp_path / "polices" / "greedy_policy"
+    error = assert_error(tmp_path, InputError, target)
+    assert error.exit_code == EXIT_INPUT
+    assert str(target) in error.message
+    assert error.path == str(target)
+    assert not (tmp_path / "polices").exists()
+
+
+def test_regular_file_is_input_error(tmp_path):
+    """A file (e.g. saved_model.pb itself) is not a policy directory."""
+    model = make_saved_model(tmp_path / "m")
+    target = model / "saved_model.pb"
+    error = assert_error(tmp_path, InputError, target)
+    assert str(target) in error.message
+    assert "file" in error.message
+
+
+def test_empty_dir_is_input_error(tmp_path):
+    """An empty directory: InputError naming it."""
+    target = tmp_path / "empty"
+    target.mkdir()
+    error = assert_error(tmp_path, InputError, target)
+    assert str(target) in error.message
+    assert os.listdir(target) == []
+
+
+def test_checkpointer_dir_is_refused_with_path(tmp_path):
+    """A common.Checkpointer dir (checkpoint + ckpt-3.index) is refused, untouched."""
+    target = tmp_path / "train" / "policy"
+    _touch(target / "checkpoint")
+    _touch(target / "ckpt-3.index")
+    _touch(target / "ckpt-3.data-00000-of-00001")
+    error = assert_error(tmp_path, UsageError, target)
+    assert error.exit_code == EXIT_USAGE
+    assert str(target) in error.message
+    assert "Checkpointer" in error.message
+
+
+def test_checkpointer_dir_detected_by_index_alone(tmp_path):
+    """A ckpt-N.index without the `checkpoint` state file is still a Checkpointer dir."""
+    target = tmp_path / "ck"
+    _touch(target / "ckpt-12.index")
+    assert_error(tmp_path, UsageError, target)
+
+
+def test_unknown_policy_name_is_usage_error(learner):
+    """--policy must be greedy, collect or policy; the hint lists them."""
+    error = assert_error(learner.parent, UsageError, learner, policy="best")
+    assert error.exit_code == EXIT_USAGE
+    assert "'best'" in error.message
+    for name in ("greedy", "collect", "policy"):
+        assert name in error.hint
+
+
+def test_unknown_policy_name_checked_before_path(tmp_path):
+    """A bad --policy is reported even when the path is missing too (usage first)."""
+    assert_error(tmp_path, UsageError, tmp_path / "missing", policy="Greedy")
+    assert not (tmp_path / "missing").exists()
+
+
+def test_missing_policy_subdir_hint_lists_present_ones(tmp_path):
+    """A Learner root without the asked-for SavedModel: InputError; hint names those present."""
+    policies = tmp_path / "policies"
+    make_saved_model(policies / "collect_policy")
+    make_saved_model(policies / "policy")
+    make_checkpoint(policies, 1)
+    error = assert_error(tmp_path, InputError, policies, policy="greedy")
+    assert "greedy_policy" in error.message
+    assert str(policies) in error.message
+    assert "collect" in error.hint and "policy" in error.hint
+    assert "greedy" not in error.hint
+    assert not (policies / "greedy_policy").exists()
+
+
+def test_incomplete_learner_saved_model_names_missing_file(tmp_path):
+    """greedy_policy without policy_specs.pbtxt: InputError naming the file."""
+    policies = tmp_path / "policies"
+    make_saved_model(policies / "greedy_policy")
+    (policies / "greedy_policy" / "policy_specs.pbtxt").unlink()
+    error = assert_error(tmp_path, InputError, policies)
+    assert "policy_specs.pbtxt" in error.message
+    assert str(policies / "greedy_policy") in error.message
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "policy_checkpoint_0000000099",  # no such checkpoint
+        "policy_checkpoint_0000000005/variables/variablez",  # typo inside a real checkpoint
+        "policy_checkpoint_0000000005/nonsense",
+    ],
+)
+def test_missing_explicit_checkpoint_is_input_error_and_not_created(learner, relative):
+    """A --checkpoint that does not exist is refused (never silently replaced by another)."""
+    target = learner / "checkpoints" / relative
+    error = assert_error(learner.parent, InputError, learner, checkpoint=target)
+    assert str(target) in error.message
+    assert not target.exists()
+
+
+def test_explicit_checkpoint_that_is_not_a_checkpoint(learner):
+    """A --checkpoint directory without variables/variables.index is refused."""
+    target = learner / "greedy_policy"
+    _touch(learner / "stray" / "file")
+    error = assert_error(learner.parent, InputError, learner, checkpoint=learner / "stray")
+    assert str(learner / "stray") in error.message
+    assert "not a policy checkpoint" in error.message
+    assert target.is_dir()
+
+
+def test_newest_checkpoint_incomplete_is_reported(tmp_path):
+    """A newest policy_checkpoint dir without its index is an InputError naming it."""
+    policies = tmp_path / "policies"
+    make_saved_model(policies / "greedy_policy")
+    broken = policies / "checkpoints" / "policy_checkpoint_0000000007"
+    broken.mkdir(parents=True)
+    error = assert_error(tmp_path, InputError, policies)
+    assert str(broken) in error.message
+
+
+def test_resolving_never_creates_output_or_cache_files(learner):
+    """A successful resolve of each layout leaves the whole tree unchanged."""
+    root = learner.parent.parent
+    before = snapshot(root)
+    for target in (learner, learner.parent, learner / "collect_policy"):
+        resolve_policy_source(target)
+    resolve_policy_source(learner, checkpoint=learner / "checkpoints" / "policy_checkpoint_0000000005")
+    assert snapshot(root) == before
