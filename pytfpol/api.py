@@ -10,6 +10,7 @@ TensorFlow is imported on the first call, not on `import pytfpol.api`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import platform
 import sys
@@ -17,12 +18,11 @@ import time
 from pathlib import Path
 from typing import Optional, Protocol
 
-from pytfpol import __version__
+from pytfpol import __version__, storage
 from pytfpol.config import EvalSettings
 from pytfpol.errors import GateFailed, PytfpolError
 from pytfpol.sources import resolve_policy_source
 from pytfpol.stats import summarize
-from pytfpol import storage
 
 SCHEMA_VERSION = 1
 
@@ -32,6 +32,8 @@ __all__ = ["EvalSettings", "evaluate", "check_gates", "SCHEMA_VERSION"]
 class Progress(Protocol):
     """What the evaluation reports while it runs; `reporting` provides the rich one."""
 
+    def stage(self, description: str) -> None: ...
+
     def start(self, total: int, description: str) -> None: ...
 
     def advance(self, episode_return: float) -> None: ...
@@ -40,6 +42,9 @@ class Progress(Protocol):
 
 
 class _NoProgress:
+    def stage(self, description: str) -> None:
+        pass
+
     def start(self, total: int, description: str) -> None:
         pass
 
@@ -54,61 +59,29 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
     """Run the episodes, write `stats.json` and `episodes.csv`, and return the report.
 
     The report is written (marked `"complete": false`) even when the run stops early on an
-    environment/policy failure or Ctrl-C; the error is then re-raised.
+    environment/policy failure or Ctrl-C; the error is then re-raised with `.report` set.
     """
     progress = progress or _NoProgress()
     source = resolve_policy_source(settings.policy_path, settings.policy, settings.checkpoint)
-    out = Path(settings.out) if settings.out else storage.default_run_dir(
-        settings.env_id, settings.policy_path
+    out = (
+        Path(settings.out)
+        if settings.out
+        else storage.default_run_dir(settings.env_id, settings.policy_path)
     )
     storage.prepare_output_dir(out, inputs=[settings.policy_path])
 
     started = time.perf_counter()
-    from pytfpol import envs, evaluation, loading  # TensorFlow from here on
-
-    env_source = envs.EnvSource(settings.env_id, dict(settings.env_kwargs), settings.max_episode_steps)
-    first_env = env_source.make()
-    environments = [first_env]
-    loaded = None
+    progress.stage(f"loading {settings.policy_path}")
     try:
-        loaded = loading.load_policy(source, settings.batch_size)
-        envs.check_specs(
-            settings.env_id,
-            str(source.saved_model_dir),
-            {
-                "observation": envs.space_to_spec(first_env.observation_space, "observation"),
-                "action": envs.space_to_spec(first_env.action_space, "action"),
-            },
-            {"observation": loaded.observation_spec, "action": loaded.action_spec},
-        )
-        environments += [env_source.make() for _ in range(settings.batch_size - 1)]
-        load_seconds = time.perf_counter() - started
-
-        base = _report_base(settings, source, loaded, out)
-        progress.start(settings.episodes, f"{settings.env_id}")
-        run_started = time.perf_counter()
-        error: Optional[PytfpolError] = None
-        try:
-            with loaded.session.as_default():
-                results = evaluation.run_episodes(
-                    loaded.py_policy,
-                    environments,
-                    settings.episodes,
-                    settings.seed,
-                    on_episode=lambda r: progress.advance(r.return_),
-                )
-        except PytfpolError as exc:
-            if not hasattr(exc, "completed"):
-                raise
-            error, results = exc, exc.completed
-        finally:
-            progress.stop()
-        run_seconds = time.perf_counter() - run_started
+        with _policy_and_envs(settings, source) as (loaded, environments):
+            load_seconds = time.perf_counter() - started
+            base = _report_base(settings, source, loaded, out)
+            progress.start(settings.episodes, settings.env_id)
+            run_started = time.perf_counter()
+            results, error = _run(loaded, environments, settings, progress)
+            run_seconds = time.perf_counter() - run_started
     finally:
-        for env in environments:
-            _close_quietly(env)
-        if loaded is not None:
-            loaded.close()
+        progress.stop()
 
     report = _finish_report(base, settings, results, error, load_seconds, run_seconds)
     storage.write_report(out, report)
@@ -116,6 +89,57 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
         error.report = report
         raise error
     return report
+
+
+@contextlib.contextmanager
+def _policy_and_envs(settings: EvalSettings, source):
+    """The loaded policy and `batch_size` environments whose specs fit it; closed afterwards."""
+    from pytfpol import envs, loading  # TensorFlow from here on
+
+    env_source = envs.EnvSource(
+        settings.env_id, dict(settings.env_kwargs), settings.max_episode_steps
+    )
+    environments = [env_source.make()]
+    loaded = None
+    try:
+        loaded = loading.load_policy(source, settings.batch_size)
+        first = environments[0]
+        envs.check_specs(
+            settings.env_id,
+            str(source.saved_model_dir),
+            {
+                "observation": envs.space_to_spec(first.observation_space, "observation"),
+                "action": envs.space_to_spec(first.action_space, "action"),
+            },
+            {"observation": loaded.observation_spec, "action": loaded.action_spec},
+        )
+        environments += [env_source.make() for _ in range(settings.batch_size - 1)]
+        yield loaded, environments
+    finally:
+        for env in environments:
+            _close_quietly(env)
+        if loaded is not None:
+            loaded.close()
+
+
+def _run(loaded, environments, settings: EvalSettings, progress: Progress):
+    """(results, None), or (completed results, the error) when the run stopped early."""
+    from pytfpol import evaluation
+
+    try:
+        with loaded.session.as_default():
+            results = evaluation.run_episodes(
+                loaded.py_policy,
+                environments,
+                settings.episodes,
+                settings.seed,
+                on_episode=lambda r: progress.advance(r.return_),
+            )
+        return results, None
+    except PytfpolError as exc:
+        if not hasattr(exc, "completed"):
+            raise
+        return exc.completed, exc
 
 
 def check_gates(report: dict) -> None:
@@ -180,9 +204,13 @@ def _finish_report(base, settings, results, error, load_seconds, run_seconds) ->
         for r in results
     ]
     report["episodes"] = episodes
-    report["summary"] = _finite_summary(summarize([r.return_ for r in results], [r.length for r in results]))
+    report["summary"] = _finite_summary(
+        summarize([r.return_ for r in results], [r.length for r in results])
+    )
     report["complete"] = error is None
-    report["error"] = None if error is None else {"message": error.message, "exit_code": error.exit_code}
+    report["error"] = (
+        None if error is None else {"message": error.message, "exit_code": error.exit_code}
+    )
     steps = report["summary"]["total_steps"]
     report["timing"] = {
         "load_seconds": round(load_seconds, 3),

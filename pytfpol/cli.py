@@ -51,14 +51,20 @@ def main() -> None:
 @click.argument("policy_dir", type=click.Path(path_type=str))
 @click.option("--env", "env_id", required=True, help="Gymnasium environment id, e.g. CartPole-v1.")
 @click.option("--episodes", default=10, show_default=True, type=int, help="Number of episodes.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Episode i is reset with seed S+i.")
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Episode i is reset with seed S+i."
+)
 @click.option(
     "--out",
     type=click.Path(path_type=str),
     help="Output directory (default: a new directory under ./pytfpol-runs/).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (nothing else).")
-@click.option("--min-return", type=float, help="Exit 1 when the mean return is below this: a CI gate.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (nothing else)."
+)
+@click.option(
+    "--min-return", type=float, help="Exit 1 when the mean return is below this: a CI gate."
+)
 @click.option(
     "--policy",
     type=click.Choice(["greedy", "collect", "policy"]),

@@ -69,12 +69,12 @@ def parse_env_kwargs(values: Sequence[str]) -> dict[str, Any]:
             except json.JSONDecodeError as exc:
                 raise UsageError(
                     f"--env-kwargs {text!r}: not valid JSON ({exc.msg} at column {exc.colno})",
-                    'write a JSON object, e.g. --env-kwargs \'{"g": 9.81}\', or key=value pairs',
+                    "write a JSON object, e.g. --env-kwargs '{\"g\": 9.81}', or key=value pairs",
                 ) from exc
             if not isinstance(parsed, dict):
                 raise UsageError(
                     f"--env-kwargs {text!r}: must be a JSON object",
-                    'e.g. --env-kwargs \'{"g": 9.81}\'',
+                    "e.g. --env-kwargs '{\"g\": 9.81}'",
                 )
             kwargs.update(parsed)
             continue
@@ -96,4 +96,3 @@ def _parse_value(text: str) -> Any:
         return json.loads(text)
     except json.JSONDecodeError:
         return text
-

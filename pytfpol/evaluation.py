@@ -97,7 +97,9 @@ def run_episodes(
             _check_actions(unbatcher, action_step.action, active, slots, seed)
             for slot in active:
                 index = int(slots.episode[slot])
-                step = _call_env(envs[slot].step, index, seed, unbatcher.row(action_step.action, slot))
+                step = _call_env(
+                    envs[slot].step, index, seed, unbatcher.row(action_step.action, slot)
+                )
                 observation_, reward, terminated, truncated, _ = step
                 slots.returns[slot] += float(reward)
                 slots.lengths[slot] += 1

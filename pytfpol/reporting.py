@@ -36,8 +36,23 @@ class EpisodeProgress:
         self._task = None
         self._returns = 0.0
         self._done = 0
+        self._status = None
+
+    def stage(self, description: str) -> None:
+        """A spinner for work before the episodes (TensorFlow import, graph building)."""
+        if not self._console.is_terminal:
+            return
+        self._stop_status()
+        self._status = self._console.status(description)
+        self._status.start()
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
 
     def start(self, total: int, description: str) -> None:
+        self._stop_status()
         if not self._console.is_terminal:
             return
         self._progress = Progress(
@@ -59,6 +74,7 @@ class EpisodeProgress:
             self._progress.update(self._task, advance=1, mean=f"{self._returns / self._done:.2f}")
 
     def stop(self) -> None:
+        self._stop_status()
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
@@ -141,11 +157,12 @@ def print_error(error: BaseException, verbose: bool = False) -> None:
             console.print(f"hint: {error.hint}", markup=False)
     else:
         console.print(
-            f"error: internal error: {type(error).__name__}: {error}", markup=False, style="bold red"
+            f"error: internal error: {type(error).__name__}: {error}",
+            markup=False,
+            style="bold red",
         )
         console.print("hint: run again with -v for the traceback, and report it", markup=False)
 
 
 def print_note(message: str) -> None:
     stderr_console().print(message, markup=False, style="dim")
-

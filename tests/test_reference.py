@@ -77,9 +77,7 @@ def test_actions_equal_saved_model_eager_policy(artifacts, name, env_id):
     theirs = np.stack(
         [
             reference.action(
-                ts.TimeStep(
-                    np.int32(ts.StepType.MID), np.float32(0), np.float32(1), observation
-                )
+                ts.TimeStep(np.int32(ts.StepType.MID), np.float32(0), np.float32(1), observation)
             ).action
             for observation in observations
         ]
@@ -136,7 +134,9 @@ def reference_returns(source, env: gym.Env, episodes: int, seed: int):
 
 
 @pytest.mark.parametrize("num_envs", [1, 3])
-@pytest.mark.parametrize("name, env_id", [("cartpole_sm", "CartPole-v1"), ("learner", "CartPole-v1")])
+@pytest.mark.parametrize(
+    "name, env_id", [("cartpole_sm", "CartPole-v1"), ("learner", "CartPole-v1")]
+)
 def test_returns_equal_reference_loop(artifacts, tmp_path, name, env_id, num_envs):
     episodes, seed = 7, 11
     report = api.evaluate(
@@ -195,9 +195,7 @@ def test_mean_return_equals_tf_agents_metric_utils(artifacts, tmp_path):
         )
     )
     assert report["summary"]["mean_return"] == pytest.approx(float(results["AverageReturn"]))
-    assert report["summary"]["mean_length"] == pytest.approx(
-        float(results["AverageEpisodeLength"])
-    )
+    assert report["summary"]["mean_length"] == pytest.approx(float(results["AverageEpisodeLength"]))
 
 
 def test_exact_returns_on_the_countdown_env(artifacts, tmp_path):
