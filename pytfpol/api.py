@@ -21,7 +21,7 @@ from typing import Optional, Protocol
 from pytfpol import __version__, storage
 from pytfpol.config import EvalSettings
 from pytfpol.errors import GateFailed, PytfpolError
-from pytfpol.sources import resolve_policy_source
+from pytfpol.sources import FORMAT_LEARNER, resolve_policy_source
 from pytfpol.stats import summarize
 
 SCHEMA_VERSION = 1
@@ -68,7 +68,7 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
         if settings.out
         else storage.default_run_dir(settings.env_id, settings.policy_path)
     )
-    storage.prepare_output_dir(out, inputs=[settings.policy_path])
+    storage.prepare_output_dir(out, inputs=_input_paths(settings, source))
 
     started = time.perf_counter()
     progress.stage(f"loading {settings.policy_path}")
@@ -89,6 +89,14 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
         error.report = report
         raise error
     return report
+
+
+def _input_paths(settings: EvalSettings, source) -> list[str]:
+    """Every directory the run reads; the output may be inside none of them."""
+    paths = [settings.policy_path, source.saved_model_dir, source.checkpoint_dir]
+    if source.format == FORMAT_LEARNER:
+        paths.append(str(Path(source.saved_model_dir).parent))
+    return [p for p in paths if p is not None]
 
 
 @contextlib.contextmanager

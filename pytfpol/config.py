@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
 from pytfpol.errors import UsageError
 
 MAX_SEED = 2**32 - 1
+# Commas separate key=value pairs only where a new `key=` follows: `sizes=[1,2],g=9.8` is 2 pairs.
+_PAIR_SEPARATOR = re.compile(r",(?=\s*[A-Za-z_]\w*\s*=)")
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def parse_env_kwargs(values: Sequence[str]) -> dict[str, Any]:
                 )
             kwargs.update(parsed)
             continue
-        for pair in text.split(","):
+        for pair in _PAIR_SEPARATOR.split(text.rstrip(",")):
             if not pair.strip():
                 continue
             key, sep, value = pair.partition("=")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import gymnasium as gym
 import numpy as np
@@ -38,15 +38,19 @@ class EnvSource:
         try:
             return gym.make(self.env_id, max_episode_steps=self.max_episode_steps, **self.kwargs)
         except gym.error.DeprecatedEnv as exc:
-            raise InputError(f"--env {self.env_id}: {exc}", "use the newer version it names") from exc
+            raise InputError(
+                f"--env {self.env_id}: {exc}", "use the newer version it names"
+            ) from exc
         except gym.error.UnregisteredEnv as exc:
             raise InputError(
                 f"--env {self.env_id}: no such Gymnasium environment",
                 _suggest_env_ids(self.env_id),
             ) from exc
         except ModuleNotFoundError as exc:
+            # Gymnasium re-raises a failed `module:Env-v0` import without the module's name.
+            module = exc.name or getattr(exc.__cause__, "name", None) or self.env_id.split(":")[0]
             raise InputError(
-                f"--env {self.env_id}: cannot import module {exc.name!r} to register it",
+                f"--env {self.env_id}: cannot import module {module!r} to register it",
                 "install the package that provides the environment, or check the module name",
             ) from exc
         except gym.error.DependencyNotInstalled as exc:
@@ -138,9 +142,11 @@ def describe_spec(spec: Any) -> str:
     text = f"{np.dtype(spec.dtype).name} {tuple(spec.shape)}"
     if isinstance(spec, array_spec.BoundedArraySpec):
         low, high = _fmt_bound(spec.minimum), _fmt_bound(spec.maximum)
-        text += f" in [{low}, {high}]" if np.ndim(spec.minimum) == 0 == np.ndim(
-            spec.maximum
-        ) else f" in {low}..{high}"
+        text += (
+            f" in [{low}, {high}]"
+            if np.ndim(spec.minimum) == 0 == np.ndim(spec.maximum)
+            else f" in {low}..{high}"
+        )
     return text
 
 
@@ -201,7 +207,9 @@ def check_specs(
 def _side_by_side(rows: Sequence[tuple[str, str, str]]) -> str:
     header = ("", "policy", "env")
     widths = [max(len(r[i]) for r in (header, *rows)) for i in range(3)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in (header, *rows)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in (header, *rows)
+    ]
     return "\n".join(lines)
 
 
@@ -212,14 +220,12 @@ def check_observation_leaf(env: Any, policy: Any) -> Optional[str]:
     cast_problem = _cast_problem(env, np.dtype(policy.dtype))
     if cast_problem:
         return cast_problem
-    if isinstance(policy, array_spec.BoundedArraySpec) and isinstance(
-        env, array_spec.BoundedArraySpec
-    ):
-        if not _within(env.minimum, env.maximum, policy.minimum, policy.maximum, policy.shape):
-            return (
-                f"env range [{_fmt_bound(env.minimum)}, {_fmt_bound(env.maximum)}] exceeds "
-                f"the policy's [{_fmt_bound(policy.minimum)}, {_fmt_bound(policy.maximum)}]"
-            )
+    bounded = array_spec.BoundedArraySpec
+    if isinstance(policy, bounded) and isinstance(env, bounded) and not _within(env, policy):
+        return (
+            f"env range [{_fmt_bound(env.minimum)}, {_fmt_bound(env.maximum)}] exceeds "
+            f"the policy's [{_fmt_bound(policy.minimum)}, {_fmt_bound(policy.maximum)}]"
+        )
     return None
 
 
@@ -236,7 +242,10 @@ def check_action_leaf(env: Any, policy: Any) -> Optional[str]:
     if not isinstance(env, array_spec.BoundedArraySpec):
         return None
     if policy_kind == "integer":
-        p_low, p_high = _broadcast(policy.minimum, policy.shape), _broadcast(policy.maximum, policy.shape)
+        p_low, p_high = (
+            _broadcast(policy.minimum, policy.shape),
+            _broadcast(policy.maximum, policy.shape),
+        )
         e_low, e_high = _broadcast(env.minimum, env.shape), _broadcast(env.maximum, env.shape)
         if not (np.array_equal(p_low, e_low) and np.array_equal(p_high, e_high)):
             return (
@@ -245,7 +254,7 @@ def check_action_leaf(env: Any, policy: Any) -> Optional[str]:
                 f"{_fmt_bound(env.maximum)}]"
             )
         return None
-    if not _within(policy.minimum, policy.maximum, env.minimum, env.maximum, env.shape):
+    if not _within(policy, env):
         return (
             f"policy range [{_fmt_bound(policy.minimum)}, {_fmt_bound(policy.maximum)}] exceeds "
             f"the env's [{_fmt_bound(env.minimum)}, {_fmt_bound(env.maximum)}]"
@@ -261,15 +270,27 @@ def _broadcast(bound: Any, shape: Sequence[int]) -> np.ndarray:
     return np.broadcast_to(np.asarray(bound, dtype=np.float64), tuple(shape))
 
 
-def _within(low, high, outer_low, outer_high, shape) -> bool:
-    """[low, high] inside [outer_low, outer_high], allowing float32 rounding."""
-    low, high = _broadcast(low, shape), _broadcast(high, shape)
-    outer_low, outer_high = _broadcast(outer_low, shape), _broadcast(outer_high, shape)
-    slack = 1e-6 * np.maximum(1.0, np.abs(np.where(np.isfinite(outer_high), outer_high, 0)))
-    with np.errstate(invalid="ignore"):
-        ok_low = (low >= outer_low - slack) | (outer_low == -np.inf)
-        ok_high = (high <= outer_high + slack) | (outer_high == np.inf)
-    return bool(np.all(ok_low) and np.all(ok_high))
+def _range(spec: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A bounded spec's bounds as float64 arrays of its shape. TF-Agents stores infinite float
+    bounds as the dtype's extremes; those mean unbounded here, whatever the float width."""
+    low, high = _broadcast(spec.minimum, spec.shape), _broadcast(spec.maximum, spec.shape)
+    if np.dtype(spec.dtype).kind == "f":
+        info = np.finfo(spec.dtype)
+        low, high = (
+            np.where(low <= info.min, -np.inf, low),
+            np.where(high >= info.max, np.inf, high),
+        )
+    return low, high
+
+
+def _within(inner: Any, outer: Any) -> bool:
+    """`inner`'s range inside `outer`'s (same shapes), allowing float32 rounding of the bounds."""
+    (low, high), (outer_low, outer_high) = _range(inner), _range(outer)
+
+    def at_most(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return (a <= b) | np.isclose(a, b, rtol=1e-6, atol=1e-6)
+
+    return bool(np.all(at_most(outer_low, low)) and np.all(at_most(high, outer_high)))
 
 
 def _cast_problem(env: Any, target: np.dtype) -> Optional[str]:
@@ -279,7 +300,11 @@ def _cast_problem(env: Any, target: np.dtype) -> Optional[str]:
         return None
     if source.kind == "f" and target.kind == "f":
         return None  # float64 -> float32: the precision the policy was trained with
-    if source.kind in "biu" and target.kind in "iuf" and isinstance(env, array_spec.BoundedArraySpec):
+    if (
+        source.kind in "biu"
+        and target.kind in "iuf"
+        and isinstance(env, array_spec.BoundedArraySpec)
+    ):
         low, high = np.min(env.minimum), np.max(env.maximum)
         if target.kind == "f":
             exact = 2 ** (np.finfo(target).nmant + 1)
@@ -302,14 +327,17 @@ class ObservationBatcher:
         leaves = flatten_with_paths(policy_observation_spec, "observation")
         self._paths = [p for p, _ in leaves]
         self._dtypes = [np.dtype(s.dtype) for _, s in leaves]
-        self._single = len(leaves) == 1 and not isinstance(policy_observation_spec, (dict, tuple, list))
+        self._single = len(leaves) == 1 and not isinstance(
+            policy_observation_spec, (dict, tuple, list)
+        )
 
     def __call__(self, rows: Sequence[Any]) -> Any:
         if self._single:
             return np.asarray(rows, dtype=self._dtypes[0])
-        flat_rows = [[v for _, v in flatten_with_paths(row)] for row in rows]
+        flat_rows = [_flatten_like(self._spec, row) for row in rows]
         columns = [
-            np.asarray([r[i] for r in flat_rows], dtype=dtype) for i, dtype in enumerate(self._dtypes)
+            np.asarray([r[i] for r in flat_rows], dtype=dtype)
+            for i, dtype in enumerate(self._dtypes)
         ]
         return _pack_like(self._spec, iter(columns))
 
@@ -337,7 +365,9 @@ class ActionUnbatcher:
     def __init__(self, policy_action_spec: Any, action_space: spaces.Space) -> None:
         self._leaves = flatten_with_paths(policy_action_spec, "action")
         self._space = action_space
-        self._single = len(self._leaves) == 1 and not isinstance(policy_action_spec, (dict, tuple, list))
+        self._single = len(self._leaves) == 1 and not isinstance(
+            policy_action_spec, (dict, tuple, list)
+        )
         self._convert = _action_converter(action_space)
 
     def check(self, batch: Any, rows: Sequence[int]) -> Optional[tuple[int, str]]:
@@ -362,7 +392,9 @@ class ActionUnbatcher:
         """The env action for row `i`."""
         if self._single:
             return self._convert(batch[i])
-        return self._convert(_pack_like(self._space_nest(), iter(leaf[i] for leaf in _leaves(batch))))
+        return self._convert(
+            _pack_like(self._space_nest(), iter(leaf[i] for leaf in _leaves(batch)))
+        )
 
     def _space_nest(self):
         return _space_structure(self._space)
@@ -391,6 +423,15 @@ def _action_converter(space: spaces.Space) -> Callable[[Any], Any]:
     raise InputError(f"action space {space} is not supported", "see the supported spaces")
 
 
+def _flatten_like(structure: Any, value: Any) -> list[Any]:
+    """Leaves of `value` along `structure`'s dict/tuple nest: a list inside a leaf stays whole."""
+    if isinstance(structure, dict):
+        return [leaf for k in sorted(structure) for leaf in _flatten_like(structure[k], value[k])]
+    if isinstance(structure, (tuple, list)) and not hasattr(structure, "_fields"):
+        return [leaf for s, v in zip(structure, value) for leaf in _flatten_like(s, v)]
+    return [value]
+
+
 def _leaves(nest: Any) -> list[Any]:
     return [v for _, v in flatten_with_paths(nest)]
 
@@ -415,10 +456,10 @@ class GymnasiumEnvironment(py_environment.PyEnvironment):
     (`ts.truncation`). Episode k (counting resets) is reset with `seeds[k]`.
     """
 
-    def __init__(self, env: gym.Env, seeds: Optional[Iterator[int]] = None) -> None:
+    def __init__(self, env: gym.Env, seeds: Optional[Iterable[int]] = None) -> None:
         super().__init__(handle_auto_reset=True)
         self._env = env
-        self._seeds = seeds if seeds is not None else itertools.count(0)
+        self._seeds = iter(seeds) if seeds is not None else itertools.count(0)
         self._observation_spec = space_to_spec(env.observation_space, "observation")
         self._action_spec = space_to_spec(env.action_space, "action")
         self._batcher = ObservationBatcher(self._observation_spec)

@@ -114,7 +114,10 @@ def _named(directory: Path) -> Path:
 def _learner_root_of(saved_model_dir: Path) -> Optional[Path]:
     """The policies/ root when `saved_model_dir` is one of its SavedModels with checkpoints."""
     directory = _named(saved_model_dir)
-    if directory.name in LEARNER_POLICIES.values() and (directory.parent / CHECKPOINTS_DIR).is_dir():
+    if (
+        directory.name in LEARNER_POLICIES.values()
+        and (directory.parent / CHECKPOINTS_DIR).is_dir()
+    ):
         return directory.parent
     return None
 
@@ -169,7 +172,9 @@ def _with_checkpoint(source: PolicySource, checkpoint: Path) -> PolicySource:
     candidates = (checkpoint, checkpoint.parent, checkpoint.parent.parent) if given else ()
     directory = next((c for c in candidates if (c / VARIABLES_INDEX).is_file()), None)
     if directory is None:
-        problem = "no such file or directory" if not checkpoint.exists() else "not a policy checkpoint"
+        problem = (
+            "no such file or directory" if not checkpoint.exists() else "not a policy checkpoint"
+        )
         raise InputError(
             f"{checkpoint}: {problem} (expected {VARIABLES_INDEX} inside)",
             "give a policies/checkpoints/policy_checkpoint_<step> directory",

@@ -25,7 +25,9 @@ EPISODE_COLUMNS = ("index", "seed", "return", "length", "terminated", "truncated
 DEFAULT_RUNS_DIR = "pytfpol-runs"
 
 
-def default_run_dir(env_id: str, policy_path: str, base: str | os.PathLike = DEFAULT_RUNS_DIR) -> Path:
+def default_run_dir(
+    env_id: str, policy_path: str, base: str | os.PathLike = DEFAULT_RUNS_DIR
+) -> Path:
     """A new directory name under `base`: <time>-<policy>-<env>, never an existing one."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     policy_name = _slug(Path(policy_path).resolve().name) or "policy"
@@ -55,11 +57,13 @@ def prepare_output_dir(out: Path, inputs: Iterable[str | os.PathLike] = ()) -> P
                 path=out,
             )
     if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {out}: exists and is not a directory", "choose another --out", path=out)
+        raise OutputError(
+            f"--out {out}: exists and is not a directory", "choose another --out", path=out
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".pytfpol-probe-", delete=True)
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".pytfpol-probe-", delete=True):
+            pass
     except OSError as exc:
         raise OutputError(
             f"--out {out}: not writable ({exc.strerror or exc})",

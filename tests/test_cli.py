@@ -352,3 +352,12 @@ def test_reading_never_writes_next_to_the_input(artifacts, tmp_path):
            "--out", str(tmp_path / "o"), "-q")  # fmt: skip
     assert snapshot(artifacts) == before
     assert os.listdir(tmp_path) == ["o"]
+
+
+def test_output_inside_the_learner_root_is_refused(artifacts, tmp_path):
+    root = artifacts / "learner" / "policies"
+    before = snapshot(root)
+    result = invoke("eval", str(root / "greedy_policy"), "--env", "CartPole-v1",
+                    "--out", str(root / "eval"))  # fmt: skip
+    assert_one_line_error(result, 5, "inside the input")
+    assert snapshot(root) == before

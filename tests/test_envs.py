@@ -34,8 +34,12 @@ def assert_spec(spec, shape, dtype, minimum, maximum, name=None):
     assert type(spec) is Bounded
     assert spec.shape == shape
     assert spec.dtype == np.dtype(dtype)
-    np.testing.assert_array_equal(np.broadcast_to(spec.minimum, shape), np.broadcast_to(minimum, shape))
-    np.testing.assert_array_equal(np.broadcast_to(spec.maximum, shape), np.broadcast_to(maximum, shape))
+    np.testing.assert_array_equal(
+        np.broadcast_to(spec.minimum, shape), np.broadcast_to(minimum, shape)
+    )
+    np.testing.assert_array_equal(
+        np.broadcast_to(spec.maximum, shape), np.broadcast_to(maximum, shape)
+    )
     if name is not None:
         assert spec.name == name
 
@@ -270,7 +274,7 @@ def test_integer_action_dtype_width_does_not_matter():
 def test_float_vs_integer_action_kind():
     """A continuous policy cannot drive a discrete env, nor the reverse."""
     env = env_specs(CARTPOLE_OBS, spaces.Discrete(2))
-    error = mismatch(env, specs(env["observation"], Bounded((), np.float32, 0, 1)))
+    error = mismatch(env, specs(env["observation"], Bounded((), np.float32, 0.0, 1.0)))
     assert "the policy emits float actions, the env takes integer actions" in error.message
     env = env_specs(CARTPOLE_OBS, spaces.Box(-1, 1, ()))
     error = mismatch(env, specs(env["observation"], Bounded((), np.int64, -1, 1)))
@@ -280,13 +284,13 @@ def test_float_vs_integer_action_kind():
 def test_continuous_policy_range_wider_than_env_refused():
     """Policy actions in [-2, 2] on an env taking [-1, 1]: refused."""
     env = env_specs(CARTPOLE_OBS, spaces.Box(-1, 1, (2,)))
-    error = mismatch(env, specs(env["observation"], Bounded((2,), np.float32, -2, 2)))
+    error = mismatch(env, specs(env["observation"], Bounded((2,), np.float32, -2.0, 2.0)))
     assert "action: policy range [-2, 2] exceeds the env's [-1, 1]" in error.message
 
 
 def test_continuous_policy_range_wider_on_one_element_refused():
     """Per-element bounds are compared element by element."""
-    env = env_specs(CARTPOLE_OBS, spaces.Box(np.array([-1.0, 0.0]), np.array([1.0, 5.0])))
+    env = env_specs(CARTPOLE_OBS, spaces.Box(np.float32([-1.0, 0.0]), np.float32([1.0, 5.0])))
     policy = Bounded((2,), np.float32, [-1.0, -0.5], [1.0, 5.0])
     mismatch(env, specs(env["observation"], policy))
 
@@ -323,12 +327,22 @@ def test_float64_unbounded_observation_to_float32_unbounded_policy_allowed():
     fits(env, policy)
 
 
+def test_float64_observation_with_float32_rounded_policy_bounds_allowed():
+    """Policy bounds that are the env's float64 bounds rounded to float32 still fit."""
+    assert float(np.float32(-100.2)) > -100.2  # rounds inward
+    env = env_specs(spaces.Box(-100.2, 0.5, (2,), np.float64), spaces.Discrete(2))
+    fits(env, env_specs(spaces.Box(-100.2, 0.5, (2,), np.float32), spaces.Discrete(2)))
+
+
 def test_float_observation_to_int_policy_refused():
     """Float observations would be truncated by an integer policy: refused."""
     env = env_specs(spaces.Box(0, 10, (2,), np.float32), spaces.Discrete(2))
     policy = specs(Bounded((2,), np.int64, 0, 10), env["action"])
     error = mismatch(env, policy)
-    assert "observation: float32 observations would be truncated to the policy's int64" in error.message
+    assert (
+        "observation: float32 observations would be truncated to the policy's int64"
+        in error.message
+    )
 
 
 def test_int64_observation_with_small_bounds_to_int32_allowed():
@@ -358,7 +372,7 @@ def test_int64_observation_to_float32_policy_depends_on_range():
 def test_uint8_observation_to_float32_policy_allowed():
     """uint8 images fit a float32 policy."""
     env = env_specs(spaces.Box(0, 255, (4, 4, 3), np.uint8), spaces.Discrete(2))
-    fits(env, specs(Bounded((4, 4, 3), np.float32, 0, 255), env["action"]))
+    fits(env, specs(Bounded((4, 4, 3), np.float32, 0.0, 255.0), env["action"]))
 
 
 def test_env_observation_range_wider_than_policy_refused():
@@ -468,7 +482,9 @@ def test_mismatch_details_side_by_side_table():
 
 def test_mismatch_details_for_structure_difference_lists_both_sides():
     """A structure difference lists policy-only and env-only leaves in their own columns."""
-    env = env_specs(spaces.Dict({"a": spaces.Discrete(2), "b": spaces.Discrete(3)}), spaces.Discrete(2))
+    env = env_specs(
+        spaces.Dict({"a": spaces.Discrete(2), "b": spaces.Discrete(3)}), spaces.Discrete(2)
+    )
     policy = env_specs(spaces.Dict({"a": spaces.Discrete(2)}), spaces.Discrete(2))
     lines = mismatch(env, policy).details.splitlines()
     env_col = lines[0].index("env")
@@ -484,7 +500,7 @@ def test_mismatch_details_for_structure_difference_lists_both_sides():
 
 def test_observation_batcher_single_box_converts_dtype():
     """Rows of float64 arrays become one float32 batch of the policy's dtype."""
-    batcher = ObservationBatcher(Bounded((3,), np.float32, -1, 1))
+    batcher = ObservationBatcher(Bounded((3,), np.float32, -1.0, 1.0))
     rows = [np.array([0.1, 0.2, 0.3]), np.array([1.0, -1.0, 0.0])]
     batch = batcher(rows)
     assert batch.dtype == np.float32 and batch.shape == (2, 3)
@@ -500,7 +516,7 @@ def test_observation_batcher_discrete_rows():
 
 def test_observation_batcher_dict_nest():
     """Dict rows (any key order) become a dict of stacked, converted columns."""
-    spec = {"pos": Bounded((2,), np.float32, -1, 1), "id": Bounded((), np.int32, 0, 9)}
+    spec = {"pos": Bounded((2,), np.float32, -1.0, 1.0), "id": Bounded((), np.int32, 0, 9)}
     batcher = ObservationBatcher(spec)
     rows = [
         {"pos": np.array([0.5, -0.5]), "id": np.int64(4)},
@@ -514,16 +530,24 @@ def test_observation_batcher_dict_nest():
     np.testing.assert_array_equal(batch["id"], [4, 2])
 
 
+def test_observation_batcher_dict_rows_with_list_leaves():
+    """A list inside a dict observation is one leaf, not a nest to split (no misalignment)."""
+    spec = {"pos": Bounded((2,), np.float32, -1.0, 1.0), "id": Bounded((), np.int32, 0, 9)}
+    batch = ObservationBatcher(spec)([{"pos": [0.5, -0.5], "id": 4}, {"pos": [1.0, 0.0], "id": 2}])
+    np.testing.assert_array_equal(batch["pos"], [[0.5, -0.5], [1.0, 0.0]])
+    np.testing.assert_array_equal(batch["id"], [4, 2])
+
+
 def test_observation_batcher_single_key_dict_stays_a_dict():
     """A one-leaf Dict spec is still a dict nest, not a bare array."""
-    batch = ObservationBatcher({"x": Bounded((1,), np.float32, 0, 1)})([{"x": [0.5]}])
+    batch = ObservationBatcher({"x": Bounded((1,), np.float32, 0.0, 1.0)})([{"x": [0.5]}])
     assert isinstance(batch, dict)
     assert batch["x"].shape == (1, 1) and batch["x"].dtype == np.float32
 
 
 def test_observation_batcher_tuple_with_dict_nest():
     """Tuple rows holding a dict keep that nest in the batch."""
-    spec = (Bounded((), np.int64, 0, 1), {"x": Bounded((1,), np.float32, 0, 1)})
+    spec = (Bounded((), np.int64, 0, 1), {"x": Bounded((1,), np.float32, 0.0, 1.0)})
     env_space = spaces.Tuple((spaces.Discrete(2), spaces.Dict({"x": spaces.Box(0, 1, (1,))})))
     rows = [env_space.sample() for _ in range(3)]
     batch = ObservationBatcher(spec)(rows)
@@ -536,14 +560,14 @@ def test_observation_batcher_tuple_with_dict_nest():
 
 def test_observation_batcher_one_single():
     """one(): a single converted observation without batch dimension."""
-    obs = ObservationBatcher(Bounded((2,), np.float32, 0, 1)).one(np.array([0.25, 0.5]))
+    obs = ObservationBatcher(Bounded((2,), np.float32, 0.0, 1.0)).one(np.array([0.25, 0.5]))
     assert obs.shape == (2,) and obs.dtype == np.float32
     np.testing.assert_array_equal(obs, [0.25, 0.5])
 
 
 def test_observation_batcher_one_nested():
     """one() on a nest keeps the nest, drops the batch dimension, converts the dtypes."""
-    spec = {"b": (Bounded((), np.int32, 0, 9),), "a": Bounded((2,), np.float32, 0, 1)}
+    spec = {"b": (Bounded((), np.int32, 0, 9),), "a": Bounded((2,), np.float32, 0.0, 1.0)}
     obs = ObservationBatcher(spec).one({"a": np.array([0.1, 0.2]), "b": (np.int64(7),)})
     assert set(obs) == {"a", "b"} and isinstance(obs["b"], tuple)
     assert obs["a"].shape == (2,) and obs["a"].dtype == np.float32
@@ -552,7 +576,7 @@ def test_observation_batcher_one_nested():
 
 def test_observation_batcher_non_finite_only_among_active_rows():
     """non_finite names the first NaN/inf row among the given rows; others are ignored."""
-    batcher = ObservationBatcher(Bounded((2,), np.float32, -1, 1))
+    batcher = ObservationBatcher(Bounded((2,), np.float32, -1.0, 1.0))
     batch = batcher([[0, 0], [np.inf, 0], [0, 0], [0, np.nan]])
     assert batcher.non_finite(batch, [0, 2]) is None
     assert batcher.non_finite(batch, [2, 3]) == (3, "observation")
@@ -562,7 +586,7 @@ def test_observation_batcher_non_finite_only_among_active_rows():
 
 def test_observation_batcher_non_finite_in_nest_names_the_path():
     """In a nest the path of the bad leaf is given; integer leaves are skipped."""
-    spec = {"pos": Bounded((2,), np.float32, -1, 1), "id": Bounded((), np.int64, 0, 9)}
+    spec = {"pos": Bounded((2,), np.float32, -1.0, 1.0), "id": Bounded((), np.int64, 0, 9)}
     batcher = ObservationBatcher(spec)
     rows = [{"pos": [0, 0], "id": 1}, {"pos": [0, 0], "id": 2}, {"pos": [np.nan, 0], "id": 3}]
     batch = batcher(rows)
@@ -610,7 +634,7 @@ def test_action_unbatcher_discrete_row_is_int():
 def test_action_unbatcher_box_check_nan_and_above_max_only_active():
     """NaN and above-max float actions are flagged only among the active rows."""
     space = spaces.Box(-1, 1, (2,), np.float64)
-    unbatcher = ActionUnbatcher(Bounded((2,), np.float32, -1, 1), space)
+    unbatcher = ActionUnbatcher(Bounded((2,), np.float32, -1.0, 1.0), space)
     batch = np.array([[0, 0], [np.nan, 0], [0.5, 1.5], [1, -1]], dtype=np.float32)
     assert unbatcher.check(batch, [0, 3]) is None
     row, what = unbatcher.check(batch, [0, 1])
@@ -632,7 +656,7 @@ def test_action_unbatcher_box_infinite_flagged_even_if_unbounded():
 def test_action_unbatcher_box_row_has_space_dtype():
     """A Box env gets an array of its own dtype and shape."""
     space = spaces.Box(-1, 1, (2,), np.float64)
-    unbatcher = ActionUnbatcher(Bounded((2,), np.float32, -1, 1), space)
+    unbatcher = ActionUnbatcher(Bounded((2,), np.float32, -1.0, 1.0), space)
     batch = np.array([[0.25, -0.5], [1, 1]], dtype=np.float32)
     action = unbatcher.row(batch, 0)
     assert isinstance(action, np.ndarray)

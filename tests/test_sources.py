@@ -138,7 +138,8 @@ def test_learner_root_without_checkpoints_uses_saved_model_weights(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "policy, directory", [("collect", "collect_policy"), ("policy", "policy"), ("greedy", "greedy_policy")]
+    "policy, directory",
+    [("collect", "collect_policy"), ("policy", "policy"), ("greedy", "greedy_policy")],
 )
 def test_learner_policy_choice(learner, policy, directory):
     """--policy picks the SavedModel; the newest checkpoint still applies."""
@@ -239,9 +240,10 @@ def test_dot_inside_learner_saved_model_is_the_same_as_its_path(learner, monkeyp
     assert source.format == FORMAT_LEARNER
     assert source.policy_name == "greedy"
     assert Path(source.saved_model_dir).resolve() == (learner / "greedy_policy").resolve()
-    assert Path(source.checkpoint_dir).resolve() == (
-        learner / "checkpoints" / "policy_checkpoint_0000000012"
-    ).resolve()
+    assert (
+        Path(source.checkpoint_dir).resolve()
+        == (learner / "checkpoints" / "policy_checkpoint_0000000012").resolve()
+    )
 
 
 def test_policy_source_is_small_and_picklable(learner):
@@ -383,5 +385,7 @@ def test_resolving_never_creates_output_or_cache_files(learner):
     before = snapshot(root)
     for target in (learner, learner.parent, learner / "collect_policy"):
         resolve_policy_source(target)
-    resolve_policy_source(learner, checkpoint=learner / "checkpoints" / "policy_checkpoint_0000000005")
+    resolve_policy_source(
+        learner, checkpoint=learner / "checkpoints" / "policy_checkpoint_0000000005"
+    )
     assert snapshot(root) == before

@@ -302,15 +302,20 @@ def test_episodes_csv_floats_round_trip():
 def test_write_report_writes_both_files(tmp_path):
     """episodes.csv and stats.json are written, complete, with no temp files left."""
     report = {"summary": summarize([1.5, 0.1], [3, 500]), "episodes": EPISODES}
-    files = storage.write_report(tmp_path, report)
-    assert files == {
-        "stats": str(tmp_path / "stats.json"),
-        "episodes": str(tmp_path / "episodes.csv"),
-    }
+    storage.write_report(tmp_path, report)
     assert _names(tmp_path) == ["episodes.csv", "stats.json"]
     assert json.loads((tmp_path / "stats.json").read_text()) == report
     assert (tmp_path / "episodes.csv").read_text() == storage.episodes_csv(EPISODES)
     assert storage.read_report(tmp_path / "stats.json") == report
+
+
+def test_write_report_failure_leaves_no_stats_json(tmp_path):
+    """episodes.csv is written first: if it fails, no stats.json claims a complete run."""
+    (tmp_path / "episodes.csv").mkdir()
+    report = {"summary": summarize([1.5], [3]), "episodes": EPISODES[:1]}
+    with pytest.raises(OutputError):
+        storage.write_report(tmp_path, report)
+    assert _names(tmp_path) == ["episodes.csv"]
 
 
 def test_report_json_refuses_nan():
@@ -332,7 +337,9 @@ def test_read_report_missing_or_corrupt_is_none(tmp_path):
 
 @pytest.fixture
 def fixed_clock(monkeypatch):
-    monkeypatch.setattr(storage, "time", types.SimpleNamespace(strftime=lambda fmt: "20240102-030405"))
+    monkeypatch.setattr(
+        storage, "time", types.SimpleNamespace(strftime=lambda fmt: "20240102-030405")
+    )
 
 
 def test_default_run_dir_name(tmp_path, fixed_clock):
@@ -378,7 +385,9 @@ def test_parse_env_kwargs_json_object():
 
 def test_parse_env_kwargs_key_value_pairs_are_json_typed():
     """key=value values are JSON when they parse as JSON, strings otherwise."""
-    assert parse_env_kwargs(["g=9.81", "n=3", "flag=true", "off=false", "x=null", "mode=rgb_array"]) == {
+    assert parse_env_kwargs(
+        ["g=9.81", "n=3", "flag=true", "off=false", "x=null", "mode=rgb_array"]
+    ) == {
         "g": 9.81,
         "n": 3,
         "flag": True,
@@ -499,3 +508,10 @@ def test_eval_settings_empty_env_is_usage_error():
 def test_eval_settings_batch_size(episodes, num_envs, expected):
     """batch_size = min(num_envs or 8, episodes)."""
     assert _settings(episodes=episodes, num_envs=num_envs).batch_size == expected
+
+
+def test_env_kwargs_pairs_keep_commas_inside_values():
+    from pytfpol.config import parse_env_kwargs
+
+    assert parse_env_kwargs(["sizes=[1,2],g=9.8"]) == {"sizes": [1, 2], "g": 9.8}
+    assert parse_env_kwargs(["a=1, b=x"]) == {"a": 1, "b": "x"}
