@@ -18,10 +18,18 @@ import time
 from pathlib import Path
 from typing import Optional, Protocol
 
+import numpy as np
+
 from pytfpol import __version__, storage
 from pytfpol.config import EvalSettings
-from pytfpol.errors import GateFailed, PytfpolError
-from pytfpol.sources import FORMAT_LEARNER, resolve_policy_source
+from pytfpol.errors import GateFailed, PytfpolError, UsageError
+from pytfpol.policy_config import PolicyConfig, load_policy_config, shipped_configs
+from pytfpol.sources import (
+    FORMAT_CHECKPOINTER,
+    FORMAT_LEARNER,
+    OUTPUT_CHECKPOINT_DIR,
+    resolve_policy_source,
+)
 from pytfpol.stats import summarize
 
 SCHEMA_VERSION = 1
@@ -62,7 +70,10 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
     environment/policy failure or Ctrl-C; the error is then re-raised with `.report` set.
     """
     progress = progress or _NoProgress()
-    source = resolve_policy_source(settings.policy_path, settings.policy, settings.checkpoint)
+    source = resolve_policy_source(
+        settings.policy_path, settings.policy, settings.checkpoint, settings.step
+    )
+    policy_config = _policy_config(settings, source)
     out = (
         Path(settings.out)
         if settings.out
@@ -73,13 +84,15 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
     started = time.perf_counter()
     progress.stage(f"loading {settings.policy_path}")
     try:
-        with _policy_and_envs(settings, source) as (loaded, environments):
+        with _policy_and_envs(settings, source, policy_config) as (loaded, environments):
             load_seconds = time.perf_counter() - started
             base = _report_base(settings, source, loaded, out)
             progress.start(settings.episodes, settings.env_id)
             run_started = time.perf_counter()
             results, error = _run(loaded, environments, settings, progress)
             run_seconds = time.perf_counter() - run_started
+            if error is None:
+                base["output"]["checkpoint"] = _write_checkpoint(loaded, out, results)
     finally:
         progress.stop()
 
@@ -99,10 +112,31 @@ def _input_paths(settings: EvalSettings, source) -> list[str]:
     return [p for p in paths if p is not None]
 
 
+def _policy_config(settings: EvalSettings, source) -> Optional[PolicyConfig]:
+    """The config that rebuilds a Checkpointer policy: --config, else the one saved with it."""
+    if settings.config is not None:
+        return load_policy_config(settings.config)
+    if source.format != FORMAT_CHECKPOINTER:
+        return None
+    if source.bundled_config is not None:
+        return load_policy_config(source.bundled_config)
+    shipped = ", ".join(
+        str(p.relative_to(Path.cwd())) if p.is_relative_to(Path.cwd()) else str(p)
+        for p in shipped_configs()
+    )
+    raise UsageError(
+        f"{source.checkpoint_dir}: is a common.Checkpointer directory, which holds weights but "
+        "no network: pytfpol needs --config to rebuild it",
+        f"pass --config with one of the shipped configs ({shipped}) or a copy edited to match",
+        path=source.checkpoint_dir,
+    )
+
+
 @contextlib.contextmanager
-def _policy_and_envs(settings: EvalSettings, source):
-    """The loaded policy and `batch_size` environments whose specs fit it; closed afterwards."""
-    from pytfpol import envs, loading  # TensorFlow from here on
+def _policy_and_envs(settings: EvalSettings, source, policy_config):
+    """The loaded policy and a `vector.Stepper` over `batch_size` environments whose specs fit
+    it; closed afterwards."""
+    from pytfpol import envs, loading, vector  # TensorFlow from here on
 
     env_source = envs.EnvSource(
         settings.env_id, dict(settings.env_kwargs), settings.max_episode_steps
@@ -110,24 +144,61 @@ def _policy_and_envs(settings: EvalSettings, source):
     environments = [env_source.make()]
     loaded = None
     try:
-        loaded = loading.load_policy(source, settings.batch_size)
         first = environments[0]
+        env_specs = {
+            "observation": envs.space_to_spec(first.observation_space, "observation"),
+            "action": envs.space_to_spec(first.action_space, "action"),
+        }
+        options = loading.LoadOptions(
+            batch_size=settings.batch_size,
+            config=policy_config,
+            stochastic=settings.stochastic,
+            seed=settings.seed if settings.stochastic else None,
+            allow_partial=settings.allow_partial,
+        )
+        loaded = loading.load_policy(source, options, envs.tensor_specs(env_specs))
         envs.check_specs(
             settings.env_id,
-            str(source.saved_model_dir),
-            {
-                "observation": envs.space_to_spec(first.observation_space, "observation"),
-                "action": envs.space_to_spec(first.action_space, "action"),
-            },
+            str(source.saved_model_dir or source.checkpoint_prefix),
+            env_specs,
             {"observation": loaded.observation_spec, "action": loaded.action_spec},
         )
-        environments += [env_source.make() for _ in range(settings.batch_size - 1)]
-        yield loaded, environments
+        factory = vector.EnvFactory(
+            settings.env_id, dict(settings.env_kwargs), settings.max_episode_steps
+        )
+        environments = [
+            vector.make_stepper(
+                settings.vector, factory, settings.batch_size, environments[0], env_source.make
+            )
+        ]
+        yield loaded, environments[0]
     finally:
         for env in environments:
             _close_quietly(env)
         if loaded is not None:
             loaded.close()
+
+
+def _write_checkpoint(loaded, out: Path, results) -> str:
+    """OUT/checkpoint: the policy, its step and side data, and this evaluation (appended to the
+    history carried by the input checkpoint, if any)."""
+    from pytfpol import checkpoints
+
+    returns = np.asarray([r.return_ for r in results], dtype=np.float64)
+    evaluation = checkpoints.evaluation_state(
+        returns=returns,
+        lengths=np.asarray([r.length for r in results], dtype=np.int64),
+        seeds=np.asarray([r.seed for r in results], dtype=np.int64),
+        previous_history=loaded.side_data.get("evaluation/history"),
+        history_row=(
+            float(loaded.train_step if loaded.train_step is not None else -1),
+            float(len(results)),
+            float(returns.mean()),
+            float(returns.std()),
+            time.time(),
+        ),
+    )
+    return loaded.write_checkpoint(out / OUTPUT_CHECKPOINT_DIR, evaluation)
 
 
 def _run(loaded, environments, settings: EvalSettings, progress: Progress):
@@ -171,11 +242,23 @@ def _report_base(settings: EvalSettings, source, loaded, out: Path) -> dict:
         "policy": {
             "path": str(source.path),
             "format": source.format,
-            "saved_model": str(source.saved_model_dir),
+            "saved_model": source.saved_model_dir,
             "policy": source.policy_name,
-            "checkpoint": source.checkpoint_dir,
+            "checkpoint": (
+                source.checkpoint_prefix
+                if source.format == FORMAT_CHECKPOINTER
+                else source.checkpoint_dir
+            ),
             "train_step": loaded.train_step,
             "metadata": loaded.metadata,
+            "architecture": loaded.architecture,
+            "config": settings.config or source.bundled_config,
+            "stochastic": settings.stochastic,
+            "unmatched": loaded.unmatched,
+            "side_data": [
+                {"name": name, "dtype": array.dtype.name, "shape": list(array.shape)}
+                for name, array in sorted(loaded.side_data.items())
+            ],
         },
         "env": {
             "id": settings.env_id,
@@ -186,6 +269,7 @@ def _report_base(settings: EvalSettings, source, loaded, out: Path) -> dict:
             "episodes": settings.episodes,
             "seed": settings.seed,
             "num_envs": settings.batch_size,
+            "vector": settings.vector,
         },
         "gates": {},
         "timing": {},
@@ -194,6 +278,7 @@ def _report_base(settings: EvalSettings, source, loaded, out: Path) -> dict:
             "dir": str(out),
             "stats": str(out / storage.STATS_JSON),
             "episodes": str(out / storage.EPISODES_CSV),
+            "checkpoint": None,
         },
     }
 
@@ -266,3 +351,38 @@ def _close_quietly(env) -> None:
         env.close()
     except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
         pass
+
+
+def inspect(
+    path: str,
+    step: Optional[int] = None,
+    *,
+    diff: Optional[str] = None,
+    array: Optional[str] = None,
+) -> dict:
+    """What `pytfpol inspect` shows, as plain data; never builds the policy, no TensorFlow.
+
+    `inspect(PATH)` describes PATH (see the README for the document); `diff=B` compares PATH's
+    checkpoint with B's; `array=NAME` returns `{"key", "dtype", "shape", "value"}` (a numpy array).
+    Refused NumpyState entries are listed, never unpickled.
+    """
+    from pytfpol import inspection
+
+    if diff is not None:
+        return inspection.diff(path, diff, step)
+    if array is not None:
+        key, value = inspection.read_array(path, array, step)
+        return {
+            "key": key,
+            "dtype": inspection.dtype_name(value.dtype),
+            "shape": list(value.shape),
+            "value": value,
+        }
+    return inspection.inspect_path(path, step)
+
+
+def export_npz(path: str, out: str, names: tuple = (), step: Optional[int] = None) -> dict:
+    """Write PATH's NumpyState arrays and variables (all, or `names`) to `out` (.npz, no pickle)."""
+    from pytfpol import inspection
+
+    return inspection.export_npz(path, out, names, step)

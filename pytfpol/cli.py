@@ -84,9 +84,37 @@ def main() -> None:
 )
 @click.option("--max-episode-steps", type=int, help="Truncate episodes after this many steps.")
 @click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=str),
+    help="Policy config (TOML, see configs/) to rebuild the network of a Checkpointer directory.",
+)
+@click.option(
+    "--step", type=int, help="Which ckpt-<step> of a Checkpointer directory (default: newest)."
+)
+@click.option(
+    "--allow-partial",
+    is_flag=True,
+    help="Restore the variables that match the config; list the checkpoint's others.",
+)
+@click.option(
+    "--stochastic",
+    is_flag=True,
+    help="Sample actions (seeded by --seed) instead of the greedy mode.",
+)
+@click.option(
     "--num-envs",
     type=int,
-    help="Environments run side by side, one policy call for all (default: min(episodes, 8)).",
+    help="Environments run side by side, one policy call for all (default: min(episodes, 64); "
+    "async 32 per CPU; native 256).",
+)
+@click.option(
+    "--vector",
+    type=click.Choice(["sync", "async", "native"]),
+    default="sync",
+    show_default=True,
+    help="How the environments run: in this process, in worker processes (slow envs), or the "
+    "env's own vectorised implementation (CartPole). Results are the same.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
@@ -102,7 +130,12 @@ def eval_command(
     checkpoint: Optional[str],
     env_kwargs: tuple,
     max_episode_steps: Optional[int],
+    config_path: Optional[str],
+    step: Optional[int],
+    allow_partial: bool,
+    stochastic: bool,
     num_envs: Optional[int],
+    vector: str,
     verbose: bool,
     quiet: bool,
 ) -> None:
@@ -128,6 +161,11 @@ def eval_command(
             num_envs=num_envs,
             out=out,
             min_return=min_return,
+            config=config_path,
+            step=step,
+            allow_partial=allow_partial,
+            stochastic=stochastic,
+            vector=vector,
         )
         progress = None if quiet else reporting.EpisodeProgress(reporting.stderr_console())
         try:
@@ -138,9 +176,84 @@ def eval_command(
                 _show(partial, as_json, quiet)
             raise
         _show(report, as_json, quiet)
+        if report["policy"]["unmatched"]:
+            reporting.print_note(
+                "warning: --allow-partial: not restored: "
+                + ", ".join(report["policy"]["unmatched"])
+            )
         api.check_gates(report)
 
     _run_command(run, verbose)
+
+
+@main.command(
+    "inspect",
+    epilog=EXIT_CODES_HELP,
+    short_help="Show the arrays, variables, specs and steps saved in a checkpoint or policy.",
+)
+@click.argument("path", type=click.Path(path_type=str))
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document on stdout (nothing else)."
+)
+@click.option("--step", type=int, help="Inspect the checkpoint at this step (default: newest).")
+@click.option(
+    "--array",
+    "arrays",
+    multiple=True,
+    metavar="NAME",
+    help="Print this array's values (a key, or a name without /.ATTRIBUTES/...); repeatable.",
+)
+@click.option("--full", is_flag=True, help="With --array: print every element (no ...).")
+@click.option(
+    "--export",
+    type=click.Path(path_type=str),
+    metavar="FILE.npz",
+    help="Write the NumpyState arrays and variables (or the --array ones) to an .npz file.",
+)
+@click.option("--diff", "diff_with", metavar="B", help="Compare with the checkpoint at B.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
+def inspect_command(
+    path: str,
+    as_json: bool,
+    step: Optional[int],
+    arrays: tuple,
+    full: bool,
+    export: Optional[str],
+    diff_with: Optional[str],
+    verbose: bool,
+) -> None:
+    """Show what is saved in PATH, without building the policy or importing TensorFlow.
+
+    \b
+    PATH is a checkpoint prefix (train_dir/policy/ckpt-30), a Checkpointer directory, a
+    PolicySaver SavedModel, a Learner policies/ root, a policy_checkpoint_<step> directory
+    or an output directory of `pytfpol eval`. NumpyState arrays are decoded without pickle.
+    """
+
+    def run() -> None:
+        from pytfpol import api, reporting
+
+        if export is not None:
+            result = api.export_npz(path, export, arrays, step)
+            _print_result(result, as_json, reporting.print_export_summary)
+        elif diff_with is not None:
+            _print_result(api.inspect(path, step, diff=diff_with), as_json, reporting.print_diff)
+        elif arrays:
+            results = [api.inspect(path, step, array=name) for name in arrays]
+            reporting.print_arrays(results, as_json=as_json, full=full)
+        else:
+            _print_result(api.inspect(path, step), as_json, reporting.print_inspect_report)
+
+    _run_command(run, verbose)
+
+
+def _print_result(result: dict, as_json: bool, print_table) -> None:
+    from pytfpol import reporting
+
+    if as_json:
+        reporting.print_json(result)
+    else:
+        print_table(result)
 
 
 def _show(report: dict, as_json: bool, quiet: bool) -> None:

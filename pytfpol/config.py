@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
@@ -10,6 +11,7 @@ from typing import Any, Mapping, Optional, Sequence
 from pytfpol.errors import UsageError
 
 MAX_SEED = 2**32 - 1
+VECTOR_MODES = ("sync", "async", "native")
 # Commas separate key=value pairs only where a new `key=` follows: `sizes=[1,2],g=9.8` is 2 pairs.
 _PAIR_SEPARATOR = re.compile(r",(?=\s*[A-Za-z_]\w*\s*=)")
 
@@ -29,6 +31,11 @@ class EvalSettings:
     num_envs: Optional[int] = None  # None: chosen from the episode count
     out: Optional[str] = None
     min_return: Optional[float] = None
+    config: Optional[str] = None  # policy config (TOML) for Checkpointer directories
+    step: Optional[int] = None  # which ckpt-<step> of a Checkpointer directory
+    allow_partial: bool = False  # restore what matches; list the rest
+    stochastic: bool = False  # sample from the policy instead of its greedy mode
+    vector: str = "sync"  # how the environments run side by side: sync | async | native
 
     def __post_init__(self) -> None:
         _require_int("--episodes", self.episodes, minimum=1)
@@ -40,16 +47,38 @@ class EvalSettings:
             )
         if self.max_episode_steps is not None:
             _require_int("--max-episode-steps", self.max_episode_steps, minimum=1)
+        if self.step is not None:
+            _require_int("--step", self.step, minimum=0)
         if self.num_envs is not None:
             _require_int("--num-envs", self.num_envs, minimum=1)
+        if self.vector not in VECTOR_MODES:
+            raise UsageError(
+                f"--vector {self.vector!r}: unknown", f"choose one of {', '.join(VECTOR_MODES)}"
+            )
         if not self.env_id:
             raise UsageError("--env is empty", "name a Gymnasium environment, e.g. CartPole-v1")
 
     @property
     def batch_size(self) -> int:
-        """Environments run side by side: never more than there are episodes."""
-        wanted = self.num_envs if self.num_envs is not None else 8
+        """Environments run side by side: never more than there are episodes. By default
+        enough that one policy call serves many env steps (`default_num_envs`)."""
+        wanted = self.num_envs if self.num_envs is not None else default_num_envs(self.vector)
         return max(1, min(wanted, self.episodes))
+
+
+def default_num_envs(vector: str) -> int:
+    """64 environments in-process (a policy call then costs little per step); 32 per worker
+    process for async (one worker per CPU); 256 for native vectorised envs, whose steps are
+    so cheap that only a large batch amortises the policy call."""
+    if vector == "native":
+        return 256
+    if vector == "async":
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            cpus = os.cpu_count() or 1
+        return 32 * max(1, cpus)
+    return 64
 
 
 def _require_int(option: str, value: Any, minimum: int) -> None:

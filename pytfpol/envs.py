@@ -133,6 +133,14 @@ def flatten_with_paths(nest: Any, prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
+def tensor_specs(env_specs: dict[str, Any]) -> tuple[Any, Any]:
+    """(time_step_spec, action_spec) as TensorSpecs, to build a policy for this env."""
+    from tf_agents.specs import tensor_spec
+
+    observation = tensor_spec.from_spec(env_specs["observation"])
+    return ts.time_step_spec(observation), tensor_spec.from_spec(env_specs["action"])
+
+
 # ---------------------------------------------------------------------------------------------
 # Checking env specs against policy specs
 

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
+
 from pytfpol.errors import InputError
+from pytfpol.policy_config import PolicyConfig
 from pytfpol.quiet_tf import import_tf
-from pytfpol.sources import POLICY_SPECS, PolicySource
+from pytfpol.sources import BUNDLED_CONFIG, FORMAT_CHECKPOINTER, POLICY_SPECS, PolicySource
 
 tf = import_tf()
 
 from tf_agents.policies import policy_saver, py_tf_policy, tf_policy  # noqa: E402
 from tf_agents.specs import tensor_spec  # noqa: E402
+
+from pytfpol import checkpoints, networks  # noqa: E402
 
 TRAIN_STEP_KEY = "train_step/.ATTRIBUTES/VARIABLE_VALUE"
 
@@ -62,6 +68,25 @@ class LoadedPolicy:
     batch_size: int
     train_step: Optional[int]
     metadata: dict = field(default_factory=dict)
+    side_data: dict = field(default_factory=dict)  # NumpyState arrays restored, by name
+    architecture: Optional[str] = None  # how a Checkpointer policy was rebuilt
+    unmatched: list = field(default_factory=list)  # checkpoint keys left over (--allow-partial)
+    # What a new checkpoint of this policy holds, and its name inside OUT/checkpoint/.
+    checkpoint_objects: dict = field(default_factory=dict, repr=False)
+    checkpoint_name: str = "variables/variables"
+    extra_files: dict = field(default_factory=dict, repr=False)
+
+    def write_checkpoint(self, target: Path, evaluation) -> str:
+        """Policy variables, step, side data and `evaluation` to `target`, atomically."""
+        side = {k: v for k, v in self.side_data.items() if not k.startswith("evaluation/")}
+        objects = {
+            **self.checkpoint_objects,
+            **checkpoints.numpy_states(side),
+            checkpoints.EVALUATION: evaluation,
+        }
+        return checkpoints.write_checkpoint(
+            self.session, objects, target, self.checkpoint_name, self.extra_files
+        )
 
     @property
     def time_step_spec(self):
@@ -92,9 +117,33 @@ def read_policy_specs(saved_model_dir: str) -> dict:
         ) from exc
 
 
-def load_policy(source: PolicySource, batch_size: int) -> LoadedPolicy:
-    """Load `source` into a fresh graph and session, for batches of `batch_size` time steps."""
+@dataclass(frozen=True)
+class LoadOptions:
+    """How to rebuild and run a policy; only Checkpointer directories need all of it."""
+
+    batch_size: int
+    config: Optional[PolicyConfig] = None
+    stochastic: bool = False
+    seed: Optional[int] = None
+    allow_partial: bool = False
+
+
+def load_policy(
+    source: PolicySource, options: LoadOptions, env_specs: Optional[tuple] = None
+) -> LoadedPolicy:
+    """Load `source` into a fresh graph and session, for batches of `batch_size` time steps.
+
+    `env_specs` (time_step_spec, action_spec as TensorSpecs) shape the network rebuilt for a
+    Checkpointer directory; SavedModels carry their own specs.
+    """
+    if source.format == FORMAT_CHECKPOINTER:
+        return _load_checkpointer(source, options, env_specs)
+    return _load_saved_model_policy(source, options)
+
+
+def _load_saved_model_policy(source: PolicySource, options: LoadOptions) -> LoadedPolicy:
     specs = read_policy_specs(source.saved_model_dir)
+    side_data = _side_data(source.checkpoint_prefix) if source.checkpoint_prefix else {}
     graph = tf.Graph()
     session = tf.compat.v1.Session(graph=graph)
     try:
@@ -102,7 +151,7 @@ def load_policy(source: PolicySource, batch_size: int) -> LoadedPolicy:
             loaded = _load_saved_model(source.saved_model_dir)
             py_policy = py_tf_policy.PyTFPolicy(SavedModelTFPolicy(loaded, specs))
             py_policy.session = session
-            _build(py_policy, batch_size, source.saved_model_dir)
+            _build(py_policy, options.batch_size, source.saved_model_dir)
             session.run(tf.compat.v1.global_variables_initializer())
             train_step = _run_scalar(session, loaded.get_train_step())
             if source.checkpoint_dir is not None:
@@ -111,7 +160,114 @@ def load_policy(source: PolicySource, batch_size: int) -> LoadedPolicy:
     except BaseException:
         session.close()
         raise
-    return LoadedPolicy(py_policy, graph, session, batch_size, train_step, metadata)
+    return LoadedPolicy(
+        py_policy,
+        graph,
+        session,
+        options.batch_size,
+        train_step,
+        metadata,
+        side_data=side_data,
+        checkpoint_objects={"policy": loaded},
+        checkpoint_name="variables/variables",
+    )
+
+
+def _load_checkpointer(source: PolicySource, options: LoadOptions, env_specs) -> LoadedPolicy:
+    """Rebuild the policy from its config, check every variable, restore, wrap in PyTFPolicy."""
+    config = options.config
+    prefix = source.checkpoint_prefix
+    found, py_state_keys = checkpoints.checkpoint_contents(prefix)
+    side_data = checkpoints.read_side_data(prefix, py_state_keys)
+    time_step_spec, action_spec = env_specs
+    graph = tf.Graph()
+    session = tf.compat.v1.Session(graph=graph)
+    try:
+        with graph.as_default():
+            if options.seed is not None:
+                tf.compat.v1.set_random_seed(options.seed)
+            saved = networks.build_saved_policy(config, time_step_spec, action_spec)
+            objects: dict[str, Any] = {config.policy_key: saved}
+            step_key = config.step_key + checkpoints.VALUE_SUFFIX
+            step_variable = None
+            if step_key in found:
+                step_variable = tf.Variable(0, dtype=found[step_key].dtype, name="train_step")
+                objects[config.step_key] = step_variable
+            expected = checkpoints.expected_variables(objects)
+            unmatched = checkpoints.check_variables(expected, found, prefix, config.path)
+            if unmatched and not options.allow_partial:
+                raise InputError(
+                    f"{prefix}: {len(unmatched)} saved variable(s) are not part of the policy "
+                    f"built from {config.path}, e.g. {unmatched[0]}",
+                    "fix the config, or pass --allow-partial to restore only what matches",
+                    path=prefix,
+                )
+            states = checkpoints.numpy_states(side_data)
+            policy = networks.evaluation_policy(saved, options.stochastic)
+            policy = _normalized(policy, config, side_data, prefix)
+            py_policy = py_tf_policy.PyTFPolicy(policy, seed=options.seed)
+            py_policy.session = session
+            _build(py_policy, options.batch_size, prefix)
+            checkpoints.restore(session, {**objects, **states}, prefix, options.allow_partial)
+            side_data.update(checkpoints.state_arrays(states))
+            train_step = int(session.run(step_variable)) if step_variable is not None else None
+    except BaseException:
+        session.close()
+        raise
+    return LoadedPolicy(
+        py_policy,
+        graph,
+        session,
+        options.batch_size,
+        train_step if train_step is not None else source.checkpoint_step,
+        side_data=side_data,
+        architecture=config.describe(),
+        unmatched=unmatched,
+        checkpoint_objects=objects,
+        checkpoint_name=f"ckpt-{train_step if train_step is not None else source.checkpoint_step}",
+        extra_files={BUNDLED_CONFIG: config.source_text.encode()} if config.source_text else {},
+    )
+
+
+def _normalized(policy, config: PolicyConfig, side_data: dict, prefix: str):
+    """Wrap `policy` with the observation normalisation the config names, if any."""
+    norm = config.normalization
+    if norm is None:
+        return policy
+    names = [norm.mean, norm.std or norm.variance]
+    for name in names:
+        if name not in side_data:
+            available = ", ".join(sorted(side_data)) or "none"
+            raise InputError(
+                f"{prefix}: has no NumpyState array {name!r} named in {config.path} [normalization]",
+                f"NumpyState arrays in this checkpoint: {available}",
+                path=prefix,
+            )
+    mean = np.asarray(side_data[norm.mean], dtype=np.float64)
+    spread = np.asarray(side_data[names[1]], dtype=np.float64)
+    variance = spread**2 if norm.std else spread
+    shape = tuple(policy.time_step_spec.observation.shape)
+    for name, array in ((norm.mean, mean), (names[1], variance)):
+        try:
+            np.broadcast_to(array, shape)
+        except ValueError as exc:
+            raise InputError(
+                f"{prefix}: NumpyState {name} has shape {array.shape}, observations {shape}",
+                "normalisation statistics must match the observation shape",
+                path=prefix,
+            ) from exc
+    if np.any(variance < 0) or not (np.all(np.isfinite(mean)) and np.all(np.isfinite(variance))):
+        raise InputError(
+            f"{prefix}: NumpyState {names[1]} holds negative or non-finite values",
+            "re-save the normalisation statistics",
+            path=prefix,
+        )
+    return networks.ObservationNormalizingPolicy(policy, mean, variance, norm.epsilon, norm.clip)
+
+
+def _side_data(prefix: str) -> dict:
+    _, py_state_keys = checkpoints.checkpoint_contents(prefix)
+    return checkpoints.read_side_data(prefix, py_state_keys)
 
 
 def _load_saved_model(saved_model_dir: str):

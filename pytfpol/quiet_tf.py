@@ -27,6 +27,7 @@ def silence() -> None:
     for pattern in _NOISY_WARNINGS:
         warnings.filterwarnings("ignore", message=f".*{pattern}.*")
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", category=SyntaxWarning)  # AutoGraph-generated code
     try:  # gym 0.23 prints a notice on import unless its table of notices is empty.
         import gym_notices.notices as gym_notices
 

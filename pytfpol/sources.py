@@ -7,6 +7,7 @@ never creates or changes anything: every path is checked here before TensorFlow 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ LEARNER_POLICIES = {"greedy": "greedy_policy", "collect": "collect_policy", "pol
 
 FORMAT_SAVED_MODEL = "saved_model"
 FORMAT_LEARNER = "learner_policies"
+FORMAT_CHECKPOINTER = "checkpointer"
+
+OUTPUT_CHECKPOINT_DIR = "checkpoint"  # what `pytfpol eval` writes next to stats.json
+BUNDLED_CONFIG = "pytfpol-policy.toml"  # the config copied into an output checkpoint
 
 
 @dataclass(frozen=True)
@@ -34,21 +39,20 @@ class PolicySource:
     """Where a policy's graph and weights come from; small and picklable on purpose."""
 
     path: str  # what the user gave
-    format: str  # FORMAT_SAVED_MODEL or FORMAT_LEARNER
-    saved_model_dir: str
+    format: str  # FORMAT_SAVED_MODEL, FORMAT_LEARNER or FORMAT_CHECKPOINTER
+    saved_model_dir: Optional[str]  # None for Checkpointer directories (no graph on disk)
     policy_name: Optional[str] = None  # greedy / collect / policy, for Learner roots
-    checkpoint_dir: Optional[str] = None  # a policy_checkpoint_* directory applied on top
-    checkpoint_step: Optional[int] = None  # the step in that directory's name
-
-    @property
-    def checkpoint_prefix(self) -> Optional[str]:
-        if self.checkpoint_dir is None:
-            return None
-        return os.path.join(self.checkpoint_dir, "variables", "variables")
+    checkpoint_dir: Optional[str] = None  # policy_checkpoint_* dir, or the Checkpointer dir
+    checkpoint_step: Optional[int] = None  # the step in the checkpoint's file or dir name
+    checkpoint_prefix: Optional[str] = None  # what tf.train.Checkpoint reads
+    bundled_config: Optional[str] = None  # a config saved with an output checkpoint
 
 
 def resolve_policy_source(
-    path: str | os.PathLike, policy: str = "greedy", checkpoint: str | os.PathLike | None = None
+    path: str | os.PathLike,
+    policy: str = "greedy",
+    checkpoint: str | os.PathLike | None = None,
+    step: Optional[int] = None,
 ) -> PolicySource:
     """Detect the layout at `path` and pick the SavedModel and checkpoint to use."""
     if policy not in LEARNER_POLICIES:
@@ -84,22 +88,85 @@ def resolve_policy_source(
     if (root / "policies").is_dir():  # a training run's root dir
         source = resolve_policy_source(root / "policies", policy, checkpoint)
         return dataclasses.replace(source, path=str(root))
-    if (root / "checkpoint").is_file() or any(
-        CHECKPOINTER_INDEX_RE.match(p.name) for p in root.iterdir()
-    ):
-        raise UsageError(
-            f"{root}: is a Checkpointer directory (checkpoint, ckpt-N.index): "
-            "evaluating it needs the network rebuilt from a config, which this version "
-            "does not support yet",
-            "evaluate a PolicySaver SavedModel or a Learner policies/ directory instead",
-            path=root,
-        )
+    if (root / "checkpoint").is_file() or list_checkpointer_dir(root):
+        return _checkpointer_source(root, root, step)
+    if (root / OUTPUT_CHECKPOINT_DIR).is_dir():  # an output directory of `pytfpol eval`
+        return _output_source(root, step)
     raise InputError(
         f"{root}: not a TF-Agents policy directory (no {SAVED_MODEL_PB}, "
-        f"no greedy_policy/ or policy/ inside)",
-        "give a PolicySaver SavedModel directory or a Learner policies/ root",
+        f"no greedy_policy/ or policy/ inside, no ckpt-<step>.index)",
+        "give a PolicySaver SavedModel directory, a Learner policies/ root or a "
+        "common.Checkpointer directory",
         path=root,
     )
+
+
+def list_checkpointer_dir(directory: Path) -> list[tuple[int, str]]:
+    """(step, prefix) of every `ckpt-<step>.index` regular file, oldest first.
+
+    The `checkpoint` state file is never followed: it may name paths anywhere."""
+    found = []
+    for entry in Path(directory).iterdir():
+        match = CHECKPOINTER_INDEX_RE.match(entry.name)
+        if match and entry.is_file():
+            found.append((int(match.group(1)), str(entry.with_suffix(""))))
+    return sorted(found)
+
+
+def _checkpointer_source(given: Path, directory: Path, step: Optional[int]) -> PolicySource:
+    available = list_checkpointer_dir(directory)
+    if not available:
+        raise InputError(
+            f"{directory}: a `checkpoint` file but no ckpt-<step>.index beside it",
+            "point at the directory common.Checkpointer saved into",
+            path=directory,
+        )
+    chosen = available[-1]
+    if step is not None:
+        matching = [c for c in available if c[0] == step]
+        if not matching:
+            steps = ", ".join(str(s) for s, _ in available)
+            raise InputError(
+                f"{directory}: no checkpoint at step {step}",
+                f"available steps: {steps}",
+                path=directory,
+            )
+        chosen = matching[0]
+    bundled = directory / BUNDLED_CONFIG
+    return PolicySource(
+        path=str(given),
+        format=FORMAT_CHECKPOINTER,
+        saved_model_dir=None,
+        checkpoint_dir=str(directory),
+        checkpoint_step=chosen[0],
+        checkpoint_prefix=chosen[1],
+        bundled_config=str(bundled) if bundled.is_file() else None,
+    )
+
+
+def _output_source(root: Path, step: Optional[int]) -> PolicySource:
+    """An output directory of `pytfpol eval`: its checkpoint/ in the layout of the input."""
+    directory = root / OUTPUT_CHECKPOINT_DIR
+    if list_checkpointer_dir(directory):
+        return _checkpointer_source(root, directory, step)
+    saved_model = _saved_model_of_report(root)
+    if saved_model is not None and (directory / VARIABLES_INDEX).is_file():
+        source = PolicySource(str(root), FORMAT_SAVED_MODEL, str(saved_model))
+        return dataclasses.replace(_with_checkpoint(source, directory), path=str(root))
+    raise InputError(
+        f"{directory}: not a checkpoint pytfpol can evaluate",
+        "evaluate the original policy, or an output directory with its stats.json",
+        path=directory,
+    )
+
+
+def _saved_model_of_report(root: Path) -> Optional[Path]:
+    try:
+        report = json.loads((root / "stats.json").read_text())
+        saved_model = Path(report["policy"]["saved_model"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return saved_model if _is_saved_model(saved_model) else None
 
 
 def _is_saved_model(directory: Path) -> bool:
@@ -181,11 +248,9 @@ def _with_checkpoint(source: PolicySource, checkpoint: Path) -> PolicySource:
             path=checkpoint,
         )
     match = POLICY_CHECKPOINT_RE.match(directory.name)
-    return PolicySource(
-        path=source.path,
-        format=source.format,
-        saved_model_dir=source.saved_model_dir,
-        policy_name=source.policy_name,
+    return dataclasses.replace(
+        source,
         checkpoint_dir=str(directory),
         checkpoint_step=int(match.group(1)) if match else None,
+        checkpoint_prefix=os.path.join(str(directory), "variables", "variables"),
     )

@@ -7,6 +7,9 @@ never share a process with the graph-mode loading under test. Writes:
     OUT/pendulum_sm    PolicySaver SavedModel: GreedyPolicy(ActorPolicy(ActorDistributionNetwork))
     OUT/countdown_sm   PolicySaver SavedModel: Q = observation (identity kernel), Countdown env
     OUT/learner/policies  PolicySavedModelTrigger layout of a DqnAgent, checkpoints at steps 5 and 9
+    OUT/cartpole_qrnn_sm      GreedyPolicy(QPolicy(QRnnNetwork)) for CartPole-v1 (recurrent)
+    OUT/cartpole_actor_rnn_sm GreedyPolicy(ActorPolicy(ActorDistributionRnnNetwork)), CartPole-v1
+    OUT/pendulum_actor_rnn_sm GreedyPolicy(ActorPolicy(ActorDistributionRnnNetwork)), Pendulum-v1
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from tf_agents.train import triggers  # noqa: E402
 from tf_agents.trajectories import time_step as ts  # noqa: E402
 
 from pytfpol.envs import space_to_spec  # noqa: E402
+from tests import artifacts_checkpointer  # noqa: E402
 from tests.countdown_env import CountdownEnv  # noqa: E402
 
 
@@ -91,6 +95,46 @@ def learner_policies(out: Path) -> None:
         trigger(step, force_trigger=True)
 
 
+def recurrent_q_policy(out: Path, env_id: str) -> None:
+    """A recurrent Q policy whose LSTM state matters (weights scaled up from the defaults)."""
+    from tf_agents.networks import q_rnn_network
+
+    time_step_spec, action_spec = env_tensor_specs(gym.make(env_id))
+    net = q_rnn_network.QRnnNetwork(
+        time_step_spec.observation,
+        action_spec,
+        input_fc_layer_params=(16,),
+        lstm_size=(8,),
+        output_fc_layer_params=(16,),
+    )
+    policy = greedy_policy.GreedyPolicy(q_policy.QPolicy(time_step_spec, action_spec, net))
+    _scale_weights(net, 3.0)
+    save(policy, out, 2)
+
+
+def recurrent_actor_policy(out: Path, env_id: str) -> None:
+    from tf_agents.networks import actor_distribution_rnn_network
+
+    time_step_spec, action_spec = env_tensor_specs(gym.make(env_id))
+    net = actor_distribution_rnn_network.ActorDistributionRnnNetwork(
+        time_step_spec.observation,
+        action_spec,
+        input_fc_layer_params=(16,),
+        lstm_size=(8,),
+        output_fc_layer_params=(16,),
+    )
+    policy = actor_policy.ActorPolicy(time_step_spec, action_spec, net)
+    _scale_weights(net, 3.0)
+    save(greedy_policy.GreedyPolicy(policy), out, 4)
+
+
+def _scale_weights(net, factor: float) -> None:
+    """Build `net` and scale its kernels, so the recurrent state visibly changes the actions."""
+    net.create_variables()
+    for variable in net.trainable_variables:
+        variable.assign(variable * factor)
+
+
 def main(out_dir: str) -> None:
     out = Path(out_dir)
     tf.random.set_seed(0)
@@ -98,6 +142,10 @@ def main(out_dir: str) -> None:
     pendulum_actor_policy(out / "pendulum_sm")
     countdown_policy(out / "countdown_sm")
     learner_policies(out / "learner" / "policies")
+    artifacts_checkpointer.write_all(out / "checkpointer")
+    recurrent_q_policy(out / "cartpole_qrnn_sm", "CartPole-v1")
+    recurrent_actor_policy(out / "cartpole_actor_rnn_sm", "CartPole-v1")
+    recurrent_actor_policy(out / "pendulum_actor_rnn_sm", "Pendulum-v1")
 
 
 if __name__ == "__main__":

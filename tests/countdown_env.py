@@ -23,8 +23,12 @@ def episode_length(seed: int) -> int:
 class CountdownEnv(gym.Env):
     metadata = {"render_modes": []}
 
-    def __init__(self, reward_scale: float = 1.0) -> None:
-        self.observation_space = spaces.Box(0.0, 1.0, (2,), np.float32)
+    def __init__(self, reward_scale: float = 1.0, obs_scale: float = 1.0, obs_offset=(0.0, 0.0)):
+        self._obs_scale = np.float32(obs_scale)
+        self._obs_offset = np.asarray(obs_offset, dtype=np.float32)
+        low = np.minimum(self._obs_offset, self._obs_offset + self._obs_scale)
+        high = np.maximum(self._obs_offset, self._obs_offset + self._obs_scale)
+        self.observation_space = spaces.Box(low, high, (2,), np.float32)
         self.action_space = spaces.Discrete(2)
         self._scale = float(reward_scale)
         self._length = 3
@@ -34,7 +38,7 @@ class CountdownEnv(gym.Env):
     def _observation(self) -> np.ndarray:
         observation = np.zeros(2, np.float32)
         observation[self._good] = 1.0
-        return observation
+        return observation * self._obs_scale + self._obs_offset
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)

@@ -135,7 +135,8 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
         "terminated": "true",
         "truncated": "false",
     }
-    assert sorted(p.name for p in out.iterdir()) == ["episodes.csv", "stats.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint", "episodes.csv", "stats.json"]
+    assert report["output"]["checkpoint"] == str(out / "checkpoint" / "variables" / "variables")
 
 
 def test_eval_table_on_stdout(artifacts, tmp_path):
@@ -352,6 +353,7 @@ def test_reading_never_writes_next_to_the_input(artifacts, tmp_path):
            "--out", str(tmp_path / "o"), "-q")  # fmt: skip
     assert snapshot(artifacts) == before
     assert os.listdir(tmp_path) == ["o"]
+    assert sorted(os.listdir(tmp_path / "o")) == ["checkpoint", "episodes.csv", "stats.json"]
 
 
 def test_output_inside_the_learner_root_is_refused(artifacts, tmp_path):

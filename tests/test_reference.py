@@ -25,7 +25,7 @@ from tf_agents.trajectories import time_step as ts  # noqa: E402
 
 from pytfpol import api  # noqa: E402
 from pytfpol.envs import GymnasiumEnvironment  # noqa: E402
-from pytfpol.loading import load_policy  # noqa: E402
+from pytfpol.loading import LoadOptions, load_policy  # noqa: E402
 from pytfpol.sources import resolve_policy_source  # noqa: E402
 from tests import countdown_env  # noqa: E402
 
@@ -66,7 +66,7 @@ def test_actions_equal_saved_model_eager_policy(artifacts, name, env_id):
         discount=np.ones(batch, np.float32),
         observation=observations,
     )
-    loaded = load_policy(source, batch_size=batch)
+    loaded = load_policy(source, LoadOptions(batch_size=batch))
     try:
         with loaded.session.as_default():
             ours = loaded.py_policy.action(time_step, loaded.py_policy.get_initial_state(batch))

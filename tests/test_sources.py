@@ -14,6 +14,7 @@ import pytest
 
 from pytfpol.errors import EXIT_INPUT, EXIT_USAGE, InputError, PytfpolError, UsageError
 from pytfpol.sources import (
+    FORMAT_CHECKPOINTER,
     FORMAT_LEARNER,
     FORMAT_SAVED_MODEL,
     PolicySource,
@@ -285,23 +286,38 @@ def test_empty_dir_is_input_error(tmp_path):
     assert os.listdir(target) == []
 
 
-def test_checkpointer_dir_is_refused_with_path(tmp_path):
-    """A common.Checkpointer dir (checkpoint + ckpt-3.index) is refused, untouched."""
+def test_checkpointer_dir_resolves_to_the_newest_index(tmp_path):
+    """A common.Checkpointer dir resolves to its newest ckpt-<step>; --step picks another;
+    the `checkpoint` state file is never followed (it may point anywhere)."""
     target = tmp_path / "train" / "policy"
-    _touch(target / "checkpoint")
-    _touch(target / "ckpt-3.index")
-    _touch(target / "ckpt-3.data-00000-of-00001")
-    error = assert_error(tmp_path, UsageError, target)
-    assert error.exit_code == EXIT_USAGE
-    assert str(target) in error.message
-    assert "Checkpointer" in error.message
+    (target).mkdir(parents=True)
+    (target / "checkpoint").write_text('model_checkpoint_path: "/etc/elsewhere/ckpt-99"\n')
+    for step in (3, 12):
+        _touch(target / f"ckpt-{step}.index")
+        _touch(target / f"ckpt-{step}.data-00000-of-00001")
+    before = snapshot(tmp_path)
+    source = resolve_policy_source(target)
+    assert source.format == FORMAT_CHECKPOINTER
+    assert source.saved_model_dir is None
+    assert source.checkpoint_step == 12
+    assert source.checkpoint_prefix == str(target / "ckpt-12")
+    assert resolve_policy_source(target, step=3).checkpoint_prefix == str(target / "ckpt-3")
+    assert snapshot(tmp_path) == before
 
 
-def test_checkpointer_dir_detected_by_index_alone(tmp_path):
-    """A ckpt-N.index without the `checkpoint` state file is still a Checkpointer dir."""
+def test_checkpointer_dir_unknown_step_lists_the_available_ones(tmp_path):
     target = tmp_path / "ck"
     _touch(target / "ckpt-12.index")
-    assert_error(tmp_path, UsageError, target)
+    error = assert_error(tmp_path, InputError, target, step=5)
+    assert "step 5" in error.message
+    assert "12" in error.hint
+
+
+def test_checkpoint_state_file_without_index_is_an_input_error(tmp_path):
+    target = tmp_path / "ck"
+    _touch(target / "checkpoint")
+    error = assert_error(tmp_path, InputError, target)
+    assert str(target) in error.message
 
 
 def test_unknown_policy_name_is_usage_error(learner):

@@ -1,0 +1,278 @@
+"""The only module that touches NumpyState and `tf.train.Checkpoint`.
+
+- compares every checkpoint variable's shape and dtype with the rebuilt policy's before restoring
+  (TensorFlow happily "restores" a transposed kernel and fails only at the first action);
+- restores policy, step and NumpyState side data in the graph (what `PyTFPolicy.restore` does, with
+  the checkpoint chosen explicitly and nothing created on disk);
+- writes new checkpoints atomically: a temporary directory renamed into place.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import tensorflow as tf
+from tf_agents.utils import numpy_storage
+
+from pytfpol.errors import InputError, OutputError
+
+VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
+PY_STATE_SUFFIX = "/.ATTRIBUTES/py_state"
+BOOKKEEPING_KEYS = ("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter" + VALUE_SUFFIX)
+EVALUATION = "evaluation"
+HISTORY_COLUMNS = ("train_step", "episodes", "mean_return", "std_return", "unix_time")
+
+
+# ---------------------------------------------------------------------------------------------
+# What a checkpoint holds, and what the rebuilt objects expect
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    shape: tuple[int, ...]
+    dtype: str
+
+
+def checkpoint_contents(prefix: str) -> tuple[dict[str, TensorInfo], list[str]]:
+    """Variables (key -> shape, dtype) and NumpyState keys of the checkpoint at `prefix`."""
+    try:
+        reader = tf.train.load_checkpoint(prefix)
+        shapes = reader.get_variable_to_shape_map()
+        dtypes = reader.get_variable_to_dtype_map()
+    except Exception as exc:  # noqa: BLE001 - damaged checkpoints raise many types
+        raise InputError(
+            f"{prefix}: unreadable checkpoint ({type(exc).__name__}: {_first_line(exc)})",
+            "check that the .index and .data files were written completely",
+            path=prefix,
+        ) from exc
+    variables, py_states = {}, []
+    for key in sorted(shapes):
+        if key.endswith(PY_STATE_SUFFIX):
+            py_states.append(key)
+        elif key not in BOOKKEEPING_KEYS:
+            variables[key] = TensorInfo(tuple(shapes[key]), dtypes[key].name)
+    return variables, py_states
+
+
+def expected_variables(objects: dict[str, Any]) -> dict[str, TensorInfo]:
+    """Checkpoint keys of every variable reachable from `objects`, named as tf.train.Checkpoint
+    names them (breadth-first, first path wins), with the variables' shapes and dtypes."""
+    expected: dict[str, TensorInfo] = {}
+    seen: set[int] = set()
+    queue = collections.deque((name, obj) for name, obj in objects.items())
+    while queue:
+        path, obj = queue.popleft()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, tf.Variable):
+            expected[path + VALUE_SUFFIX] = TensorInfo(tuple(obj.shape.as_list()), obj.dtype.name)
+            continue
+        children = getattr(obj, "_trackable_children", None)
+        if children is None:
+            continue
+        for name, child in children().items():
+            queue.append((f"{path}/{_escape(name)}", child))
+    return expected
+
+
+def _escape(name: str) -> str:
+    return name.replace(".", "..").replace("/", ".S")
+
+
+def check_variables(
+    expected: dict[str, TensorInfo], found: dict[str, TensorInfo], prefix: str, config_path: str
+) -> list[str]:
+    """Refuse shape/dtype mismatches and missing variables; return checkpoint keys left over."""
+    for key, want in expected.items():
+        have = found.get(key)
+        if have is None:
+            raise InputError(
+                f"{prefix}: has no {key}, which the policy from {config_path} needs",
+                "the config rebuilds another structure than was saved: check the network type, "
+                "[policy] saved_as and [checkpoint] policy",
+                path=prefix,
+            )
+        if have.shape != want.shape or have.dtype != want.dtype:
+            raise InputError(
+                f"{prefix}: {key} is {have.dtype} {list(have.shape)} in the checkpoint but "
+                f"{want.dtype} {list(want.shape)} in the policy built from {config_path}",
+                "fix the layer sizes in the config (or the env: its observation and action sizes "
+                "shape the first and last layers)",
+                path=prefix,
+            )
+    return sorted(set(found) - set(expected))
+
+
+# ---------------------------------------------------------------------------------------------
+# NumpyState side data
+
+
+def decode_py_state(payload: bytes, key: str) -> np.ndarray:
+    """A NumpyState payload (`np.save` bytes) as an array; never unpickles."""
+    if payload[:2] == b"PK":
+        raise InputError(f"{key}: holds an .npz archive, not one array", "NumpyState stores .npy")
+    try:
+        array = np.load(io.BytesIO(payload), allow_pickle=False)
+    except ValueError as exc:
+        raise InputError(
+            f"{key}: refused NumpyState payload ({exc})",
+            "pytfpol never unpickles: store numeric arrays only",
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - corrupt .npy headers raise various types
+        raise InputError(f"{key}: not a .npy payload ({exc})", "the checkpoint is damaged") from exc
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biufc":
+        raise InputError(
+            f"{key}: refused NumpyState array of dtype {getattr(array, 'dtype', type(array))}",
+            "only numeric and boolean arrays are restored",
+        )
+    return array
+
+
+def read_side_data(prefix: str, keys: list[str]) -> dict[str, np.ndarray]:
+    """Validate every NumpyState payload (name -> array, names without the suffix)."""
+    reader = tf.train.load_checkpoint(prefix)
+    return {
+        key[: -len(PY_STATE_SUFFIX)]: decode_py_state(reader.get_tensor(key), key) for key in keys
+    }
+
+
+def numpy_states(arrays: dict[str, np.ndarray]) -> dict[str, numpy_storage.NumpyState]:
+    """NumpyState objects (object/attribute) holding `arrays`, ready to restore or save."""
+    states: dict[str, numpy_storage.NumpyState] = {}
+    for name, array in arrays.items():
+        owner, _, attribute = name.rpartition("/")
+        if not owner or "/" in owner:
+            continue  # only top-level NumpyState objects can be rebuilt by name
+        state = states.setdefault(owner, numpy_storage.NumpyState())
+        setattr(state, attribute, np.array(array))
+    return states
+
+
+def state_arrays(states: dict[str, numpy_storage.NumpyState]) -> dict[str, np.ndarray]:
+    out = {}
+    for owner, state in states.items():
+        for attribute, child in state._trackable_children().items():
+            out[f"{owner}/{attribute}"] = np.asarray(child.array)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Restoring and writing
+
+
+def restore(session, objects: dict[str, Any], prefix: str, allow_partial: bool) -> None:
+    """Restore `objects` from `prefix` in `session`'s graph (assert_consumed unless partial)."""
+    try:
+        status = tf.train.Checkpoint(**objects).restore(prefix)
+        if allow_partial:
+            status.expect_partial()
+        else:
+            status.assert_consumed()
+        status.run_restore_ops(session)
+    except Exception as exc:  # noqa: BLE001 - TF raises many types for mismatched checkpoints
+        raise InputError(
+            f"{prefix}: restore failed ({type(exc).__name__}: {_first_line(exc)})",
+            "check the config matches the saved policy, or pass --allow-partial",
+            path=prefix,
+        ) from exc
+
+
+def write_checkpoint(
+    session,
+    objects: dict[str, Any],
+    target: Path,
+    prefix_name: str,
+    extra_files: Optional[dict[str, bytes]] = None,
+) -> str:
+    """Write `objects` as `target/<prefix_name>` through a temporary directory renamed into place.
+
+    An earlier `target` stays intact until the new one is complete. Also writes a `checkpoint`
+    state file, so that `common.Checkpointer` / `PyTFPolicy.restore(target)` find it.
+    """
+    target = Path(target)
+    temporary = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+    try:
+        (temporary / prefix_name).parent.mkdir(parents=True, exist_ok=True)
+        with session.graph.as_default(), session.as_default():
+            checkpoint = tf.train.Checkpoint(**objects)
+            # Checkpointer-saved files carry a save_counter, and restoring them with
+            # assert_consumed (PyTFPolicy.restore) expects one: write it too.
+            session.run(checkpoint.save_counter.initializer)
+            checkpoint.write(str(temporary / prefix_name))
+        for name, data in (extra_files or {}).items():
+            (temporary / name).write_bytes(data)
+        if "/" not in prefix_name:
+            state = f'model_checkpoint_path: "{prefix_name}"\nall_model_checkpoint_paths: "{prefix_name}"\n'
+            (temporary / "checkpoint").write_text(state)
+        for file in temporary.rglob("*"):
+            if file.is_file():
+                _fsync(file)
+        _swap_into_place(temporary, target)
+    except OSError as exc:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise OutputError(
+            f"{target}: could not write the checkpoint ({exc.strerror or exc})",
+            "check free space and permissions of the output directory",
+            path=target,
+        ) from exc
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    return str(target / prefix_name)
+
+
+def _swap_into_place(new: Path, target: Path) -> None:
+    if not target.exists():
+        os.rename(new, target)
+        return
+    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+    os.rmdir(old)
+    os.rename(target, old)
+    os.rename(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def evaluation_state(
+    returns: np.ndarray,
+    lengths: np.ndarray,
+    seeds: np.ndarray,
+    previous_history: Optional[np.ndarray],
+    history_row: tuple[float, ...],
+) -> numpy_storage.NumpyState:
+    """This run's per-episode arrays and the history of evaluations, one row per evaluation."""
+    row = np.asarray([history_row], dtype=np.float64)
+    history = row
+    if (
+        previous_history is not None
+        and previous_history.ndim == 2
+        and previous_history.shape[1] == len(HISTORY_COLUMNS)
+    ):
+        history = np.concatenate([previous_history.astype(np.float64), row])
+    state = numpy_storage.NumpyState()
+    state.returns = np.asarray(returns, dtype=np.float64)
+    state.lengths = np.asarray(lengths, dtype=np.int64)
+    state.seeds = np.asarray(seeds, dtype=np.int64)
+    state.history = history
+    return state
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else ""

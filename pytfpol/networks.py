@@ -1,0 +1,187 @@
+"""Rebuild a TF-Agents policy from a `PolicyConfig`, in the current graph, as it was saved.
+
+The structure matters as much as the sizes: a checkpoint restores only into the object structure
+it was saved from (`GreedyPolicy(QPolicy(...))` keeps its keys under `policy/_wrapped_policy/`).
+`build_saved_policy` returns that structure; `evaluation_policy` wraps it for greedy evaluation.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import tensorflow as tf
+from tf_agents.agents.ddpg import actor_network
+from tf_agents.networks import (
+    actor_distribution_network,
+    actor_distribution_rnn_network,
+    q_network,
+    q_rnn_network,
+    sequential,
+)
+from tf_agents.policies import actor_policy, greedy_policy, q_policy, tf_policy
+
+from pytfpol.errors import InputError, UsageError
+from pytfpol.policy_config import NetworkConfig, PolicyConfig
+
+
+def build_saved_policy(config: PolicyConfig, time_step_spec, action_spec) -> tf_policy.TFPolicy:
+    """The TF policy with the object structure the checkpoint was saved from."""
+    if config.factory:
+        return _from_factory(config, time_step_spec, action_spec)
+    network = build_network(config.network, time_step_spec.observation, action_spec)
+    if config.network.is_q:
+        policy = q_policy.QPolicy(time_step_spec, action_spec, network)
+    else:
+        policy = actor_policy.ActorPolicy(time_step_spec, action_spec, network)
+    return greedy_policy.GreedyPolicy(policy) if config.saved_as == "greedy" else policy
+
+
+def evaluation_policy(saved: tf_policy.TFPolicy, stochastic: bool) -> tf_policy.TFPolicy:
+    """Greedy unless asked otherwise: a Q policy samples from a softmax unless wrapped."""
+    if stochastic:
+        return saved.wrapped_policy if isinstance(saved, greedy_policy.GreedyPolicy) else saved
+    return (
+        saved
+        if isinstance(saved, greedy_policy.GreedyPolicy)
+        else greedy_policy.GreedyPolicy(saved)
+    )
+
+
+def build_network(config: NetworkConfig, observation_spec, action_spec):
+    activation = _activation(config.activation)
+    if config.type == "sequential":
+        return _sequential_q_network(config, observation_spec, action_spec, activation)
+    if config.type == "q_network":
+        network = q_network.QNetwork(
+            observation_spec,
+            action_spec,
+            fc_layer_params=config.fc_layer_params or None,
+            activation_fn=activation,
+        )
+    elif config.type == "q_rnn_network":
+        network = q_rnn_network.QRnnNetwork(
+            observation_spec,
+            action_spec,
+            input_fc_layer_params=config.input_fc_layer_params or None,
+            lstm_size=config.lstm_size,
+            output_fc_layer_params=config.output_fc_layer_params or None,
+            activation_fn=activation,
+        )
+    elif config.type == "actor_network":
+        network = actor_network.ActorNetwork(
+            observation_spec,
+            action_spec,
+            fc_layer_params=config.fc_layer_params or None,
+            activation_fn=activation,
+        )
+    elif config.type == "actor_distribution_network":
+        network = actor_distribution_network.ActorDistributionNetwork(
+            observation_spec,
+            action_spec,
+            fc_layer_params=config.fc_layer_params or None,
+            activation_fn=activation,
+            **_projection(config),
+        )
+    elif config.type == "actor_distribution_rnn_network":
+        network = actor_distribution_rnn_network.ActorDistributionRnnNetwork(
+            observation_spec,
+            action_spec,
+            input_fc_layer_params=config.input_fc_layer_params or None,
+            lstm_size=config.lstm_size,
+            output_fc_layer_params=config.output_fc_layer_params or None,
+            activation_fn=activation,
+            **_projection(config),
+        )
+    else:  # pragma: no cover - the config layer validates the type
+        raise UsageError(f"unknown network type {config.type!r}", "")
+    network.create_variables(observation_spec)
+    return network
+
+
+def _sequential_q_network(config: NetworkConfig, observation_spec, action_spec, activation):
+    """The network of TF-Agents' DQN v2 `train_eval`: Dense layers, then one Q value per action."""
+    if action_spec.shape.rank != 0:
+        raise UsageError(
+            "network.type sequential builds a Q network: the env needs a scalar discrete action",
+            "use an actor network type for this environment",
+        )
+    num_actions = int(action_spec.maximum) - int(action_spec.minimum) + 1
+    layers = [tf.keras.layers.Dense(n, activation=activation) for n in config.fc_layer_params]
+    layers.append(tf.keras.layers.Dense(num_actions, activation=None))
+    network = sequential.Sequential(layers, input_spec=observation_spec)
+    network.create_variables(observation_spec)
+    return network
+
+
+def _projection(config: NetworkConfig) -> dict:
+    if config.continuous_projection == "tanh_normal":
+        from tf_agents.agents.sac import tanh_normal_projection_network
+
+        return {
+            "continuous_projection_net": (
+                tanh_normal_projection_network.TanhNormalProjectionNetwork
+            )
+        }
+    return {}
+
+
+def _activation(name: str):
+    return None if name == "linear" else tf.keras.activations.get(name)
+
+
+def _from_factory(config: PolicyConfig, time_step_spec, action_spec):
+    module_name, _, function_name = config.factory.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as exc:
+        raise UsageError(
+            f"{config.path}: factory {config.factory}: cannot import it ({exc})",
+            "check the module is importable (on PYTHONPATH) and defines the function",
+        ) from exc
+    policy: Any = function(time_step_spec, action_spec)
+    if not isinstance(policy, tf_policy.TFPolicy):
+        raise InputError(
+            f"{config.path}: factory {config.factory} returned {type(policy).__name__}, "
+            "not a TF-Agents TFPolicy",
+            "return the policy object exactly as it was passed to the Checkpointer",
+        )
+    return policy
+
+
+class ObservationNormalizingPolicy(tf_policy.TFPolicy):
+    """Applies saved observation statistics in the graph before the wrapped policy sees them:
+    `clip((obs - mean) / sqrt(variance + epsilon))`."""
+
+    def __init__(self, wrapped, mean, variance, epsilon: float, clip) -> None:
+        super().__init__(
+            wrapped.time_step_spec,
+            wrapped.action_spec,
+            policy_state_spec=wrapped.policy_state_spec,
+            info_spec=wrapped.info_spec,
+            clip=False,
+            validate_args=False,
+        )
+        self._wrapped = wrapped
+        dtype = wrapped.time_step_spec.observation.dtype
+        self._mean = tf.constant(mean, dtype=dtype)
+        self._scale = tf.constant(1.0 / (variance + epsilon) ** 0.5, dtype=dtype)
+        self._clip = clip
+
+    def _normalize(self, time_step):
+        observation = (time_step.observation - self._mean) * self._scale
+        if self._clip is not None:
+            observation = tf.clip_by_value(observation, -self._clip, self._clip)
+        return time_step._replace(observation=observation)
+
+    def _variables(self):
+        return self._wrapped.variables()
+
+    def _action(self, time_step, policy_state, seed):
+        return self._wrapped.action(self._normalize(time_step), policy_state, seed=seed)
+
+    def _distribution(self, time_step, policy_state):
+        return self._wrapped.distribution(self._normalize(time_step), policy_state)
+
+    def _get_initial_state(self, batch_size):
+        return self._wrapped.get_initial_state(batch_size)

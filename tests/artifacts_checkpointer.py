@@ -1,0 +1,230 @@
+"""Checkpointer directories written exactly as TF-Agents' example scripts write them, each with
+the returns of a reference loop run here with TF-Agents' eager API (`PyTFEagerPolicy`).
+
+Called from tests/artifacts.py (one process, eager). Each `<name>/` holds the Checkpointer
+directory and `<name>/reference.json`: {"seeds", "returns", "lengths"} for the newest checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import tensorflow as tf
+from tf_agents.agents.ddpg import actor_network
+from tf_agents.agents.dqn import dqn_agent
+from tf_agents.agents.sac import tanh_normal_projection_network
+from tf_agents.networks import (
+    actor_distribution_network,
+    actor_distribution_rnn_network,
+    q_network,
+    q_rnn_network,
+)
+from tf_agents.policies import actor_policy, greedy_policy, py_tf_eager_policy, q_policy
+from tf_agents.trajectories import time_step as ts
+from tf_agents.utils import common, numpy_storage
+
+from tests import countdown_env
+
+REFERENCE_SEEDS = list(range(20, 26))
+NORMALIZED_ENV_KWARGS = {"obs_scale": 10.0, "obs_offset": [100.0, -50.0]}
+
+
+def _specs(env_id: str, **kwargs):
+    from tests.artifacts import env_tensor_specs
+
+    return env_tensor_specs(gym.make(env_id, **kwargs))
+
+
+def reference_returns(policy, env_id: str, seeds, max_episode_steps=None, **kwargs) -> dict:
+    """A straightforward eager loop: PyTFEagerPolicy, Gymnasium env reset with each seed."""
+    eager = py_tf_eager_policy.PyTFEagerPolicy(policy)
+    env = gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs)
+    returns, lengths = [], []
+    for seed in seeds:
+        observation, _ = env.reset(seed=seed)
+        state = eager.get_initial_state(1)
+        step_type, reward, total, length = ts.StepType.FIRST, 0.0, 0.0, 0
+        while True:
+            time_step = ts.TimeStep(
+                np.int32(step_type),
+                np.float32(reward),
+                np.float32(1.0),
+                np.asarray(observation, np.float32),
+            )
+            step = eager.action(time_step, state)
+            state = step.state
+            action = step.action
+            if isinstance(env.action_space, gym.spaces.Discrete):
+                action = int(action)
+            observation, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            length += 1
+            step_type = ts.StepType.MID
+            if terminated or truncated:
+                break
+        returns.append(total)
+        lengths.append(length)
+    return {"seeds": list(seeds), "returns": returns, "lengths": lengths}
+
+
+def _perturb(variables, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for variable in variables:
+        noise = rng.normal(0, 0.3, variable.shape).astype(variable.dtype.as_numpy_dtype)
+        variable.assign_add(noise)
+
+
+def _save_reference(out: Path, reference: dict) -> None:
+    (out / "reference.json").write_text(json.dumps(reference))
+
+
+def dqn_v2_train_eval(out: Path) -> None:
+    """`agents/dqn/examples/v2/train_eval.py`: Sequential Dense(100)+logits, DqnAgent, and
+    Checkpointer(ckpt_dir=train_dir/policy, policy=agent.policy, global_step=global_step);
+    saved at steps 10 and 20 with different weights."""
+    from tf_agents.agents.dqn.examples.v2 import train_eval as dqn_v2
+
+    time_step_spec, action_spec = _specs("CartPole-v1")
+    q_net = dqn_v2.create_feedforward_network((100,), 2)
+    global_step = tf.Variable(0, dtype=tf.int64, name="global_step")
+    agent = dqn_agent.DqnAgent(
+        time_step_spec,
+        action_spec,
+        q_network=q_net,
+        epsilon_greedy=0.1,
+        optimizer=tf.compat.v1.train.AdamOptimizer(learning_rate=1e-3),
+        td_errors_loss_fn=common.element_wise_squared_loss,
+        train_step_counter=global_step,
+    )
+    agent.initialize()
+    policy_dir = out / "train" / "policy"
+    checkpointer = common.Checkpointer(
+        ckpt_dir=str(policy_dir), policy=agent.policy, global_step=global_step
+    )
+    global_step.assign(10)
+    checkpointer.save(global_step=global_step.numpy())
+    (out / "reference_step10.json").write_text(
+        json.dumps(reference_returns(agent.policy, "CartPole-v1", REFERENCE_SEEDS))
+    )
+    _perturb(q_net.variables, seed=1)
+    global_step.assign(20)
+    checkpointer.save(global_step=global_step.numpy())
+    _save_reference(out, reference_returns(agent.policy, "CartPole-v1", REFERENCE_SEEDS))
+
+
+def _checkpoint(out: Path, policy, step: int, **side) -> None:
+    global_step = tf.Variable(step, dtype=tf.int64)
+    checkpointer = common.Checkpointer(
+        ckpt_dir=str(out), policy=policy, global_step=global_step, **side
+    )
+    checkpointer.save(global_step=step)
+
+
+def q_rnn(out: Path) -> None:
+    time_step_spec, action_spec = _specs("CartPole-v1")
+    net = q_rnn_network.QRnnNetwork(
+        time_step_spec.observation,
+        action_spec,
+        input_fc_layer_params=(75, 40),
+        lstm_size=(40,),
+        output_fc_layer_params=(75, 40),
+    )
+    policy = q_policy.QPolicy(time_step_spec, action_spec, net)
+    net.create_variables(time_step_spec.observation)
+    _perturb(net.variables, seed=2)
+    _checkpoint(out, policy, 5)
+    reference = reference_returns(
+        greedy_policy.GreedyPolicy(policy), "CartPole-v1", REFERENCE_SEEDS
+    )
+    _save_reference(out, reference)
+
+
+def ddpg_actor(out: Path) -> None:
+    time_step_spec, action_spec = _specs("Pendulum-v1")
+    net = actor_network.ActorNetwork(
+        time_step_spec.observation, action_spec, fc_layer_params=(400, 300)
+    )
+    policy = actor_policy.ActorPolicy(time_step_spec, action_spec, net, clip=True)
+    net.create_variables(time_step_spec.observation)
+    _checkpoint(out, policy, 7)
+    _save_reference(out, reference_returns(policy, "Pendulum-v1", REFERENCE_SEEDS[:2]))
+
+
+def sac_actor(out: Path) -> None:
+    time_step_spec, action_spec = _specs("Pendulum-v1")
+    net = actor_distribution_network.ActorDistributionNetwork(
+        time_step_spec.observation,
+        action_spec,
+        fc_layer_params=(256, 256),
+        continuous_projection_net=tanh_normal_projection_network.TanhNormalProjectionNetwork,
+    )
+    policy = greedy_policy.GreedyPolicy(
+        actor_policy.ActorPolicy(time_step_spec, action_spec, net, training=False)
+    )
+    net.create_variables(time_step_spec.observation)
+    _checkpoint(out, policy, 9)
+    _save_reference(out, reference_returns(policy, "Pendulum-v1", REFERENCE_SEEDS[:2]))
+
+
+def actor_distribution_rnn(out: Path) -> None:
+    time_step_spec, action_spec = _specs("Pendulum-v1")
+    net = actor_distribution_rnn_network.ActorDistributionRnnNetwork(
+        time_step_spec.observation,
+        action_spec,
+        input_fc_layer_params=(200, 100),
+        lstm_size=(20,),
+        output_fc_layer_params=None,
+    )
+    policy = actor_policy.ActorPolicy(time_step_spec, action_spec, net)
+    net.create_variables(time_step_spec.observation)
+    _perturb(net.variables, seed=3)
+    _checkpoint(out, policy, 11)
+    reference = reference_returns(greedy_policy.GreedyPolicy(policy), "Pendulum-v1", [3])
+    _save_reference(out, reference)
+
+
+def q_network_with_side_data(out: Path) -> None:
+    """A plain QPolicy(QNetwork) with NumpyState side data of several dtypes."""
+    time_step_spec, action_spec = _specs("CartPole-v1")
+    net = q_network.QNetwork(time_step_spec.observation, action_spec, fc_layer_params=(75, 40))
+    policy = q_policy.QPolicy(time_step_spec, action_spec, net)
+    net.create_variables(time_step_spec.observation)
+    stats = numpy_storage.NumpyState()
+    stats.mean = np.arange(4, dtype=np.float32)
+    stats.counts = np.array([[1, 2], [3, 4]], dtype=np.int16)
+    stats.flags = np.array([True, False])
+    extra = tf.Variable(5, dtype=tf.int64)  # not part of the policy: needs --allow-partial
+    _checkpoint(out, policy, 3, stats=stats, optimizer_iterations=extra)
+    _save_reference(
+        out, reference_returns(greedy_policy.GreedyPolicy(policy), "CartPole-v1", REFERENCE_SEEDS)
+    )
+
+
+def normalized_countdown(out: Path) -> None:
+    """A policy that only works on normalised observations: Q = normalised observation.
+
+    The env's raw observation is one_hot * 10 + [100, -50]; normalised with mean [105, -45] and
+    std [5, 5] it becomes +-1 and argmax picks the rewarded action. Raw, argmax is always 0."""
+    time_step_spec, action_spec = _specs(countdown_env.ENV_ID, **NORMALIZED_ENV_KWARGS)
+    net = q_network.QNetwork(time_step_spec.observation, action_spec, fc_layer_params=None)
+    net.create_variables(time_step_spec.observation)
+    kernel, bias = net.layers[-1].get_weights()
+    net.layers[-1].set_weights([np.eye(2, dtype=kernel.dtype), np.zeros_like(bias)])
+    policy = greedy_policy.GreedyPolicy(q_policy.QPolicy(time_step_spec, action_spec, net))
+    obs_norm = numpy_storage.NumpyState()
+    obs_norm.mean = np.array([105.0, -45.0], dtype=np.float32)
+    obs_norm.std = np.array([5.0, 5.0], dtype=np.float32)
+    _checkpoint(out, policy, 4, obs_norm=obs_norm)
+
+
+def write_all(out: Path) -> None:
+    dqn_v2_train_eval(out / "dqn_v2")
+    q_rnn(out / "q_rnn")
+    ddpg_actor(out / "ddpg_actor")
+    sac_actor(out / "sac_actor")
+    actor_distribution_rnn(out / "actor_rnn")
+    q_network_with_side_data(out / "q_network_side")
+    normalized_countdown(out / "normalized_countdown")
