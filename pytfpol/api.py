@@ -20,9 +20,10 @@ from typing import Optional, Protocol
 
 import numpy as np
 
-from pytfpol import __version__, storage
+from pytfpol import __version__, checkpoint_reader, storage
 from pytfpol.config import EvalSettings
 from pytfpol.errors import GateFailed, PytfpolError, UsageError
+from pytfpol.inference import infer_policy_config
 from pytfpol.policy_config import PolicyConfig, load_policy_config, shipped_configs
 from pytfpol.sources import (
     FORMAT_CHECKPOINTER,
@@ -120,13 +121,19 @@ def _policy_config(settings: EvalSettings, source) -> Optional[PolicyConfig]:
         return None
     if source.bundled_config is not None:
         return load_policy_config(source.bundled_config)
+    bundle = checkpoint_reader.read_index(source.checkpoint_prefix)
+    shapes = {key: entry.shape for key, entry in bundle.entries.items()}
+    inferred = infer_policy_config(shapes, source.checkpoint_prefix)
+    if inferred is not None:
+        return inferred
     shipped = ", ".join(
         str(p.relative_to(Path.cwd())) if p.is_relative_to(Path.cwd()) else str(p)
         for p in shipped_configs()
     )
     raise UsageError(
         f"{source.checkpoint_dir}: is a common.Checkpointer directory, which holds weights but "
-        "no network: pytfpol needs --config to rebuild it",
+        "no network, and its variables are not those of a standard feed-forward TF-Agents "
+        "network: pytfpol needs --config to rebuild it",
         f"pass --config with one of the shipped configs ({shipped}) or a copy edited to match",
         path=source.checkpoint_dir,
     )
@@ -253,6 +260,9 @@ def _report_base(settings: EvalSettings, source, loaded, out: Path) -> dict:
             "metadata": loaded.metadata,
             "architecture": loaded.architecture,
             "config": settings.config or source.bundled_config,
+            "inferred": loaded.architecture is not None
+            and settings.config is None
+            and source.bundled_config is None,
             "stochastic": settings.stochastic,
             "unmatched": loaded.unmatched,
             "side_data": [

@@ -176,6 +176,12 @@ def eval_command(
                 _show(partial, as_json, quiet)
             raise
         _show(report, as_json, quiet)
+        if report["policy"]["inferred"] and not quiet:
+            reporting.print_note(
+                f"note: no --config: inferred {report['policy']['architecture']} from the "
+                "checkpoint's variables (activation assumed relu); the config is saved in "
+                f"{report['output']['dir']}/checkpoint/pytfpol-policy.toml"
+            )
         if report["policy"]["unmatched"]:
             reporting.print_note(
                 "warning: --allow-partial: not restored: "

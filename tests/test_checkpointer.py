@@ -98,14 +98,43 @@ def test_shipped_configs_equal_eager_reference(
         np.testing.assert_allclose(returns, expected["returns"][:episodes], rtol=1e-4)
 
 
-def test_missing_config_lists_the_shipped_ones(ckpts, tmp_path):
-    result = invoke("eval", str(ckpts / "dqn_v2" / "train" / "policy"), "--env", "CartPole-v1",
+def test_missing_config_for_a_non_standard_network_lists_the_shipped_ones(ckpts, tmp_path):
+    result = invoke("eval", str(ckpts / "q_rnn"), "--env", "CartPole-v1",
                     "--out", str(tmp_path / "o"))  # fmt: skip
     assert result.exit_code == 2
     first = result.stderr.splitlines()[0]
     assert first.startswith("error: ") and "needs --config" in first
-    assert "tf-agents-dqn-v2-cartpole.toml" in result.stderr
+    assert "tf-agents-q-rnn-network.toml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "name, env_id, episodes, architecture",
+    [
+        ("dqn_v2/train/policy", "CartPole-v1", 6, "sequential(fc_layer_params=[100], activation=relu)"),
+        ("q_network_side", "CartPole-v1", 6, "q_network(fc_layer_params=[75, 40], activation=relu)"),
+        ("ddpg_actor", "Pendulum-v1", 2, "actor_network(fc_layer_params=[400, 300], activation=relu)"),
+        ("sac_actor", "Pendulum-v1", 2,
+         "actor_distribution_network(fc_layer_params=[256, 256], activation=relu)"),
+    ],
+)  # fmt: skip
+def test_standard_networks_need_no_config(ckpts, tmp_path, name, env_id, episodes, architecture):
+    """The architecture is read off the variable names and shapes, and the user is told."""
+    reference_dir = ckpts / name.split("/")[0]
+    expected = reference(reference_dir)
+    args = ["eval", str(ckpts / name), "--env", env_id, "--episodes", str(episodes), "--seed",
+            str(expected["seeds"][0]), "--out", str(tmp_path / "o")]  # fmt: skip
+    if name == "q_network_side":
+        args.append("--allow-partial")
+    result = invoke(*args)
+    assert result.exit_code == 0, result.stderr
+    assert f"note: no --config: inferred {architecture}" in result.stderr
+    report = run_json(*args)
+    assert report["policy"]["inferred"] is True
+    returns = [e["return"] for e in report["episodes"]]
+    np.testing.assert_allclose(returns, expected["returns"][:episodes], rtol=1e-4)
+    saved = (tmp_path / "o" / "checkpoint" / "pytfpol-policy.toml").read_text()
+    assert "Inferred by pytfpol" in saved
 
 
 @pytest.mark.parametrize(

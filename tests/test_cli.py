@@ -269,13 +269,18 @@ def test_missing_checkpoint_is_an_input_error_and_is_not_created(artifacts, tmp_
     assert not missing.exists()
 
 
-def test_checkpointer_directory_needs_a_config(tmp_path):
+def test_empty_checkpoint_index_is_an_input_error(tmp_path):
     directory = tmp_path / "train_dir" / "policy"
     directory.mkdir(parents=True)
     (directory / "checkpoint").write_text('model_checkpoint_path: "ckpt-3"\n')
     (directory / "ckpt-3.index").write_bytes(b"")
+    before = snapshot(tmp_path)
     result = invoke("eval", str(directory), "--env", "CartPole-v1", "--out", str(tmp_path / "o"))
-    assert_one_line_error(result, 2, str(directory), "Checkpointer directory")
+    assert_one_line_error(result, 3, str(directory / "ckpt-3.index"))
+    assert snapshot(tmp_path) == {
+        **before,
+        **{k: v for k, v in snapshot(tmp_path).items() if "/o" in k},
+    }
 
 
 @pytest.mark.parametrize(
