@@ -368,3 +368,22 @@ def test_output_inside_the_learner_root_is_refused(artifacts, tmp_path):
                     "--out", str(root / "eval"))  # fmt: skip
     assert_one_line_error(result, 5, "inside the input")
     assert snapshot(root) == before
+
+
+def test_saved_model_output_checkpoint_round_trip(artifacts, tmp_path):
+    """A SavedModel's eval writes a policy checkpoint for that SavedModel; evaluating the output
+    directory again gives the same episodes and a second history row."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    args = ["--env", "CartPole-v1", "--episodes", "3", "--seed", "4", "--json"]
+    one = json.loads(
+        invoke("eval", str(artifacts / "cartpole_sm"), *args, "--out", str(first)).stdout
+    )
+    two = json.loads(invoke("eval", str(first), *args, "--out", str(second)).stdout)
+    assert two["episodes"] == one["episodes"]
+    assert two["policy"]["checkpoint"] == str(first / "checkpoint")
+    history = [s for s in two["policy"]["side_data"] if s["name"] == "evaluation/history"]
+    assert history == [{"name": "evaluation/history", "dtype": "float64", "shape": [1, 5]}]
+    from tests.test_checkpointer import _read_py_state
+
+    rows = _read_py_state(two["output"]["checkpoint"], "evaluation/history")
+    assert rows.shape == (2, 5)
