@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import collections
-import io
 import os
 import shutil
 import tempfile
@@ -22,6 +21,7 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.utils import numpy_storage
 
+from pytfpol import checkpoint_reader
 from pytfpol.errors import InputError, OutputError
 
 VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
@@ -42,23 +42,19 @@ class TensorInfo:
 
 
 def checkpoint_contents(prefix: str) -> tuple[dict[str, TensorInfo], list[str]]:
-    """Variables (key -> shape, dtype) and NumpyState keys of the checkpoint at `prefix`."""
-    try:
-        reader = tf.train.load_checkpoint(prefix)
-        shapes = reader.get_variable_to_shape_map()
-        dtypes = reader.get_variable_to_dtype_map()
-    except Exception as exc:  # noqa: BLE001 - damaged checkpoints raise many types
-        raise InputError(
-            f"{prefix}: unreadable checkpoint ({type(exc).__name__}: {_first_line(exc)})",
-            "check that the .index and .data files were written completely",
-            path=prefix,
-        ) from exc
+    """Variables (key -> shape, dtype) and NumpyState keys of the checkpoint at `prefix`.
+
+    Read and validated by the pure-Python reader (every entry inside its data file, sane shapes,
+    regular files only) before TensorFlow ever opens the files: TensorFlow aborts, crashes or
+    blocks on some damaged or crafted checkpoints."""
+    bundle = checkpoint_reader.open_bundle(prefix)
     variables, py_states = {}, []
-    for key in sorted(shapes):
+    for key in sorted(bundle.entries):
+        entry = bundle.entries[key]
         if key.endswith(PY_STATE_SUFFIX):
             py_states.append(key)
         elif key not in BOOKKEEPING_KEYS:
-            variables[key] = TensorInfo(tuple(shapes[key]), dtypes[key].name)
+            variables[key] = TensorInfo(tuple(entry.shape), entry.dtype)
     return variables, py_states
 
 
@@ -116,32 +112,15 @@ def check_variables(
 # NumpyState side data
 
 
-def decode_py_state(payload: bytes, key: str) -> np.ndarray:
-    """A NumpyState payload (`np.save` bytes) as an array; never unpickles."""
-    if payload[:2] == b"PK":
-        raise InputError(f"{key}: holds an .npz archive, not one array", "NumpyState stores .npy")
-    try:
-        array = np.load(io.BytesIO(payload), allow_pickle=False)
-    except ValueError as exc:
-        raise InputError(
-            f"{key}: refused NumpyState payload ({exc})",
-            "pytfpol never unpickles: store numeric arrays only",
-        ) from exc
-    except Exception as exc:  # noqa: BLE001 - corrupt .npy headers raise various types
-        raise InputError(f"{key}: not a .npy payload ({exc})", "the checkpoint is damaged") from exc
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biufc":
-        raise InputError(
-            f"{key}: refused NumpyState array of dtype {getattr(array, 'dtype', type(array))}",
-            "only numeric and boolean arrays are restored",
-        )
-    return array
-
-
 def read_side_data(prefix: str, keys: list[str]) -> dict[str, np.ndarray]:
-    """Validate every NumpyState payload (name -> array, names without the suffix)."""
-    reader = tf.train.load_checkpoint(prefix)
+    """Every NumpyState payload decoded without unpickling, numeric arrays only (name -> array,
+    names without the `/.ATTRIBUTES/py_state` suffix)."""
+    bundle = checkpoint_reader.open_bundle(prefix)
     return {
-        key[: -len(PY_STATE_SUFFIX)]: decode_py_state(reader.get_tensor(key), key) for key in keys
+        key[: -len(PY_STATE_SUFFIX)]: checkpoint_reader.decode_py_state(
+            bundle.read_bytes(key), key, numeric_only=True
+        )
+        for key in keys
     }
 
 

@@ -26,7 +26,7 @@ tf = import_tf()
 from tf_agents.policies import policy_saver, py_tf_policy, tf_policy  # noqa: E402
 from tf_agents.specs import tensor_spec  # noqa: E402
 
-from pytfpol import checkpoints, networks  # noqa: E402
+from pytfpol import checkpoint_reader, checkpoints, networks  # noqa: E402
 
 TRAIN_STEP_KEY = "train_step/.ATTRIBUTES/VARIABLE_VALUE"
 
@@ -143,6 +143,9 @@ def load_policy(
 
 def _load_saved_model_policy(source: PolicySource, options: LoadOptions) -> LoadedPolicy:
     specs = read_policy_specs(source.saved_model_dir)
+    # Validate the SavedModel's variables before TensorFlow reads them (it aborts on some
+    # damaged files); the applied checkpoint is validated by _side_data below.
+    checkpoint_reader.open_bundle(os.path.join(source.saved_model_dir, "variables", "variables"))
     side_data = _side_data(source.checkpoint_prefix) if source.checkpoint_prefix else {}
     graph = tf.Graph()
     session = tf.compat.v1.Session(graph=graph)
