@@ -12,7 +12,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 .PHONY: demo test lint format bench train-example clean check-python
 
 demo: $(STAMP)
-	$(BIN)/pytfpol eval examples/cartpole-dqn --env CartPole-v1 --episodes 20 --seed 0 --out pytfpol-runs/demo --force
+	$(BIN)/pytfpol eval examples/cartpole-dqn --env CartPole-v1 --episodes 20 --seed 0 --out pytfpol-runs/demo
 
 test: $(STAMP)
 	$(BIN)/ruff check pytfpol tests bench examples
