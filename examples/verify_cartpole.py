@@ -7,9 +7,9 @@ Usage:
 
 import argparse
 
+import gymnasium as gym
 import numpy as np
 import tensorflow_probability  # noqa: F401  (registers distributions used by the SavedModel)
-import gymnasium as gym
 from tf_agents.policies import py_tf_eager_policy
 from tf_agents.trajectories import time_step as ts
 
@@ -22,7 +22,8 @@ def run_episode(policy, env, seed):
             step_type=np.array([step_type], dtype=np.int32),
             reward=np.array([reward], dtype=np.float32),
             discount=np.array([1.0], dtype=np.float32),
-            observation=np.asarray(obs, dtype=np.float32)[None])
+            observation=np.asarray(obs, dtype=np.float32)[None],
+        )
         action = int(np.asarray(policy.action(time_step).action)[0])
         obs, reward, terminated, truncated, _ = env.step(action)
         total += reward
@@ -38,12 +39,15 @@ def main():
     args = p.parse_args()
 
     policy = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
-        args.policy_dir, load_specs_from_pbtxt=True)
+        args.policy_dir, load_specs_from_pbtxt=True, batch_time_steps=False
+    )  # our TimeSteps already carry a batch dim of 1
     env = gym.make("CartPole-v1")
     returns = np.array([run_episode(policy, env, s) for s in range(args.episodes)])
     for n in sorted({min(20, args.episodes), args.episodes}):
-        print(f"seeds 0..{n - 1}: mean {returns[:n].mean():.1f}  "
-              f"min {returns[:n].min():.0f}  max {returns[:n].max():.0f}")
+        print(
+            f"seeds 0..{n - 1}: mean {returns[:n].mean():.1f}  "
+            f"min {returns[:n].min():.0f}  max {returns[:n].max():.0f}"
+        )
     print("returns:", returns.astype(int).tolist())
 
 
