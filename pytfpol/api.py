@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
+import os
 import platform
+import signal
+import stat
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Optional, Protocol
 
 import numpy as np
 
-from pytfpol import __version__, checkpoint_reader, storage
+from pytfpol import __version__, checkpoint_reader, locking, storage
 from pytfpol.config import EvalSettings
-from pytfpol.errors import GateFailed, PytfpolError, UsageError
+from pytfpol.errors import GateFailed, InputError, Interrupted, PytfpolError, RunError, UsageError
 from pytfpol.inference import infer_policy_config
 from pytfpol.policy_config import PolicyConfig, load_policy_config, shipped_configs
 from pytfpol.sources import (
@@ -68,12 +73,18 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
     """Run the episodes, write `stats.json` and `episodes.csv`, and return the report.
 
     The report is written (marked `"complete": false`) even when the run stops early on an
-    environment/policy failure or Ctrl-C; the error is then re-raised with `.report` set.
+    environment/policy failure, `settings.timeout` or Ctrl-C; the error is then re-raised with
+    `.report` set. Inputs are validated before TensorFlow reads them; the output directory is
+    locked for the whole run (OutputError, exit 5, when another run holds it).
     """
     progress = progress or _NoProgress()
+    deadline = None if settings.timeout is None else time.monotonic() + settings.timeout
     source = resolve_policy_source(
         settings.policy_path, settings.policy, settings.checkpoint, settings.step
     )
+    _check_trusted(source, settings.trusted_sha256)
+    _validate_saved_model_files(source)
+    _validate_checkpoints(source)  # before TensorFlow reads any of them
     policy_config = _policy_config(settings, source)
     out = (
         Path(settings.out)
@@ -81,7 +92,18 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
         else storage.default_run_dir(settings.env_id, settings.policy_path)
     )
     storage.prepare_output_dir(out, inputs=_input_paths(settings, source))
+    with locking.locked_output(out):
+        locking.clean_stale_temporaries(out)
+        storage.check_free_space(out, _expected_output_bytes(source))
+        report, error = _evaluate_locked(settings, source, policy_config, out, progress, deadline)
+    if error is not None:
+        error.report = report
+        raise error
+    return report
 
+
+def _evaluate_locked(settings, source, policy_config, out: Path, progress, deadline):
+    """Load, run, write the checkpoint and the report into `out` (locked by the caller)."""
     started = time.perf_counter()
     progress.stage(f"loading {settings.policy_path}")
     try:
@@ -90,7 +112,7 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
             base = _report_base(settings, source, loaded, out)
             progress.start(settings.episodes, settings.env_id)
             run_started = time.perf_counter()
-            results, error = _run(loaded, environments, settings, progress)
+            results, error = _run(loaded, environments, settings, progress, deadline)
             run_seconds = time.perf_counter() - run_started
             if error is None:
                 base["output"]["checkpoint"] = _write_checkpoint(loaded, out, results)
@@ -99,10 +121,122 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
 
     report = _finish_report(base, settings, results, error, load_seconds, run_seconds)
     storage.write_report(out, report)
-    if error is not None:
-        error.report = report
-        raise error
-    return report
+    return report, error
+
+
+def _check_trusted(source, trusted: tuple) -> None:
+    """With --trusted-sha256, refuse a SavedModel whose saved_model.pb is not listed (exit 3),
+    before TensorFlow loads it: loading a SavedModel runs its graph."""
+    if not trusted or source.saved_model_dir is None:
+        return  # a Checkpointer directory holds no program: its network is rebuilt from a config
+    path = Path(source.saved_model_dir) / "saved_model.pb"
+    digest = _sha256_of_regular_file(path)
+    if digest not in trusted:
+        raise InputError(
+            f"{path}: sha256 {digest} is not among the --trusted-sha256 digests",
+            "a SavedModel is a program: evaluate it only if you trust where it came from, "
+            "then add its digest",
+            path=path,
+        )
+
+
+def _sha256_of_regular_file(path: Path) -> str:
+    """Hash a regular file (never a FIFO or a device: opened non-blocking, checked by fstat)."""
+    digest = hashlib.sha256()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise InputError(f"{path}: not a regular file", "give a SavedModel", path=path)
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot read ({exc.strerror or exc})", "check the SavedModel", path=path
+        ) from exc
+    return digest.hexdigest()
+
+
+def _validate_saved_model_files(source) -> None:
+    """Only regular files and directories in the SavedModel: TensorFlow blocks forever reading a
+    FIFO (e.g. as `fingerprint.pb`) and reads devices (a symlink to /dev/zero) without end."""
+    if source.saved_model_dir is None:
+        return
+    for root, dirs, files in os.walk(source.saved_model_dir):
+        for name in [*dirs, *files]:
+            path = Path(root) / name
+            try:
+                mode = os.stat(path).st_mode
+            except OSError as exc:
+                raise InputError(
+                    f"{path}: cannot read ({exc.strerror or exc}; a broken symlink?)",
+                    "re-export the policy with TF-Agents' PolicySaver",
+                    path=path,
+                ) from exc
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise InputError(
+                    f"{path}: not a regular file (a FIFO, device or socket) in a SavedModel",
+                    "a SavedModel holds only regular files; re-export it with PolicySaver",
+                    path=path,
+                )
+
+
+def _validate_checkpoints(source) -> None:
+    """Every checkpoint the run will hand to TensorFlow, checked by the pure-Python reader: index
+    structure and bounds, regular files only, every tensor's data checksum, and finite float
+    values (NaN weights would otherwise restore silently). TensorFlow aborts, crashes or blocks on
+    some damaged or crafted files, so nothing reaches it unchecked."""
+    prefixes = []
+    if source.saved_model_dir is not None:
+        prefixes.append(str(Path(source.saved_model_dir) / "variables" / "variables"))
+    if source.checkpoint_prefix is not None:
+        prefixes.append(source.checkpoint_prefix)
+    for prefix in prefixes:
+        bundle = checkpoint_reader.open_bundle(prefix)
+        for key, entry in bundle.entries.items():
+            if entry.sliced or (entry.dtype_enum != checkpoint_reader.DT_STRING and not entry.size):
+                continue
+            if checkpoint_reader.DTYPES[entry.dtype_enum][1] is None and (
+                entry.dtype_enum != checkpoint_reader.DT_STRING
+            ):
+                continue
+            value = bundle.read(key)  # verifies the data checksum
+            data_file = bundle.data_file(entry.shard_id)
+            if entry.is_py_state:
+                payload = value.item() if value.dtype == object and value.shape == () else None
+                try:  # numeric .npy only, never unpickled (as loading will decode it)
+                    checkpoint_reader.decode_py_state(payload, key, numeric_only=True)
+                except InputError as exc:
+                    raise InputError(
+                        f"{data_file}: {exc.message}", exc.hint, path=data_file
+                    ) from None
+            elif value.dtype.kind in "fc" and not np.isfinite(value).all():
+                raise InputError(
+                    f"{data_file}: {checkpoint_reader.short_name(key)} holds non-finite values "
+                    f"({int(np.isnan(value).sum())} NaN, {int(np.isinf(value).sum())} inf)",
+                    "the policy diverged in training or the file is damaged: evaluate an "
+                    "earlier checkpoint",
+                    path=data_file,
+                )
+
+
+def _expected_output_bytes(source) -> int:
+    """About what the run writes: a new checkpoint as large as the input's variables."""
+    prefix = source.checkpoint_prefix or (
+        str(Path(source.saved_model_dir) / "variables" / "variables")
+        if source.saved_model_dir
+        else None
+    )
+    if prefix is None:
+        return 0
+    directory, stem = Path(prefix).parent, Path(prefix).name
+    total = 0
+    for path in directory.glob(f"{stem}.*"):
+        try:
+            total += path.stat().st_size
+        except OSError:
+            pass
+    return total
 
 
 def _input_paths(settings: EvalSettings, source) -> list[str]:
@@ -208,24 +342,67 @@ def _write_checkpoint(loaded, out: Path, results) -> str:
     return loaded.write_checkpoint(out / OUTPUT_CHECKPOINT_DIR, evaluation)
 
 
-def _run(loaded, environments, settings: EvalSettings, progress: Progress):
+def _run(loaded, environments, settings: EvalSettings, progress: Progress, deadline=None):
     """(results, None), or (completed results, the error) when the run stopped early."""
     from pytfpol import evaluation
 
+    expired: list = []
     try:
-        with loaded.session.as_default():
+        with loaded.session.as_default(), _hard_deadline(deadline) as expired:
             results = evaluation.run_episodes(
                 loaded.py_policy,
                 environments,
                 settings.episodes,
                 settings.seed,
                 on_episode=lambda r: progress.advance(r.return_),
+                deadline=deadline,
+                timeout=settings.timeout,
             )
         return results, None
     except PytfpolError as exc:
         if not hasattr(exc, "completed"):
             raise
+        if isinstance(exc, Interrupted) and expired:
+            return exc.completed, _blocked_timeout(exc.completed, settings)
         return exc.completed, exc
+
+
+HARD_DEADLINE_GRACE = 2.0  # seconds after --timeout before a blocked env step is interrupted
+
+
+@contextlib.contextmanager
+def _hard_deadline(deadline: Optional[float]):
+    """The loop checks the deadline between steps; an env step that never returns is stopped by
+    SIGALRM shortly after it (raising KeyboardInterrupt in the step; main thread only)."""
+    expired: list[bool] = []
+    if deadline is None or threading.current_thread() is not threading.main_thread():
+        yield expired
+        return
+
+    def alarm(signum, frame):
+        expired.append(True)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, max(deadline - time.monotonic(), 0) + HARD_DEADLINE_GRACE)
+    try:
+        yield expired
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _blocked_timeout(completed, settings: EvalSettings) -> RunError:
+    done = {r.index for r in completed}
+    running = min(set(range(settings.episodes)) - done, default=settings.episodes - 1)
+    error = RunError(
+        f"--timeout {settings.timeout:g}s reached after {len(completed)} of {settings.episodes} "
+        f"episodes, in episode {running} (seed {settings.seed + running}): the environment did "
+        "not return from step() or reset()",
+        "check that the environment cannot block; completed episodes were written",
+    )
+    error.completed = completed
+    return error
 
 
 def check_gates(report: dict) -> None:

@@ -116,6 +116,21 @@ def main() -> None:
     help="How the environments run: in this process, in worker processes (slow envs), or the "
     "env's own vectorised implementation (CartPole). Results are the same.",
 )
+@click.option(
+    "--timeout",
+    type=float,
+    metavar="SECONDS",
+    help="Stop the whole run (loading included) after this long: exit 4, completed episodes "
+    "are written, marked incomplete.",
+)
+@click.option(
+    "--trusted-sha256",
+    "trusted_sha256",
+    multiple=True,
+    metavar="HEX",
+    help="Load a SavedModel only if the sha256 of its saved_model.pb is one of these "
+    "(repeatable): a SavedModel is a program.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
 def eval_command(
@@ -136,6 +151,8 @@ def eval_command(
     stochastic: bool,
     num_envs: Optional[int],
     vector: str,
+    timeout: Optional[float],
+    trusted_sha256: tuple,
     verbose: bool,
     quiet: bool,
 ) -> None:
@@ -166,6 +183,8 @@ def eval_command(
             allow_partial=allow_partial,
             stochastic=stochastic,
             vector=vector,
+            timeout=timeout,
+            trusted_sha256=trusted_sha256,
         )
         progress = None if quiet else reporting.EpisodeProgress(reporting.stderr_console())
         try:

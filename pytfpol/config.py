@@ -13,6 +13,7 @@ from pytfpol.errors import UsageError
 MAX_SEED = 2**32 - 1
 VECTOR_MODES = ("sync", "async", "native")
 # Commas separate key=value pairs only where a new `key=` follows: `sizes=[1,2],g=9.8` is 2 pairs.
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 _PAIR_SEPARATOR = re.compile(r",(?=\s*[A-Za-z_]\w*\s*=)")
 
 
@@ -36,6 +37,8 @@ class EvalSettings:
     allow_partial: bool = False  # restore what matches; list the rest
     stochastic: bool = False  # sample from the policy instead of its greedy mode
     vector: str = "sync"  # how the environments run side by side: sync | async | native
+    timeout: Optional[float] = None  # seconds for the whole run (loading included); exit 4
+    trusted_sha256: tuple = ()  # accepted sha256 digests of saved_model.pb; () accepts any
 
     def __post_init__(self) -> None:
         _require_int("--episodes", self.episodes, minimum=1)
@@ -57,6 +60,23 @@ class EvalSettings:
             )
         if not self.env_id:
             raise UsageError("--env is empty", "name a Gymnasium environment, e.g. CartPole-v1")
+        if self.timeout is not None and (
+            isinstance(self.timeout, bool)
+            or not isinstance(self.timeout, (int, float))
+            or not 0 < self.timeout < float("inf")
+        ):
+            raise UsageError(
+                f"--timeout {self.timeout!r}: must be a number of seconds > 0",
+                "e.g. --timeout 600",
+            )
+        digests = tuple(str(d).strip().lower() for d in self.trusted_sha256)
+        for digest in digests:
+            if not _SHA256.fullmatch(digest):
+                raise UsageError(
+                    f"--trusted-sha256 {digest!r}: not a sha256 digest (64 hex digits)",
+                    "compute it with `sha256sum saved_model.pb`",
+                )
+        object.__setattr__(self, "trusted_sha256", digests)
 
     @property
     def batch_size(self) -> int:

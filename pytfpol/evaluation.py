@@ -1,26 +1,29 @@
-"""The evaluation loop: a batch of environments, one policy call per step for all of them.
+"""The evaluation loop: a batch of environment slots, one policy call per step for all of them.
 
-Episode `i` is always reset with seed `seed + i`, whichever environment slot runs it, and results
-are kept by episode index: the per-episode results do not depend on how many environments run
-side by side. A slot whose episode ends starts the next unstarted episode at once; when none is
-left it idles (its row is still fed to the fixed-size policy batch, and its action ignored).
-Recurrent policy state is reset for exactly the slots that start an episode.
+Episode `i` is always reset with seed `seed + i`, whichever slot runs it, and results are kept by
+episode index: the per-episode results do not depend on how many environments run side by side
+nor on the backend (`pytfpol.vector`). A slot whose episode ends starts the next unstarted episode
+at once; when none is left it idles (its last observation still fills its row of the fixed-size
+policy batch, and its action is ignored). Recurrent policy state is reset for exactly the slots
+that start an episode.
 
-Knows no files and no UI: progress is reported through a callback.
+The per-step work is done on whole batches with numpy; Python loops run per finished episode,
+not per step. Knows no files and no UI: progress is reported through a callback.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional
 
-import gymnasium as gym
 import numpy as np
 import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
-from pytfpol.envs import ActionUnbatcher, ObservationBatcher
+from pytfpol.envs import ActionUnbatcher, _pack_like, flatten_with_paths
 from pytfpol.errors import Interrupted, PytfpolError, RunError
+from pytfpol.vector import EnvFailure, Stepper
 
 
 @dataclass(frozen=True)
@@ -34,92 +37,116 @@ class EpisodeResult:
 
 
 class _Slots:
-    """Per-slot bookkeeping for the batch of environments."""
+    """Per-slot state of the batch, as arrays: what the policy sees and what each slot runs."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, observation_spec: Any, action_spec: Any) -> None:
         self.episode = np.full(n, -1, dtype=np.int64)  # episode index run by each slot, -1 idle
         self.returns = np.zeros(n, dtype=np.float64)
         self.lengths = np.zeros(n, dtype=np.int64)
         self.step_type = np.full(n, ts.StepType.FIRST, dtype=np.int32)
         self.reward = np.zeros(n, dtype=np.float32)
         self.discount = np.ones(n, dtype=np.float32)
-        self.observations: list = [None] * n
+        leaves = flatten_with_paths(observation_spec, "observation")
+        self.paths = [path for path, _ in leaves]
+        self.leaves = [np.zeros((n, *s.shape), dtype=s.dtype) for _, s in leaves]
+        self.observation = _pack_like(observation_spec, iter(self.leaves))  # views of `leaves`
+        self.action_bounds = _ActionBounds(action_spec)
+
+    def write(self, slots: np.ndarray, observations: Any) -> None:
+        """Observations (a batch nest from the env) into rows `slots`, in the policy's dtypes."""
+        for leaf, (_, values) in zip(self.leaves, flatten_with_paths(observations)):
+            leaf[slots] = values
+
+    def time_step(self) -> ts.TimeStep:
+        return ts.TimeStep(self.step_type, self.reward, self.discount, self.observation)
 
 
 def run_episodes(
     policy,
-    envs: Sequence[gym.Env],
+    stepper: Stepper,
     episodes: int,
     seed: int,
     on_episode: Optional[Callable[[EpisodeResult], None]] = None,
+    deadline: Optional[float] = None,
+    timeout: Optional[float] = None,
 ) -> list[EpisodeResult]:
-    """Run exactly `episodes` episodes of `policy` (a batched PyPolicy) on `envs`.
+    """Run exactly `episodes` episodes of `policy` (a batched PyPolicy) on `stepper`'s slots.
 
-    `policy` must accept a batch of `len(envs)` time steps. Raises RunError (or Interrupted on
-    Ctrl-C) with the episodes completed so far in `.completed`.
+    `policy` must accept a batch of `stepper.num_envs` time steps. Raises RunError (or
+    Interrupted on Ctrl-C) with the episodes completed so far in `.completed`; RunError too once
+    `time.monotonic()` passes `deadline` (checked once per batch step; `timeout` is only named).
     """
-    n = len(envs)
-    batcher = ObservationBatcher(policy.time_step_spec.observation)
-    unbatcher = ActionUnbatcher(policy.action_spec, envs[0].action_space)
-    slots = _Slots(n)
+    n = stepper.num_envs
+    slots = _Slots(n, policy.time_step_spec.observation, policy.action_spec)
+    unbatcher = ActionUnbatcher(policy.action_spec, stepper.action_space)
     results: dict[int, EpisodeResult] = {}
     next_episode = 0
 
-    def begin(slot: int) -> None:
+    def begin(free: np.ndarray) -> None:
+        """Start the next unstarted episodes on the `free` slots; idle the rest."""
         nonlocal next_episode
-        if next_episode >= episodes:
-            slots.episode[slot] = -1
+        count = min(free.size, episodes - next_episode)
+        starting, idle = free[:count], free[count:]
+        slots.episode[idle] = -1
+        if not count:
             return
-        index, next_episode = next_episode, next_episode + 1
-        slots.episode[slot] = index
-        slots.returns[slot] = 0.0
-        slots.lengths[slot] = 0
-        slots.step_type[slot] = ts.StepType.FIRST
-        slots.reward[slot] = 0.0
-        slots.discount[slot] = 1.0
-        observation, _ = _call_env(envs[slot].reset, index, seed, seed=seed + index)
-        slots.observations[slot] = observation
+        indices = np.arange(next_episode, next_episode + count, dtype=np.int64)
+        next_episode += count
+        slots.episode[starting] = indices
+        slots.returns[starting] = 0.0
+        slots.lengths[starting] = 0
+        slots.step_type[starting] = ts.StepType.FIRST
+        slots.reward[starting] = 0.0
+        slots.write(starting, stepper.reset(starting, seed + indices))
+
+    def finish(slot: int, terminated: bool, truncated: bool) -> None:
+        index = int(slots.episode[slot])
+        result = EpisodeResult(
+            index=index,
+            seed=seed + index,
+            return_=float(slots.returns[slot]),
+            length=int(slots.lengths[slot]),
+            terminated=terminated,
+            truncated=truncated and not terminated,
+        )
+        results[index] = result
+        if on_episode is not None:
+            on_episode(result)
 
     try:
-        for slot in range(n):
-            begin(slot)
-        filler = next(o for o in slots.observations if o is not None)
+        begin(np.arange(n))
         initial_state = policy.get_initial_state(n)
         state = initial_state
-        while (active := np.flatnonzero(slots.episode >= 0)).size:
-            rows = [o if o is not None else filler for o in slots.observations]
-            observation = batcher(rows)
-            _check_observations(batcher, observation, active, slots, seed)
-            state = _reset_state(state, initial_state, slots.step_type == ts.StepType.FIRST)
-            time_step = ts.TimeStep(slots.step_type, slots.reward, slots.discount, observation)
-            action_step = policy.action(time_step, state)
+        active = np.flatnonzero(slots.episode >= 0)
+        while active.size:
+            if deadline is not None and time.monotonic() > deadline:
+                _timed_out(slots, active, seed, len(results), episodes, timeout)
+            _check_observations(slots, active, seed)
+            state = _reset_state(state, initial_state, slots.step_type)
+            action_step = policy.action(slots.time_step(), state)
             state = action_step.state
             _check_actions(unbatcher, action_step.action, active, slots, seed)
-            for slot in active:
-                index = int(slots.episode[slot])
-                step = _call_env(
-                    envs[slot].step, index, seed, unbatcher.row(action_step.action, slot)
-                )
-                observation_, reward, terminated, truncated, _ = step
-                slots.returns[slot] += float(reward)
-                slots.lengths[slot] += 1
-                slots.observations[slot] = observation_
-                if terminated or truncated:
-                    result = EpisodeResult(
-                        index=index,
-                        seed=seed + index,
-                        return_=float(slots.returns[slot]),
-                        length=int(slots.lengths[slot]),
-                        terminated=bool(terminated),
-                        truncated=bool(truncated) and not terminated,
-                    )
-                    results[index] = result
-                    if on_episode is not None:
-                        on_episode(result)
-                    begin(slot)
-                else:
-                    slots.step_type[slot] = ts.StepType.MID
-                    slots.reward[slot] = reward
+            observation, reward, terminated, truncated = stepper.step(active, action_step.action)
+            slots.write(active, observation)
+            slots.returns[active] += reward
+            slots.lengths[active] += 1
+            slots.step_type[active] = ts.StepType.MID
+            slots.reward[active] = reward
+            done = terminated | truncated
+            if done.any():
+                for k in np.flatnonzero(done).tolist():
+                    finish(int(active[k]), bool(terminated[k]), bool(truncated[k]))
+                begin(active[done])
+                active = np.flatnonzero(slots.episode >= 0)
+    except EnvFailure as exc:
+        index = int(slots.episode[exc.slot])
+        error = RunError(
+            f"episode {index} (seed {seed + index}): the environment raised in "
+            f"{exc.method}(): {exc.description}",
+            "fix the environment or its --env-kwargs; completed episodes were written",
+        )
+        error.completed = _in_order(results)
+        raise error from exc
     except KeyboardInterrupt as exc:
         error = Interrupted(
             f"interrupted after {len(results)} of {episodes} episodes",
@@ -137,22 +164,12 @@ def _in_order(results: dict[int, EpisodeResult]) -> list[EpisodeResult]:
     return [results[i] for i in sorted(results)]
 
 
-def _call_env(method, index: int, base_seed: int, *args, **kwargs):
-    try:
-        return method(*args, **kwargs)
-    except (KeyboardInterrupt, PytfpolError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - environments raise anything
-        raise RunError(
-            f"episode {index} (seed {base_seed + index}): the environment raised in "
-            f"{method.__name__}(): {type(exc).__name__}: {exc}",
-            "fix the environment or its --env-kwargs; completed episodes were written",
-        ) from exc
-
-
-def _reset_state(state, initial_state, starting: np.ndarray):
+def _reset_state(state, initial_state, step_type: np.ndarray):
     """Initial policy state for the slots that start an episode, the carried state elsewhere."""
-    if not tf.nest.flatten(state) or not starting.any():
+    if not tf.nest.flatten(state):
+        return state
+    starting = step_type == ts.StepType.FIRST
+    if not starting.any():
         return state
 
     def pick(current, initial):
@@ -162,10 +179,34 @@ def _reset_state(state, initial_state, starting: np.ndarray):
     return tf.nest.map_structure(pick, state, initial_state)
 
 
-def _check_observations(batcher, observation, active, slots: _Slots, seed: int) -> None:
-    bad = batcher.non_finite(observation, list(active))
-    if bad is not None:
-        slot, path = bad
+def _timed_out(slots: _Slots, active: np.ndarray, seed: int, done: int, total: int, timeout):
+    slot = int(active[np.argmin(slots.episode[active])])
+    first = int(slots.episode[slot])
+    more = f" (and {active.size - 1} more running)" if active.size > 1 else ""
+    limit = f"--timeout {timeout:g}s" if timeout is not None else "the deadline"
+    raise RunError(
+        f"{limit} reached after {done} of {total} episodes, in episode {first} "
+        f"(seed {seed + first}) at step {int(slots.lengths[slot])}{more}",
+        "raise --timeout, lower --max-episode-steps, or check the environment ends its "
+        "episodes; completed episodes were written",
+    )
+
+
+def _rows(leaf: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """The active rows of a batch leaf; the leaf itself (no copy) when every slot is active."""
+    return leaf if active.size == leaf.shape[0] else leaf[active]
+
+
+def _check_observations(slots: _Slots, active: np.ndarray, seed: int) -> None:
+    """NaN/inf observations among the active rows stop the run. Fast path: one sum per leaf is
+    finite when every element is (a huge finite sum overflowing only costs the exact test)."""
+    for path, leaf in zip(slots.paths, slots.leaves):
+        if leaf.dtype.kind != "f" or np.isfinite(_rows(leaf, active).sum()):
+            continue
+        if np.isfinite(leaf[active]).all():
+            continue
+        bad = ~np.isfinite(leaf[active].reshape(active.size, -1)).all(axis=1)
+        slot = int(active[int(np.argmax(bad))])
         index = int(slots.episode[slot])
         raise RunError(
             f"episode {index} (seed {seed + index}): the environment returned a non-finite "
@@ -174,8 +215,39 @@ def _check_observations(batcher, observation, active, slots: _Slots, seed: int) 
         )
 
 
-def _check_actions(unbatcher, action, active, slots: _Slots, seed: int) -> None:
-    bad = unbatcher.check(action, list(active))
+class _ActionBounds:
+    """Per action leaf, its spec's bounds as flat float64 rows, for a fast in-bounds test."""
+
+    def __init__(self, action_spec: Any) -> None:
+        self.bounds = []
+        for _, spec in flatten_with_paths(action_spec, "action"):
+            low = getattr(spec, "minimum", -np.inf)
+            high = getattr(spec, "maximum", np.inf)
+            shape = tuple(spec.shape)
+            low = np.broadcast_to(np.asarray(low, np.float64), shape).ravel()
+            high = np.broadcast_to(np.asarray(high, np.float64), shape).ravel()
+            if low.size and (low == low[0]).all() and (high == high[0]).all():
+                low, high = float(low[0]), float(high[0])  # one scalar test per batch
+            self.bounds.append((low, high))
+
+    def all_within(self, action: Any, active: np.ndarray) -> bool:
+        """True when every active action is within bounds (NaN fails: comparisons are False)."""
+        for (low, high), leaf in zip(self.bounds, tf.nest.flatten(action)):
+            rows = _rows(leaf, active)
+            if isinstance(low, float):
+                if not (low <= rows.min() and rows.max() <= high):
+                    return False
+                continue
+            flat = rows.reshape(rows.shape[0], -1)
+            if not (np.all(low <= flat.min(axis=0)) and np.all(flat.max(axis=0) <= high)):
+                return False
+        return True
+
+
+def _check_actions(unbatcher, action, active: np.ndarray, slots: _Slots, seed: int) -> None:
+    if slots.action_bounds.all_within(action, active):
+        return
+    bad = unbatcher.check(action, active)
     if bad is not None:
         slot, what = bad
         index = int(slots.episode[slot])

@@ -503,10 +503,18 @@ def test_eval_settings_empty_env_is_usage_error():
 
 @pytest.mark.parametrize(
     "episodes, num_envs, expected",
-    [(1, None, 1), (3, None, 3), (8, None, 8), (20, None, 8), (20, 4, 4), (5, 16, 5), (7, 1, 1)],
+    [
+        (1, None, 1),
+        (3, None, 3),
+        (20, None, 20),
+        (100, None, 64),
+        (20, 4, 4),
+        (5, 16, 5),
+        (7, 1, 1),
+    ],
 )
 def test_eval_settings_batch_size(episodes, num_envs, expected):
-    """batch_size = min(num_envs or 8, episodes)."""
+    """batch_size = min(num_envs or 64, episodes) (sync; see config.default_num_envs)."""
     assert _settings(episodes=episodes, num_envs=num_envs).batch_size == expected
 
 

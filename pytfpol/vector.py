@@ -1,0 +1,505 @@
+"""Stepping a batch of environments slot by slot: all the evaluation loop asks of them.
+
+A `Stepper` holds `num_envs` environment slots and does two things, both for a batch of slots:
+
+    reset(slots, seeds)     -> observations          slot k is reset with exactly seeds[k]
+    step(slots, actions)    -> observations, rewards, terminated, truncated
+
+Observations come back stacked (a nest like the observation space, leading dimension
+`len(slots)`), rewards as float64, flags as bool. No stepper ever resets a slot on its own: there
+is no autoreset, so no episode starts with a seed the loop did not choose.
+
+- `SyncStepper`: a list of `gymnasium.Env`s stepped in this process.
+- `AsyncStepper`: the same envs spread over a few worker processes (one per CPU, each holding a
+  contiguous block of slots); one pipe round trip per worker per step, workers step in parallel.
+- `NativeStepper`: an env id's own vectorised implementation (`vector_entry_point`). Those keep
+  one random generator for all sub-environments and reset them all at once, so per-episode seeds
+  cannot be honoured in general; only implementations with a known exact per-slot reset are
+  accepted (Gymnasium's `CartPoleVectorEnv`), anything else is refused.
+
+No TensorFlow here: worker processes import this module and Gymnasium only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import pickle
+import signal
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+
+from pytfpol.errors import RunError, UsageError
+
+MODES = ("sync", "async", "native")
+
+
+class EnvFailure(Exception):
+    """An environment raised (or its worker died) while handling `slot`."""
+
+    def __init__(self, slot: int, method: str, description: str) -> None:
+        super().__init__(f"slot {slot}: {method}(): {description}")
+        self.slot = slot
+        self.method = method
+        self.description = description
+
+
+@dataclass(frozen=True)
+class EnvFactory:
+    """`gymnasium.make` arguments; picklable, so worker processes can build their own envs."""
+
+    env_id: str
+    kwargs: dict = field(default_factory=dict)
+    max_episode_steps: Optional[int] = None
+    spec: Any = None  # the registered EnvSpec, so workers need not register the id themselves
+
+    def __call__(self) -> gym.Env:
+        env_id = self.spec or self.env_id
+        return gym.make(env_id, max_episode_steps=self.max_episode_steps, **self.kwargs)
+
+    def for_workers(self) -> EnvFactory:
+        """A copy carrying the EnvSpec registered in this process, when it pickles (its entry
+        point a class or a string): worker processes then make an env registered at run time."""
+        try:
+            spec = gym.spec(self.env_id.split(":")[-1])
+            pickle.dumps(spec)
+        except Exception:  # noqa: BLE001 - not registered here, or not picklable: use the id
+            return self
+        return dataclasses.replace(self, spec=spec)
+
+
+class Stepper:
+    """The interface the evaluation loop uses (see the module docstring)."""
+
+    num_envs: int
+    observation_space: spaces.Space  # of one environment
+    action_space: spaces.Space
+
+    def reset(self, slots: np.ndarray, seeds: np.ndarray) -> Any:
+        raise NotImplementedError
+
+    def step(
+        self, slots: np.ndarray, actions: Any
+    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+        """Step `slots` (ascending) with rows `slots` of `actions`, the policy's batch for all
+        `num_envs` slots."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# Batch conversion (shared by the backends, and by worker processes)
+
+
+def action_rows(space: spaces.Space) -> Callable[[Any, Optional[np.ndarray]], list]:
+    """A function (policy action batch, rows) -> list of env actions, one per row (all if None)."""
+    if isinstance(space, spaces.Discrete):
+        return lambda batch, rows: np.asarray(batch if rows is None else batch[rows]).tolist()
+    if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):
+        dtype = space.dtype
+
+        def arrays(batch, rows):
+            values = np.asarray(batch if rows is None else batch[rows], dtype=dtype)
+            return list(values)
+
+        return arrays
+    if isinstance(space, spaces.Dict):
+        convs = {k: action_rows(s) for k, s in space.spaces.items()}
+
+        def dicts(batch, rows):
+            columns = {k: c(batch[k], rows) for k, c in convs.items()}
+            return [dict(zip(columns, values)) for values in zip(*columns.values())]
+
+        return dicts
+    if isinstance(space, spaces.Tuple):
+        convs_ = [action_rows(s) for s in space.spaces]
+
+        def tuples(batch, rows):
+            return list(zip(*(c(b, rows) for c, b in zip(convs_, batch))))
+
+        return tuples
+    raise UsageError(f"action space {space} is not supported", "see the supported spaces")
+
+
+def stack_rows(space: spaces.Space) -> Callable[[Sequence[Any]], Any]:
+    """A function list of observations -> one batch nest in the space's dtypes."""
+    if isinstance(space, spaces.Dict):
+        stacks = {k: stack_rows(s) for k, s in space.spaces.items()}
+        return lambda rows: {k: s([r[k] for r in rows]) for k, s in stacks.items()}
+    if isinstance(space, spaces.Tuple):
+        stacks_ = [stack_rows(s) for s in space.spaces]
+        return lambda rows: tuple(s([r[i] for r in rows]) for i, s in enumerate(stacks_))
+    dtype = space.dtype
+    return lambda rows: np.asarray(rows, dtype=dtype)
+
+
+def take(nest: Any, rows: Any) -> Any:
+    """Rows `rows` of every array in a dict/tuple nest."""
+    if isinstance(nest, dict):
+        return {k: take(v, rows) for k, v in nest.items()}
+    if isinstance(nest, (tuple, list)):
+        return type(nest)(take(v, rows) for v in nest)
+    return nest[rows]
+
+
+def concatenate(nests: Sequence[Any]) -> Any:
+    """Batch nests joined along the first axis."""
+    first = nests[0]
+    if len(nests) == 1:
+        return first
+    if isinstance(first, dict):
+        return {k: concatenate([n[k] for n in nests]) for k in first}
+    if isinstance(first, (tuple, list)):
+        return type(first)(concatenate([n[i] for n in nests]) for i in range(len(first)))
+    return np.concatenate(nests)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+# ---------------------------------------------------------------------------------------------
+# sync: envs in this process
+
+
+class SyncStepper(Stepper):
+    """A list of envs stepped one after the other in this process."""
+
+    def __init__(self, envs: Sequence[gym.Env]) -> None:
+        self._envs = list(envs)
+        self.num_envs = len(self._envs)
+        self.observation_space = self._envs[0].observation_space
+        self.action_space = self._envs[0].action_space
+        self._actions = action_rows(self.action_space)
+        self._stack = stack_rows(self.observation_space)
+
+    def reset(self, slots: np.ndarray, seeds: np.ndarray) -> Any:
+        return self._stack(_reset_envs(self._envs, slots.tolist(), seeds.tolist()))
+
+    def step(self, slots: np.ndarray, actions: Any):
+        return _step_envs(self._envs, slots.tolist(), self._actions(actions, slots), self._stack)
+
+    def close(self) -> None:
+        for env in self._envs:
+            _close_quietly(env)
+
+
+def _reset_envs(envs: Sequence[gym.Env], slots: list, seeds: list) -> list:
+    observations = []
+    for slot, seed in zip(slots, seeds):
+        try:
+            observation, _ = envs[slot].reset(seed=seed)
+        except Exception as exc:  # noqa: BLE001 - environments raise anything
+            raise EnvFailure(slot, "reset", _describe(exc)) from exc
+        observations.append(observation)
+    return observations
+
+
+def _step_envs(envs: Sequence[gym.Env], slots: list, actions: list, stack: Callable):
+    observations, rewards, terminated, truncated = [], [], [], []
+    slot = slots[0] if slots else -1
+    try:
+        for slot, action in zip(slots, actions):
+            observation, reward, term, trunc, _ = envs[slot].step(action)
+            observations.append(observation)
+            rewards.append(reward)
+            terminated.append(term)
+            truncated.append(trunc)
+    except Exception as exc:  # noqa: BLE001 - environments raise anything
+        raise EnvFailure(slot, "step", _describe(exc)) from exc
+    return (
+        stack(observations),
+        np.asarray(rewards, dtype=np.float64),
+        np.asarray(terminated, dtype=bool),
+        np.asarray(truncated, dtype=bool),
+    )
+
+
+def _close_quietly(env) -> None:
+    try:
+        env.close()
+    except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
+        pass
+
+
+# ---------------------------------------------------------------------------------------------
+# async: worker processes, each holding a contiguous block of slots
+
+
+class AsyncStepper(Stepper):
+    """`num_envs` envs spread over `workers` processes (default: one per CPU).
+
+    Workers are started with `spawn` (safe next to TensorFlow's threads) and ignore Ctrl-C: the
+    main process handles it and closes them. Each step sends one message per worker that has
+    active slots and waits for all replies, so workers step their blocks in parallel.
+    """
+
+    def __init__(self, factory: EnvFactory, num_envs: int, workers: Optional[int] = None) -> None:
+        count = max(1, min(num_envs, workers or default_workers()))
+        self.num_envs = num_envs
+        self._bounds = np.linspace(0, num_envs, count + 1).astype(np.int64)
+        context = multiprocessing.get_context("spawn")
+        self._pipes, self._processes = [], []
+        try:
+            for w in range(count):
+                parent, child = context.Pipe()
+                size = int(self._bounds[w + 1] - self._bounds[w])
+                process = context.Process(
+                    target=_worker,
+                    args=(child, factory.for_workers(), size),
+                    daemon=True,
+                    name=f"pytfpol-{w}",
+                )
+                process.start()
+                child.close()
+                self._pipes.append(parent)
+                self._processes.append(process)
+            spaces_ = [self._receive(w, "make") for w in range(count)]
+        except EnvFailure as exc:
+            self.close()
+            raise RunError(
+                f"--vector async: a worker process could not create {factory.env_id} "
+                f"({exc.description})",
+                "check that the environment can be created in a fresh process "
+                "(its module importable), or use --vector sync",
+            ) from exc
+        except BaseException:
+            self.close()
+            raise
+        self.observation_space, self.action_space = spaces_[0]
+        self._actions = action_rows(self.action_space)
+
+    @property
+    def workers(self) -> int:
+        return len(self._pipes)
+
+    def _split(self, slots: np.ndarray) -> list[tuple[int, np.ndarray, slice]]:
+        """(worker, its local slot numbers, the positions in `slots`) for each busy worker."""
+        cuts = np.searchsorted(slots, self._bounds)
+        return [
+            (w, slots[cuts[w] : cuts[w + 1]] - self._bounds[w], slice(cuts[w], cuts[w + 1]))
+            for w in range(self.workers)
+            if cuts[w + 1] > cuts[w]
+        ]
+
+    def reset(self, slots: np.ndarray, seeds: np.ndarray) -> Any:
+        parts = self._split(slots)
+        for w, local, where in parts:
+            self._send(w, ("reset", local.tolist(), seeds[where].tolist()))
+        return concatenate(self._gather(parts, "reset"))
+
+    def step(self, slots: np.ndarray, actions: Any):
+        parts = self._split(slots)
+        for w, local, where in parts:
+            self._send(w, ("step", local.tolist(), take(actions, slots[where])))
+        replies = self._gather(parts, "step")
+        return tuple(concatenate([r[i] for r in replies]) for i in range(4))
+
+    def _send(self, w: int, message) -> None:
+        try:
+            self._pipes[w].send(message)
+        except (OSError, EOFError) as exc:
+            raise EnvFailure(int(self._bounds[w]), message[0], self._died(w, exc)) from exc
+
+    def _gather(self, parts, method: str) -> list:
+        replies, failure = [], None
+        for w, _, _ in parts:  # collect every reply so the pipes stay in step
+            try:
+                replies.append(self._receive(w, method))
+            except EnvFailure as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+        return replies
+
+    def _receive(self, w: int, method: str):
+        try:
+            status, payload = self._pipes[w].recv()
+        except (OSError, EOFError) as exc:
+            raise EnvFailure(int(self._bounds[w]), method, self._died(w, exc)) from exc
+        if status == "error":
+            local, method_, description = payload
+            raise EnvFailure(int(self._bounds[w]) + local, method_, description)
+        return payload
+
+    def _died(self, w: int, exc: BaseException) -> str:
+        process = self._processes[w]
+        process.join(timeout=1)
+        return (
+            f"worker process {process.name} died (exit code {process.exitcode}; {_describe(exc)})"
+        )
+
+    def close(self) -> None:
+        for pipe in self._pipes:
+            try:
+                pipe.send(("close", None))
+            except (OSError, EOFError):
+                pass
+        for process in self._processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=5)
+        for pipe in self._pipes:
+            pipe.close()
+        self._pipes, self._processes = [], []
+
+
+def default_workers() -> int:
+    """Worker processes for `--vector async`: one per CPU this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _worker(pipe, factory: EnvFactory, count: int) -> None:
+    """A worker process: `count` envs; answers reset/step messages until told to close."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
+    envs: list = []
+    try:
+        try:
+            envs = [factory() for _ in range(count)]
+        except Exception as exc:  # noqa: BLE001
+            pipe.send(("error", (0, "make", _describe(exc))))
+            return
+        actions = action_rows(envs[0].action_space)
+        stack = stack_rows(envs[0].observation_space)
+        pipe.send(("ok", (envs[0].observation_space, envs[0].action_space)))
+        while True:
+            command, *args = pipe.recv()
+            try:
+                if command == "step":
+                    local, batch = args
+                    reply = _step_envs(envs, local, actions(batch, None), stack)
+                elif command == "reset":
+                    local, seeds = args
+                    reply = stack(_reset_envs(envs, local, seeds))
+                else:
+                    return
+            except EnvFailure as exc:
+                pipe.send(("error", (exc.slot, exc.method, exc.description)))
+                continue
+            pipe.send(("ok", reply))
+    except (EOFError, OSError, KeyboardInterrupt):
+        return
+    finally:
+        for env in envs:
+            _close_quietly(env)
+
+
+# ---------------------------------------------------------------------------------------------
+# native: the env id's own vectorised implementation, where each slot can be reset exactly
+
+
+def _reset_cartpole(env, slots: np.ndarray, seeds: np.ndarray) -> np.ndarray:
+    """`CartPoleVectorEnv` sub-envs reset exactly as `CartPoleEnv.reset(seed=s)` does: the start
+    state is `np_random(s).uniform(-0.05, 0.05, 4)`. Clearing `prev_done` stops its autoreset."""
+    for slot, seed in zip(slots.tolist(), seeds.tolist()):
+        rng, _ = seeding.np_random(seed)
+        env.state[:, slot] = rng.uniform(low=-0.05, high=0.05, size=(4,))
+    env.steps[slots] = 0
+    env.prev_done[slots] = False
+    return env.state[:, slots].T.astype(np.float32)
+
+
+def _native_resetters() -> dict:
+    """Vectorised env classes -> their exact per-slot reset. Add one only with a test showing
+    that its per-episode results equal `--vector sync`."""
+    from gymnasium.envs.classic_control.cartpole import CartPoleVectorEnv
+
+    return {CartPoleVectorEnv: _reset_cartpole}
+
+
+class NativeStepper(Stepper):
+    """An env id's `vector_entry_point` implementation with an exact per-slot reset."""
+
+    def __init__(self, factory: EnvFactory, num_envs: int) -> None:
+        kwargs = dict(factory.kwargs)
+        if factory.max_episode_steps is not None:
+            kwargs["max_episode_steps"] = factory.max_episode_steps
+        try:
+            env = gym.make_vec(
+                factory.env_id.split(":")[-1],  # a `module:` prefix was imported by then
+                num_envs=num_envs,
+                vectorization_mode="vector_entry_point",
+                **kwargs,
+            )
+        except gym.error.Error as exc:
+            raise UsageError(
+                f"--vector native: {factory.env_id} has no vectorised implementation ({exc})",
+                "use --vector sync or --vector async",
+            ) from exc
+        resetter = _native_resetters().get(type(env.unwrapped))
+        if resetter is None:
+            _close_quietly(env)
+            raise UsageError(
+                f"--vector native: {factory.env_id}'s vectorised implementation "
+                f"({type(env.unwrapped).__name__}) cannot reset one sub-environment with a "
+                "chosen seed, so episode i would not be reset with seed S+i",
+                "use --vector sync or --vector async (the same results, exactly seeded)",
+            )
+        env.reset(seed=0)  # allocates the state; every slot is then reset with its own seed
+        self._env = env
+        self._unwrapped = env.unwrapped
+        self._resetter = resetter
+        self.num_envs = num_envs
+        self.observation_space = env.single_observation_space
+        self.action_space = env.single_action_space
+        self._dtype = env.action_space.dtype
+
+    def reset(self, slots: np.ndarray, seeds: np.ndarray) -> Any:
+        return self._resetter(self._unwrapped, slots, seeds)
+
+    def step(self, slots: np.ndarray, actions: Any):
+        try:
+            observation, reward, terminated, truncated, _ = self._env.step(
+                np.asarray(actions, dtype=self._dtype)
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise EnvFailure(int(slots[0]), "step", _describe(exc)) from exc
+        return (
+            observation[slots],
+            np.asarray(reward, dtype=np.float64)[slots],
+            np.asarray(terminated, dtype=bool)[slots],
+            np.asarray(truncated, dtype=bool)[slots],
+        )
+
+    def close(self) -> None:
+        _close_quietly(self._env)
+
+
+def make_stepper(
+    mode: str,
+    factory: EnvFactory,
+    num_envs: int,
+    first: Optional[gym.Env] = None,
+    make_env: Optional[Callable[[], gym.Env]] = None,
+) -> Stepper:
+    """A stepper for `mode`. `first` is an env already made (reused by sync, closed otherwise);
+    `make_env` makes the others in this process (default: `factory`)."""
+    if mode == "sync":
+        make_env = make_env or factory
+        envs = [first] if first is not None else []
+        try:
+            envs += [make_env() for _ in range(num_envs - len(envs))]
+        except BaseException:
+            for env in envs:
+                _close_quietly(env)
+            raise
+        return SyncStepper(envs)
+    if first is not None:
+        _close_quietly(first)
+    if mode == "async":
+        return AsyncStepper(factory, num_envs)
+    if mode == "native":
+        return NativeStepper(factory, num_envs)
+    raise UsageError(f"--vector {mode!r}: unknown", f"choose one of {', '.join(MODES)}")

@@ -1,0 +1,244 @@
+"""Parallel evaluation: per-episode results do not depend on `--num-envs` nor `--vector`.
+
+Episode i is reset with seed S+i whichever slot or process runs it, exactly `--episodes` episodes
+are run (no bias toward short ones), and recurrent policy state is reset for exactly the slots
+that start an episode: results equal those of each episode run alone in TF-Agents' eager loop.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from pytfpol.quiet_tf import import_tf
+
+tf = import_tf()
+
+from tf_agents.policies import policy_loader  # noqa: E402
+from tf_agents.trajectories import time_step as ts  # noqa: E402
+
+from pytfpol import api, evaluation, vector  # noqa: E402
+from pytfpol.config import EvalSettings, default_num_envs  # noqa: E402
+from pytfpol.errors import RunError, UsageError  # noqa: E402
+from pytfpol.loading import LoadOptions, load_policy  # noqa: E402
+from pytfpol.sources import resolve_policy_source  # noqa: E402
+from tests import countdown_env  # noqa: E402
+
+NUM_ENVS = (1, 3, 8)
+
+
+@pytest.fixture(scope="module")
+def policies(artifacts):
+    """Loaded policies by (artifact name, batch size), each loaded once for the module."""
+    cache: dict = {}
+
+    def get(name: str, batch: int):
+        if (name, batch) not in cache:
+            source = resolve_policy_source(artifacts / name)
+            cache[name, batch] = load_policy(source, LoadOptions(batch_size=batch))
+        return cache[name, batch]
+
+    yield get
+    for loaded in cache.values():
+        loaded.close()
+
+
+def run(policies, name, env_id, num_envs, mode, episodes, seed, max_steps=None):
+    """(return, length, terminated, truncated) per episode, in index order."""
+    loaded = policies(name, num_envs)
+    factory = vector.EnvFactory(env_id, {}, max_steps)
+    stepper = vector.make_stepper(mode, factory, num_envs)
+    try:
+        with loaded.session.as_default():
+            results = evaluation.run_episodes(loaded.py_policy, stepper, episodes, seed)
+    finally:
+        stepper.close()
+    assert [r.index for r in results] == list(range(episodes))
+    assert [r.seed for r in results] == [seed + i for i in range(episodes)]
+    return [(r.return_, r.length, r.terminated, r.truncated) for r in results]
+
+
+def alone(artifacts, name, env_id, episodes, seed, max_steps=None, carry_state=True):
+    """Each episode run alone in TF-Agents' eager loop (`SavedModelPyTFEagerPolicy`), policy
+    state from `get_initial_state` at its start. `carry_state=False` resets it every step."""
+    policy = policy_loader.load(str(artifacts / name))
+    env = gym.make(env_id, max_episode_steps=max_steps)
+    results = []
+    for i in range(episodes):
+        observation, _ = env.reset(seed=seed + i)
+        step_type, reward, total, length = ts.StepType.FIRST, 0.0, 0.0, 0
+        state = policy.get_initial_state(1)
+        while True:
+            time_step = ts.TimeStep(  # unbatched: the eager policy adds the batch dimension
+                np.int32(step_type), np.float32(reward), np.float32(1.0), observation
+            )
+            step = policy.action(time_step, state if carry_state else policy.get_initial_state(1))
+            state = step.state
+            action = step.action
+            if isinstance(env.action_space, gym.spaces.Discrete):
+                action = int(action)
+            observation, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            length += 1
+            step_type = ts.StepType.MID
+            if terminated or truncated:
+                results.append(
+                    (total, length, bool(terminated), bool(truncated and not terminated))
+                )
+                break
+    return results
+
+
+CASES = {
+    # name: (artifact, env id, episodes, seed, max_episode_steps); episode counts not divisible
+    # by 3 or 8, so slots finish at different times and some idle at the end.
+    "feed-forward": ("cartpole_sm", "CartPole-v1", 11, 3, None),
+    "q-rnn": ("cartpole_qrnn_sm", "CartPole-v1", 7, 20, 60),
+    "actor-rnn": ("pendulum_actor_rnn_sm", "Pendulum-v1", 5, 9, 30),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_results_identical_for_any_num_envs_and_mode(policies, case):
+    name, env_id, episodes, seed, max_steps = CASES[case]
+    baseline = run(policies, name, env_id, 1, "sync", episodes, seed, max_steps)
+    for mode in ("sync", "async"):
+        for num_envs in NUM_ENVS:
+            got = run(policies, name, env_id, num_envs, mode, episodes, seed, max_steps)
+            assert_same(got, baseline, exact=env_id != "Pendulum-v1")
+
+
+def assert_same(got, expected, exact: bool) -> None:
+    """Equal per-episode results. Continuous actions are equal up to float32 rounding only: TF
+    picks different matmul kernels for different batch sizes (1 row vs 3), so an action can
+    differ in its last bit; discrete (argmax) actions, lengths and flags are exactly equal."""
+    if exact:
+        assert got == expected
+        return
+    assert [g[1:] for g in got] == [e[1:] for e in expected]
+    np.testing.assert_allclose([g[0] for g in got], [e[0] for e in expected], rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", ["q-rnn", "actor-rnn"])
+def test_recurrent_results_equal_each_episode_alone(artifacts, policies, case):
+    name, env_id, episodes, seed, max_steps = CASES[case]
+    ours = run(policies, name, env_id, 3, "sync", episodes, seed, max_steps)
+    theirs = alone(artifacts, name, env_id, episodes, seed, max_steps)
+    assert_same(ours, theirs, exact=False)  # eager and graph kernels round differently
+    # The recurrent state matters for this policy, or the comparison would prove nothing.
+    stateless = alone(artifacts, name, env_id, episodes, seed, max_steps, carry_state=False)
+    assert stateless != theirs
+
+
+@pytest.mark.parametrize("num_envs", [3, 8])
+def test_native_cartpole_equals_sync(policies, num_envs):
+    name, env_id, episodes, seed, _ = CASES["feed-forward"]
+    sync = run(policies, name, env_id, 1, "sync", episodes, seed)
+    native = run(policies, name, env_id, num_envs, "native", episodes, seed)
+    assert native == sync
+    capped = run(policies, "cartpole_qrnn_sm", env_id, num_envs, "native", 7, 20, 60)
+    assert capped == run(policies, "cartpole_qrnn_sm", env_id, 1, "sync", 7, 20, 60)
+
+
+def test_native_is_refused_where_seeds_cannot_be_honoured():
+    with pytest.raises(UsageError, match="no vectorised implementation"):
+        vector.make_stepper("native", vector.EnvFactory("Pendulum-v1"), 2)
+    env_id = "pytfpol_test/SharedRngVector-v0"
+    if env_id not in gym.registry:
+        gym.register(
+            env_id,
+            entry_point=countdown_env.CountdownEnv,
+            vector_entry_point=lambda num_envs, **_: gym.vector.SyncVectorEnv(
+                [countdown_env.CountdownEnv] * num_envs
+            ),
+        )
+    with pytest.raises(UsageError, match="cannot reset one sub-environment with a chosen seed"):
+        vector.make_stepper("native", vector.EnvFactory(env_id), 2)
+
+
+def test_async_exact_returns_on_the_countdown_env(policies):
+    got = run(policies, "countdown_sm", countdown_env.ENV_ID, 3, "async", 10, 4)
+    # (async workers make the env from its EnvSpec: no `module:` prefix needed)
+    lengths = [countdown_env.episode_length(4 + i) for i in range(10)]
+    assert got == [(float(n), n, True, False) for n in lengths]
+
+
+def test_async_env_failure_names_the_episode_and_keeps_the_rest(policies):
+    loaded = policies("countdown_sm", 3)
+    factory = vector.EnvFactory(countdown_env.FAULTY_ENV_ID, {"fail_seed": 5})
+    stepper = vector.make_stepper("async", factory, 3)
+    try:
+        with loaded.session.as_default(), pytest.raises(RunError) as info:
+            evaluation.run_episodes(loaded.py_policy, stepper, 8, 0)
+    finally:
+        stepper.close()
+    assert "episode 5 (seed 5)" in info.value.message
+    assert "simulated physics failure" in info.value.message
+    assert 5 not in [r.index for r in info.value.completed]
+    assert [r.index for r in info.value.completed][:3] == [0, 1, 2]
+
+
+def test_async_stepper_never_resets_on_its_own():
+    """A finished slot stays finished until the loop resets it with the seed it chooses."""
+    stepper = vector.AsyncStepper(vector.EnvFactory(countdown_env.ENV_ID), 2, workers=2)
+    try:
+        slots = np.arange(2)
+        stepper.reset(slots, np.array([0, 1]))  # lengths 3 and 4
+        for _ in range(3):
+            _, _, terminated, _ = stepper.step(slots, np.zeros(2, np.int64))
+        assert terminated.tolist() == [True, False]
+        first = stepper.reset(np.array([0]), np.array([12]))
+        again = stepper.reset(np.array([0]), np.array([12]))
+        np.testing.assert_array_equal(first, again)
+    finally:
+        stepper.close()
+
+
+def test_api_evaluate_async_reports_the_mode(artifacts, tmp_path):
+    report = api.evaluate(
+        EvalSettings(
+            str(artifacts / "countdown_sm"),
+            countdown_env.ENV_ID,
+            episodes=5,
+            seed=1,
+            num_envs=2,
+            vector="async",
+            out=str(tmp_path / "out"),
+        )
+    )
+    assert report["settings"]["vector"] == "async"
+    assert report["settings"]["num_envs"] == 2
+    assert [e["length"] for e in report["episodes"]] == [
+        countdown_env.episode_length(1 + i) for i in range(5)
+    ]
+
+
+def test_default_num_envs():
+    assert EvalSettings("p", "CartPole-v1", episodes=5).batch_size == 5
+    assert EvalSettings("p", "CartPole-v1", episodes=1000).batch_size == default_num_envs("sync")
+    assert EvalSettings("p", "CartPole-v1", episodes=1000, vector="native").batch_size == 256
+    assert default_num_envs("async") >= 32
+    with pytest.raises(UsageError, match="--vector"):
+        EvalSettings("p", "CartPole-v1", vector="threads")
+
+
+def test_cli_native_refused_with_exit_2(artifacts, tmp_path):
+    from tests.conftest import run_cli
+
+    result = run_cli(
+        "eval",
+        str(artifacts / "pendulum_sm"),
+        "--env",
+        "Pendulum-v1",
+        "--episodes",
+        "2",
+        "--vector",
+        "native",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert result.returncode == 2, result.stderr
+    stderr = " ".join(result.stderr.split())  # the console may wrap long lines
+    assert "--vector native: Pendulum-v1 has no vectorised implementation" in stderr
+    assert "hint: use --vector sync or --vector async" in stderr
