@@ -379,3 +379,31 @@ def test_numpy_state_arrays_survive_bit_for_bit(tmp_path_factory, data, dtype, s
     restored = checkpoints.read_side_data(prefix, keys)["side/value"]
     assert restored.dtype == array.dtype and restored.shape == array.shape
     assert restored.tobytes() == array.tobytes()
+
+
+def test_factory_escape_hatch_builds_the_policy(ckpts, tmp_path):
+    config = tmp_path / "factory.toml"
+    config.write_text('factory = "tests.factories:dqn_v2_policy"\n')
+    expected = reference(ckpts / "dqn_v2")
+    report = run_json("eval", str(ckpts / "dqn_v2" / "train" / "policy"), "--env", "CartPole-v1",
+                      "--config", str(config), "--episodes", "6", "--seed", "20",
+                      "--out", str(tmp_path / "o"))  # fmt: skip
+    assert [e["return"] for e in report["episodes"]] == expected["returns"]
+    assert report["policy"]["architecture"] == "factory tests.factories:dqn_v2_policy"
+
+
+@pytest.mark.parametrize(
+    "factory, code, fragment",
+    [
+        ("tests.factories:not_a_policy", 3, "returned str, not a TF-Agents TFPolicy"),
+        ("tests.no_such_module:f", 2, "cannot import it"),
+    ],
+)
+def test_factory_errors(ckpts, tmp_path, factory, code, fragment):
+    config = tmp_path / "factory.toml"
+    config.write_text(f'factory = "{factory}"\n')
+    result = invoke("eval", str(ckpts / "dqn_v2" / "train" / "policy"), "--env", "CartPole-v1",
+                    "--config", str(config), "--out", str(tmp_path / "o"))  # fmt: skip
+    assert result.exit_code == code
+    assert fragment in result.stderr.splitlines()[0]
+    assert "Traceback" not in result.stderr
