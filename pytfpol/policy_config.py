@@ -123,6 +123,10 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
 def load_policy_config(path: str | Path) -> PolicyConfig:
     """Read and validate a policy config file."""
     path = Path(path)
+    if path.exists() and not path.is_file():  # a FIFO would block the read forever
+        raise UsageError(
+            f"--config {path}: not a regular file", "give a TOML file (see configs/)", path=path
+        )
     try:
         text = path.read_text()
     except FileNotFoundError as exc:

@@ -19,8 +19,19 @@ _NOISY_WARNINGS = (
 )
 
 
+_ERRORS_SILENCED = False
+
+
 def silence() -> None:
-    """Set everything that must be set before TensorFlow is imported."""
+    """Set everything that must be set before TensorFlow is imported, and hide the errors
+    TensorFlow logs but recovers from (e.g. a traceback for an unreadable fingerprint.pb): the
+    CLI calls this unless -v; pytfpol reports the errors that stop a run itself."""
+    global _ERRORS_SILENCED
+    _ERRORS_SILENCED = True
+    _silence_imports()
+
+
+def _silence_imports() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "hide")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -38,17 +49,17 @@ def silence() -> None:
 
 def import_tf() -> ModuleType:
     """Return the `tensorflow` module, imported quietly (with TFP registered for SavedModels)."""
-    silence()
+    _silence_imports()
     import tensorflow as tf
 
     # SavedModels of TF-Agents policies carry TFP distribution type specs: register them first.
     import tensorflow_probability  # noqa: F401
 
-    tf.get_logger().setLevel(logging.ERROR)
+    tf.get_logger().setLevel(logging.CRITICAL if _ERRORS_SILENCED else logging.ERROR)
     try:
         from absl import logging as absl_logging
 
-        absl_logging.set_verbosity(absl_logging.ERROR)
+        absl_logging.set_verbosity(absl_logging.FATAL if _ERRORS_SILENCED else absl_logging.ERROR)
     except ImportError:  # pragma: no cover - absl comes with TensorFlow
         pass
     return tf

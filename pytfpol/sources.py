@@ -161,6 +161,8 @@ def _output_source(root: Path, step: Optional[int]) -> PolicySource:
 
 
 def _saved_model_of_report(root: Path) -> Optional[Path]:
+    if not (root / "stats.json").is_file():  # never read a FIFO: it would block
+        return None
     try:
         report = json.loads((root / "stats.json").read_text())
         saved_model = Path(report["policy"]["saved_model"])

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +24,8 @@ STATS_JSON = "stats.json"
 EPISODES_CSV = "episodes.csv"
 EPISODE_COLUMNS = ("index", "seed", "return", "length", "terminated", "truncated")
 DEFAULT_RUNS_DIR = "pytfpol-runs"
+# Room kept free beyond what a run writes: reports, the checkpoint's metadata, file system slack.
+FREE_SPACE_MARGIN = 16 << 20
 
 
 def default_run_dir(
@@ -71,6 +74,30 @@ def prepare_output_dir(out: Path, inputs: Iterable[str | os.PathLike] = ()) -> P
             path=out,
         ) from exc
     return out
+
+
+def check_free_space(out: Path, needed: int = 0) -> None:
+    """Refuse (exit 5) before any episode runs when `out` lacks room for `needed` bytes plus a
+    margin: a full disk found at the end would cost the whole run."""
+    try:
+        free = shutil.disk_usage(out).free
+    except OSError as exc:
+        raise OutputError(
+            f"--out {out}: cannot check free space ({exc.strerror or exc})",
+            "choose a directory you can write to",
+            path=out,
+        ) from exc
+    wanted = needed + FREE_SPACE_MARGIN
+    if free < wanted:
+        raise OutputError(
+            f"--out {out}: not enough free space ({_mib(free)} free, {_mib(wanted)} needed)",
+            "free some space on that file system, or choose another --out",
+            path=out,
+        )
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB"
 
 
 def write_atomic(path: Path, data: bytes) -> None:

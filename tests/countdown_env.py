@@ -82,3 +82,26 @@ FAULTY_ENV_ID = "pytfpol_test/FaultyCountdown-v0"
 for _id, _entry in ((ENV_ID, CountdownEnv), (FAULTY_ENV_ID, FaultyCountdownEnv)):
     if _id not in gym.registry:
         gym.register(_id, entry_point=_entry)
+
+
+class SlowCountdownEnv(CountdownEnv):
+    """Countdown whose steps take `delay` seconds; touches `marker` (a path) at its first step,
+    so a test knows the episodes are running. For the lock, timeout and Ctrl-C tests."""
+
+    def __init__(self, delay: float = 0.05, marker: str = "") -> None:
+        super().__init__()
+        self._delay = float(delay)
+        self._marker = marker
+
+    def step(self, action):
+        if self._marker:
+            open(self._marker, "a").close()
+        import time
+
+        time.sleep(self._delay)
+        return super().step(action)
+
+
+SLOW_ENV_ID = "pytfpol_test/SlowCountdown-v0"
+if SLOW_ENV_ID not in gym.registry:
+    gym.register(SLOW_ENV_ID, entry_point=SlowCountdownEnv)

@@ -1,0 +1,143 @@
+"""An exclusive lock on an output directory, so that two runs never write into one.
+
+`OUT/.pytfpol.lock` is locked with `fcntl.flock` for as long as the run holds it and says who
+holds it (pid, host, start time). The kernel releases a flock when its holder exits, however it
+exits (even `kill -9`), so a lock file left behind by a dead process never blocks a new run: the
+file is only a label, the flock is the lock. The holder removes the file before releasing it; a
+process that opened it just before checks after locking that it still is the file at that path.
+
+Under the lock, `clean_stale_temporaries` removes what an interrupted earlier run of ours left in
+OUT (temporary report files and checkpoint directories) and puts back `OUT/checkpoint` if a run
+was killed in the middle of swapping a new checkpoint into place. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import fcntl
+import json
+import os
+import shutil
+import socket
+from pathlib import Path
+from typing import Iterator
+
+from pytfpol.errors import OutputError
+
+LOCK_NAME = ".pytfpol.lock"
+# What our writers leave behind when killed: storage.write_atomic's `.<name>.<random>.tmp`,
+# checkpoints.write_checkpoint's `.checkpoint.tmp-<random>` / `.checkpoint.old-<random>`,
+# storage.prepare_output_dir's probe.
+STALE_FILE_PATTERNS = (".stats.json.*.tmp", ".episodes.csv.*.tmp", ".pytfpol-probe-*")
+CHECKPOINT_NAME = "checkpoint"
+STALE_NEW_CHECKPOINTS = f".{CHECKPOINT_NAME}.tmp-*"
+STALE_OLD_CHECKPOINTS = f".{CHECKPOINT_NAME}.old-*"
+
+
+@contextlib.contextmanager
+def locked_output(out: Path) -> Iterator[Path]:
+    """Hold the exclusive lock on `out` (an existing directory) for the `with` block.
+
+    Raises OutputError (exit 5) naming the holder when another process holds it."""
+    path = Path(out) / LOCK_NAME
+    fd = _acquire(Path(out), path)
+    try:
+        _write_holder(fd)
+        yield Path(out)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # still ours: removed while locked, so no one waits on it
+        os.close(fd)  # releases the flock
+
+
+def _acquire(out: Path, path: Path) -> int:
+    """Open and flock the lock file; retry if it was unlinked by its previous holder between
+    our open and our flock (we would hold a lock on an orphaned inode)."""
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as exc:
+            raise OutputError(
+                f"--out {out}: cannot create the lock file {path} ({exc.strerror or exc})",
+                "choose a directory you can write to",
+                path=path,
+            ) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(fd)
+            os.close(fd)
+            raise OutputError(
+                f"--out {out}: in use by another pytfpol run ({holder})",
+                "wait for that run to finish, or choose another --out",
+                path=out,
+            ) from None
+        except OSError as exc:  # e.g. a file system without flock support
+            os.close(fd)
+            raise OutputError(
+                f"--out {out}: cannot lock {path} ({exc.strerror or exc})",
+                "choose an output directory on a local file system",
+                path=path,
+            ) from exc
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)
+
+
+def _write_holder(fd: int) -> None:
+    holder = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    data = (json.dumps(holder) + "\n").encode()
+    with contextlib.suppress(OSError):  # the label is informative; the flock is the lock
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, data, 0)
+
+
+def _holder(fd: int) -> str:
+    """Who holds the lock, as the holder wrote it (it may still be writing: then say so)."""
+    try:
+        holder = json.loads(os.pread(fd, 4096, 0).decode())
+        return f"pid {holder['pid']} on {holder['host']}, started {holder['started']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "holder unknown"
+
+
+def clean_stale_temporaries(out: Path) -> list[str]:
+    """Remove our own temporaries left in `out` by an interrupted run; restore `checkpoint` from
+    an interrupted swap. Call only while holding the lock. Returns the names removed/restored."""
+    out = Path(out)
+    done: list[str] = []
+    target = out / CHECKPOINT_NAME
+    if not target.exists():
+        # Killed between "checkpoint -> .checkpoint.old-*" and ".checkpoint.tmp-* -> checkpoint":
+        # the old one matches the stats.json still on disk; put it back.
+        olds = sorted(out.glob(STALE_OLD_CHECKPOINTS), key=lambda p: p.stat().st_mtime)
+        if olds and olds[-1].is_dir() and not olds[-1].is_symlink():
+            try:
+                os.rename(olds[-1], target)
+            except OSError as exc:
+                raise OutputError(
+                    f"{olds[-1]}: cannot restore it as {target} ({exc.strerror or exc})",
+                    "an earlier run was killed while replacing the checkpoint: rename it back",
+                    path=olds[-1],
+                ) from exc
+            done.append(f"restored {target.name} from {olds[-1].name}")
+    for pattern in (*STALE_FILE_PATTERNS, STALE_NEW_CHECKPOINTS, STALE_OLD_CHECKPOINTS):
+        for path in out.glob(pattern):
+            try:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+            except OSError:
+                continue
+            done.append(f"removed {path.name}")
+    return done
