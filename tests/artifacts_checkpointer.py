@@ -23,10 +23,10 @@ from tf_agents.networks import (
     q_rnn_network,
 )
 from tf_agents.policies import actor_policy, greedy_policy, py_tf_eager_policy, q_policy
-from tf_agents.trajectories import time_step as ts
 from tf_agents.utils import common, numpy_storage
 
 from tests import countdown_env
+from tests.reference_loop import run_episodes
 
 REFERENCE_SEEDS = list(range(20, 26))
 NORMALIZED_ENV_KWARGS = {"obs_scale": 10.0, "obs_offset": [100.0, -50.0]}
@@ -39,35 +39,14 @@ def _specs(env_id: str, **kwargs):
 
 
 def reference_returns(policy, env_id: str, seeds, max_episode_steps=None, **kwargs) -> dict:
-    """A straightforward eager loop: PyTFEagerPolicy, Gymnasium env reset with each seed."""
-    eager = py_tf_eager_policy.PyTFEagerPolicy(policy)
+    """The eager reference loop (`PyTFEagerPolicy`) on a Gymnasium env reset with each seed."""
     env = gym.make(env_id, max_episode_steps=max_episode_steps, **kwargs)
-    returns, lengths = [], []
-    for seed in seeds:
-        observation, _ = env.reset(seed=seed)
-        state = eager.get_initial_state(1)
-        step_type, reward, total, length = ts.StepType.FIRST, 0.0, 0.0, 0
-        while True:
-            time_step = ts.TimeStep(
-                np.int32(step_type),
-                np.float32(reward),
-                np.float32(1.0),
-                np.asarray(observation, np.float32),
-            )
-            step = eager.action(time_step, state)
-            state = step.state
-            action = step.action
-            if isinstance(env.action_space, gym.spaces.Discrete):
-                action = int(action)
-            observation, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            length += 1
-            step_type = ts.StepType.MID
-            if terminated or truncated:
-                break
-        returns.append(total)
-        lengths.append(length)
-    return {"seeds": list(seeds), "returns": returns, "lengths": lengths}
+    outcomes = run_episodes(py_tf_eager_policy.PyTFEagerPolicy(policy), env, seeds)
+    return {
+        "seeds": list(seeds),
+        "returns": [o.return_ for o in outcomes],
+        "lengths": [o.length for o in outcomes],
+    }
 
 
 def _perturb(variables, seed: int) -> None:

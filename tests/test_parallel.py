@@ -16,7 +16,6 @@ from pytfpol.quiet_tf import import_tf
 tf = import_tf()
 
 from tf_agents.policies import policy_loader  # noqa: E402
-from tf_agents.trajectories import time_step as ts  # noqa: E402
 
 from pytfpol import api, evaluation, vector  # noqa: E402
 from pytfpol.config import EvalSettings, default_num_envs  # noqa: E402
@@ -24,6 +23,7 @@ from pytfpol.errors import RunError, UsageError  # noqa: E402
 from pytfpol.loading import LoadOptions, load_policy  # noqa: E402
 from pytfpol.sources import resolve_policy_source  # noqa: E402
 from tests import countdown_env  # noqa: E402
+from tests.reference_loop import run_episodes  # noqa: E402
 
 NUM_ENVS = (1, 3, 8)
 
@@ -64,30 +64,8 @@ def alone(artifacts, name, env_id, episodes, seed, max_steps=None, carry_state=T
     state from `get_initial_state` at its start. `carry_state=False` resets it every step."""
     policy = policy_loader.load(str(artifacts / name))
     env = gym.make(env_id, max_episode_steps=max_steps)
-    results = []
-    for i in range(episodes):
-        observation, _ = env.reset(seed=seed + i)
-        step_type, reward, total, length = ts.StepType.FIRST, 0.0, 0.0, 0
-        state = policy.get_initial_state(1)
-        while True:
-            time_step = ts.TimeStep(  # unbatched: the eager policy adds the batch dimension
-                np.int32(step_type), np.float32(reward), np.float32(1.0), observation
-            )
-            step = policy.action(time_step, state if carry_state else policy.get_initial_state(1))
-            state = step.state
-            action = step.action
-            if isinstance(env.action_space, gym.spaces.Discrete):
-                action = int(action)
-            observation, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            length += 1
-            step_type = ts.StepType.MID
-            if terminated or truncated:
-                results.append(
-                    (total, length, bool(terminated), bool(truncated and not terminated))
-                )
-                break
-    return results
+    outcomes = run_episodes(policy, env, range(seed, seed + episodes), carry_state)
+    return [(o.return_, o.length, o.terminated, o.truncated) for o in outcomes]
 
 
 CASES = {

@@ -28,6 +28,7 @@ from pytfpol.envs import GymnasiumEnvironment  # noqa: E402
 from pytfpol.loading import LoadOptions, load_policy  # noqa: E402
 from pytfpol.sources import resolve_policy_source  # noqa: E402
 from tests import countdown_env  # noqa: E402
+from tests.reference_loop import run_episodes  # noqa: E402
 
 CASES = [
     ("cartpole_sm", "CartPole-v1"),
@@ -107,30 +108,9 @@ def _time_step(observation):
 
 
 def reference_returns(source, env: gym.Env, episodes: int, seed: int):
-    """A straightforward eager loop: TF-Agents' SavedModel policy, Gymnasium env, seed + i."""
-    policy = reference_policy(source)
-    results = []
-    for i in range(episodes):
-        observation, _ = env.reset(seed=seed + i)
-        step_type, reward, total, length = ts.StepType.FIRST, 0.0, 0.0, 0
-        state = policy.get_initial_state(1)
-        while True:
-            time_step = ts.TimeStep(
-                np.int32(step_type), np.float32(reward), np.float32(1.0), observation
-            )
-            step = policy.action(time_step, state)
-            state = step.state
-            action = step.action
-            if isinstance(env.action_space, gym.spaces.Discrete):
-                action = int(action)
-            observation, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            length += 1
-            step_type = ts.StepType.MID
-            if terminated or truncated:
-                results.append((total, length, bool(terminated)))
-                break
-    return results
+    """(return, length, terminated) of TF-Agents' SavedModel policy in the eager reference loop."""
+    outcomes = run_episodes(reference_policy(source), env, range(seed, seed + episodes))
+    return [(o.return_, o.length, o.terminated) for o in outcomes]
 
 
 @pytest.mark.parametrize("num_envs", [1, 3])
