@@ -15,6 +15,7 @@ import datetime as _dt
 import hashlib
 import os
 import platform
+import shutil
 import signal
 import stat
 import sys
@@ -103,24 +104,30 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
 
 
 def _evaluate_locked(settings, source, policy_config, out: Path, progress, deadline):
-    """Load, run, write the checkpoint and the report into `out` (locked by the caller)."""
+    """Load, run, and write the checkpoint and the report into `out` (locked by the caller) as
+    one output set: staged in a private directory, then committed (see storage)."""
     started = time.perf_counter()
     progress.stage(f"loading {settings.policy_path}")
+    stage = storage.stage_outputs(out)
     try:
-        with _policy_and_envs(settings, source, policy_config) as (loaded, environments):
-            load_seconds = time.perf_counter() - started
-            base = _report_base(settings, source, loaded, out)
-            progress.start(settings.episodes, settings.env_id)
-            run_started = time.perf_counter()
-            results, error = _run(loaded, environments, settings, progress, deadline)
-            run_seconds = time.perf_counter() - run_started
-            if error is None:
-                base["output"]["checkpoint"] = _write_checkpoint(loaded, out, results)
+        try:
+            with _policy_and_envs(settings, source, policy_config) as (loaded, environments):
+                load_seconds = time.perf_counter() - started
+                base = _report_base(settings, source, loaded, out)
+                progress.start(settings.episodes, settings.env_id)
+                run_started = time.perf_counter()
+                results, error = _run(loaded, environments, settings, progress, deadline)
+                run_seconds = time.perf_counter() - run_started
+                if error is None:
+                    staged = _write_checkpoint(loaded, stage, results)
+                    base["output"]["checkpoint"] = str(out / Path(staged).relative_to(stage))
+        finally:
+            progress.stop()
+        report = _finish_report(base, settings, results, error, load_seconds, run_seconds)
+        storage.write_report(stage, report)
+        storage.commit_outputs(out, stage)
     finally:
-        progress.stop()
-
-    report = _finish_report(base, settings, results, error, load_seconds, run_seconds)
-    storage.write_report(out, report)
+        shutil.rmtree(stage, ignore_errors=True)  # nothing left once committed
     return report, error
 
 
@@ -320,9 +327,9 @@ def _policy_and_envs(settings: EvalSettings, source, policy_config):
             loaded.close()
 
 
-def _write_checkpoint(loaded, out: Path, results) -> str:
-    """OUT/checkpoint: the policy, its step and side data, and this evaluation (appended to the
-    history carried by the input checkpoint, if any)."""
+def _write_checkpoint(loaded, directory: Path, results) -> str:
+    """`directory`/checkpoint: the policy, its step and side data, and this evaluation (appended
+    to the history carried by the input checkpoint, if any). Returns its prefix."""
     from pytfpol import checkpoints
 
     returns = np.asarray([r.return_ for r in results], dtype=np.float64)
@@ -339,7 +346,7 @@ def _write_checkpoint(loaded, out: Path, results) -> str:
             time.time(),
         ),
     )
-    return loaded.write_checkpoint(out / OUTPUT_CHECKPOINT_DIR, evaluation)
+    return loaded.write_checkpoint(Path(directory) / OUTPUT_CHECKPOINT_DIR, evaluation)
 
 
 def _run(loaded, environments, settings: EvalSettings, progress: Progress, deadline=None):

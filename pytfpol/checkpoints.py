@@ -10,9 +10,6 @@
 from __future__ import annotations
 
 import collections
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -172,60 +169,33 @@ def write_checkpoint(
     prefix_name: str,
     extra_files: Optional[dict[str, bytes]] = None,
 ) -> str:
-    """Write `objects` as `target/<prefix_name>` through a temporary directory renamed into place.
+    """Write `objects` as `target/<prefix_name>`, `target` being a new directory (in a run's
+    staging directory: `storage.commit_outputs` puts it in place with the rest of the outputs).
 
-    An earlier `target` stays intact until the new one is complete. Also writes a `checkpoint`
-    state file, so that `common.Checkpointer` / `PyTFPolicy.restore(target)` find it.
+    Also writes a `checkpoint` state file, so that `common.Checkpointer` /
+    `PyTFPolicy.restore(target)` find it.
     """
     target = Path(target)
-    temporary = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
     try:
-        (temporary / prefix_name).parent.mkdir(parents=True, exist_ok=True)
+        (target / prefix_name).parent.mkdir(parents=True, exist_ok=True)
         with session.graph.as_default(), session.as_default():
             checkpoint = tf.train.Checkpoint(**objects)
             # Checkpointer-saved files carry a save_counter, and restoring them with
             # assert_consumed (PyTFPolicy.restore) expects one: write it too.
             session.run(checkpoint.save_counter.initializer)
-            checkpoint.write(str(temporary / prefix_name))
+            checkpoint.write(str(target / prefix_name))
         for name, data in (extra_files or {}).items():
-            (temporary / name).write_bytes(data)
+            (target / name).write_bytes(data)
         if "/" not in prefix_name:
             state = f'model_checkpoint_path: "{prefix_name}"\nall_model_checkpoint_paths: "{prefix_name}"\n'
-            (temporary / "checkpoint").write_text(state)
-        for file in temporary.rglob("*"):
-            if file.is_file():
-                _fsync(file)
-        _swap_into_place(temporary, target)
+            (target / "checkpoint").write_text(state)
     except OSError as exc:
-        shutil.rmtree(temporary, ignore_errors=True)
         raise OutputError(
             f"{target}: could not write the checkpoint ({exc.strerror or exc})",
             "check free space and permissions of the output directory",
             path=target,
         ) from exc
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     return str(target / prefix_name)
-
-
-def _swap_into_place(new: Path, target: Path) -> None:
-    if not target.exists():
-        os.rename(new, target)
-        return
-    old = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
-    os.rmdir(old)
-    os.rename(target, old)
-    os.rename(new, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def evaluation_state(

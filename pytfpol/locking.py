@@ -23,11 +23,13 @@ import socket
 from pathlib import Path
 from typing import Iterator
 
+from pytfpol import storage
 from pytfpol.errors import OutputError
 
 LOCK_NAME = ".pytfpol.lock"
-# What our writers leave behind when killed: storage.write_atomic's `.<name>.<random>.tmp`,
-# checkpoints.write_checkpoint's `.checkpoint.tmp-<random>` / `.checkpoint.old-<random>`,
+# What our writers leave behind when killed, besides output sets (storage.recover_outputs):
+# storage.write_atomic's `.<name>.<random>.tmp`, and the checkpoint swap directories
+# `.checkpoint.tmp-<random>` / `.checkpoint.old-<random>` of earlier pytfpol versions,
 # storage.prepare_output_dir's probe.
 STALE_FILE_PATTERNS = (".stats.json.*.tmp", ".episodes.csv.*.tmp", ".pytfpol-probe-*")
 CHECKPOINT_NAME = "checkpoint"
@@ -111,25 +113,10 @@ def _holder(fd: int) -> str:
 
 
 def clean_stale_temporaries(out: Path) -> list[str]:
-    """Remove our own temporaries left in `out` by an interrupted run; restore `checkpoint` from
-    an interrupted swap. Call only while holding the lock. Returns the names removed/restored."""
+    """Complete or drop an interrupted run's output set (storage.recover_outputs) and remove our
+    own temporaries left in `out`. Call only while holding the lock. Returns what was done."""
     out = Path(out)
-    done: list[str] = []
-    target = out / CHECKPOINT_NAME
-    if not target.exists():
-        # Killed between "checkpoint -> .checkpoint.old-*" and ".checkpoint.tmp-* -> checkpoint":
-        # the old one matches the stats.json still on disk; put it back.
-        olds = sorted(out.glob(STALE_OLD_CHECKPOINTS), key=lambda p: p.stat().st_mtime)
-        if olds and olds[-1].is_dir() and not olds[-1].is_symlink():
-            try:
-                os.rename(olds[-1], target)
-            except OSError as exc:
-                raise OutputError(
-                    f"{olds[-1]}: cannot restore it as {target} ({exc.strerror or exc})",
-                    "an earlier run was killed while replacing the checkpoint: rename it back",
-                    path=olds[-1],
-                ) from exc
-            done.append(f"restored {target.name} from {olds[-1].name}")
+    done = storage.recover_outputs(out)  # finish a committed output set, drop a staged one
     for pattern in (*STALE_FILE_PATTERNS, STALE_NEW_CHECKPOINTS, STALE_OLD_CHECKPOINTS):
         for path in out.glob(pattern):
             try:

@@ -186,6 +186,109 @@ def write_report(out: Path, report: dict) -> None:
     write_atomic(json_path, report_json(report).encode())
 
 
+# ---------------------------------------------------------------------------------------------
+# The output set: checkpoint/, episodes.csv and stats.json are replaced together.
+#
+# A run assembles its outputs in a private `OUT/.pending-*` directory, writes a manifest, fsyncs,
+# and renames it to `OUT/.commit-*` (the commit point, one atomic rename). It then moves each
+# output into place and removes the commit directory. A run killed before the commit point leaves
+# the previous outputs untouched (the pending directory is dropped later); one killed after it is
+# rolled forward by the next run on OUT, under the lock. Either way OUT ends with one complete
+# output set, never a mixture.
+
+OUTPUT_CHECKPOINT = "checkpoint"
+OUTPUT_NAMES = (OUTPUT_CHECKPOINT, EPISODES_CSV, STATS_JSON)  # moved into place in this order
+PENDING_PREFIX = ".pending-"
+COMMIT_PREFIX = ".commit-"
+MANIFEST = ".manifest.json"
+
+
+def stage_outputs(out: Path) -> Path:
+    """A private directory in `out` where a run assembles its output set."""
+    try:
+        return Path(tempfile.mkdtemp(dir=out, prefix=PENDING_PREFIX))
+    except OSError as exc:
+        raise OutputError(
+            f"--out {out}: cannot create a staging directory ({exc.strerror or exc})",
+            "check free space and permissions of the output directory",
+            path=out,
+        ) from exc
+
+
+def commit_outputs(out: Path, stage: Path) -> None:
+    """Make the staged output set OUT's, as one unit (see above)."""
+    out, stage = Path(out), Path(stage)
+    present = [name for name in OUTPUT_NAMES if (stage / name).exists()]
+    manifest = {"set": present, "unset": [n for n in OUTPUT_NAMES if n not in present]}
+    try:
+        (stage / MANIFEST).write_text(json.dumps(manifest))
+        for path in stage.rglob("*"):
+            if path.is_file():
+                _fsync_file(path)
+        for directory in [stage, *(p for p in stage.rglob("*") if p.is_dir())]:
+            _fsync_dir(directory)
+        commit = out / (COMMIT_PREFIX + stage.name[len(PENDING_PREFIX) :])
+        os.rename(stage, commit)
+        _fsync_dir(out)
+        apply_commit(out, commit)
+    except OSError as exc:
+        raise OutputError(
+            f"--out {out}: could not write the outputs ({exc.strerror or exc})",
+            "check free space and permissions of the output directory",
+            path=out,
+        ) from exc
+
+
+def apply_commit(out: Path, commit: Path) -> None:
+    """Move a committed output set into place; safe to repeat after an interruption."""
+    manifest = json.loads((commit / MANIFEST).read_text())
+    for name in manifest["set"]:
+        staged, target = commit / name, out / name
+        if not staged.exists() and not staged.is_symlink():
+            continue  # moved by an earlier, interrupted apply
+        if staged.is_dir():
+            if target.exists():
+                os.rename(target, _aside(commit, name))
+            os.rename(staged, target)
+        else:
+            os.replace(staged, target)
+    for name in manifest["unset"]:  # e.g. the checkpoint of an earlier run, after a failed run
+        target = out / name
+        if target.exists() or target.is_symlink():
+            os.rename(target, _aside(commit, name))
+    _fsync_dir(out)
+    shutil.rmtree(commit)
+
+
+def _aside(commit: Path, name: str) -> Path:
+    aside = commit / f".old-{name}"
+    if aside.exists():
+        shutil.rmtree(aside) if aside.is_dir() else aside.unlink()
+    return aside
+
+
+def recover_outputs(out: Path) -> list[str]:
+    """Under the lock: roll a committed output set forward, drop an uncommitted one."""
+    done = []
+    for commit in sorted(Path(out).glob(COMMIT_PREFIX + "*")):
+        if commit.is_dir() and (commit / MANIFEST).is_file():
+            apply_commit(out, commit)
+            done.append(f"completed {commit.name}")
+    for leftover in [*Path(out).glob(PENDING_PREFIX + "*"), *Path(out).glob(COMMIT_PREFIX + "*")]:
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover, ignore_errors=True)
+            done.append(f"removed {leftover.name}")
+    return done
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def read_report(path: Path) -> Optional[dict]:
     try:
         return json.loads(Path(path).read_text())

@@ -557,21 +557,55 @@ def test_not_enough_free_space_is_an_output_error(tmp_path, monkeypatch):
     assert error.value.exit_code == 5
 
 
-def test_stale_temporaries_are_cleaned_and_an_interrupted_swap_is_restored(tmp_path):
-    old = tmp_path / ".checkpoint.old-abc123"
-    old.mkdir()
-    (old / "ckpt-1.index").write_bytes(b"previous")
-    new = tmp_path / ".checkpoint.tmp-def456"
-    new.mkdir()
-    (new / "ckpt-2.index").write_bytes(b"half")
+def test_stale_temporaries_are_cleaned(tmp_path):
+    for name in (".checkpoint.old-abc123", ".checkpoint.tmp-def456", ".pending-ghi789"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "ckpt-1.index").write_bytes(b"partial")
     for name in (".stats.json.x1.tmp", ".episodes.csv.x2.tmp", ".pytfpol-probe-x3"):
         (tmp_path / name).write_bytes(b"partial")
     keep = ["stats.json", "notes.tmp", ".stats.json.keep"]  # not ours, or not a temporary
     for name in keep:
         (tmp_path / name).write_text("keep")
     locking.clean_stale_temporaries(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*keep, "checkpoint"])
-    assert (tmp_path / "checkpoint" / "ckpt-1.index").read_bytes() == b"previous"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)
+
+
+def test_an_interrupted_commit_is_rolled_forward(tmp_path):
+    """Killed after the commit point, half way through moving the outputs into place: the next
+    run completes the move, so OUT holds the new set whole (never old stats with a new ckpt)."""
+    (tmp_path / "checkpoint").mkdir()
+    (tmp_path / "checkpoint" / "ckpt-1.index").write_text("old")
+    (tmp_path / "stats.json").write_text("old")
+    (tmp_path / "episodes.csv").write_text("old")
+    stage = storage.stage_outputs(tmp_path)
+    (stage / "checkpoint").mkdir()
+    (stage / "checkpoint" / "ckpt-2.index").write_text("new")
+    (stage / "stats.json").write_text("new")
+    (stage / "episodes.csv").write_text("new")
+    manifest = {"set": ["checkpoint", "episodes.csv", "stats.json"], "unset": []}
+    (stage / storage.MANIFEST).write_text(json.dumps(manifest))
+    commit = tmp_path / (storage.COMMIT_PREFIX + "x")
+    os.rename(stage, commit)
+    os.rename(tmp_path / "checkpoint", commit / ".old-checkpoint")  # the kill fell here
+    os.rename(commit / "checkpoint", tmp_path / "checkpoint")
+    locking.clean_stale_temporaries(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "checkpoint",
+        "episodes.csv",
+        "stats.json",
+    ]
+    assert (tmp_path / "checkpoint" / "ckpt-2.index").read_text() == "new"
+    assert (tmp_path / "stats.json").read_text() == "new"
+    assert (tmp_path / "episodes.csv").read_text() == "new"
+
+
+def test_a_run_killed_before_its_commit_leaves_the_previous_set(tmp_path):
+    (tmp_path / "stats.json").write_text("old")
+    stage = storage.stage_outputs(tmp_path)
+    (stage / "stats.json").write_text("new, but never committed")
+    locking.clean_stale_temporaries(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stats.json"]
+    assert (tmp_path / "stats.json").read_text() == "old"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -706,11 +740,13 @@ start = int(sys.argv[3])
 for round_ in range(start, start + 10_000):
     count = 3 + round_ % 4  # each round has its own episode count and returns
     results = [EpisodeResult(i, i, float(round_), i + 1, True, False) for i in range(count)]
-    checkpoint = api._write_checkpoint(loaded, out, results)
+    stage = storage.stage_outputs(out)  # what api.evaluate does: stage, then commit
+    checkpoint = api._write_checkpoint(loaded, stage, results)
     episodes = [{"index": r.index, "seed": r.seed, "return": r.return_, "length": r.length,
                  "terminated": True, "truncated": False} for r in results]
     report = {"complete": True, "round": round_, "episodes": episodes, "checkpoint": checkpoint}
-    storage.write_report(out, report)
+    storage.write_report(stage, report)
+    storage.commit_outputs(out, stage)
     if round_ == start:
         print("ready", flush=True)
 """
@@ -760,13 +796,15 @@ def test_kill_9_during_the_output_write(artifacts, tmp_path):
             writer.wait()
         assert writer.returncode == -signal.SIGKILL
         # What a reader sees right after the kill: each report file complete, of some round
-        # (checkpoint/ may be missing if the kill fell between the two renames of its swap).
+        # (checkpoint/ may be missing if the kill fell between the two renames of its move).
         reports = read_round(out, with_checkpoint=False)
-        # What the next run does under its lock: our temporaries go, checkpoint/ is put back.
+        # What the next run does under its lock: a committed set is completed, a staged one dropped.
         with locking.locked_output(out):
             locking.clean_stale_temporaries(out)
         rounds = read_round(out)
-        assert {k: rounds[k] for k in reports} == reports
+        # One complete output set: the killed run's (if it reached its commit) or the previous.
+        assert len(set(rounds.values())) == 1, rounds
+        assert max(reports.values()) <= rounds["stats"] <= max(reports.values()) + 1
         assert start <= min(rounds.values())
         seen.append(rounds)
         leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
