@@ -264,6 +264,14 @@ def _policy_config(settings: EvalSettings, source) -> Optional[PolicyConfig]:
         return load_policy_config(source.bundled_config)
     bundle = checkpoint_reader.read_index(source.checkpoint_prefix)
     shapes = {key: entry.shape for key, entry in bundle.entries.items()}
+    if not any(key.startswith("policy/") for key in shapes):
+        raise InputError(
+            f"{source.checkpoint_prefix}: holds no policy (no variable under policy/): "
+            "not a checkpoint of a TF-Agents policy",
+            "point at the directory the policy was checkpointed into (e.g. train_dir/policy), "
+            "or pass --config naming where the policy is saved ([checkpoint] policy)",
+            path=source.checkpoint_prefix,
+        )
     inferred = infer_policy_config(shapes, source.checkpoint_prefix)
     if inferred is not None:
         return inferred

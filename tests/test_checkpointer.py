@@ -407,3 +407,21 @@ def test_factory_errors(ckpts, tmp_path, factory, code, fragment):
     assert result.exit_code == code
     assert fragment in result.stderr.splitlines()[0]
     assert "Traceback" not in result.stderr
+
+
+def test_a_checkpoint_without_a_policy_is_an_input_error(tmp_path):
+    """E.g. a replay-buffer or metrics Checkpointer directory: exit 3, not "needs --config"."""
+    from pytfpol.quiet_tf import import_tf
+
+    tf = import_tf()
+    from tf_agents.utils import common, numpy_storage
+
+    stats = numpy_storage.NumpyState()
+    stats.mean = np.zeros(3)
+    directory = tmp_path / "train" / "metrics"
+    counter = tf.Variable(4, dtype=tf.int64)
+    common.Checkpointer(ckpt_dir=str(directory), stats=stats, global_step=counter).save(4)
+    result = invoke("eval", str(directory), "--env", "CartPole-v1", "--out", str(tmp_path / "o"))
+    assert result.exit_code == 3
+    first = result.stderr.splitlines()[0]
+    assert str(directory / "ckpt-4") in first and "holds no policy" in first

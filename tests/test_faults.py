@@ -772,9 +772,6 @@ def read_round(out: Path, with_checkpoint: bool = True) -> dict:
     return {"stats": report["round"], "csv": csv_round, "checkpoint": ckpt_round}
 
 
-@pytest.mark.skipif(
-    not os.environ.get("PYTFPOL_SLOW_TESTS"), reason="set PYTFPOL_SLOW_TESTS=1 (about 3 minutes)"
-)
 def test_kill_9_during_the_output_write(artifacts, tmp_path):
     rng = np.random.default_rng(6)
     out = tmp_path / "out"
