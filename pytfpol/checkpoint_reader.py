@@ -732,31 +732,7 @@ _ESCAPES = {
 
 def _unescape(text: str) -> str:
     """A text-proto string literal's contents (C escapes) as UTF-8 text."""
-    out, i = bytearray(), 0
-    raw = text.encode("utf-8")
-    while i < len(raw):
-        char = raw[i]
-        if char != 92:
-            out.append(char)
-            i += 1
-            continue
-        nxt = chr(raw[i + 1]) if i + 1 < len(raw) else ""
-        if nxt in _ESCAPES:
-            out.append(_ESCAPES[nxt])
-            i += 2
-        elif nxt == "x" and re.match(rb"[0-9A-Fa-f]{1,2}", raw[i + 2 : i + 4]):
-            digits = re.match(rb"[0-9A-Fa-f]{1,2}", raw[i + 2 : i + 4]).group(0)
-            out.append(int(digits, 16))
-            i += 2 + len(digits)
-        elif nxt and nxt in "01234567":
-            digits = re.match(rb"[0-7]{1,3}", raw[i + 1 : i + 4]).group(0)
-            if int(digits, 8) > 255:
-                raise ValueError("octal escape above 255")
-            out.append(int(digits, 8))
-            i += 1 + len(digits)
-        else:
-            raise ValueError(f"bad escape \\{nxt}")
-    return out.decode("utf-8")
+    return _unescape_bytes(text).decode("utf-8")
 
 
 def read_checkpoint_state(directory: str | os.PathLike) -> Optional[CheckpointState]:
@@ -917,6 +893,7 @@ def _text_message(tokens, pos: int, depth: int) -> tuple[list, int]:
 
 
 def _unescape_bytes(text: str) -> bytes:
+    """A text-proto string literal's contents (C escapes) as bytes."""
     out, i = bytearray(), 0
     raw = text.encode("utf-8")
     while i < len(raw):
