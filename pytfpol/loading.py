@@ -9,6 +9,7 @@ own weights exactly as `SavedModelPyTFEagerPolicy.update_from_checkpoint` does.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -147,25 +148,19 @@ def _load_saved_model_policy(source: PolicySource, options: LoadOptions) -> Load
     # damaged files); the applied checkpoint is validated by _side_data below.
     checkpoint_reader.open_bundle(os.path.join(source.saved_model_dir, "variables", "variables"))
     side_data = _side_data(source.checkpoint_prefix) if source.checkpoint_prefix else {}
-    graph = tf.Graph()
-    session = tf.compat.v1.Session(graph=graph)
-    try:
-        with graph.as_default():
-            loaded = _load_saved_model(source.saved_model_dir)
-            py_policy = py_tf_policy.PyTFPolicy(SavedModelTFPolicy(loaded, specs))
-            py_policy.session = session
-            _build(py_policy, options.batch_size, source.saved_model_dir)
-            session.run(tf.compat.v1.global_variables_initializer())
-            train_step = _run_scalar(session, loaded.get_train_step())
-            if source.checkpoint_dir is not None:
-                train_step = _apply_checkpoint(loaded, session, source)
-            metadata = _read_metadata(loaded, session)
-    except BaseException:
-        session.close()
-        raise
+    with _new_session() as session, session.graph.as_default():
+        loaded = _load_saved_model(source.saved_model_dir)
+        py_policy = py_tf_policy.PyTFPolicy(SavedModelTFPolicy(loaded, specs))
+        py_policy.session = session
+        _build(py_policy, options.batch_size, source.saved_model_dir)
+        session.run(tf.compat.v1.global_variables_initializer())
+        train_step = _run_scalar(session, loaded.get_train_step())
+        if source.checkpoint_dir is not None:
+            train_step = _apply_checkpoint(loaded, session, source)
+        metadata = _read_metadata(loaded, session)
     return LoadedPolicy(
         py_policy,
-        graph,
+        session.graph,
         session,
         options.batch_size,
         train_step,
@@ -183,53 +178,60 @@ def _load_checkpointer(source: PolicySource, options: LoadOptions, env_specs) ->
     found, py_state_keys = checkpoints.checkpoint_contents(prefix)
     side_data = checkpoints.read_side_data(prefix, py_state_keys)
     time_step_spec, action_spec = env_specs
-    graph = tf.Graph()
-    session = tf.compat.v1.Session(graph=graph)
-    try:
-        with graph.as_default():
-            if options.seed is not None:
-                tf.compat.v1.set_random_seed(options.seed)
-            saved = networks.build_saved_policy(config, time_step_spec, action_spec)
-            objects: dict[str, Any] = {config.policy_key: saved}
-            step_key = config.step_key + checkpoints.VALUE_SUFFIX
-            step_variable = None
-            if step_key in found:
-                step_variable = tf.Variable(0, dtype=found[step_key].dtype, name="train_step")
-                objects[config.step_key] = step_variable
-            expected = checkpoints.expected_variables(objects)
-            unmatched = checkpoints.check_variables(expected, found, prefix, config.path)
-            if unmatched and not options.allow_partial:
-                raise InputError(
-                    f"{prefix}: {len(unmatched)} saved variable(s) are not part of the policy "
-                    f"built from {config.path}, e.g. {unmatched[0]}",
-                    "fix the config, or pass --allow-partial to restore only what matches",
-                    path=prefix,
-                )
-            states = checkpoints.numpy_states(side_data)
-            policy = networks.evaluation_policy(saved, options.stochastic)
-            policy = _normalized(policy, config, side_data, prefix)
-            py_policy = py_tf_policy.PyTFPolicy(policy, seed=options.seed)
-            py_policy.session = session
-            _build(py_policy, options.batch_size, prefix)
-            checkpoints.restore(session, {**objects, **states}, prefix, options.allow_partial)
-            side_data.update(checkpoints.state_arrays(states))
-            train_step = int(session.run(step_variable)) if step_variable is not None else None
-    except BaseException:
-        session.close()
-        raise
+    with _new_session() as session, session.graph.as_default():
+        if options.seed is not None:
+            tf.compat.v1.set_random_seed(options.seed)
+        saved = networks.build_saved_policy(config, time_step_spec, action_spec)
+        objects: dict[str, Any] = {config.policy_key: saved}
+        step_key = config.step_key + checkpoints.VALUE_SUFFIX
+        step_variable = None
+        if step_key in found:
+            step_variable = tf.Variable(0, dtype=found[step_key].dtype, name="train_step")
+            objects[config.step_key] = step_variable
+        expected = checkpoints.expected_variables(objects)
+        unmatched = checkpoints.check_variables(expected, found, prefix, config.path)
+        if unmatched and not options.allow_partial:
+            raise InputError(
+                f"{prefix}: {len(unmatched)} saved variable(s) are not part of the policy "
+                f"built from {config.path}, e.g. {unmatched[0]}",
+                "fix the config, or pass --allow-partial to restore only what matches",
+                path=prefix,
+            )
+        states = checkpoints.numpy_states(side_data)
+        policy = networks.evaluation_policy(saved, options.stochastic)
+        policy = _normalized(policy, config, side_data, prefix)
+        py_policy = py_tf_policy.PyTFPolicy(policy, seed=options.seed)
+        py_policy.session = session
+        _build(py_policy, options.batch_size, prefix)
+        checkpoints.restore(session, {**objects, **states}, prefix, options.allow_partial)
+        side_data.update(checkpoints.state_arrays(states))
+        train_step = (
+            int(session.run(step_variable)) if step_variable is not None else source.checkpoint_step
+        )
     return LoadedPolicy(
         py_policy,
-        graph,
+        session.graph,
         session,
         options.batch_size,
-        train_step if train_step is not None else source.checkpoint_step,
+        train_step,
         side_data=side_data,
         architecture=config.describe(),
         unmatched=unmatched,
         checkpoint_objects=objects,
-        checkpoint_name=f"ckpt-{train_step if train_step is not None else source.checkpoint_step}",
+        checkpoint_name=f"ckpt-{train_step}",
         extra_files={BUNDLED_CONFIG: config.source_text.encode()} if config.source_text else {},
     )
+
+
+@contextlib.contextmanager
+def _new_session():
+    """A session on a fresh graph, closed if loading into it fails (kept open otherwise)."""
+    session = tf.compat.v1.Session(graph=tf.Graph())
+    try:
+        yield session
+    except BaseException:
+        session.close()
+        raise
 
 
 def _normalized(policy, config: PolicyConfig, side_data: dict, prefix: str):

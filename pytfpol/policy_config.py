@@ -48,10 +48,6 @@ class NetworkConfig:
     def is_q(self) -> bool:
         return self.type in Q_NETWORKS
 
-    @property
-    def is_recurrent(self) -> bool:
-        return self.type in RNN_NETWORKS
-
 
 @dataclass(frozen=True)
 class NormalizationConfig:

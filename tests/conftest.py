@@ -15,18 +15,24 @@ EXAMPLE_POLICY = REPO / "examples" / "cartpole-dqn"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-@pytest.fixture(scope="session")
-def artifacts(tmp_path_factory) -> Path:
-    """Real policies written by TF-Agents' own savers (see tests/artifacts.py), in a temp dir."""
-    out = tmp_path_factory.mktemp("artifacts")
+def write_artifacts(tmp_path_factory, script: str) -> Path:
+    """Run tests/<script> OUT in its own process (eager TF-Agents savers never share a process
+    with the graph-mode loading under test) and return OUT."""
+    out = tmp_path_factory.mktemp(Path(script).stem)
     subprocess.run(
-        [sys.executable, str(REPO / "tests" / "artifacts.py"), str(out)],
+        [sys.executable, str(REPO / "tests" / script), str(out)],
         check=True,
         cwd=REPO,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
         stdout=subprocess.DEVNULL,
     )
     return out
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory) -> Path:
+    """Real policies written by TF-Agents' own savers (see tests/artifacts.py), in a temp dir."""
+    return write_artifacts(tmp_path_factory, "artifacts.py")
 
 
 def run_cli(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:

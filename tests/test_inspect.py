@@ -24,7 +24,7 @@ from pytfpol import inspection, storage
 from pytfpol.cli import main
 from pytfpol.errors import InputError
 from tests.artifacts_inspect import dtype_arrays
-from tests.conftest import REPO
+from tests.conftest import REPO, write_artifacts
 
 EVAL_REPORT = {
     "schema_version": 1,
@@ -48,14 +48,7 @@ EVAL_REPORT = {
 @pytest.fixture(scope="session")
 def ins(tmp_path_factory) -> Path:
     """Checkpoints written by TF-Agents' Checkpointer + NumpyState (tests/artifacts_inspect.py)."""
-    out = tmp_path_factory.mktemp("inspect")
-    subprocess.run(
-        [sys.executable, str(REPO / "tests" / "artifacts_inspect.py"), str(out)],
-        check=True,
-        cwd=REPO,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-        stdout=subprocess.DEVNULL,
-    )
+    out = write_artifacts(tmp_path_factory, "artifacts_inspect.py")
     eval_out = out / "eval_out"
     eval_out.mkdir()
     storage.write_report(eval_out, EVAL_REPORT)

@@ -306,7 +306,6 @@ def test_write_report_writes_both_files(tmp_path):
     assert _names(tmp_path) == ["episodes.csv", "stats.json"]
     assert json.loads((tmp_path / "stats.json").read_text()) == report
     assert (tmp_path / "episodes.csv").read_text() == storage.episodes_csv(EPISODES)
-    assert storage.read_report(tmp_path / "stats.json") == report
 
 
 def test_write_report_failure_leaves_no_stats_json(tmp_path):
@@ -322,13 +321,6 @@ def test_report_json_refuses_nan():
     """stats.json is strict JSON: NaN is never written."""
     with pytest.raises(ValueError):
         storage.report_json({"mean": float("nan")})
-
-
-def test_read_report_missing_or_corrupt_is_none(tmp_path):
-    """A missing or truncated stats.json reads as None rather than raising."""
-    assert storage.read_report(tmp_path / "nope.json") is None
-    (tmp_path / "bad.json").write_text('{"summary": ')
-    assert storage.read_report(tmp_path / "bad.json") is None
 
 
 # ---------------------------------------------------------------------------------------------
