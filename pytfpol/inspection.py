@@ -223,7 +223,7 @@ def numeric_stats(array: np.ndarray) -> dict:
             stats.update(
                 min=json_number(array.min()),
                 max=json_number(array.max()),
-                mean=json_number(array.astype(np.float64).mean()),
+                mean=json_number(_mean(array)),
             )
         return stats
     finite = array[np.isfinite(array)]
@@ -232,9 +232,15 @@ def numeric_stats(array: np.ndarray) -> dict:
         stats.update(
             min=json_number(finite.min()),
             max=json_number(finite.max()),
-            mean=json_number(finite.astype(np.float64).mean()),
+            mean=json_number(_mean(finite)),
         )
     return stats
+
+
+def _mean(array: np.ndarray) -> float:
+    """The mean in float64; values near the float64 limit overflow to inf without a warning."""
+    with np.errstate(over="ignore"):
+        return array.astype(np.float64).mean()
 
 
 def dtype_name(dtype: np.dtype) -> str:
