@@ -161,13 +161,14 @@ def worker(job: dict) -> None:
 
     from pytfpol import evaluation, vector
     from pytfpol.config import default_num_envs
+    from pytfpol.env_spec import EnvSpec
     from pytfpol.envs import GymnasiumEnvironment
     from pytfpol.loading import LoadOptions, load_policy
     from pytfpol.sources import resolve_policy_source
 
     env_id, episodes, few = job["env_id"], job["episodes"], job["few"]
     max_steps = job["max_steps"]
-    factory = vector.EnvFactory(env_id, {}, max_steps)
+    factory = EnvSpec(env_id, {}, max_steps)
     default_sync = min(episodes, default_num_envs("sync"))
     default_async = min(episodes, default_num_envs("async"))
     native = env_id == "CartPole-v1"

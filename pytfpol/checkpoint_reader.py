@@ -13,7 +13,9 @@ CRC32C; index blocks are verified when opened, tensor data when read.
 
 from __future__ import annotations
 
+import contextlib
 import io
+import mmap
 import os
 import re
 import stat
@@ -21,7 +23,7 @@ import struct
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import numpy as np
 
@@ -469,6 +471,38 @@ def _read_file(path: Path, offset: int = 0, size: Optional[int] = None) -> bytes
     return data
 
 
+@contextlib.contextmanager
+def _mapped(path: Path):
+    """A regular file's bytes, memory-mapped (opened non-blocking, re-checked with fstat)."""
+    _regular_file_size(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot open ({exc.strerror or exc})", HINT_CORRUPT, path=path
+        ) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{path}: not a regular file", "give a checkpoint file", path=path)
+        if info.st_size == 0:
+            yield b""
+            return
+        try:
+            data = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: cannot read ({exc})", HINT_CORRUPT, path=path) from None
+        try:
+            yield memoryview(data)
+        finally:
+            try:
+                data.close()
+            except BufferError:  # a view still refers to it; the GC will unmap it
+                pass
+    finally:
+        os.close(fd)
+
+
 def index_path(prefix: str | os.PathLike) -> Path:
     return Path(f"{os.fspath(prefix)}.index")
 
@@ -517,6 +551,35 @@ class Bundle:
             return _decode(entry, raw)
         except _Corrupt as exc:
             raise InputError(f"{path}: {exc}", HINT_CORRUPT, path=path) from None
+
+    def read_all(self, visit: Callable[[Entry, np.ndarray, Path], None]) -> None:
+        """Read and verify every readable tensor, each data shard opened once (mapped), and
+        call `visit(entry, value, data_file)` with each; nothing is kept here, so a large
+        checkpoint is never held in memory at once."""
+        by_shard: dict[int, list[Entry]] = {}
+        for entry in self.entries.values():
+            if entry.sliced or (
+                DTYPES[entry.dtype_enum][1] is None and entry.dtype_enum != DT_STRING
+            ):
+                continue
+            by_shard.setdefault(entry.shard_id, []).append(entry)
+        for shard, entries in sorted(by_shard.items()):
+            path = self.data_file(shard)
+            with _mapped(path) as data:
+                for entry in sorted(entries, key=lambda e: e.offset):
+                    raw = bytes(data[entry.offset : entry.offset + entry.size])
+                    if len(raw) != entry.size:
+                        raise InputError(
+                            f"{path}: {entry.key!r} at {entry.offset}+{entry.size} is past the "
+                            "end of the file",
+                            HINT_CORRUPT,
+                            path=path,
+                        )
+                    try:
+                        value = _decode(entry, raw)
+                    except _Corrupt as exc:
+                        raise InputError(f"{path}: {exc}", HINT_CORRUPT, path=path) from None
+                    visit(entry, value, path)
 
     def read_bytes(self, key: str) -> bytes:
         """A scalar string tensor's bytes (e.g. a NumpyState payload)."""

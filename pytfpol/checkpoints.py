@@ -18,14 +18,14 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.utils import numpy_storage
 
-from pytfpol import checkpoint_reader
+from pytfpol import checkpoint_reader, layout
 from pytfpol.errors import InputError, OutputError
 
 VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 PY_STATE_SUFFIX = "/.ATTRIBUTES/py_state"
 BOOKKEEPING_KEYS = ("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter" + VALUE_SUFFIX)
 EVALUATION = "evaluation"
-HISTORY_COLUMNS = ("train_step", "episodes", "mean_return", "std_return", "unix_time")
+HISTORY_COLUMNS = layout.HISTORY_COLUMNS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -38,21 +38,13 @@ class TensorInfo:
     dtype: str
 
 
-def checkpoint_contents(prefix: str) -> tuple[dict[str, TensorInfo], list[str]]:
-    """Variables (key -> shape, dtype) and NumpyState keys of the checkpoint at `prefix`.
-
-    Read and validated by the pure-Python reader (every entry inside its data file, sane shapes,
-    regular files only) before TensorFlow ever opens the files: TensorFlow aborts, crashes or
-    blocks on some damaged or crafted checkpoints."""
-    bundle = checkpoint_reader.open_bundle(prefix)
-    variables, py_states = {}, []
-    for key in sorted(bundle.entries):
-        entry = bundle.entries[key]
-        if key.endswith(PY_STATE_SUFFIX):
-            py_states.append(key)
-        elif key not in BOOKKEEPING_KEYS:
-            variables[key] = TensorInfo(tuple(entry.shape), entry.dtype)
-    return variables, py_states
+def checkpoint_contents(bundle: checkpoint_reader.Bundle) -> dict[str, TensorInfo]:
+    """Variables (key -> shape, dtype) of a validated bundle (no NumpyState, no bookkeeping)."""
+    return {
+        key: TensorInfo(tuple(entry.shape), entry.dtype)
+        for key, entry in sorted(bundle.entries.items())
+        if not key.endswith(PY_STATE_SUFFIX) and key not in BOOKKEEPING_KEYS
+    }
 
 
 def expected_variables(objects: dict[str, Any]) -> dict[str, TensorInfo]:
@@ -107,18 +99,6 @@ def check_variables(
 
 # ---------------------------------------------------------------------------------------------
 # NumpyState side data
-
-
-def read_side_data(prefix: str, keys: list[str]) -> dict[str, np.ndarray]:
-    """Every NumpyState payload decoded without unpickling, numeric arrays only (name -> array,
-    names without the `/.ATTRIBUTES/py_state` suffix)."""
-    bundle = checkpoint_reader.open_bundle(prefix)
-    return {
-        key[: -len(PY_STATE_SUFFIX)]: checkpoint_reader.decode_py_state(
-            bundle.read_bytes(key), key, numeric_only=True
-        )
-        for key in keys
-    }
 
 
 def numpy_states(arrays: dict[str, np.ndarray]) -> dict[str, numpy_storage.NumpyState]:

@@ -1,14 +1,18 @@
 """The `pytfpol` command: parse options, call `pytfpol.api`, print, map errors to exit codes.
 
-Importing this module does not import TensorFlow (nor rich): `pytfpol --help` answers at once.
+Importing this module does not import TensorFlow (nor rich, nor Gymnasium): `pytfpol --help`
+answers at once. Click's own parsing errors are printed in pytfpol's style (`error:` / `hint:`,
+exit 2) like every other error.
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Optional
 
 import click
+from click import _textwrap
 
 from pytfpol import __version__
 from pytfpol.errors import (
@@ -18,46 +22,221 @@ from pytfpol.errors import (
     EXIT_OK,
     EXIT_OUTPUT,
     EXIT_RUNTIME,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     PytfpolError,
+    Terminated,
+    one_line,
 )
 
-EXIT_CODES_HELP = f"""\b
+EVAL_EXIT_CODES = f"""\b
 Exit codes:
   {EXIT_OK}    ok
   {EXIT_GATE}    a gate failed (--min-return)
-  {EXIT_USAGE}    usage or config error
+  {EXIT_USAGE}    usage or config error, or an option that means nothing for the input
   {EXIT_INPUT}    input error: missing, corrupt or incompatible policy, checkpoint or env
-  {EXIT_RUNTIME}    the environment or the policy failed while running
-  {EXIT_OUTPUT}    output error: not writable, disk full, in use by another run
+  {EXIT_RUNTIME}    the environment or the policy failed while running, or --timeout
+  {EXIT_OUTPUT}    output error: not writable, disk full, in use, or holds other results
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C); completed episodes are written
+  {EXIT_TERMINATED}  terminated (SIGTERM); completed episodes are written
 """
+
+INSPECT_EXIT_CODES = f"""\b
+Exit codes:
+  {EXIT_OK}    ok
+  {EXIT_USAGE}    usage error (an option or array name that does not apply)
+  {EXIT_INPUT}    input error: missing or corrupt file
+  {EXIT_OUTPUT}    --export could not be written
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+"""
+
+INPUT_KINDS = """\b
+POLICY is any of:
+  a PolicySaver SavedModel directory (saved_model.pb)
+  a Learner policies/ root, a SavedModel in it, or the training dir above it
+  a common.Checkpointer directory (ckpt-<step>.index), or one ckpt-<step>
+  a train_eval dir whose train/policy/ is a Checkpointer directory
+  PPO's policy_saved_model/ folder of policy_<step>/ SavedModels
+  an output directory of pytfpol eval
+"""
+
+EVAL_EXAMPLES = """\b
+Examples:
+  pytfpol eval examples/cartpole-dqn --env CartPole-v1 --episodes 20
+  pytfpol eval train/policies --env CartPole-v1 --step 20000 --json
+  pytfpol eval train/policy --env Pendulum-v1 --config tf-agents-sac-v2-actor
+  pytfpol eval POLICY --env CartPole-v1 --min-return 475 -q   # a CI gate
+"""
+
+INSPECT_EXAMPLES = """\b
+Examples:
+  pytfpol inspect train/policy
+  pytfpol inspect train/policy --step 30 --array obs_norm/mean
+  pytfpol inspect train/policy/ckpt-10 --diff train/policy/ckpt-20
+"""
+
+# Option sections of `pytfpol eval --help`, in order; options not listed go under "Other".
+EVAL_SECTIONS = {
+    "Input": (
+        "policy",
+        "step",
+        "checkpoint",
+        "config_path",
+        "allow_partial",
+        "trusted_sha256",
+    ),
+    "Environment": ("env_id", "env_kwargs", "max_episode_steps"),
+    "Run": ("episodes", "seed", "stochastic", "num_envs", "vector", "timeout"),
+    "Output": ("out", "overwrite", "as_json", "verbose", "quiet"),
+    "Gate": ("min_return",),
+}
+
+
+class _WholeWords(_textwrap.TextWrapper):
+    """Help text wrapped between words only: `pytfpol-runs` or `TF-Agents` never split."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["break_on_hyphens"] = False
+        super().__init__(*args, **kwargs)
+
+
+_textwrap.TextWrapper = _WholeWords  # what click.formatting.wrap_text builds its wrapper from
+
+
+class SectionedCommand(click.Command):
+    """A command whose --help lists its options in sections (input, environment, ...)."""
+
+    sections: dict = {}
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        records: dict[str, list] = {name: [] for name in (*self.sections, "Other")}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
+            if record is None:
+                continue
+            section = next(
+                (name for name, members in self.sections.items() if param.name in members),
+                "Other",
+            )
+            records[section].append(record)
+        for name, rows in records.items():
+            if rows:
+                with formatter.section(f"{name} options"):
+                    formatter.write_dl(rows)
+
+
+class EvalCommand(SectionedCommand):
+    sections = EVAL_SECTIONS
+
+
+class PytfpolGroup(click.Group):
+    """Click's own usage errors printed as pytfpol's: `error:` and `hint:` lines, exit 2."""
+
+    def main(self, *args, **kwargs):
+        kwargs["standalone_mode"] = False
+        try:
+            result = super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            _click_error(exc)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            _click_error(exc)
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        if isinstance(result, int) and result:  # pragma: no cover - commands exit themselves
+            sys.exit(result)
+        sys.exit(EXIT_OK)
+
+
+def _click_error(exc: click.ClickException) -> None:
+    command = exc.ctx.command_path if getattr(exc, "ctx", None) else "pytfpol"
+    message = " ".join(exc.format_message().split())
+    click.echo(f"error: {message}", err=True)
+    click.echo(f"hint: see `{command} --help`", err=True)
+
+
+def _version_text() -> str:
+    """pytfpol's version and the stack's, read from package metadata (no import of TF)."""
+    from importlib import metadata
+
+    def version(*names: str) -> str:
+        for name in names:
+            try:
+                return metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+        return "not installed"
+
+    stack = ", ".join(
+        f"{label} {version(*names)}"
+        for label, names in (
+            ("TensorFlow", ("tensorflow-cpu", "tensorflow", "tensorflow-gpu")),
+            ("TF-Agents", ("tf-agents",)),
+            ("Gymnasium", ("gymnasium",)),
+        )
+    )
+    return f"pytfpol {__version__} ({stack}, Python {sys.version.split()[0]})"
+
+
+def _print_version(ctx: click.Context, param, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(_version_text())
+    ctx.exit(EXIT_OK)
 
 
 @click.group(
-    help="Evaluate TF-Agents policies on Gymnasium environments.\n\n" + EXIT_CODES_HELP,
+    cls=PytfpolGroup,
+    help="Evaluate TF-Agents policies on Gymnasium environments.\n\n" + EVAL_EXIT_CODES,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(__version__, prog_name="pytfpol")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Show the versions of pytfpol, TensorFlow, TF-Agents and Gymnasium.",
+)
 def main() -> None:
     pass
 
 
 @main.command(
     "eval",
-    epilog=EXIT_CODES_HELP,
+    cls=EvalCommand,
+    epilog=INPUT_KINDS + "\n" + EVAL_EXAMPLES + "\n" + EVAL_EXIT_CODES,
     short_help="Run seeded episodes of a saved policy; write stats.json and episodes.csv.",
 )
-@click.argument("policy_dir", type=click.Path(path_type=str))
-@click.option("--env", "env_id", required=True, help="Gymnasium environment id, e.g. CartPole-v1.")
-@click.option("--episodes", default=10, show_default=True, type=int, help="Number of episodes.")
+@click.argument("policy_dir", metavar="POLICY", type=click.Path(path_type=str))
 @click.option(
-    "--seed", default=0, show_default=True, type=int, help="Episode i is reset with seed S+i."
+    "--env", "env_id", required=True, metavar="ID", help="Gymnasium environment id, or module:ID."
+)
+@click.option(
+    "--episodes",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Number of episodes.",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=click.IntRange(min=0, max=2**32 - 1),
+    help="Episode i is reset with seed S+i.",
 )
 @click.option(
     "--out",
     type=click.Path(path_type=str),
     help="Output directory (default: a new directory under ./pytfpol-runs/).",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Write into an --out that holds other files or another policy's results.",
 )
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (nothing else)."
@@ -68,34 +247,41 @@ def main() -> None:
 @click.option(
     "--policy",
     type=click.Choice(["greedy", "collect", "policy"]),
-    default="greedy",
-    show_default=True,
-    help="Which SavedModel of a Learner policies/ root to evaluate.",
+    help="Which SavedModel of a Learner policies/ root (default: greedy).",
+)
+@click.option(
+    "--step",
+    type=click.IntRange(min=0),
+    help="The checkpoint at this train step (ckpt-N, policy_checkpoint_N, policy_N); "
+    "default: the newest complete one.",
 )
 @click.option(
     "--checkpoint",
     type=click.Path(path_type=str),
-    help="A policies/checkpoints/policy_checkpoint_<step> to apply (default: the newest).",
+    help="One checkpoint by path: a ckpt-<step> prefix of a Checkpointer directory, or a "
+    "policy_checkpoint_<step> directory of a Learner root.",
 )
 @click.option(
     "--env-kwargs",
     multiple=True,
+    metavar="KWARGS",
     help="Arguments for gymnasium.make: a JSON object or key=value pairs (repeatable).",
 )
-@click.option("--max-episode-steps", type=int, help="Truncate episodes after this many steps.")
+@click.option(
+    "--max-episode-steps",
+    type=click.IntRange(min=1),
+    help="Truncate episodes after this many steps.",
+)
 @click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=str),
-    help="Policy config (TOML, see configs/) to rebuild the network of a Checkpointer directory.",
-)
-@click.option(
-    "--step", type=int, help="Which ckpt-<step> of a Checkpointer directory (default: newest)."
+    help="Policy config (TOML, see configs/) that rebuilds a Checkpointer directory's network.",
 )
 @click.option(
     "--allow-partial",
     is_flag=True,
-    help="Restore the variables that match the config; list the checkpoint's others.",
+    help="Checkpointer directories: restore what matches the config, list the rest.",
 )
 @click.option(
     "--stochastic",
@@ -104,7 +290,7 @@ def main() -> None:
 )
 @click.option(
     "--num-envs",
-    type=int,
+    type=click.IntRange(min=1),
     help="Environments run side by side, one policy call for all (default: min(episodes, 64); "
     "async 32 per CPU; native 256).",
 )
@@ -118,7 +304,7 @@ def main() -> None:
 )
 @click.option(
     "--timeout",
-    type=float,
+    type=click.FloatRange(min=0, min_open=True),
     metavar="SECONDS",
     help="Stop the whole run (loading included) after this long: exit 4, completed episodes "
     "are written, marked incomplete.",
@@ -139,14 +325,15 @@ def eval_command(
     episodes: int,
     seed: int,
     out: Optional[str],
+    overwrite: bool,
     as_json: bool,
     min_return: Optional[float],
-    policy: str,
+    policy: Optional[str],
+    step: Optional[int],
     checkpoint: Optional[str],
     env_kwargs: tuple,
     max_episode_steps: Optional[int],
     config_path: Optional[str],
-    step: Optional[int],
     allow_partial: bool,
     stochastic: bool,
     num_envs: Optional[int],
@@ -156,10 +343,10 @@ def eval_command(
     verbose: bool,
     quiet: bool,
 ) -> None:
-    """Evaluate the policy in POLICY_DIR on --env for --episodes seeded episodes.
+    """Evaluate POLICY on --env for --episodes seeded episodes.
 
-    POLICY_DIR is a PolicySaver SavedModel directory or a Learner policies/ root (the
-    greedy_policy SavedModel with the newest checkpoint applied, by default).
+    Writes stats.json, episodes.csv and a new checkpoint into --out. Options that mean
+    nothing for the kind of POLICY given are refused (exit 2), never ignored.
     """
 
     def run() -> None:
@@ -185,14 +372,14 @@ def eval_command(
             vector=vector,
             timeout=timeout,
             trusted_sha256=trusted_sha256,
+            overwrite=overwrite,
         )
-        progress = None if quiet else reporting.EpisodeProgress(reporting.stderr_console())
+        progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=quiet)
         try:
             report = api.evaluate(settings, progress=progress)
         except PytfpolError as exc:
-            partial = getattr(exc, "report", None)
-            if partial is not None:
-                _show(partial, as_json, quiet)
+            if exc.report is not None:
+                _show(exc.report, as_json, quiet)
             raise
         _show(report, as_json, quiet)
         if report["policy"]["inferred"] and not quiet:
@@ -213,14 +400,19 @@ def eval_command(
 
 @main.command(
     "inspect",
-    epilog=EXIT_CODES_HELP,
+    cls=SectionedCommand,
+    epilog=INSPECT_EXAMPLES + "\n" + INSPECT_EXIT_CODES,
     short_help="Show the arrays, variables, specs and steps saved in a checkpoint or policy.",
 )
 @click.argument("path", type=click.Path(path_type=str))
 @click.option(
     "--json", "as_json", is_flag=True, help="Print one JSON document on stdout (nothing else)."
 )
-@click.option("--step", type=int, help="Inspect the checkpoint at this step (default: newest).")
+@click.option(
+    "--step",
+    type=click.IntRange(min=0),
+    help="Inspect the checkpoint at this step (default: newest).",
+)
 @click.option(
     "--array",
     "arrays",
@@ -249,10 +441,10 @@ def inspect_command(
 ) -> None:
     """Show what is saved in PATH, without building the policy or importing TensorFlow.
 
-    \b
     PATH is a checkpoint prefix (train_dir/policy/ckpt-30), a Checkpointer directory, a
-    PolicySaver SavedModel, a Learner policies/ root, a policy_checkpoint_<step> directory
-    or an output directory of `pytfpol eval`. NumpyState arrays are decoded without pickle.
+    PolicySaver SavedModel, a Learner policies/ root, a policy_checkpoint_<step> directory,
+    PPO's policy_saved_model/ folder or an output directory of `pytfpol eval`. NumpyState
+    arrays are decoded without pickle.
     """
 
     def run() -> None:
@@ -296,6 +488,8 @@ def _run_command(body, verbose: bool) -> None:
 
     if not verbose:
         silence()
+    _safe_streams()
+    warnings.showwarning = _one_line_warning
     try:
         body()
     except PytfpolError as exc:
@@ -303,17 +497,32 @@ def _run_command(body, verbose: bool) -> None:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt as exc:
         _report_error(exc, verbose)
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 4
         _report_error(exc, verbose)
         sys.exit(EXIT_RUNTIME)
+
+
+def _safe_streams() -> None:
+    """Never fail on a character the terminal's encoding lacks (PYTHONIOENCODING=ascii)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError):  # not a TextIOWrapper (e.g. a test runner's)
+            pass
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python warnings (Gymnasium's among them) as one plain `warning:` line on stderr, without
+    the source line or colour codes."""
+    sys.stderr.write(f"warning: {one_line(message)}\n")
 
 
 def _report_error(exc: BaseException, verbose: bool) -> None:
     from pytfpol import reporting
 
     if isinstance(exc, KeyboardInterrupt):
-        reporting.print_note("interrupted")
+        reporting.print_note("terminated" if isinstance(exc, Terminated) else "interrupted")
         return
     reporting.print_error(exc, verbose)
 

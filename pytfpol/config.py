@@ -27,18 +27,19 @@ class EvalSettings:
     seed: int = 0
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)
     max_episode_steps: Optional[int] = None
-    policy: str = "greedy"
+    policy: Optional[str] = None  # a Learner root's SavedModel: greedy (default), collect, policy
     checkpoint: Optional[str] = None
     num_envs: Optional[int] = None  # None: chosen from the episode count
     out: Optional[str] = None
     min_return: Optional[float] = None
     config: Optional[str] = None  # policy config (TOML) for Checkpointer directories
-    step: Optional[int] = None  # which ckpt-<step> of a Checkpointer directory
+    step: Optional[int] = None  # which checkpoint: ckpt-<step>, policy_checkpoint_<step>, ...
     allow_partial: bool = False  # restore what matches; list the rest
     stochastic: bool = False  # sample from the policy instead of its greedy mode
     vector: str = "sync"  # how the environments run side by side: sync | async | native
     timeout: Optional[float] = None  # seconds for the whole run (loading included); exit 4
     trusted_sha256: tuple = ()  # accepted sha256 digests of saved_model.pb; () accepts any
+    overwrite: bool = False  # replace another policy's results in --out, beside foreign files
 
     def __post_init__(self) -> None:
         _require_int("--episodes", self.episodes, minimum=1)
@@ -79,7 +80,7 @@ class EvalSettings:
         object.__setattr__(self, "trusted_sha256", digests)
 
     @property
-    def batch_size(self) -> int:
+    def num_envs_used(self) -> int:
         """Environments run side by side: never more than there are episodes. By default
         enough that one policy call serves many env steps (`default_num_envs`)."""
         wanted = self.num_envs if self.num_envs is not None else default_num_envs(self.vector)

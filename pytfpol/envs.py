@@ -7,9 +7,7 @@ named functions whose messages say what was expected and what was found.
 
 from __future__ import annotations
 
-import difflib
 import itertools
-from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import gymnasium as gym
@@ -19,65 +17,7 @@ from tf_agents.environments import py_environment
 from tf_agents.specs import array_spec
 from tf_agents.trajectories import time_step as ts
 
-from pytfpol.errors import InputError, RunError, SpecMismatchError, UsageError
-
-# ---------------------------------------------------------------------------------------------
-# Making environments
-
-
-@dataclass(frozen=True)
-class EnvSource:
-    """A Gymnasium env id with its `gymnasium.make` arguments; small and picklable on purpose."""
-
-    env_id: str
-    kwargs: dict = field(default_factory=dict)
-    max_episode_steps: Optional[int] = None
-
-    def make(self) -> gym.Env:
-        """`gymnasium.make` with errors a user can act on."""
-        try:
-            return gym.make(self.env_id, max_episode_steps=self.max_episode_steps, **self.kwargs)
-        except gym.error.DeprecatedEnv as exc:
-            raise InputError(
-                f"--env {self.env_id}: {exc}", "use the newer version it names"
-            ) from exc
-        except gym.error.UnregisteredEnv as exc:
-            raise InputError(
-                f"--env {self.env_id}: no such Gymnasium environment",
-                _suggest_env_ids(self.env_id),
-            ) from exc
-        except ModuleNotFoundError as exc:
-            # Gymnasium re-raises a failed `module:Env-v0` import without the module's name.
-            module = exc.name or getattr(exc.__cause__, "name", None) or self.env_id.split(":")[0]
-            raise InputError(
-                f"--env {self.env_id}: cannot import module {module!r} to register it",
-                "install the package that provides the environment, or check the module name",
-            ) from exc
-        except gym.error.DependencyNotInstalled as exc:
-            raise InputError(f"--env {self.env_id}: {exc}", "install what it names") from exc
-        except TypeError as exc:
-            raise UsageError(
-                f"--env-kwargs: {self.env_id} does not accept {sorted(self.kwargs)} ({exc})",
-                "check the keyword arguments of the environment's constructor",
-            ) from exc
-        except Exception as exc:  # noqa: BLE001 - env constructors raise anything
-            raise RunError(
-                f"--env {self.env_id}: creating the environment failed "
-                f"({type(exc).__name__}: {exc})",
-                "check --env-kwargs and the environment's own requirements",
-            ) from exc
-
-
-def _suggest_env_ids(env_id: str) -> str:
-    known = list(gym.registry.keys())
-    lowered = {k.lower(): k for k in known}
-    close = difflib.get_close_matches(env_id, known, n=3, cutoff=0.6)
-    if env_id.lower() in lowered and lowered[env_id.lower()] not in close:
-        close.insert(0, lowered[env_id.lower()])
-    if close:
-        return "did you mean: " + ", ".join(close) + "?"
-    return "list the registered ids with: python -c 'import gymnasium; gymnasium.pprint_registry()'"
-
+from pytfpol.errors import InputError, SpecMismatchError
 
 # ---------------------------------------------------------------------------------------------
 # Spaces -> specs

@@ -6,19 +6,28 @@ The library raises these; the CLI prints `error: <message>` and `hint: <hint>` a
 
 from __future__ import annotations
 
+import re
+from typing import Optional
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
 EXIT_OK = 0
 EXIT_GATE = 1
 EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_RUNTIME = 4
 EXIT_OUTPUT = 5
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT)
+EXIT_TERMINATED = 143  # SIGTERM: what `timeout`, a CI cancel and `kill` send
 
 
 class PytfpolError(Exception):
     """Base of every error pytfpol reports to a user."""
 
     exit_code = EXIT_INPUT
+    # A run that stopped early carries what it completed, and the report written for it.
+    completed: Optional[list] = None
+    report: Optional[dict] = None
 
     def __init__(
         self, message: str, hint: str = "", *, path: object = None, details: str = ""
@@ -68,6 +77,26 @@ class GateFailed(PytfpolError):
 
 
 class Interrupted(PytfpolError):
-    """The user pressed Ctrl-C (exit 130); completed episodes are still written."""
+    """Ctrl-C (exit 130) or SIGTERM (exit 143); completed episodes are still written."""
 
     exit_code = EXIT_INTERRUPTED
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C wherever the run is, so that it stops the same way."""
+
+
+def interrupted(cause: BaseException, message: str, hint: str) -> Interrupted:
+    """The Interrupted error for `cause` (a KeyboardInterrupt or Terminated), exit code set."""
+    error = Interrupted(message, hint)
+    if isinstance(cause, Terminated):
+        error.exit_code = EXIT_TERMINATED
+    return error
+
+
+def one_line(message: object) -> str:
+    """A message as one plain line: colour codes, `WARN:` prefixes and line breaks removed
+    (Gymnasium colours its warnings and errors)."""
+    text = _ANSI.sub("", str(message)).strip()
+    text = re.sub(r"^(WARN|WARNING|ERROR):\s*", "", text)
+    return " ".join(text.split())

@@ -22,7 +22,7 @@ import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
 from pytfpol.envs import ActionUnbatcher, _pack_like, flatten_with_paths
-from pytfpol.errors import Interrupted, PytfpolError, RunError
+from pytfpol.errors import PytfpolError, RunError, interrupted
 from pytfpol.vector import EnvFailure, Stepper
 
 
@@ -69,12 +69,14 @@ def run_episodes(
     on_episode: Optional[Callable[[EpisodeResult], None]] = None,
     deadline: Optional[float] = None,
     timeout: Optional[float] = None,
+    on_step: Optional[Callable[[int], None]] = None,
 ) -> list[EpisodeResult]:
     """Run exactly `episodes` episodes of `policy` (a batched PyPolicy) on `stepper`'s slots.
 
     `policy` must accept a batch of `stepper.num_envs` time steps. Raises RunError (or
-    Interrupted on Ctrl-C) with the episodes completed so far in `.completed`; RunError too once
-    `time.monotonic()` passes `deadline` (checked once per batch step; `timeout` is only named).
+    Interrupted on Ctrl-C / SIGTERM) with the episodes completed so far in `.completed`; RunError
+    too once `time.monotonic()` passes `deadline` (checked once per batch step; `timeout` is only
+    named). `on_step(n)` is told after each batch step how many env steps it took.
     """
     n = stepper.num_envs
     slots = _Slots(n, policy.time_step_spec.observation, policy.action_spec)
@@ -132,6 +134,8 @@ def run_episodes(
             slots.lengths[active] += 1
             slots.step_type[active] = ts.StepType.MID
             slots.reward[active] = reward
+            if on_step is not None:
+                on_step(active.size)
             done = terminated | truncated
             if done.any():
                 for k in np.flatnonzero(done).tolist():
@@ -148,7 +152,8 @@ def run_episodes(
         error.completed = _in_order(results)
         raise error from exc
     except KeyboardInterrupt as exc:
-        error = Interrupted(
+        error = interrupted(
+            exc,
             f"interrupted after {len(results)} of {episodes} episodes",
             "the completed episodes were written, marked incomplete",
         )

@@ -20,29 +20,22 @@ from typing import Iterable, Optional
 import numpy as np
 
 from pytfpol import checkpoint_reader as cr
-from pytfpol.errors import InputError, OutputError, UsageError
+from pytfpol import layout as lay
+from pytfpol.errors import InputError, OutputError, PytfpolError, UsageError
 
 SCHEMA_VERSION = 1
-KIND_CHECKPOINT = "checkpoint"
-KIND_CHECKPOINTER = "checkpointer_dir"
-KIND_SAVED_MODEL = "saved_model"
-KIND_LEARNER = "learner_policies"
-KIND_POLICY_CHECKPOINT = "policy_checkpoint"
-KIND_EVAL_OUTPUT = "eval_output"
-
-SAVED_MODEL_PB = "saved_model.pb"
-POLICY_SPECS = "policy_specs.pbtxt"
-STATS_JSON = "stats.json"
-EVAL_CHECKPOINT_DIR = "checkpoint"
-LEARNER_POLICIES = ("greedy_policy", "collect_policy", "policy")
-CKPT_RE = re.compile(r"^(?:.*-)?(\d+)$")
-POLICY_CHECKPOINT_RE = re.compile(r"^policy_checkpoint_(\d+)$")
+KIND_CHECKPOINT = lay.KIND_CHECKPOINT
+KIND_CHECKPOINTER = lay.KIND_CHECKPOINTER
+KIND_SAVED_MODEL = lay.KIND_SAVED_MODEL
+KIND_LEARNER = lay.KIND_LEARNER
+KIND_POLICY_CHECKPOINT = lay.KIND_POLICY_CHECKPOINT
+KIND_EVAL_OUTPUT = lay.KIND_EVAL_OUTPUT
+KIND_SAVED_MODEL_SERIES = lay.KIND_SAVED_MODEL_SERIES
 STEP_KEYS = ("train_step/.ATTRIBUTES/VARIABLE_VALUE", "global_step/.ATTRIBUTES/VARIABLE_VALUE")
 EVALUATION_PREFIX = "evaluation/"
 HISTORY_KEY = "evaluation/history/.ATTRIBUTES/py_state"
-# The columns of `evaluation/history` as `pytfpol eval` writes them (checkpoints.HISTORY_COLUMNS;
-# repeated here because that module imports TensorFlow; a test keeps the two equal).
-HISTORY_COLUMNS = ("train_step", "episodes", "mean_return", "std_return", "unix_time")
+HISTORY_COLUMNS = lay.HISTORY_COLUMNS
+CKPT_RE = re.compile(r"^(?:.*-)?(\d+)$")
 
 
 # ----------------------------------------------------------------------------- entry points
@@ -50,7 +43,8 @@ HISTORY_COLUMNS = ("train_step", "episodes", "mean_return", "std_return", "unix_
 
 def inspect_path(path: str | os.PathLike, step: Optional[int] = None) -> dict:
     """Everything `pytfpol inspect PATH` shows, as one JSON-ready dict (see the README)."""
-    kind, target = detect(path)
+    found = lay.detect(path)
+    kind = found.kind
     report = {
         "schema_version": SCHEMA_VERSION,
         "path": os.fspath(path),
@@ -60,74 +54,41 @@ def inspect_path(path: str | os.PathLike, step: Optional[int] = None) -> dict:
         "saved_model": None,
         "saved_models": None,
         "evaluation": None,
+        "warnings": [],
     }
-    if step is not None and kind not in (KIND_CHECKPOINTER, KIND_LEARNER, KIND_EVAL_OUTPUT):
+    if step is not None and kind in (KIND_CHECKPOINT, KIND_POLICY_CHECKPOINT, KIND_SAVED_MODEL):
         raise UsageError(
             f"--step: {path} is a single checkpoint ({kind}), not a directory of checkpoints",
-            "use --step with a Checkpointer directory, a Learner policies/ root or an eval output",
+            "use --step with a Checkpointer directory, a Learner policies/ root, a "
+            "policy_saved_model/ folder or an eval output",
         )
+    directory = Path(found.directory)
     if kind == KIND_CHECKPOINT:
-        report["checkpoint"] = describe_checkpoint(target)
+        report["checkpoint"] = describe_checkpoint(found.given_checkpoint.prefix)
     elif kind == KIND_POLICY_CHECKPOINT:
-        report["checkpoint"] = describe_checkpoint(
-            _variables_prefix(target), step=_step_from_name(target.name)
-        )
+        entry = found.given_checkpoint
+        report["checkpoint"] = describe_checkpoint(entry.prefix, step=entry.step)
     elif kind == KIND_CHECKPOINTER:
-        report["checkpoints"] = list_checkpointer_dir(target)
-        report["checkpoint"] = _describe_selected(report["checkpoints"], step)
+        report["checkpoints"] = checkpoint_listing(found)
+        report["checkpoint"] = _describe_selected(found, report, step)
     elif kind == KIND_SAVED_MODEL:
-        report["saved_model"] = describe_saved_model(target)
-        report["checkpoint"] = describe_checkpoint(_variables_prefix(target))
+        report["saved_model"] = describe_saved_model(directory)
+        report["checkpoint"] = describe_checkpoint(_variables_prefix(directory))
+    elif kind == KIND_SAVED_MODEL_SERIES:
+        _fill_series(report, found, step)
     elif kind == KIND_LEARNER:
-        _fill_learner(report, target, step)
+        _fill_learner(report, found, step)
     else:
-        _fill_eval_output(report, target, step)
+        _fill_eval_output(report, found, step)
     return report
 
 
 def detect(path: str | os.PathLike) -> tuple[str, Path]:
-    """(kind, the path to read) for any PATH `inspect` accepts; InputError otherwise."""
-    given = Path(path)
-    prefix = cr.prefix_of(given)
-    if prefix is not None and not given.is_dir():
-        return KIND_CHECKPOINT, Path(prefix)
-    if not given.exists():
-        raise InputError(
-            f"{given}: no such file, directory or checkpoint prefix",
-            "give a checkpoint prefix (ckpt-N), a Checkpointer, SavedModel, Learner policies/, "
-            "policy_checkpoint_* or eval output directory",
-            path=given,
-        )
-    if not given.is_dir():
-        raise InputError(
-            f"{given}: not a checkpoint (.index or .data-*) file",
-            "give a checkpoint prefix such as train_dir/policy/ckpt-30",
-            path=given,
-        )
-    return _detect_dir(given)
-
-
-def _detect_dir(directory: Path) -> tuple[str, Path]:
-    if (directory / STATS_JSON).is_file():
-        return KIND_EVAL_OUTPUT, directory
-    if (directory / SAVED_MODEL_PB).is_file():
-        return KIND_SAVED_MODEL, directory
-    if any((directory / name / SAVED_MODEL_PB).is_file() for name in LEARNER_POLICIES):
-        return KIND_LEARNER, directory
-    if (directory / "policies").is_dir() and any(
-        (directory / "policies" / name / SAVED_MODEL_PB).is_file() for name in LEARNER_POLICIES
-    ):
-        return KIND_LEARNER, directory / "policies"
-    if cr.index_path(_variables_prefix(directory)).is_file():
-        return KIND_POLICY_CHECKPOINT, directory
-    if (directory / "checkpoint").is_file() or _ckpt_indexes(directory):
-        return KIND_CHECKPOINTER, directory
-    raise InputError(
-        f"{directory}: nothing to inspect here (no checkpoint, ckpt-N.index, saved_model.pb, "
-        "policies/, variables/ or stats.json)",
-        "give a checkpoint prefix or one of the directories listed in `pytfpol inspect --help`",
-        path=directory,
-    )
+    """(kind, the directory or prefix to read) for any PATH `inspect` accepts (see `layout`)."""
+    found = lay.detect(path)
+    if found.given_checkpoint is not None and found.kind == KIND_CHECKPOINT:
+        return found.kind, Path(found.given_checkpoint.prefix)
+    return found.kind, Path(found.directory)
 
 
 # ----------------------------------------------------------------------------- one checkpoint
@@ -181,12 +142,12 @@ def _train_step(bundle: cr.Bundle) -> Optional[int]:
 
 
 def _step_from_name(name: str) -> Optional[int]:
-    match = POLICY_CHECKPOINT_RE.match(name) or re.match(r"^ckpt-(\d+)$", name)
+    match = lay.POLICY_CHECKPOINT_RE.match(name) or lay.CKPT_NAME_RE.match(name)
     return int(match.group(1)) if match else None
 
 
 def _variables_prefix(directory: Path) -> Path:
-    return directory / "variables" / "variables"
+    return directory / lay.VARIABLES_PREFIX
 
 
 def array_summary(key: str, array: np.ndarray) -> dict:
@@ -273,28 +234,35 @@ def json_number(value) -> object:
 # ----------------------------------------------------------------------------- checkpoint lists
 
 
-def list_checkpointer_dir(directory: Path) -> dict:
-    """Every checkpoint of a Checkpointer directory: step, time, newest, files missing."""
-    state = cr.read_checkpoint_state(directory)
+def checkpoint_listing(found: lay.Layout) -> dict:
+    """Every checkpoint of a layout for display: step, time, files missing, which is newest
+    (the one `pytfpol eval` would take: `layout.select`), and the names a `checkpoint` state
+    file lists that are not on disk."""
+    state = found.state
+    if found.kind == KIND_CHECKPOINTER and found.state_problem is not None:
+        raise InputError(found.state_problem, cr.HINT_CORRUPT, path=Path(found.directory))
     listed = list(state.all_model_checkpoint_paths) if state else []
     stamps = list(state.all_model_checkpoint_timestamps) if state else []
-    names = dict.fromkeys(listed)
-    for index in _ckpt_indexes(directory):
-        names.setdefault(index.name[: -len(".index")], None)
-    if state and state.model_checkpoint_path:
-        names.setdefault(state.model_checkpoint_path, None)
+    by_name = {c.name: c for c in found.checkpoints}
+    names = dict.fromkeys(c.name for c in found.checkpoints)
+    for name in listed + ([state.model_checkpoint_path] if state else []):
+        if name:
+            names.setdefault(name, None)
     entries = []
     for name in names:
         stamp = (
             stamps[listed.index(name)] if name in listed and len(stamps) == len(listed) else None
         )
-        entries.append(_checkpoint_entry(directory, name, name in listed, stamp))
+        checkpoint = by_name.get(name)
+        prefix = Path(checkpoint.prefix) if checkpoint else Path(found.directory) / name
+        in_state = name in listed if found.kind == KIND_CHECKPOINTER else True
+        entries.append(_listing_entry(name, prefix, checkpoint, in_state, stamp))
     entries.sort(key=lambda e: (e["step"] is None, e["step"] or 0, e["name"]))
-    newest = _newest(state, entries)
+    newest = _newest_name(found)
     for entry in entries:
         entry["newest"] = entry["name"] == newest
     return {
-        "dir": str(directory),
+        "dir": found.directory,
         "state_file": state is not None,
         "newest": newest,
         "selected": None,
@@ -302,22 +270,24 @@ def list_checkpointer_dir(directory: Path) -> dict:
     }
 
 
-def _ckpt_indexes(directory: Path) -> list[Path]:
-    try:
-        return sorted(p for p in directory.iterdir() if re.match(r"^.+-\d+\.index$", p.name))
-    except OSError:
-        return []
-
-
-def _checkpoint_entry(directory: Path, name: str, listed: bool, stamp: Optional[float]) -> dict:
-    prefix = directory / name
+def _listing_entry(
+    name: str, prefix: Path, checkpoint: Optional[lay.Checkpoint], listed: bool, stamp
+) -> dict:
     missing, problem = _missing_files(prefix)
     index = cr.index_path(prefix)
     match = CKPT_RE.match(Path(name).name)
+    step = checkpoint.step if checkpoint is not None else (int(match.group(1)) if match else None)
+    base = (
+        Path(checkpoint.path)
+        if checkpoint is not None and checkpoint.path != checkpoint.prefix
+        else None
+    )
+    if base is not None:  # a directory checkpoint: name its files relative to it
+        missing = [os.path.relpath(prefix.parent / m, base) for m in missing]
     return {
         "name": name,
         "prefix": str(prefix),
-        "step": int(match.group(1)) if match else None,
+        "step": step,
         "time": _iso(stamp) if stamp is not None else None,
         "mtime": _iso(index.stat().st_mtime) if index.is_file() else None,
         "listed": listed,
@@ -327,10 +297,18 @@ def _checkpoint_entry(directory: Path, name: str, listed: bool, stamp: Optional[
     }
 
 
+def _newest_name(found: lay.Layout) -> Optional[str]:
+    try:
+        chosen = lay.select(found).checkpoint
+    except PytfpolError:
+        return None
+    return chosen.name if chosen is not None else None
+
+
 def _missing_files(prefix: Path) -> tuple[list[str], Optional[str]]:
     """Files of the bundle that are not there, and any other problem with it."""
     index = cr.index_path(prefix)
-    if not index.exists():
+    if not os.path.lexists(index):
         return [index.name], None
     try:
         cr.open_bundle(prefix)
@@ -355,73 +333,19 @@ def _num_shards(prefix: Path) -> Optional[int]:
         return None
 
 
-def _newest(state, entries: list[dict]) -> Optional[str]:
-    if state is not None and state.model_checkpoint_path:
-        return state.model_checkpoint_path
-    present = [e for e in entries if not e["missing"] and e["step"] is not None]
-    return max(present, key=lambda e: e["step"])["name"] if present else None
-
-
-def _describe_selected(listing: dict, step: Optional[int]) -> Optional[dict]:
-    """Describe the newest checkpoint, or the one at --step; record which in the listing."""
-    entries = listing["entries"]
-    if step is None:
-        chosen = next((e for e in entries if e["newest"]), None)
-        if chosen is None:
-            return None
-    else:
-        chosen = next((e for e in entries if e["step"] == step), None)
-        if chosen is None:
-            steps = ", ".join(str(e["step"]) for e in entries if e["step"] is not None)
-            raise UsageError(
-                f"--step {step}: no checkpoint at that step in {listing['dir']}",
-                f"steps there: {steps or 'none'}",
-            )
-    if chosen["missing"]:
-        missing = Path(listing["dir"]) / chosen["missing"][0]
-        raise InputError(
-            f"{missing}: missing (listed in {listing['dir']}/checkpoint as {chosen['name']})",
-            "inspect another checkpoint with --step N",
-            path=missing,
-        )
-    listing["selected"] = chosen["name"]
-    return describe_checkpoint(chosen["prefix"], step=chosen["step"])
-
-
-def list_policy_checkpoints(checkpoints_dir: Path) -> dict:
-    """The `policy_checkpoint_<step>` directories of a Learner root, newest = highest step."""
-    entries = []
-    if checkpoints_dir.is_dir():
-        for child in sorted(checkpoints_dir.iterdir()):
-            match = POLICY_CHECKPOINT_RE.match(child.name)
-            if not match or not child.is_dir():
-                continue
-            prefix = _variables_prefix(child)
-            missing, problem = _missing_files(prefix)
-            index = cr.index_path(prefix)
-            entries.append(
-                {
-                    "name": child.name,
-                    "prefix": str(prefix),
-                    "step": int(match.group(1)),
-                    "time": None,
-                    "mtime": _iso(index.stat().st_mtime) if index.is_file() else None,
-                    "listed": True,
-                    "newest": False,
-                    "missing": [f"variables/{name}" for name in missing],
-                    "problem": problem,
-                }
-            )
-    entries.sort(key=lambda e: e["step"])
-    if entries:
-        entries[-1]["newest"] = True
-    return {
-        "dir": str(checkpoints_dir),
-        "state_file": False,
-        "newest": entries[-1]["name"] if entries else None,
-        "selected": None,
-        "entries": entries,
-    }
+def _describe_selected(found: lay.Layout, report: dict, step: Optional[int]) -> Optional[dict]:
+    """Describe the checkpoint `pytfpol eval` would use (the newest, or the one at --step), by
+    the same rules (`layout.select`); record which in the listing, and why others were not."""
+    listing = report["checkpoints"]
+    if not found.checkpoints and step is None:
+        return None
+    selection = lay.select(found, step=step)
+    chosen = selection.checkpoint
+    if chosen is None:
+        return None
+    report["warnings"].extend(selection.warnings)
+    listing["selected"] = chosen.name
+    return describe_checkpoint(chosen.prefix, step=chosen.step)
 
 
 def _iso(timestamp: float) -> Optional[str]:
@@ -441,10 +365,10 @@ def describe_saved_model(directory: Path) -> dict:
     bundle = cr.open_bundle(_variables_prefix(directory))
     return {
         "dir": str(directory),
-        "specs": read_policy_specs(directory / POLICY_SPECS),
+        "specs": read_policy_specs(directory / lay.POLICY_SPECS),
         "train_step": _train_step(bundle),
         "metadata": _metadata(bundle),
-        "signatures": _public_signatures(directory / SAVED_MODEL_PB),
+        "signatures": _public_signatures(directory / lay.SAVED_MODEL_PB),
     }
 
 
@@ -603,37 +527,51 @@ def _proto_number(token: str):
 # ----------------------------------------------------------------------------- Learner roots and eval outputs
 
 
-def _fill_learner(report: dict, root: Path, step: Optional[int]) -> None:
+def _fill_learner(report: dict, found: lay.Layout, step: Optional[int]) -> None:
     report["saved_models"] = {
-        name: describe_saved_model(root / name)
-        for name in LEARNER_POLICIES
-        if (root / name / SAVED_MODEL_PB).is_file()
+        Path(directory).name: describe_saved_model(Path(directory))
+        for directory in found.saved_models.values()
+        if os.path.lexists(Path(directory) / lay.SAVED_MODEL_PB)
     }
-    listing = list_policy_checkpoints(root / "checkpoints")
-    report["checkpoints"] = listing
-    if listing["entries"]:
-        report["checkpoint"] = _describe_selected(listing, step)
-    elif step is not None:
-        raise UsageError(
-            f"--step {step}: {root}/checkpoints has no policy checkpoints", "drop --step"
-        )
+    report["checkpoints"] = checkpoint_listing(found)
+    if found.checkpoints or step is not None:
+        report["checkpoint"] = _describe_selected(found, report, step)
     else:  # no checkpoints yet: the weights are the SavedModel's own
         first = next(iter(report["saved_models"]))
-        report["checkpoint"] = describe_checkpoint(_variables_prefix(root / first))
+        report["checkpoint"] = describe_checkpoint(
+            _variables_prefix(Path(found.directory) / first)
+        )
 
 
-def _fill_eval_output(report: dict, directory: Path, step: Optional[int]) -> None:
-    stats = _read_stats(directory / STATS_JSON)
-    checkpoints_dir = directory / EVAL_CHECKPOINT_DIR
+def _fill_series(report: dict, found: lay.Layout, step: Optional[int]) -> None:
+    """PPO's policy_saved_model/: every policy_<step> SavedModel; the selected one described."""
+    report["checkpoints"] = checkpoint_listing(found)
+    report["checkpoint"] = _describe_selected(found, report, step)
+    selected = report["checkpoints"]["selected"]
+    chosen = next((c for c in found.checkpoints if c.name == selected), None)
+    if chosen is not None:
+        report["saved_model"] = describe_saved_model(Path(chosen.saved_model))
+
+
+def _fill_eval_output(report: dict, found: lay.Layout, step: Optional[int]) -> None:
+    directory = Path(found.directory)
+    stats = _read_stats(directory / lay.STATS_JSON)
     history = None
-    if checkpoints_dir.is_dir():
-        listing = list_checkpointer_dir(checkpoints_dir)
-        report["checkpoints"] = listing
-        report["checkpoint"] = _describe_selected(listing, step)
-        selected = report["checkpoint"]
-        history = _history_array(selected["prefix"]) if selected else None
+    checkpoint_dir = directory / lay.OUTPUT_CHECKPOINT_DIR
+    if found.checkpoints:
+        listing_layout = lay.Layout(
+            KIND_CHECKPOINTER, found.path, str(checkpoint_dir), checkpoints=found.checkpoints
+        )
+        report["checkpoints"] = checkpoint_listing(listing_layout)
+        report["checkpoint"] = _describe_selected(listing_layout, report, step)
+        evaluation = checkpoint_dir / lay.EVALUATION_PREFIX
+        for prefix in (evaluation, report["checkpoint"] and report["checkpoint"]["prefix"]):
+            if prefix and os.path.lexists(f"{prefix}.index"):
+                history = _history_array(str(prefix))
+                if history is not None:
+                    break
         if history is None:
-            history = evaluation_history(listing)
+            history = evaluation_history(report["checkpoints"])
     elif step is not None:
         raise UsageError(
             f"--step {step}: {directory} holds no checkpoint/ directory", "drop --step"
@@ -777,18 +715,14 @@ def _bytes_text(value) -> str:
 def resolve_checkpoint(path: str | os.PathLike, step: Optional[int] = None) -> str:
     """The one checkpoint prefix `inspect PATH [--step N]` reads arrays/variables from."""
     kind, target = detect(path)
-    if kind == KIND_CHECKPOINT:
-        prefix = target
-    elif kind in (KIND_POLICY_CHECKPOINT, KIND_SAVED_MODEL):
-        prefix = _variables_prefix(target)
-    else:
-        report = inspect_path(path, step)
-        if report["checkpoint"] is None:
-            raise InputError(f"{path}: holds no checkpoint", "give a checkpoint prefix", path=path)
-        return report["checkpoint"]["prefix"]
-    if step is not None:
-        raise UsageError(f"--step: {path} is a single checkpoint ({kind})", "drop --step")
-    return os.fspath(prefix)
+    if kind in (KIND_CHECKPOINT, KIND_POLICY_CHECKPOINT, KIND_SAVED_MODEL):
+        if step is not None:
+            raise UsageError(f"--step: {path} is a single checkpoint ({kind})", "drop --step")
+        return os.fspath(target if kind == KIND_CHECKPOINT else _variables_prefix(target))
+    report = inspect_path(path, step)
+    if report["checkpoint"] is None:
+        raise InputError(f"{path}: holds no checkpoint", "give a checkpoint prefix", path=path)
+    return report["checkpoint"]["prefix"]
 
 
 def find_key(bundle: cr.Bundle, name: str) -> str:

@@ -17,26 +17,36 @@ from typing import Any, Optional
 
 import numpy as np
 
-from pytfpol.errors import InputError
+from pytfpol import layout
+from pytfpol.errors import InputError, UsageError
 from pytfpol.policy_config import PolicyConfig
 from pytfpol.quiet_tf import import_tf
-from pytfpol.sources import BUNDLED_CONFIG, FORMAT_CHECKPOINTER, POLICY_SPECS, PolicySource
+from pytfpol.sources import FORMAT_CHECKPOINTER, PolicySource
+from pytfpol.validation import CheckedInputs, validate
 
 tf = import_tf()
 
+import tensorflow_probability as tfp  # noqa: E402
 from tf_agents.policies import policy_saver, py_tf_policy, tf_policy  # noqa: E402
 from tf_agents.specs import tensor_spec  # noqa: E402
 
-from pytfpol import checkpoint_reader, checkpoints, networks  # noqa: E402
+from pytfpol import checkpoints, networks  # noqa: E402
 
 TRAIN_STEP_KEY = "train_step/.ATTRIBUTES/VARIABLE_VALUE"
+RANDOM_OPS = ("Random", "Multinomial", "Stateless", "TruncatedNormal")
 
 
 class SavedModelTFPolicy(tf_policy.TFPolicy):
-    """A loaded PolicySaver SavedModel seen as a `TFPolicy`, built in the current graph."""
+    """A loaded PolicySaver SavedModel seen as a `TFPolicy`, built in the current graph.
 
-    def __init__(self, loaded: Any, specs: dict) -> None:
+    A deterministic SavedModel acts through its own `action()`. One that samples (a Learner's
+    `policy` or `collect_policy`) is sampled from its saved `distribution()` by `TFPolicy`'s own
+    sampling (`sample=True`), seeded by pytfpol like `--stochastic`: the random ops inside its
+    `action()` had their seeds fixed when it was saved."""
+
+    def __init__(self, loaded: Any, specs: dict, sample: bool = False) -> None:
         self._loaded = loaded
+        self._sample = sample
         super().__init__(
             tensor_spec.from_spec(specs["time_step_spec"]),
             tensor_spec.from_spec(specs["action_spec"]),
@@ -50,10 +60,14 @@ class SavedModelTFPolicy(tf_policy.TFPolicy):
         return list(self._loaded.model_variables)
 
     def _action(self, time_step, policy_state, seed):
+        if self._sample:
+            return super()._action(time_step, policy_state, seed)
         return self._loaded.action(time_step, policy_state)
 
     def _distribution(self, time_step, policy_state):
-        raise NotImplementedError("pytfpol drives SavedModels through action() only")
+        if not hasattr(self._loaded, "distribution"):
+            raise NotImplementedError("this SavedModel saved no distribution function")
+        return self._loaded.distribution(time_step, policy_state)
 
     def _get_initial_state(self, batch_size):
         return self._loaded.get_initial_state(batch_size)
@@ -70,6 +84,7 @@ class LoadedPolicy:
     train_step: Optional[int]
     metadata: dict = field(default_factory=dict)
     side_data: dict = field(default_factory=dict)  # NumpyState arrays restored, by name
+    stochastic: bool = False  # True when the actions are sampled (seeded by --seed)
     architecture: Optional[str] = None  # how a Checkpointer policy was rebuilt
     unmatched: list = field(default_factory=list)  # checkpoint keys left over (--allow-partial)
     # What a new checkpoint of this policy holds, and its name inside OUT/checkpoint/.
@@ -78,16 +93,26 @@ class LoadedPolicy:
     extra_files: dict = field(default_factory=dict, repr=False)
 
     def write_checkpoint(self, target: Path, evaluation) -> str:
-        """Policy variables, step, side data and `evaluation` to `target`, atomically."""
+        """The policy checkpoint to `target` (as TF-Agents restores it: the policy and its step,
+        nothing else), and beside it, in `target/evaluation/`, the NumpyState side data and
+        `evaluation`. Returns the policy checkpoint's prefix."""
         side = {k: v for k, v in self.side_data.items() if not k.startswith("evaluation/")}
-        objects = {
-            **self.checkpoint_objects,
-            **checkpoints.numpy_states(side),
-            checkpoints.EVALUATION: evaluation,
-        }
-        return checkpoints.write_checkpoint(
+        objects = dict(self.checkpoint_objects)
+        if self.checkpoint_name == layout.VARIABLES_PREFIX and self.train_step is not None:
+            with self.graph.as_default():  # as a Learner policy checkpoint records it
+                step = tf.Variable(self.train_step, dtype=tf.int64, name="pytfpol_train_step")
+            self.session.run(step.initializer)
+            objects["train_step"] = step
+        prefix = checkpoints.write_checkpoint(
             self.session, objects, target, self.checkpoint_name, self.extra_files
         )
+        checkpoints.write_checkpoint(
+            self.session,
+            {**checkpoints.numpy_states(side), checkpoints.EVALUATION: evaluation},
+            target,
+            layout.EVALUATION_PREFIX,
+        )
+        return prefix
 
     @property
     def time_step_spec(self):
@@ -107,7 +132,7 @@ class LoadedPolicy:
 
 def read_policy_specs(saved_model_dir: str) -> dict:
     """Specs saved by PolicySaver (`policy_specs.pbtxt`) as nests of ArraySpecs."""
-    path = os.path.join(saved_model_dir, POLICY_SPECS)
+    path = os.path.join(saved_model_dir, layout.POLICY_SPECS)
     try:
         return policy_saver.specs_from_collect_data_spec(tensor_spec.from_pbtxt_file(path))
     except Exception as exc:  # noqa: BLE001 - protobuf raises many types for a bad file
@@ -130,33 +155,44 @@ class LoadOptions:
 
 
 def load_policy(
-    source: PolicySource, options: LoadOptions, env_specs: Optional[tuple] = None
+    source: PolicySource,
+    options: LoadOptions,
+    env_specs: Optional[tuple] = None,
+    checked: Optional[CheckedInputs] = None,
 ) -> LoadedPolicy:
     """Load `source` into a fresh graph and session, for batches of `batch_size` time steps.
 
     `env_specs` (time_step_spec, action_spec as TensorSpecs) shape the network rebuilt for a
-    Checkpointer directory; SavedModels carry their own specs.
+    Checkpointer directory; SavedModels carry their own specs. `checked` holds every bundle of
+    `source`, validated (`validation.validate`, run here when not given): nothing else is read
+    here before TensorFlow's restore.
     """
+    checked = checked if checked is not None else validate(source)
     if source.format == FORMAT_CHECKPOINTER:
-        return _load_checkpointer(source, options, env_specs)
-    return _load_saved_model_policy(source, options)
+        return _load_checkpointer(source, options, env_specs, checked)
+    return _load_saved_model_policy(source, options, checked)
 
 
-def _load_saved_model_policy(source: PolicySource, options: LoadOptions) -> LoadedPolicy:
+def _load_saved_model_policy(
+    source: PolicySource, options: LoadOptions, checked: CheckedInputs
+) -> LoadedPolicy:
     specs = read_policy_specs(source.saved_model_dir)
-    # Validate the SavedModel's variables before TensorFlow reads them (it aborts on some
-    # damaged files); the applied checkpoint is validated by _side_data below.
-    checkpoint_reader.open_bundle(os.path.join(source.saved_model_dir, "variables", "variables"))
-    side_data = _side_data(source.checkpoint_prefix) if source.checkpoint_prefix else {}
+    side_data = _side_data(source, checked)
     with _new_session() as session, session.graph.as_default():
+        if options.seed is not None:
+            tf.compat.v1.set_random_seed(options.seed)
         loaded = _load_saved_model(source.saved_model_dir)
-        py_policy = py_tf_policy.PyTFPolicy(SavedModelTFPolicy(loaded, specs))
+        sample = _saved_model_samples(loaded, specs, source, options)
+        py_policy = py_tf_policy.PyTFPolicy(
+            SavedModelTFPolicy(loaded, specs, sample=sample),
+            seed=options.seed if sample else None,
+        )
         py_policy.session = session
         _build(py_policy, options.batch_size, source.saved_model_dir)
         session.run(tf.compat.v1.global_variables_initializer())
         train_step = _run_scalar(session, loaded.get_train_step())
         if source.checkpoint_dir is not None:
-            train_step = _apply_checkpoint(loaded, session, source)
+            train_step = _apply_checkpoint(loaded, session, source, checked)
         metadata = _read_metadata(loaded, session)
     return LoadedPolicy(
         py_policy,
@@ -166,17 +202,89 @@ def _load_saved_model_policy(source: PolicySource, options: LoadOptions) -> Load
         train_step,
         metadata,
         side_data=side_data,
+        stochastic=sample,
         checkpoint_objects={"policy": loaded},
-        checkpoint_name="variables/variables",
+        checkpoint_name=layout.VARIABLES_PREFIX,
     )
 
 
-def _load_checkpointer(source: PolicySource, options: LoadOptions, env_specs) -> LoadedPolicy:
+def _saved_model_samples(loaded, specs: dict, source: PolicySource, options: LoadOptions) -> bool:
+    """Whether this SavedModel's actions are sampled, and so must be sampled (seeded) by pytfpol
+    from its saved distribution; refuses what cannot be honoured."""
+    where = source.saved_model_dir
+    distribution = _saved_distribution(loaded, specs)
+    if distribution is None:
+        if not _has_random_ops(tf.compat.v1.get_default_graph()):
+            if options.stochastic:
+                raise _nothing_to_sample(where)
+            return False
+        raise UsageError(
+            f"{where}: samples its actions with random ops whose seeds were fixed when it was "
+            "saved, and saved no distribution pytfpol could sample with --seed: its returns "
+            "would change from run to run",
+            "evaluate the greedy policy (--policy greedy, or the greedy_policy directory)",
+        )
+    if _deterministic(distribution):
+        if options.stochastic:
+            raise _nothing_to_sample(where)
+        return False
+    return True
+
+
+def _nothing_to_sample(where: str) -> UsageError:
+    return UsageError(
+        f"--stochastic: {where} is deterministic (its distribution is the greedy action), so "
+        "there is nothing to sample",
+        "drop --stochastic, or evaluate a sampling policy (of a Learner root: --policy policy "
+        "or --policy collect)",
+    )
+
+
+def _saved_distribution(loaded, specs: dict):
+    """The action distribution(s) the SavedModel's `distribution()` returns, or None."""
+    if not hasattr(loaded, "distribution"):
+        return None
+    try:
+        time_step = tensor_spec.to_nest_placeholder(
+            tensor_spec.from_spec(specs["time_step_spec"]), outer_dims=[1]
+        )
+        step = loaded.distribution(time_step, loaded.get_initial_state(1))
+    except Exception:  # noqa: BLE001 - an old or odd SavedModel: treat as having none
+        return None
+    action = getattr(step, "action", None)
+    if action is None or not all(
+        isinstance(d, tfp.distributions.Distribution) for d in tf.nest.flatten(action)
+    ):
+        return None
+    return action
+
+
+def _deterministic(distribution) -> bool:
+    return all(
+        isinstance(d, tfp.distributions.Deterministic) for d in tf.nest.flatten(distribution)
+    )
+
+
+def _has_random_ops(graph) -> bool:
+    """Random ops anywhere in the graph's functions (a SavedModel's action function)."""
+    library = graph.as_graph_def().library
+    return any(
+        node.op.startswith(RANDOM_OPS) or "Random" in node.op
+        for function in library.function
+        for node in function.node_def
+    )
+
+
+def _load_checkpointer(
+    source: PolicySource, options: LoadOptions, env_specs, checked: CheckedInputs
+) -> LoadedPolicy:
     """Rebuild the policy from its config, check every variable, restore, wrap in PyTFPolicy."""
     config = options.config
     prefix = source.checkpoint_prefix
-    found, py_state_keys = checkpoints.checkpoint_contents(prefix)
-    side_data = checkpoints.read_side_data(prefix, py_state_keys)
+    bundle = checked.get(prefix)
+    found = checkpoints.checkpoint_contents(bundle.bundle)
+    saved_side_data = dict(bundle.side_data)  # restored through NumpyState with the policy
+    side_data = _side_data(source, checked)
     time_step_spec, action_spec = env_specs
     with _new_session() as session, session.graph.as_default():
         if options.seed is not None:
@@ -197,8 +305,14 @@ def _load_checkpointer(source: PolicySource, options: LoadOptions, env_specs) ->
                 "fix the config, or pass --allow-partial to restore only what matches",
                 path=prefix,
             )
-        states = checkpoints.numpy_states(side_data)
+        states = checkpoints.numpy_states(saved_side_data)
         policy = networks.evaluation_policy(saved, options.stochastic)
+        if options.stochastic and _deterministic(_policy_distribution(policy)):
+            raise UsageError(
+                f"--stochastic: the policy rebuilt from {config.path} is deterministic (its "
+                "distribution is a single action), so there is nothing to sample",
+                "drop --stochastic",
+            )
         policy = _normalized(policy, config, side_data, prefix)
         py_policy = py_tf_policy.PyTFPolicy(policy, seed=options.seed)
         py_policy.session = session
@@ -215,11 +329,14 @@ def _load_checkpointer(source: PolicySource, options: LoadOptions, env_specs) ->
         options.batch_size,
         train_step,
         side_data=side_data,
+        stochastic=options.stochastic,
         architecture=config.describe(),
         unmatched=unmatched,
         checkpoint_objects=objects,
         checkpoint_name=f"ckpt-{train_step}",
-        extra_files={BUNDLED_CONFIG: config.source_text.encode()} if config.source_text else {},
+        extra_files=(
+            {layout.BUNDLED_CONFIG: config.source_text.encode()} if config.source_text else {}
+        ),
     )
 
 
@@ -270,9 +387,24 @@ def _normalized(policy, config: PolicyConfig, side_data: dict, prefix: str):
     return networks.ObservationNormalizingPolicy(policy, mean, variance, norm.epsilon, norm.clip)
 
 
-def _side_data(prefix: str) -> dict:
-    _, py_state_keys = checkpoints.checkpoint_contents(prefix)
-    return checkpoints.read_side_data(prefix, py_state_keys)
+def _side_data(source: PolicySource, checked: CheckedInputs) -> dict:
+    """NumpyState arrays of the checkpoint, and of an eval output's evaluation/ beside it (an
+    earlier pytfpol eval's history and the side data it carried), already decoded."""
+    side: dict = {}
+    for prefix in (source.evaluation_prefix, source.checkpoint_prefix):
+        bundle = checked.get(prefix)
+        if bundle is not None:
+            side.update(bundle.side_data)
+    return side
+
+
+def _policy_distribution(policy):
+    """The policy's action distribution on a placeholder batch of one (to see if it samples)."""
+    time_step = tensor_spec.to_nest_placeholder(policy.time_step_spec, outer_dims=[1])
+    try:
+        return policy.distribution(time_step, policy.get_initial_state(1)).action
+    except NotImplementedError:
+        return ()
 
 
 def _load_saved_model(saved_model_dir: str):
@@ -298,7 +430,7 @@ def _build(py_policy, batch_size: int, saved_model_dir: str) -> None:
         ) from exc
 
 
-def _apply_checkpoint(loaded, session, source: PolicySource) -> Optional[int]:
+def _apply_checkpoint(loaded, session, source: PolicySource, checked) -> Optional[int]:
     """Restore a `policy_checkpoint_*` into the loaded SavedModel; return its train step."""
     prefix = source.checkpoint_prefix
     try:
@@ -312,17 +444,8 @@ def _apply_checkpoint(loaded, session, source: PolicySource) -> Optional[int]:
             "check that the checkpoint was saved from the same policy (PolicySavedModelTrigger)",
             path=source.checkpoint_dir,
         ) from exc
-    return _checkpoint_train_step(prefix, source.checkpoint_step)
-
-
-def _checkpoint_train_step(prefix: str, from_name: Optional[int]) -> Optional[int]:
-    try:
-        reader = tf.train.load_checkpoint(prefix)
-        if reader.has_tensor(TRAIN_STEP_KEY):
-            return int(reader.get_tensor(TRAIN_STEP_KEY))
-    except Exception:  # noqa: BLE001 - the step is informative; fall back to the name
-        pass
-    return from_name
+    step = checked.get(prefix).step(TRAIN_STEP_KEY)
+    return step if step is not None else source.checkpoint_step
 
 
 def _read_metadata(loaded, session) -> dict:

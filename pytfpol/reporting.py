@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import traceback
 from typing import Optional
 
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -29,19 +36,30 @@ def stderr_console() -> Console:
 
 
 class EpisodeProgress:
-    """A rich progress bar over episodes on stderr, shown only when stderr is a terminal."""
+    """Progress of a run on stderr: a spinner while loading, then a bar over episodes that moves
+    with every batch step (steps/s, ETA), shown only when stderr is a terminal and not `quiet`.
+    Warnings are printed in any case: they say what the run really does."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, quiet: bool = False) -> None:
         self._console = console
+        self._show = console.is_terminal and not quiet
         self._progress: Optional[Progress] = None
         self._task = None
         self._returns = 0.0
         self._done = 0
+        self._steps = 0
+        self._finished_steps = 0
+        self._running_slots = 1
+        self._max_steps: Optional[int] = None
+        self._started = time.monotonic()
         self._status = None
+
+    def warn(self, message: str) -> None:
+        print_note(f"warning: {message}", self._console)
 
     def stage(self, description: str) -> None:
         """A spinner for work before the episodes (TensorFlow import, graph building)."""
-        if not self._console.is_terminal:
+        if not self._show:
             return
         self._stop_status()
         self._status = self._console.status(description)
@@ -52,27 +70,57 @@ class EpisodeProgress:
             self._status.stop()
             self._status = None
 
-    def start(self, total: int, description: str) -> None:
+    def start(self, total: int, description: str, max_episode_steps: Optional[int] = None) -> None:
+        """`max_episode_steps`, when known, lets the bar move within episodes."""
         self._stop_status()
-        if not self._console.is_terminal:
+        self._max_steps = max_episode_steps
+        if not self._show:
             return
         self._progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("episodes  mean return {task.fields[mean]}"),
+            TextColumn("{task.fields[episodes]}/{task.total:.0f} episodes"),
+            TextColumn("{task.fields[rate]} steps/s"),
+            TextColumn("mean return {task.fields[mean]}"),
             TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
             console=self._console,
             transient=True,
         )
-        self._task = self._progress.add_task(description, total=total, mean="-")
+        self._task = self._progress.add_task(
+            description, total=total, episodes=0, rate="-", mean="-"
+        )
         self._progress.start()
+        self._started = time.monotonic()
 
-    def advance(self, episode_return: float) -> None:
+    def step(self, env_steps: int) -> None:
+        self._steps += env_steps
+        self._running_slots = max(env_steps, 1)
+        if self._progress is None:
+            return
+        elapsed = time.monotonic() - self._started
+        rate = f"{self._steps / elapsed:,.0f}" if elapsed > 0 else "-"
+        self._progress.update(self._task, completed=self._completed(), rate=rate)
+
+    def advance(self, result) -> None:
         self._done += 1
-        self._returns += episode_return
+        self._returns += result.return_
+        self._finished_steps += result.length
         if self._progress is not None:
-            self._progress.update(self._task, advance=1, mean=f"{self._returns / self._done:.2f}")
+            self._progress.update(
+                self._task,
+                completed=self._completed(),
+                episodes=self._done,
+                mean=f"{self._returns / self._done:.2f}",
+            )
+
+    def _completed(self) -> float:
+        """Finished episodes, plus the running ones' share of their step limit when known."""
+        if not self._max_steps:
+            return float(self._done)
+        running = (self._steps - self._finished_steps) / self._max_steps
+        return self._done + min(running, self._running_slots * 0.99)
 
     def stop(self) -> None:
         self._stop_status()
@@ -165,8 +213,8 @@ def print_error(error: BaseException, verbose: bool = False) -> None:
         console.print("hint: run again with -v for the traceback, and report it", markup=False)
 
 
-def print_note(message: str) -> None:
-    stderr_console().print(message, markup=False, style="dim")
+def print_note(message: str, console: Optional[Console] = None) -> None:
+    (console or stderr_console()).print(message, markup=False, style="dim")
 
 
 # ----------------------------------------------------------------------------- pytfpol inspect

@@ -1,7 +1,8 @@
-"""Find out what kind of policy a path holds, from the file system alone (no TensorFlow).
+"""Which policy files an evaluation loads: a `Layout` (see `layout`) and the options that pick
+within it, turned into a small picklable `PolicySource`. No TensorFlow; nothing is created.
 
-The result is a small, picklable `PolicySource` that `loading` turns into a running policy. Reading
-never creates or changes anything: every path is checked here before TensorFlow sees it.
+Options that have no meaning for the kind of input are refused (UsageError, exit 2) rather than
+ignored: a CI gate must never evaluate something other than what its command line says.
 """
 
 from __future__ import annotations
@@ -9,29 +10,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from pytfpol import layout as lay
 from pytfpol.errors import InputError, UsageError
 
-SAVED_MODEL_PB = "saved_model.pb"
-POLICY_SPECS = "policy_specs.pbtxt"
-VARIABLES_INDEX = os.path.join("variables", "variables.index")
-CHECKPOINTS_DIR = "checkpoints"
-POLICY_CHECKPOINT_RE = re.compile(r"^policy_checkpoint_(\d+)$")
-CHECKPOINTER_INDEX_RE = re.compile(r"^ckpt-(\d+)\.index$")
-
-# `--policy` choice -> directory name used by TF-Agents' PolicySavedModelTrigger.
-LEARNER_POLICIES = {"greedy": "greedy_policy", "collect": "collect_policy", "policy": "policy"}
-
-FORMAT_SAVED_MODEL = "saved_model"
-FORMAT_LEARNER = "learner_policies"
-FORMAT_CHECKPOINTER = "checkpointer"
-
-OUTPUT_CHECKPOINT_DIR = "checkpoint"  # what `pytfpol eval` writes next to stats.json
-BUNDLED_CONFIG = "pytfpol-policy.toml"  # the config copied into an output checkpoint
+FORMAT_SAVED_MODEL = "saved_model"  # a SavedModel's graph (and its own or a checkpoint's weights)
+FORMAT_LEARNER = "learner_policies"  # a SavedModel of a Learner root with a policy checkpoint
+FORMAT_CHECKPOINTER = "checkpointer"  # a network rebuilt from a config, weights from ckpt-<step>
 
 
 @dataclass(frozen=True)
@@ -46,213 +34,196 @@ class PolicySource:
     checkpoint_step: Optional[int] = None  # the step in the checkpoint's file or dir name
     checkpoint_prefix: Optional[str] = None  # what tf.train.Checkpoint reads
     bundled_config: Optional[str] = None  # a config saved with an output checkpoint
+    kind: str = lay.KIND_SAVED_MODEL  # what the path was (layout.KIND_*)
+    warnings: tuple[str, ...] = ()  # e.g. a newer, incomplete checkpoint skipped
+    evaluation_prefix: Optional[str] = None  # an eval output's own NumpyState checkpoint
+
+    @property
+    def rebuilt(self) -> bool:
+        """True when the network is rebuilt from a config (no graph on disk)."""
+        return self.format == FORMAT_CHECKPOINTER
+
+    @property
+    def input_description(self) -> str:
+        return lay.KIND_NAMES[self.kind]
 
 
 def resolve_policy_source(
     path: str | os.PathLike,
-    policy: str = "greedy",
+    policy: Optional[str] = None,
     checkpoint: str | os.PathLike | None = None,
     step: Optional[int] = None,
 ) -> PolicySource:
-    """Detect the layout at `path` and pick the SavedModel and checkpoint to use."""
-    if policy not in LEARNER_POLICIES:
+    """Detect the layout at `path` and pick the SavedModel and checkpoint to use.
+
+    `policy` chooses a Learner root's SavedModel (default greedy); `step` or `checkpoint` the
+    checkpoint (default the newest complete one)."""
+    if policy is not None and policy not in lay.LEARNER_POLICIES:
         raise UsageError(
-            f"unknown --policy {policy!r}", f"choose one of: {', '.join(LEARNER_POLICIES)}"
+            f"unknown --policy {policy!r}", f"choose one of: {', '.join(lay.LEARNER_POLICIES)}"
         )
-    root = Path(path)
-    if not root.exists():
+    found = lay.detect(path).in_context()
+    if policy is not None and found.kind != lay.KIND_LEARNER:
+        raise inapplicable("--policy", found, "it chooses among a Learner root's SavedModels")
+    build = _BUILDERS.get(found.kind)
+    if build is None:
         raise InputError(
-            f"{root}: no such file or directory",
-            "check the path to the saved policy",
-            path=root,
+            f"{found.path}: is {found.description}, which holds weights but no graph",
+            "evaluate the directory it belongs to (a Learner policies/ root, or a "
+            "Checkpointer directory) and choose this checkpoint with --step or --checkpoint",
+            path=found.path,
         )
-    if not root.is_dir():
-        raise InputError(
-            f"{root}: is a file, not a policy directory",
-            "give the directory written by PolicySaver (it holds saved_model.pb) "
-            "or a Learner policies/ root",
-            path=root,
-        )
-    if _is_saved_model(root):
-        learner_root = _learner_root_of(root)
-        if learner_root is not None:  # e.g. policies/greedy_policy: its checkpoints are siblings
-            name = next(k for k, v in LEARNER_POLICIES.items() if v == _named(root).name)
-            return _learner_source(learner_root, name, checkpoint, given=root)
-        if checkpoint is not None:
-            return _with_checkpoint(
-                PolicySource(str(root), FORMAT_SAVED_MODEL, str(root)), Path(checkpoint)
-            )
-        return PolicySource(str(root), FORMAT_SAVED_MODEL, str(root))
-    if any(_is_saved_model(root / d) for d in LEARNER_POLICIES.values()):
-        return _learner_source(root, policy, checkpoint, given=root)
-    if (root / "policies").is_dir():  # a training run's root dir
-        source = resolve_policy_source(root / "policies", policy, checkpoint)
-        return dataclasses.replace(source, path=str(root))
-    if (root / "checkpoint").is_file() or list_checkpointer_dir(root):
-        return _checkpointer_source(root, root, step)
-    if (root / OUTPUT_CHECKPOINT_DIR).is_dir():  # an output directory of `pytfpol eval`
-        return _output_source(root, step)
-    raise InputError(
-        f"{root}: not a TF-Agents policy directory (no {SAVED_MODEL_PB}, "
-        f"no greedy_policy/ or policy/ inside, no ckpt-<step>.index)",
-        "give a PolicySaver SavedModel directory, a Learner policies/ root or a "
-        "common.Checkpointer directory",
-        path=root,
+    return build(found, policy, checkpoint, step)
+
+
+def inapplicable(option: str, found: lay.Layout | PolicySource, why: str) -> UsageError:
+    """The error for an option that means nothing for this kind of input (exit 2)."""
+    description = found.description if isinstance(found, lay.Layout) else found.input_description
+    return UsageError(
+        f"{option}: has no meaning for {found.path}, which is {description} ({why})",
+        f"drop {option}",
     )
 
 
-def list_checkpointer_dir(directory: Path) -> list[tuple[int, str]]:
-    """(step, prefix) of every `ckpt-<step>.index` regular file, oldest first.
-
-    The `checkpoint` state file is never followed: it may name paths anywhere."""
-    found = []
-    for entry in Path(directory).iterdir():
-        match = CHECKPOINTER_INDEX_RE.match(entry.name)
-        if match and entry.is_file():
-            found.append((int(match.group(1)), str(entry.with_suffix(""))))
-    return sorted(found)
+def _saved_model(found: lay.Layout, policy, checkpoint, step) -> PolicySource:
+    _require_saved_model(Path(found.directory))
+    source = PolicySource(str(found.path), FORMAT_SAVED_MODEL, found.directory, kind=found.kind)
+    selection = lay.select(found, step=step, checkpoint=checkpoint)
+    return _with_checkpoint(source, selection)
 
 
-def _checkpointer_source(given: Path, directory: Path, step: Optional[int]) -> PolicySource:
-    available = list_checkpointer_dir(directory)
-    if not available:
-        raise InputError(
-            f"{directory}: a `checkpoint` file but no ckpt-<step>.index beside it",
-            "point at the directory common.Checkpointer saved into",
-            path=directory,
+def _learner(found: lay.Layout, policy, checkpoint, step) -> PolicySource:
+    if found.given_policy is not None and policy not in (None, found.given_policy):
+        raise UsageError(
+            f"--policy {policy}: {found.path} is the {found.given_policy} SavedModel itself",
+            f"drop --policy, or give {found.directory} to choose with --policy",
         )
-    chosen = available[-1]
-    if step is not None:
-        matching = [c for c in available if c[0] == step]
-        if not matching:
-            steps = ", ".join(str(s) for s, _ in available)
-            raise InputError(
-                f"{directory}: no checkpoint at step {step}",
-                f"available steps: {steps}",
-                path=directory,
-            )
-        chosen = matching[0]
-    bundled = directory / BUNDLED_CONFIG
+    name = found.given_policy or policy or "greedy"
+    saved_model_dir = found.saved_models.get(name)
+    if saved_model_dir is None:
+        raise InputError(
+            f"{found.directory}: has no {lay.LEARNER_POLICIES[name]}/ SavedModel",
+            f"choose one that is there with --policy: {', '.join(found.saved_models) or 'none'}",
+            path=Path(found.directory) / lay.LEARNER_POLICIES[name],
+        )
+    _require_saved_model(Path(saved_model_dir))
+    source = PolicySource(
+        str(found.path), FORMAT_LEARNER, saved_model_dir, policy_name=name, kind=found.kind
+    )
+    return _with_checkpoint(source, lay.select(found, step=step, checkpoint=checkpoint))
+
+
+def _series(found: lay.Layout, policy, checkpoint, step) -> PolicySource:
+    selection = lay.select(found, step=step, checkpoint=checkpoint)
+    chosen = selection.checkpoint
+    _require_saved_model(Path(chosen.saved_model))
     return PolicySource(
-        path=str(given),
+        str(found.path),
+        FORMAT_SAVED_MODEL,
+        chosen.saved_model,
+        checkpoint_step=chosen.step,
+        kind=found.kind,
+        warnings=selection.warnings,
+    )
+
+
+def _checkpointer(found: lay.Layout, policy, checkpoint, step) -> PolicySource:
+    selection = lay.select(found, step=step, checkpoint=checkpoint)
+    chosen = selection.checkpoint
+    directory = Path(chosen.prefix).parent
+    bundled = directory / lay.BUNDLED_CONFIG
+    return PolicySource(
+        path=str(found.path),
         format=FORMAT_CHECKPOINTER,
         saved_model_dir=None,
         checkpoint_dir=str(directory),
-        checkpoint_step=chosen[0],
-        checkpoint_prefix=chosen[1],
-        bundled_config=str(bundled) if bundled.is_file() else None,
+        checkpoint_step=chosen.step,
+        checkpoint_prefix=chosen.prefix,
+        bundled_config=str(bundled) if lay.is_regular_file(bundled) else None,
+        kind=found.kind,
+        warnings=selection.warnings,
     )
 
 
-def _output_source(root: Path, step: Optional[int]) -> PolicySource:
+def _eval_output(found: lay.Layout, policy, checkpoint, step) -> PolicySource:
     """An output directory of `pytfpol eval`: its checkpoint/ in the layout of the input."""
-    directory = root / OUTPUT_CHECKPOINT_DIR
-    if list_checkpointer_dir(directory):
-        return _checkpointer_source(root, directory, step)
-    saved_model = _saved_model_of_report(root)
-    if saved_model is not None and (directory / VARIABLES_INDEX).is_file():
-        source = PolicySource(str(root), FORMAT_SAVED_MODEL, str(saved_model))
-        return dataclasses.replace(_with_checkpoint(source, directory), path=str(root))
-    raise InputError(
-        f"{directory}: not a checkpoint pytfpol can evaluate",
-        "evaluate the original policy, or an output directory with its stats.json",
-        path=directory,
-    )
-
-
-def _saved_model_of_report(root: Path) -> Optional[Path]:
-    if not (root / "stats.json").is_file():  # never read a FIFO: it would block
-        return None
-    try:
-        report = json.loads((root / "stats.json").read_text())
-        saved_model = Path(report["policy"]["saved_model"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return saved_model if _is_saved_model(saved_model) else None
-
-
-def _is_saved_model(directory: Path) -> bool:
-    return (directory / SAVED_MODEL_PB).is_file()
-
-
-def _named(directory: Path) -> Path:
-    """`directory`, resolved when it has no name of its own (`.`, `..`)."""
-    return directory if directory.name not in ("", "..") else directory.resolve()
-
-
-def _learner_root_of(saved_model_dir: Path) -> Optional[Path]:
-    """The policies/ root when `saved_model_dir` is one of its SavedModels with checkpoints."""
-    directory = _named(saved_model_dir)
-    if (
-        directory.name in LEARNER_POLICIES.values()
-        and (directory.parent / CHECKPOINTS_DIR).is_dir()
-    ):
-        return directory.parent
-    return None
-
-
-def _learner_source(
-    root: Path, policy: str, checkpoint: str | os.PathLike | None, given: Path
-) -> PolicySource:
-    saved_model_dir = root / LEARNER_POLICIES[policy]
-    _require_saved_model(saved_model_dir, root)
-    source = PolicySource(str(given), FORMAT_LEARNER, str(saved_model_dir), policy_name=policy)
-    if checkpoint is not None:
-        return _with_checkpoint(source, Path(checkpoint))
-    newest = newest_policy_checkpoint(root / CHECKPOINTS_DIR)
-    return source if newest is None else _with_checkpoint(source, newest)
-
-
-def _require_saved_model(saved_model_dir: Path, root: Path) -> None:
-    if not saved_model_dir.is_dir():
-        present = [k for k, v in LEARNER_POLICIES.items() if (root / v).is_dir()]
+    directory = Path(found.directory) / lay.OUTPUT_CHECKPOINT_DIR
+    evaluation = directory / lay.EVALUATION_PREFIX
+    evaluation_prefix = str(evaluation) if os.path.lexists(f"{evaluation}.index") else None
+    if any(lay.CKPT_NAME_RE.match(c.name) for c in found.checkpoints):
+        source = _checkpointer(found, policy, checkpoint, step)
+        return dataclasses.replace(source, evaluation_prefix=evaluation_prefix)
+    if not found.checkpoints:
         raise InputError(
-            f"{root}: has no {saved_model_dir.name}/ SavedModel",
-            f"choose one that is there with --policy: {', '.join(present) or 'none found'}",
-            path=saved_model_dir,
+            f"{directory}: no checkpoint pytfpol can evaluate (the run that wrote "
+            f"{found.directory} did not complete)",
+            "evaluate the original policy",
+            path=directory,
         )
-    for name in (SAVED_MODEL_PB, POLICY_SPECS, VARIABLES_INDEX):
-        if not (saved_model_dir / name).is_file():
+    report = _read_report(Path(found.directory) / lay.STATS_JSON)
+    saved_model = report.get("saved_model")
+    if not saved_model or not lay.is_regular_file(Path(saved_model) / lay.SAVED_MODEL_PB):
+        raise InputError(
+            f"{directory}: its SavedModel {saved_model or '(not recorded)'} is not there: the "
+            "checkpoint holds weights only",
+            "evaluate the original policy, or restore its SavedModel to that path",
+            path=directory,
+        )
+    if step is not None or checkpoint is not None:
+        option = "--step" if step is not None else "--checkpoint"
+        raise inapplicable(option, found, "it holds one checkpoint")
+    source = PolicySource(
+        str(found.path),
+        FORMAT_SAVED_MODEL,
+        saved_model,
+        kind=found.kind,
+        evaluation_prefix=evaluation_prefix,
+    )
+    return _with_checkpoint(source, lay.Selection(found.checkpoints[-1]), report.get("step"))
+
+
+def _read_report(path: Path) -> dict:
+    """The SavedModel and train step an eval output's stats.json recorded (never a FIFO)."""
+    if not lay.is_regular_file(path):
+        return {}
+    try:
+        policy = json.loads(path.read_text())["policy"]
+        return {"saved_model": policy.get("saved_model"), "step": policy.get("train_step")}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+_BUILDERS = {
+    lay.KIND_SAVED_MODEL: _saved_model,
+    lay.KIND_LEARNER: _learner,
+    lay.KIND_SAVED_MODEL_SERIES: _series,
+    lay.KIND_CHECKPOINTER: _checkpointer,
+    lay.KIND_EVAL_OUTPUT: _eval_output,
+}
+
+
+def _require_saved_model(saved_model_dir: Path) -> None:
+    for name in (lay.SAVED_MODEL_PB, lay.POLICY_SPECS, lay.VARIABLES_PREFIX + ".index"):
+        if not os.path.lexists(saved_model_dir / name):
             raise InputError(
-                f"{saved_model_dir}: incomplete SavedModel, {name} is missing",
+                f"{saved_model_dir / name}: missing, so the SavedModel {saved_model_dir} is "
+                "incomplete",
                 "re-export the policy with TF-Agents' PolicySaver",
                 path=saved_model_dir / name,
             )
 
 
-def newest_policy_checkpoint(checkpoints_dir: Path) -> Optional[Path]:
-    """The `policy_checkpoint_<step>` directory with the highest step, or None."""
-    if not checkpoints_dir.is_dir():
-        return None
-    found = [
-        (int(m.group(1)), p)
-        for p in checkpoints_dir.iterdir()
-        if (m := POLICY_CHECKPOINT_RE.match(p.name)) and p.is_dir()
-    ]
-    return max(found)[1] if found else None
-
-
-def _with_checkpoint(source: PolicySource, checkpoint: Path) -> PolicySource:
-    """Attach a `policy_checkpoint_*` directory (or its variables/ prefix) to a SavedModel."""
-    _require_saved_model(Path(source.saved_model_dir), Path(source.saved_model_dir).parent)
-    # Accept the directory, its variables/ folder, the variables/variables prefix or its .index.
-    # A path that does not exist (a typo) is refused, never replaced by its parent directory.
-    given = checkpoint.exists() or Path(f"{checkpoint}.index").is_file()
-    candidates = (checkpoint, checkpoint.parent, checkpoint.parent.parent) if given else ()
-    directory = next((c for c in candidates if (c / VARIABLES_INDEX).is_file()), None)
-    if directory is None:
-        problem = (
-            "no such file or directory" if not checkpoint.exists() else "not a policy checkpoint"
-        )
-        raise InputError(
-            f"{checkpoint}: {problem} (expected {VARIABLES_INDEX} inside)",
-            "give a policies/checkpoints/policy_checkpoint_<step> directory",
-            path=checkpoint,
-        )
-    match = POLICY_CHECKPOINT_RE.match(directory.name)
+def _with_checkpoint(
+    source: PolicySource, selection: lay.Selection, step: Optional[int] = None
+) -> PolicySource:
+    """Attach the selected policy checkpoint (None: the SavedModel's own weights)."""
+    chosen = selection.checkpoint
+    if chosen is None:
+        return dataclasses.replace(source, warnings=selection.warnings)
     return dataclasses.replace(
         source,
-        checkpoint_dir=str(directory),
-        checkpoint_step=int(match.group(1)) if match else None,
-        checkpoint_prefix=os.path.join(str(directory), "variables", "variables"),
+        checkpoint_dir=chosen.path,
+        checkpoint_step=chosen.step if chosen.step is not None else step,
+        checkpoint_prefix=chosen.prefix,
+        warnings=selection.warnings,
     )

@@ -13,10 +13,12 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 from pytfpol.errors import OutputError
 
@@ -47,22 +49,44 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")[:60]
 
 
-def prepare_output_dir(out: Path, inputs: Iterable[str | os.PathLike] = ()) -> Path:
-    """Create `out` if needed and check it is a writable directory, before any episode runs."""
+# Names `pytfpol eval` writes in OUT, and prefixes of its temporary names: anything else there
+# belongs to someone else, and is never overwritten without --overwrite.
+OWN_NAMES = ("stats.json", "episodes.csv", "checkpoint", ".pytfpol.lock")
+OWN_PREFIXES = (".pending-", ".commit-", ".pytfpol-probe-", ".stats.json.", ".episodes.csv.")
+OWN_PREFIXES += (".checkpoint.tmp-", ".checkpoint.old-")  # of pytfpol 0.1
+
+
+@dataclass
+class OutputClaim:
+    """What `claim_output_dir` found and did: directories it created (removed again if the run
+    fails before writing anything), and the earlier report of the same policy in OUT, if any."""
+
+    out: Path
+    created: list = field(default_factory=list)
+    previous_report: Optional[dict] = None
+
+
+def claim_output_dir(
+    out: Path,
+    inputs: Iterable[str | os.PathLike] = (),
+    identity: Optional[dict] = None,
+    overwrite: bool = False,
+) -> OutputClaim:
+    """Check `out` may receive this run's outputs, then create it if needed (and check it is
+    writable), before any episode runs.
+
+    Refused (exit 5): `out` inside or above an input; a file; a directory holding files pytfpol
+    did not write, or the results of another policy or env (`identity` differs from its
+    stats.json), unless `overwrite`. The same policy and env again: its report is returned, so
+    the run appends to its history."""
     out = Path(out)
-    resolved = out.resolve()
-    for source in inputs:
-        source_dir = Path(source).resolve()
-        if resolved == source_dir or source_dir in resolved.parents:
-            raise OutputError(
-                f"--out {out}: is inside the input {source}; pytfpol never writes next to its input",
-                "choose an output directory outside the policy directory",
-                path=out,
-            )
+    _refuse_overlap(out, inputs)
     if out.exists() and not out.is_dir():
         raise OutputError(
             f"--out {out}: exists and is not a directory", "choose another --out", path=out
         )
+    previous = _previous_report(out, identity, overwrite) if out.is_dir() else None
+    created = [p for p in [out, *out.parents] if not p.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=out, prefix=".pytfpol-probe-", delete=True):
@@ -73,7 +97,96 @@ def prepare_output_dir(out: Path, inputs: Iterable[str | os.PathLike] = ()) -> P
             "choose a directory you can write to",
             path=out,
         ) from exc
-    return out
+    return OutputClaim(out, created, previous)
+
+
+def release_unused(claim: OutputClaim) -> None:
+    """Remove the directories `claim` created when nothing but our lock was written in them
+    (a run that failed before its first episode leaves no empty output directory)."""
+    for directory in claim.created:  # innermost first
+        try:
+            leftovers = [n for n in os.listdir(directory) if n != ".pytfpol.lock"]
+            if leftovers:
+                return
+            lock = directory / ".pytfpol.lock"
+            if lock.exists():
+                lock.unlink()
+            directory.rmdir()
+        except OSError:
+            return
+
+
+def _refuse_overlap(out: Path, inputs: Iterable[str | os.PathLike]) -> None:
+    resolved = out.resolve()
+    for source in inputs:
+        source_dir = Path(source).resolve()
+        if resolved == source_dir or source_dir in resolved.parents:
+            raise OutputError(
+                f"--out {out}: is inside the input {source}; pytfpol never writes next to its input",
+                "choose an output directory outside the policy directory",
+                path=out,
+            )
+        if resolved in source_dir.parents:
+            raise OutputError(
+                f"--out {out}: is above the input {source}; pytfpol never writes over its input",
+                "choose an output directory that does not contain the policy directory",
+                path=out,
+            )
+
+
+def _previous_report(out: Path, identity: Optional[dict], overwrite: bool) -> Optional[dict]:
+    """The report in `out` when it is of the same policy and env; refuse what is not ours."""
+    foreign = sorted(n for n in os.listdir(out) if not _own(n))
+    if foreign and not overwrite:
+        raise OutputError(
+            f"--out {out}: holds files pytfpol did not write ({', '.join(foreign[:3])}"
+            f"{', ...' if len(foreign) > 3 else ''})",
+            "choose a new or empty --out, or pass --overwrite to write beside them",
+            path=out,
+        )
+    stats = out / STATS_JSON
+    if not os.path.lexists(stats):
+        return None
+    report = _read_report(stats)
+    same = report is not None and identity is not None and report_identity(report) == identity
+    if same:
+        return report
+    if overwrite:
+        return None
+    what = "an unreadable stats.json"
+    if report is not None:
+        theirs = report_identity(report)
+        what = f"the results of {theirs['policy'] or '?'} on {theirs['env'] or '?'}"
+    raise OutputError(
+        f"--out {out}: holds {what}, not of this policy and env",
+        "choose another --out, or pass --overwrite to replace them",
+        path=out,
+    )
+
+
+def _own(name: str) -> bool:
+    return name in OWN_NAMES or name.startswith(OWN_PREFIXES)
+
+
+def _read_report(path: Path) -> Optional[dict]:
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO: it would block
+            return None
+        report = json.loads(path.read_text())
+        return report if isinstance(report, dict) else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def report_identity(report: dict) -> dict:
+    """What makes two reports results of the same evaluation target."""
+    policy = report.get("policy") if isinstance(report.get("policy"), dict) else {}
+    env = report.get("env") if isinstance(report.get("env"), dict) else {}
+    return {
+        "policy": policy.get("resolved_path") or policy.get("path"),
+        "policy_name": policy.get("policy"),
+        "env": env.get("id"),
+    }
 
 
 def check_free_space(out: Path, needed: int = 0) -> None:

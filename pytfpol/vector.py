@@ -22,12 +22,9 @@ No TensorFlow here: worker processes import this module and Gymnasium only.
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import os
-import pickle
 import signal
-from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 import gymnasium as gym
@@ -35,6 +32,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
 
+from pytfpol.env_spec import EnvSpec
 from pytfpol.errors import RunError, UsageError
 
 MODES = ("sync", "async", "native")
@@ -48,30 +46,6 @@ class EnvFailure(Exception):
         self.slot = slot
         self.method = method
         self.description = description
-
-
-@dataclass(frozen=True)
-class EnvFactory:
-    """`gymnasium.make` arguments; picklable, so worker processes can build their own envs."""
-
-    env_id: str
-    kwargs: dict = field(default_factory=dict)
-    max_episode_steps: Optional[int] = None
-    spec: Any = None  # the registered EnvSpec, so workers need not register the id themselves
-
-    def __call__(self) -> gym.Env:
-        env_id = self.spec or self.env_id
-        return gym.make(env_id, max_episode_steps=self.max_episode_steps, **self.kwargs)
-
-    def for_workers(self) -> EnvFactory:
-        """A copy carrying the EnvSpec registered in this process, when it pickles (its entry
-        point a class or a string): worker processes then make an env registered at run time."""
-        try:
-            spec = gym.spec(self.env_id.split(":")[-1])
-            pickle.dumps(spec)
-        except Exception:  # noqa: BLE001 - not registered here, or not picklable: use the id
-            return self
-        return dataclasses.replace(self, spec=spec)
 
 
 class Stepper:
@@ -242,7 +216,7 @@ class AsyncStepper(Stepper):
     active slots and waits for all replies, so workers step their blocks in parallel.
     """
 
-    def __init__(self, factory: EnvFactory, num_envs: int, workers: Optional[int] = None) -> None:
+    def __init__(self, env_spec: EnvSpec, num_envs: int, workers: Optional[int] = None) -> None:
         count = max(1, min(num_envs, workers or default_workers()))
         self.num_envs = num_envs
         self._bounds = np.linspace(0, num_envs, count + 1).astype(np.int64)
@@ -254,7 +228,7 @@ class AsyncStepper(Stepper):
                 size = int(self._bounds[w + 1] - self._bounds[w])
                 process = context.Process(
                     target=_worker,
-                    args=(child, factory.for_workers(), size),
+                    args=(child, env_spec.for_workers(), size),
                     daemon=True,
                     name=f"pytfpol-{w}",
                 )
@@ -266,7 +240,7 @@ class AsyncStepper(Stepper):
         except EnvFailure as exc:
             self.close()
             raise RunError(
-                f"--vector async: a worker process could not create {factory.env_id} "
+                f"--vector async: a worker process could not create {env_spec.env_id} "
                 f"({exc.description})",
                 "check that the environment can be created in a fresh process "
                 "(its module importable), or use --vector sync",
@@ -361,13 +335,13 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _worker(pipe, factory: EnvFactory, count: int) -> None:
+def _worker(pipe, env_spec: EnvSpec, count: int) -> None:
     """A worker process: `count` envs; answers reset/step messages until told to close."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
     envs: list = []
     try:
         try:
-            envs = [factory() for _ in range(count)]
+            envs = [env_spec() for _ in range(count)]
         except Exception as exc:  # noqa: BLE001
             pipe.send(("error", (0, "make", _describe(exc))))
             return
@@ -422,27 +396,27 @@ def _native_resetters() -> dict:
 class NativeStepper(Stepper):
     """An env id's `vector_entry_point` implementation with an exact per-slot reset."""
 
-    def __init__(self, factory: EnvFactory, num_envs: int) -> None:
-        kwargs = dict(factory.kwargs)
-        if factory.max_episode_steps is not None:
-            kwargs["max_episode_steps"] = factory.max_episode_steps
+    def __init__(self, env_spec: EnvSpec, num_envs: int) -> None:
+        kwargs = dict(env_spec.kwargs)
+        if env_spec.max_episode_steps is not None:
+            kwargs["max_episode_steps"] = env_spec.max_episode_steps
         try:
             env = gym.make_vec(
-                factory.env_id.split(":")[-1],  # a `module:` prefix was imported by then
+                env_spec.env_id.split(":")[-1],  # a `module:` prefix was imported by then
                 num_envs=num_envs,
                 vectorization_mode="vector_entry_point",
                 **kwargs,
             )
         except gym.error.Error as exc:
             raise UsageError(
-                f"--vector native: {factory.env_id} has no vectorised implementation ({exc})",
+                f"--vector native: {env_spec.env_id} has no vectorised implementation ({exc})",
                 "use --vector sync or --vector async",
             ) from exc
         resetter = _native_resetters().get(type(env.unwrapped))
         if resetter is None:
             _close_quietly(env)
             raise UsageError(
-                f"--vector native: {factory.env_id}'s vectorised implementation "
+                f"--vector native: {env_spec.env_id}'s vectorised implementation "
                 f"({type(env.unwrapped).__name__}) cannot reset one sub-environment with a "
                 "chosen seed, so episode i would not be reset with seed S+i",
                 "use --vector sync or --vector async (the same results, exactly seeded)",
@@ -479,15 +453,15 @@ class NativeStepper(Stepper):
 
 def make_stepper(
     mode: str,
-    factory: EnvFactory,
+    env_spec: EnvSpec,
     num_envs: int,
     first: Optional[gym.Env] = None,
     make_env: Optional[Callable[[], gym.Env]] = None,
 ) -> Stepper:
     """A stepper for `mode`. `first` is an env already made (reused by sync, closed otherwise);
-    `make_env` makes the others in this process (default: `factory`)."""
+    `make_env` makes the others in this process (default: `env_spec`)."""
     if mode == "sync":
-        make_env = make_env or factory
+        make_env = make_env or env_spec
         envs = [first] if first is not None else []
         try:
             envs += [make_env() for _ in range(num_envs - len(envs))]
@@ -499,7 +473,7 @@ def make_stepper(
     if first is not None:
         _close_quietly(first)
     if mode == "async":
-        return AsyncStepper(factory, num_envs)
+        return AsyncStepper(env_spec, num_envs)
     if mode == "native":
-        return NativeStepper(factory, num_envs)
+        return NativeStepper(env_spec, num_envs)
     raise UsageError(f"--vector {mode!r}: unknown", f"choose one of {', '.join(MODES)}")

@@ -15,9 +15,9 @@ from gymnasium import spaces
 from tf_agents.specs import array_spec
 from tf_agents.trajectories import time_step as ts
 
+from pytfpol.env_spec import EnvSpec
 from pytfpol.envs import (
     ActionUnbatcher,
-    EnvSource,
     GymnasiumEnvironment,
     ObservationBatcher,
     check_specs,
@@ -858,64 +858,64 @@ def test_gymnasium_environment_is_reproducible():
 
 
 # ---------------------------------------------------------------------------------------------
-# EnvSource.make
+# EnvSpec.make
 
 
-def test_env_source_makes_env_with_kwargs_and_is_picklable():
+def test_env_spec_makes_env_with_kwargs_and_is_picklable():
     """A valid id with kwargs makes the env; the source is a picklable value."""
-    source = EnvSource("Pendulum-v1", {"g": 3.0})
+    source = EnvSpec("Pendulum-v1", {"g": 3.0})
     assert pickle.loads(pickle.dumps(source)) == source
     env = source.make()
     assert env.unwrapped.g == 3.0
     env.close()
 
 
-def test_env_source_unknown_id_suggests_close_ids():
+def test_env_spec_unknown_id_suggests_close_ids():
     """A mistyped id is an InputError whose hint suggests the right spelling first."""
     with pytest.raises(InputError) as info:
-        EnvSource("Cartpole-v1").make()
+        EnvSpec("Cartpole-v1").make()
     error = info.value
     assert error.exit_code == EXIT_INPUT
     assert error.message == "--env Cartpole-v1: no such Gymnasium environment"
     assert error.hint.startswith("did you mean: CartPole-v1")
 
 
-def test_env_source_unknown_id_without_close_match_hints_how_to_list():
+def test_env_spec_unknown_id_without_close_match_hints_how_to_list():
     """Nothing close: the hint says how to list the registered ids."""
     with pytest.raises(InputError) as info:
-        EnvSource("Zzqxj-v7").make()
+        EnvSpec("Zzqxj-v7").make()
     assert "pprint_registry" in info.value.hint
 
 
-def test_env_source_deprecated_version_is_input_error():
+def test_env_spec_deprecated_version_is_input_error():
     """An old version (LunarLander-v2) is an InputError naming the newer one."""
     with pytest.raises(InputError) as info:
-        EnvSource("LunarLander-v2").make()
+        EnvSpec("LunarLander-v2").make()
     assert "LunarLander-v3" in info.value.message
     assert "\n" not in info.value.message
 
 
-def test_env_source_missing_module_names_it():
+def test_env_spec_missing_module_names_it():
     """`module:Env-v0` with a missing module: InputError naming the module."""
     with pytest.raises(InputError) as info:
-        EnvSource("no_such_pytfpol_module:Env-v0").make()
+        EnvSpec("no_such_pytfpol_module:Env-v0").make()
     assert "'no_such_pytfpol_module'" in info.value.message
     assert "None" not in info.value.message
 
 
-def test_env_source_bad_kwargs_is_usage_error():
+def test_env_spec_bad_kwargs_is_usage_error():
     """An argument the constructor does not take: UsageError (exit 2) naming it."""
     with pytest.raises(UsageError) as info:
-        EnvSource("CartPole-v1", {"gravity_typo": 1}).make()
+        EnvSpec("CartPole-v1", {"gravity_typo": 1}).make()
     assert info.value.exit_code == 2
     assert "gravity_typo" in info.value.message
     assert "\n" not in info.value.message
     assert info.value.hint
 
 
-def test_env_source_max_episode_steps_caps_episodes():
+def test_env_spec_max_episode_steps_caps_episodes():
     """max_episode_steps truncates every episode at that many steps."""
-    env = EnvSource("CartPole-v1", max_episode_steps=4).make()
+    env = EnvSpec("CartPole-v1", max_episode_steps=4).make()
     env.reset(seed=0)
     for i in range(4):
         _, _, terminated, truncated, _ = env.step(i % 2)
@@ -924,8 +924,8 @@ def test_env_source_max_episode_steps_caps_episodes():
     env.close()
 
 
-def test_env_source_default_keeps_registered_limit():
+def test_env_spec_default_keeps_registered_limit():
     """No max_episode_steps: the registered limit (500 for CartPole-v1) stays."""
-    env = EnvSource("CartPole-v1").make()
+    env = EnvSpec("CartPole-v1").make()
     assert env.spec.max_episode_steps == 500
     env.close()

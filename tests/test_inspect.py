@@ -333,6 +333,7 @@ def test_checkpoint_prefix_exact_json(ins, tf_module):
         "saved_model": None,
         "saved_models": None,
         "evaluation": None,
+        "warnings": [],
     }
     assert got["arrays"][0]["name"] == "side/counts" and got["arrays"][0]["min"] == 60
     # the .index and .data-* file names mean the same prefix
@@ -377,7 +378,7 @@ def test_checkpointer_dir_reports_missing_files_and_unknown_steps(ins, tmp_path)
     assert_one_line_error(
         invoke(directory, "--step", "10"), 3, "ckpt-10.data-00000-of-00001", "missing"
     )
-    assert_one_line_error(invoke(directory, "--step", "15"), 2, "--step 15")
+    assert_one_line_error(invoke(directory, "--step", "15"), 3, "no checkpoint at step 15")
 
 
 @pytest.mark.parametrize("listed", ["../outside/ckpt-1", "/etc/passwd", "sub/../../ckpt-1"])
@@ -699,7 +700,7 @@ def test_plain_table_when_not_a_terminal(ins):
     "make, code, fragment",
     [
         (lambda d: d / "nothing-here", 3, "no such file"),
-        (lambda d: (d / "empty").mkdir() or d / "empty", 3, "nothing to inspect"),
+        (lambda d: (d / "empty").mkdir() or d / "empty", 3, "not a TF-Agents policy directory"),
         (lambda d: ((d / "f.txt").write_text("x"), d / "f.txt")[1], 3, "not a checkpoint"),
         (lambda d: ((d / "c.index").write_bytes(b"garbage"), d / "c")[1], 3, "c.index"),
     ],

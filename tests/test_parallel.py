@@ -19,6 +19,7 @@ from tf_agents.policies import policy_loader  # noqa: E402
 
 from pytfpol import api, evaluation, vector  # noqa: E402
 from pytfpol.config import EvalSettings, default_num_envs  # noqa: E402
+from pytfpol.env_spec import EnvSpec  # noqa: E402
 from pytfpol.errors import RunError, UsageError  # noqa: E402
 from pytfpol.loading import LoadOptions, load_policy  # noqa: E402
 from pytfpol.sources import resolve_policy_source  # noqa: E402
@@ -47,7 +48,7 @@ def policies(artifacts):
 def run(policies, name, env_id, num_envs, mode, episodes, seed, max_steps=None):
     """(return, length, terminated, truncated) per episode, in index order."""
     loaded = policies(name, num_envs)
-    factory = vector.EnvFactory(env_id, {}, max_steps)
+    factory = EnvSpec(env_id, {}, max_steps)
     stepper = vector.make_stepper(mode, factory, num_envs)
     try:
         with loaded.session.as_default():
@@ -121,7 +122,7 @@ def test_native_cartpole_equals_sync(policies, num_envs):
 
 def test_native_is_refused_where_seeds_cannot_be_honoured():
     with pytest.raises(UsageError, match="no vectorised implementation"):
-        vector.make_stepper("native", vector.EnvFactory("Pendulum-v1"), 2)
+        vector.make_stepper("native", EnvSpec("Pendulum-v1"), 2)
     env_id = "pytfpol_test/SharedRngVector-v0"
     if env_id not in gym.registry:
         gym.register(
@@ -132,7 +133,7 @@ def test_native_is_refused_where_seeds_cannot_be_honoured():
             ),
         )
     with pytest.raises(UsageError, match="cannot reset one sub-environment with a chosen seed"):
-        vector.make_stepper("native", vector.EnvFactory(env_id), 2)
+        vector.make_stepper("native", EnvSpec(env_id), 2)
 
 
 def test_async_exact_returns_on_the_countdown_env(policies):
@@ -144,7 +145,7 @@ def test_async_exact_returns_on_the_countdown_env(policies):
 
 def test_async_env_failure_names_the_episode_and_keeps_the_rest(policies):
     loaded = policies("countdown_sm", 3)
-    factory = vector.EnvFactory(countdown_env.FAULTY_ENV_ID, {"fail_seed": 5})
+    factory = EnvSpec(countdown_env.FAULTY_ENV_ID, {"fail_seed": 5})
     stepper = vector.make_stepper("async", factory, 3)
     try:
         with loaded.session.as_default(), pytest.raises(RunError) as info:
@@ -159,7 +160,7 @@ def test_async_env_failure_names_the_episode_and_keeps_the_rest(policies):
 
 def test_async_stepper_never_resets_on_its_own():
     """A finished slot stays finished until the loop resets it with the seed it chooses."""
-    stepper = vector.AsyncStepper(vector.EnvFactory(countdown_env.ENV_ID), 2, workers=2)
+    stepper = vector.AsyncStepper(EnvSpec(countdown_env.ENV_ID), 2, workers=2)
     try:
         slots = np.arange(2)
         stepper.reset(slots, np.array([0, 1]))  # lengths 3 and 4
@@ -193,9 +194,9 @@ def test_api_evaluate_async_reports_the_mode(artifacts, tmp_path):
 
 
 def test_default_num_envs():
-    assert EvalSettings("p", "CartPole-v1", episodes=5).batch_size == 5
-    assert EvalSettings("p", "CartPole-v1", episodes=1000).batch_size == default_num_envs("sync")
-    assert EvalSettings("p", "CartPole-v1", episodes=1000, vector="native").batch_size == 256
+    assert EvalSettings("p", "CartPole-v1", episodes=5).num_envs_used == 5
+    assert EvalSettings("p", "CartPole-v1", episodes=1000).num_envs_used == default_num_envs("sync")
+    assert EvalSettings("p", "CartPole-v1", episodes=1000, vector="native").num_envs_used == 256
     assert default_num_envs("async") >= 32
     with pytest.raises(UsageError, match="--vector"):
         EvalSettings("p", "CartPole-v1", vector="threads")

@@ -6,23 +6,30 @@ Every resolve, successful or not, must leave the tree exactly as it was.
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
+from dataclasses import replace as dataclass_replace
 from pathlib import Path
 
 import pytest
 
+from pytfpol import layout
 from pytfpol.errors import EXIT_INPUT, EXIT_USAGE, InputError, PytfpolError, UsageError
 from pytfpol.sources import (
     FORMAT_CHECKPOINTER,
     FORMAT_LEARNER,
     FORMAT_SAVED_MODEL,
     PolicySource,
-    newest_policy_checkpoint,
     resolve_policy_source,
 )
 
-SAVED_MODEL_FILES = ("saved_model.pb", "policy_specs.pbtxt", "variables/variables.index")
+SAVED_MODEL_FILES = (
+    "saved_model.pb",
+    "policy_specs.pbtxt",
+    "variables/variables.index",
+    "variables/variables.data-00000-of-00001",
+)
 
 
 def _touch(path: Path) -> Path:
@@ -121,9 +128,12 @@ def test_newest_checkpoint_is_by_step_not_by_name_or_mtime(tmp_path):
     (policies / "checkpoints" / "policy_checkpoint_0000088888.tmp").mkdir()
     source = resolve_policy_source(policies)
     assert source.checkpoint_step == 10000
-    assert newest_policy_checkpoint(policies / "checkpoints") == (
-        policies / "checkpoints" / "policy_checkpoint_0000010000"
-    )
+    assert source.checkpoint_dir == str(policies / "checkpoints" / "policy_checkpoint_0000010000")
+    assert [c.step for c in layout.list_policy_checkpoints(policies / "checkpoints")] == [
+        3,
+        900,
+        10000,
+    ]
 
 
 def test_learner_root_without_checkpoints_uses_saved_model_weights(tmp_path):
@@ -135,7 +145,7 @@ def test_learner_root_without_checkpoints_uses_saved_model_weights(tmp_path):
     source = resolve_policy_source(policies)
     assert source.checkpoint_dir is None and source.checkpoint_step is None
     assert source.saved_model_dir == str(policies / "greedy_policy")
-    assert newest_policy_checkpoint(policies / "missing") is None
+    assert layout.list_policy_checkpoints(policies / "missing") == []
 
 
 @pytest.mark.parametrize(
@@ -220,11 +230,14 @@ def test_pointing_at_a_learner_saved_model_applies_newest_sibling_checkpoint(lea
     assert source.checkpoint_step == 12
 
 
-def test_pointing_at_collect_policy_dir_wins_over_policy_option(learner):
-    """The directory named is the one evaluated, whatever --policy says."""
-    source = resolve_policy_source(learner / "collect_policy", policy="greedy")
+def test_pointing_at_collect_policy_dir_with_another_policy_option_is_refused(learner):
+    """The directory named is the one evaluated; a --policy that contradicts it is exit 2."""
+    source = resolve_policy_source(learner / "collect_policy")
     assert source.policy_name == "collect"
     assert source.saved_model_dir == str(learner / "collect_policy")
+    assert resolve_policy_source(learner / "collect_policy", policy="collect") == source
+    error = assert_error(learner.parent, UsageError, learner / "collect_policy", policy="greedy")
+    assert "--policy greedy" in error.message and "collect SavedModel itself" in error.message
 
 
 def test_pointing_at_learner_saved_model_with_explicit_checkpoint(learner):
@@ -381,7 +394,7 @@ def test_explicit_checkpoint_that_is_not_a_checkpoint(learner):
     _touch(learner / "stray" / "file")
     error = assert_error(learner.parent, InputError, learner, checkpoint=learner / "stray")
     assert str(learner / "stray") in error.message
-    assert "not a policy checkpoint" in error.message
+    assert "not a checkpoint" in error.message
     assert target.is_dir()
 
 
@@ -405,3 +418,194 @@ def test_resolving_never_creates_output_or_cache_files(learner):
         learner, checkpoint=learner / "checkpoints" / "policy_checkpoint_0000000005"
     )
     assert snapshot(root) == before
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 9: one way to pick a checkpoint for every input kind; options that mean nothing refused
+
+
+def make_ckpt(directory: Path, step: int, index: bool = True, data: bool = True) -> Path:
+    if index:
+        _touch(directory / f"ckpt-{step}.index")
+    if data:
+        _touch(directory / f"ckpt-{step}.data-00000-of-00001")
+    return directory / f"ckpt-{step}"
+
+
+@pytest.fixture
+def checkpointer(tmp_path):
+    """train/policy with ckpt-10 and ckpt-20, and its state file naming ckpt-20."""
+    directory = tmp_path / "train" / "policy"
+    for step in (10, 20):
+        make_ckpt(directory, step)
+    (directory / "checkpoint").write_text(
+        'model_checkpoint_path: "ckpt-20"\nall_model_checkpoint_paths: "ckpt-20"\n'
+    )
+    return directory
+
+
+def test_step_selects_the_learner_checkpoint_at_that_step(learner):
+    """`eval LEARNER --step 5` evaluates policy_checkpoint_..05, not the newest (was: 12)."""
+    source = resolve_policy_source(learner, step=5)
+    assert source.checkpoint_step == 5
+    assert source.checkpoint_dir == str(learner / "checkpoints" / "policy_checkpoint_0000000005")
+    assert resolve_policy_source(learner / "greedy_policy", step=5) == dataclass_replace(
+        source, path=str(learner / "greedy_policy")
+    )
+
+
+@pytest.mark.parametrize("target", ["learner", "checkpointer"])
+def test_a_step_that_is_not_there_is_exit_3_listing_the_steps(learner, checkpointer, target):
+    root = learner if target == "learner" else checkpointer
+    error = assert_error(root.parent.parent, InputError, root, step=7)
+    assert error.exit_code == EXIT_INPUT
+    assert "no checkpoint at step 7" in error.message
+    assert ("5, 12" if target == "learner" else "10, 20") in error.hint
+
+
+@pytest.mark.parametrize("form", ["ckpt-10", "ckpt-10.index", "ckpt-10.data-00000-of-00001"])
+def test_checkpoint_option_takes_a_checkpointer_prefix(checkpointer, form):
+    """`eval TRAIN/policy --checkpoint .../ckpt-10` evaluates ckpt-10 (was: the newest)."""
+    source = resolve_policy_source(checkpointer, checkpoint=checkpointer / form)
+    assert source.checkpoint_prefix == str(checkpointer / "ckpt-10")
+    assert source.checkpoint_step == 10
+
+
+def test_a_checkpoint_prefix_is_an_input_of_its_own(checkpointer):
+    source = resolve_policy_source(checkpointer / "ckpt-10")
+    assert source.format == FORMAT_CHECKPOINTER
+    assert source.checkpoint_prefix == str(checkpointer / "ckpt-10")
+    assert source.path == str(checkpointer / "ckpt-10")
+
+
+def test_a_policy_checkpoint_dir_is_evaluated_with_its_learner_saved_model(learner):
+    target = learner / "checkpoints" / "policy_checkpoint_0000000005"
+    source = resolve_policy_source(target)
+    assert source.format == FORMAT_LEARNER
+    assert source.saved_model_dir == str(learner / "greedy_policy")
+    assert source.checkpoint_step == 5 and source.path == str(target)
+
+
+def test_step_and_checkpoint_together_are_refused(checkpointer):
+    error = assert_error(
+        checkpointer.parent, UsageError, checkpointer, step=10, checkpoint=checkpointer / "ckpt-10"
+    )
+    assert "--step and --checkpoint" in error.message
+
+
+def test_step_on_a_plain_saved_model_is_refused(tmp_path):
+    saved = make_saved_model(tmp_path / "sm")
+    error = assert_error(tmp_path, UsageError, saved, step=3)
+    assert "--step 3" in error.message and "PolicySaver SavedModel" in error.message
+
+
+def test_policy_option_on_a_checkpointer_dir_is_refused(checkpointer):
+    error = assert_error(checkpointer.parent, UsageError, checkpointer, policy="collect")
+    assert error.message.startswith("--policy: has no meaning for")
+    assert "common.Checkpointer directory" in error.message
+
+
+def test_a_checkpointer_prefix_for_a_learner_root_is_refused(learner, checkpointer):
+    error = assert_error(
+        learner.parent.parent, UsageError, learner, checkpoint=checkpointer / "ckpt-10"
+    )
+    assert "common.Checkpointer checkpoint" in error.message
+    assert "policy_checkpoint_<step>" in error.message
+
+
+def test_newest_checkpoint_without_index_is_skipped_with_a_warning(checkpointer):
+    """ckpt-30 has data but no .index (being written): ckpt-20 is evaluated, and one warning
+    names both."""
+    make_ckpt(checkpointer, 30, index=False)
+    source = resolve_policy_source(checkpointer)
+    assert source.checkpoint_step == 20
+    assert len(source.warnings) == 1
+    assert "ckpt-30" in source.warnings[0] and "no ckpt-30.index" in source.warnings[0]
+    assert "using ckpt-20" in source.warnings[0]
+    error = assert_error(checkpointer.parent, InputError, checkpointer, step=30)
+    assert str(checkpointer / "ckpt-30.index") in error.message
+
+
+def test_newest_learner_checkpoint_without_index_is_skipped_with_a_warning(learner):
+    (learner / "checkpoints" / "policy_checkpoint_0000000020" / "variables").mkdir(parents=True)
+    source = resolve_policy_source(learner)
+    assert source.checkpoint_step == 12
+    assert "policy_checkpoint_0000000020" in source.warnings[0]
+
+
+def test_an_index_of_any_file_type_counts_and_is_left_to_validation(checkpointer):
+    """A damaged newest index (here a directory) is selected, so validation refuses it (exit 3)
+    naming it: a damaged newest checkpoint is never silently replaced by an older one."""
+    (checkpointer / "ckpt-30.index").mkdir()
+    _touch(checkpointer / "ckpt-30.data-00000-of-00001")
+    assert resolve_policy_source(checkpointer).checkpoint_step == 30
+
+
+@pytest.mark.parametrize(
+    "state, fragment",
+    [
+        ('model_checkpoint_path: "ckpt-10"\n', "names ckpt-10"),
+        ('model_checkpoint_path: "../elsewhere/ckpt-99"\n', "points outside"),
+        ("garbage that is not a text proto\n", "not a valid checkpoint state file"),
+    ],
+)
+def test_a_state_file_naming_another_checkpoint_is_a_warning(checkpointer, state, fragment):
+    """pytfpol picks by step and never follows the state file; when it disagrees, one warning
+    says so, naming both."""
+    (checkpointer / "checkpoint").write_text(state)
+    source = resolve_policy_source(checkpointer)
+    assert source.checkpoint_step == 20
+    assert len(source.warnings) == 1
+    assert fragment in source.warnings[0] and "ckpt-20" in source.warnings[0]
+
+
+def test_a_state_file_naming_the_newest_gives_no_warning(checkpointer):
+    assert resolve_policy_source(checkpointer).warnings == ()
+
+
+@pytest.mark.parametrize("given", ["root", "train"])
+def test_train_eval_dirs_resolve_to_their_policy_checkpointer(checkpointer, given):
+    """root/ and root/train/ of a train_eval script (train/ holds the agent's own ckpt-N)."""
+    make_ckpt(checkpointer.parent, 10)  # the agent checkpoint in train/
+    target = checkpointer.parent.parent if given == "root" else checkpointer.parent
+    source = resolve_policy_source(target)
+    assert source.format == FORMAT_CHECKPOINTER
+    assert source.checkpoint_prefix == str(checkpointer / "ckpt-20")
+    assert source.path == str(target)
+
+
+def test_policy_saved_model_folder_resolves_to_its_newest_saved_model(tmp_path):
+    """PPO's policy_saved_model/policy_<step>/: newest by step, --step picks another."""
+    folder = tmp_path / "root" / "policy_saved_model"
+    for step in (100, 2000):
+        make_saved_model(folder / f"policy_{step:09d}")
+    for target in (folder, folder.parent):
+        source = resolve_policy_source(target)
+        assert source.format == FORMAT_SAVED_MODEL
+        assert source.saved_model_dir == str(folder / "policy_000002000")
+        assert source.checkpoint_step == 2000 and source.checkpoint_prefix is None
+    assert resolve_policy_source(folder, step=100).saved_model_dir == str(
+        folder / "policy_000000100"
+    )
+    error = assert_error(tmp_path, InputError, folder, step=5)
+    assert "100, 2000" in error.hint
+    assert_error(tmp_path, UsageError, folder, checkpoint=folder / "policy_000000100")
+
+
+def test_eval_output_of_a_saved_model_resolves_from_any_directory(tmp_path, monkeypatch):
+    """An output of a SavedModel input records the SavedModel's absolute path and train step:
+    it evaluates again from another working directory."""
+    saved = make_saved_model(tmp_path / "sm")
+    out = tmp_path / "out"
+    _touch(out / "checkpoint" / "variables" / "variables.index")
+    _touch(out / "checkpoint" / "variables" / "variables.data-00000-of-00001")
+    (out / "stats.json").write_text(
+        json.dumps({"policy": {"saved_model": str(saved), "train_step": 9}})
+    )
+    monkeypatch.chdir(tmp_path / "sm")
+    source = resolve_policy_source(out)
+    assert source.saved_model_dir == str(saved)
+    assert source.checkpoint_prefix == str(out / "checkpoint" / "variables" / "variables")
+    assert source.checkpoint_step == 9
+    error = assert_error(tmp_path, UsageError, out, step=3)
+    assert "--step" in error.message

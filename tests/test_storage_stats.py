@@ -192,74 +192,158 @@ def test_write_atomic_missing_parent_raises_output_error(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# storage.prepare_output_dir
+# storage.claim_output_dir
 
 
-def test_prepare_output_dir_creates_missing_dirs(tmp_path):
-    """Missing parents are created; the result is the directory; no probe file is left."""
+IDENTITY = {"policy": "/p/policy", "policy_name": None, "env": "CartPole-v1"}
+
+
+def _claim(out, inputs=(), identity=IDENTITY, overwrite=False):
+    return storage.claim_output_dir(out, inputs=inputs, identity=identity, overwrite=overwrite)
+
+
+def _write_stats(out, path="/p/policy", env="CartPole-v1"):
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "stats.json").write_text(
+        json.dumps({"policy": {"resolved_path": path, "policy": None}, "env": {"id": env}})
+    )
+
+
+def test_claim_creates_missing_dirs_and_records_them(tmp_path):
+    """Missing parents are created and listed (innermost first); no probe file is left."""
     out = tmp_path / "a" / "b" / "run"
-    assert storage.prepare_output_dir(out, inputs=[tmp_path / "policy"]) == out
-    assert out.is_dir()
+    claim = _claim(out, inputs=[tmp_path / "policy"])
+    assert claim.out == out and out.is_dir()
+    assert claim.created == [out, tmp_path / "a" / "b", tmp_path / "a"]
+    assert claim.previous_report is None
     assert _names(out) == []
 
 
-def test_prepare_output_dir_accepts_existing_dir(tmp_path):
-    """An existing directory is fine and its contents are left alone."""
+def test_release_unused_removes_what_the_claim_created(tmp_path):
+    """A run that failed before writing leaves no directory behind (its lock aside)."""
+    out = tmp_path / "a" / "run"
+    claim = _claim(out)
+    (out / ".pytfpol.lock").write_text("")
+    storage.release_unused(claim)
+    assert not (tmp_path / "a").exists()
+
+
+def test_release_unused_keeps_a_directory_with_outputs(tmp_path):
+    out = tmp_path / "run"
+    claim = _claim(out)
+    (out / "stats.json").write_text("{}")
+    storage.release_unused(claim)
+    assert (out / "stats.json").exists()
+
+
+def test_claim_accepts_an_empty_existing_dir_and_our_own_names(tmp_path):
+    out = tmp_path / "run"
+    (out / "checkpoint").mkdir(parents=True)
+    (out / ".pending-x").mkdir()
+    claim = _claim(out)
+    assert claim.created == []
+
+
+def test_claim_refuses_foreign_files_unless_overwrite(tmp_path):
+    """A directory holding files pytfpol did not write is refused (exit 5), naming them;
+    --overwrite writes beside them and leaves them alone."""
     out = tmp_path / "run"
     out.mkdir()
     (out / "old.txt").write_text("x")
-    storage.prepare_output_dir(out)
-    assert _names(out) == ["old.txt"]
+    with pytest.raises(OutputError) as info:
+        _claim(out)
+    assert info.value.exit_code == 5
+    assert "old.txt" in info.value.message and "--overwrite" in info.value.hint
+    _claim(out, overwrite=True)
+    assert (out / "old.txt").read_text() == "x"
+
+
+def test_claim_returns_the_report_of_the_same_policy_and_env(tmp_path):
+    out = tmp_path / "run"
+    _write_stats(out)
+    assert _claim(out).previous_report["env"]["id"] == "CartPole-v1"
+
+
+@pytest.mark.parametrize(
+    "path, env", [("/p/other", "CartPole-v1"), ("/p/policy", "Acrobot-v1")]
+)
+def test_claim_refuses_another_policys_results_unless_overwrite(tmp_path, path, env):
+    out = tmp_path / "run"
+    _write_stats(out, path, env)
+    with pytest.raises(OutputError) as info:
+        _claim(out)
+    assert info.value.exit_code == 5
+    assert f"{path} on {env}" in info.value.message
+    assert _claim(out, overwrite=True).previous_report is None
+
+
+def test_claim_refuses_an_unreadable_stats_json(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "stats.json").write_text("{not json")
+    with pytest.raises(OutputError) as info:
+        _claim(out)
+    assert "unreadable stats.json" in info.value.message
 
 
 @pytest.mark.parametrize("relative", ["policy", "policy/eval", "policy/variables/../eval"])
-def test_prepare_output_dir_refuses_out_inside_input(tmp_path, relative):
+def test_claim_refuses_out_inside_input(tmp_path, relative):
     """--out equal to or inside an input directory is refused before anything is created."""
     policy = tmp_path / "policy"
     (policy / "variables").mkdir(parents=True)
     before = sorted(str(p) for p in tmp_path.rglob("*"))
     out = tmp_path / relative
     with pytest.raises(OutputError) as info:
-        storage.prepare_output_dir(out, inputs=[str(tmp_path / "elsewhere"), str(policy)])
+        _claim(out, inputs=[str(tmp_path / "elsewhere"), str(policy)])
     assert info.value.exit_code == 5
     assert str(out) in info.value.message
     assert info.value.hint
     assert sorted(str(p) for p in tmp_path.rglob("*")) == before
 
 
-def test_prepare_output_dir_refuses_out_inside_input_via_symlink(tmp_path):
+def test_claim_refuses_out_above_input(tmp_path):
+    """--out that contains the input would put outputs around it: refused, nothing created."""
+    policy = tmp_path / "runs" / "policy"
+    policy.mkdir(parents=True)
+    with pytest.raises(OutputError) as info:
+        _claim(tmp_path / "runs", inputs=[policy])
+    assert "is above the input" in info.value.message
+    assert _names(tmp_path / "runs") == ["policy"]
+
+
+def test_claim_refuses_out_inside_input_via_symlink(tmp_path):
     """A symlink that leads into the input counts as inside it."""
     policy = tmp_path / "policy"
     policy.mkdir()
     (tmp_path / "link").symlink_to(policy)
     with pytest.raises(OutputError):
-        storage.prepare_output_dir(tmp_path / "link" / "eval", inputs=[policy])
+        _claim(tmp_path / "link" / "eval", inputs=[policy])
     assert _names(policy) == []
 
 
-def test_prepare_output_dir_allows_sibling_with_common_prefix(tmp_path):
+def test_claim_allows_sibling_with_common_prefix(tmp_path):
     """`policy2` is not inside `policy`: containment is by path parts, not string prefix."""
     (tmp_path / "policy").mkdir()
-    out = storage.prepare_output_dir(tmp_path / "policy2", inputs=[tmp_path / "policy"])
-    assert out.is_dir()
+    _claim(tmp_path / "policy2", inputs=[tmp_path / "policy"])
+    assert (tmp_path / "policy2").is_dir()
 
 
-def test_prepare_output_dir_refuses_a_file(tmp_path):
+def test_claim_refuses_a_file(tmp_path):
     """--out naming an existing file is an OutputError and the file is untouched."""
     out = tmp_path / "report"
     out.write_text("not a dir")
     with pytest.raises(OutputError) as info:
-        storage.prepare_output_dir(out)
+        _claim(out)
     assert info.value.exit_code == 5
     assert str(out) in info.value.message
     assert out.read_text() == "not a dir"
 
 
-def test_prepare_output_dir_under_a_file_raises_output_error(tmp_path):
+def test_claim_under_a_file_raises_output_error(tmp_path):
     """A parent that is a file makes --out uncreatable: OutputError, not a bare OSError."""
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError) as info:
-        storage.prepare_output_dir(tmp_path / "file" / "run")
+        _claim(tmp_path / "file" / "run")
     assert info.value.exit_code == 5
 
 
@@ -441,9 +525,10 @@ def _settings(**kwargs):
 
 
 def test_eval_settings_defaults_and_frozen():
-    """Defaults: 10 episodes, seed 0, greedy; settings cannot be changed after checking."""
+    """Defaults: 10 episodes, seed 0, no --policy (a Learner root's greedy_policy, chosen when the
+    input is known); settings cannot be changed after checking."""
     settings = _settings()
-    assert (settings.episodes, settings.seed, settings.policy) == (10, 0, "greedy")
+    assert (settings.episodes, settings.seed, settings.policy) == (10, 0, None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.episodes = 0
 
@@ -505,9 +590,9 @@ def test_eval_settings_empty_env_is_usage_error():
         (7, 1, 1),
     ],
 )
-def test_eval_settings_batch_size(episodes, num_envs, expected):
+def test_eval_settings_num_envs_used(episodes, num_envs, expected):
     """batch_size = min(num_envs or 64, episodes) (sync; see config.default_num_envs)."""
-    assert _settings(episodes=episodes, num_envs=num_envs).batch_size == expected
+    assert _settings(episodes=episodes, num_envs=num_envs).num_envs_used == expected
 
 
 def test_env_kwargs_pairs_keep_commas_inside_values():

@@ -1,0 +1,131 @@
+"""Everything an evaluation decides before TensorFlow is imported, and nothing it writes.
+
+`plan_evaluation(settings)`: which files (`sources`), whether every option means something for
+them, the environment (made once: a wrong id or keyword argument is reported in a fraction of a
+second, not after TensorFlow's 5 s), every file validated and read once (`validation`), and the
+policy config that rebuilds a Checkpointer policy. The result is a `Plan` that the run executes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from pytfpol import validation
+from pytfpol.config import EvalSettings
+from pytfpol.env_spec import EnvSpec, preflight
+from pytfpol.errors import InputError, UsageError
+from pytfpol.inference import infer_policy_config
+from pytfpol.policy_config import PolicyConfig, load_policy_config, shipped_configs
+from pytfpol.sources import (
+    FORMAT_CHECKPOINTER,
+    FORMAT_LEARNER,
+    PolicySource,
+    inapplicable,
+    resolve_policy_source,
+)
+
+
+@dataclass
+class Plan:
+    """What a run will evaluate, checked; `first_env` was made by the preflight (reused)."""
+
+    settings: EvalSettings
+    source: PolicySource
+    checked: validation.CheckedInputs
+    policy_config: Optional[PolicyConfig]
+    env: EnvSpec  # with the id Gymnasium really made (CartPole -> CartPole-v1)
+    first_env: Any
+    notes: tuple[str, ...]  # warnings for stderr and the report
+    max_episode_steps: Optional[int] = None  # the env's step limit, if it has one
+
+    @property
+    def identity(self) -> dict:
+        """What makes two reports results of the same evaluation target (see storage)."""
+        return {
+            "policy": str(Path(self.source.path).resolve()),
+            "policy_name": self.source.policy_name,
+            "env": self.env.env_id,
+        }
+
+    def input_paths(self) -> list[str]:
+        """Every directory the run reads; the output may be neither inside nor above them."""
+        source = self.source
+        paths = [self.settings.policy_path, source.saved_model_dir, source.checkpoint_dir]
+        if source.format == FORMAT_LEARNER:
+            paths.append(str(Path(source.saved_model_dir).parent))
+        return [p for p in paths if p is not None]
+
+    def close(self) -> None:
+        try:
+            self.first_env.close()
+        except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
+            pass
+
+
+def plan_evaluation(settings: EvalSettings) -> Plan:
+    """Resolve, check options, make the env, validate every file, choose the config."""
+    source = resolve_policy_source(
+        settings.policy_path, settings.policy, settings.checkpoint, settings.step
+    )
+    check_options(settings, source)
+    spec = EnvSpec(settings.env_id, dict(settings.env_kwargs), settings.max_episode_steps)
+    made = preflight(spec)
+    try:
+        checked = validation.validate(source, settings.trusted_sha256)
+        policy_config = policy_config_for(settings, source, checked)
+    except BaseException:
+        made.env.close()
+        raise
+    env = EnvSpec(made.made_id, spec.kwargs, spec.max_episode_steps)
+    notes = (*source.warnings, *made.notes)
+    limit = settings.max_episode_steps or getattr(made.env.spec, "max_episode_steps", None)
+    return Plan(settings, source, checked, policy_config, env, made.env, notes, limit)
+
+
+def check_options(settings: EvalSettings, source: PolicySource) -> None:
+    """Refuse options that mean nothing for this kind of input (exit 2), never ignore them."""
+    if source.format != FORMAT_CHECKPOINTER:
+        why = "its graph and weights are saved with it; no network is rebuilt"
+        if settings.config is not None:
+            raise inapplicable("--config", source, why)
+        if settings.allow_partial:
+            raise inapplicable("--allow-partial", source, why)
+
+
+def policy_config_for(
+    settings: EvalSettings, source: PolicySource, checked: validation.CheckedInputs
+) -> Optional[PolicyConfig]:
+    """The config that rebuilds a Checkpointer policy: --config, else the one saved with it,
+    else inferred from the variables of standard feed-forward networks."""
+    if source.format != FORMAT_CHECKPOINTER:
+        return None
+    if settings.config is not None:
+        return load_policy_config(settings.config)
+    if source.bundled_config is not None:
+        return load_policy_config(source.bundled_config)
+    bundle = checked.get(source.checkpoint_prefix).bundle
+    shapes = {key: entry.shape for key, entry in bundle.entries.items()}
+    if not any(key.startswith("policy/") for key in shapes):
+        raise InputError(
+            f"{source.checkpoint_prefix}: holds no policy (no variable under policy/): "
+            "not a checkpoint of a TF-Agents policy",
+            "point at the directory the policy was checkpointed into (e.g. train_dir/policy), "
+            "or pass --config naming where the policy is saved ([checkpoint] policy)",
+            path=source.checkpoint_prefix,
+        )
+    inferred = infer_policy_config(shapes, source.checkpoint_prefix)
+    if inferred is not None:
+        return inferred
+    shipped = ", ".join(
+        str(p.relative_to(Path.cwd())) if p.is_relative_to(Path.cwd()) else str(p)
+        for p in shipped_configs()
+    )
+    raise UsageError(
+        f"{source.checkpoint_dir}: is a common.Checkpointer directory, which holds weights but "
+        "no network, and its variables are not those of a standard feed-forward TF-Agents "
+        "network: pytfpol needs --config to rebuild it",
+        f"pass --config with one of the shipped configs ({shipped}) or a copy edited to match",
+        path=source.checkpoint_dir,
+    )

@@ -1,0 +1,171 @@
+"""Check every file of a policy before TensorFlow reads it, reading each once, and hand on what
+was read.
+
+TensorFlow aborts, crashes or blocks on some damaged or crafted files, so nothing reaches it
+unchecked: regular files only, every checkpoint bundle parsed by the pure-Python reader with
+every tensor's checksum verified, float values finite (NaN weights restore silently and make a
+greedy policy pick action 0), NumpyState payloads decoded without pickle. The parsed bundles and
+the small values a run needs afterwards (NumpyState arrays, step counters) are kept in
+`CheckedInputs`, so that no later stage opens these files again; TensorFlow's own restore is
+the only other reader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from pytfpol import checkpoint_reader
+from pytfpol import layout as lay
+from pytfpol.errors import InputError
+from pytfpol.sources import PolicySource
+
+PY_STATE_SUFFIX = checkpoint_reader.PY_STATE_SUFFIX
+VALUE_SUFFIX = checkpoint_reader.VARIABLE_SUFFIX
+STEP_KEYS = tuple(f"{name}{VALUE_SUFFIX}" for name in ("train_step", "global_step"))
+
+
+@dataclass
+class CheckedBundle:
+    """A validated checkpoint: its parsed index, its NumpyState arrays and scalar integers."""
+
+    bundle: checkpoint_reader.Bundle
+    side_data: dict[str, np.ndarray] = field(default_factory=dict)  # name -> array (no suffix)
+    scalars: dict[str, int] = field(default_factory=dict)  # key -> value of integer scalars
+
+    @property
+    def prefix(self) -> str:
+        return self.bundle.prefix
+
+    def step(self, key: Optional[str] = None) -> Optional[int]:
+        """The train step it holds (`key`, else train_step or global_step), if any."""
+        for name in (key,) if key else STEP_KEYS:
+            if name in self.scalars:
+                return self.scalars[name]
+        return None
+
+
+@dataclass
+class CheckedInputs:
+    """Everything validated for one source, by bundle prefix."""
+
+    bundles: dict[str, CheckedBundle] = field(default_factory=dict)
+
+    def get(self, prefix: Optional[str]) -> Optional[CheckedBundle]:
+        return None if prefix is None else self.bundles.get(str(prefix))
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(sum(b.bundle.shard_sizes) for b in self.bundles.values())
+
+
+def validate(source: PolicySource, trusted_sha256: tuple = ()) -> CheckedInputs:
+    """Validate every file of `source` that TensorFlow will read (see the module docstring)."""
+    check_trusted(source, trusted_sha256)
+    check_saved_model_files(source)
+    checked = CheckedInputs()
+    for prefix in _prefixes(source):
+        checked.bundles[prefix] = check_bundle(prefix)
+    return checked
+
+
+def _prefixes(source: PolicySource) -> list[str]:
+    prefixes = []
+    if source.saved_model_dir is not None:
+        prefixes.append(os.path.join(source.saved_model_dir, lay.VARIABLES_PREFIX))
+    for prefix in (source.checkpoint_prefix, source.evaluation_prefix):
+        if prefix is not None:
+            prefixes.append(prefix)
+    return prefixes
+
+
+def check_bundle(prefix: str) -> CheckedBundle:
+    """Parse `prefix`'s index, read every tensor once (checksum), refuse non-finite floats and
+    NumpyState payloads that need pickle; keep the NumpyState arrays and integer scalars."""
+    bundle = checkpoint_reader.open_bundle(prefix)
+    checked = CheckedBundle(bundle)
+
+    def visit(entry, value: np.ndarray, data_file: Path) -> None:
+        if entry.is_py_state:
+            payload = value.item() if value.dtype == object and value.shape == () else None
+            try:  # numeric .npy only, never unpickled (as loading will decode it)
+                array = checkpoint_reader.decode_py_state(payload, entry.key, numeric_only=True)
+            except InputError as exc:
+                raise InputError(f"{data_file}: {exc.message}", exc.hint, path=data_file) from None
+            checked.side_data[entry.key[: -len(PY_STATE_SUFFIX)]] = array
+        elif value.dtype.kind in "fc" and not np.isfinite(value).all():
+            raise InputError(
+                f"{data_file}: {checkpoint_reader.short_name(entry.key)} holds non-finite values "
+                f"({int(np.isnan(value).sum())} NaN, {int(np.isinf(value).sum())} inf)",
+                "the policy diverged in training or the file is damaged: evaluate an "
+                "earlier checkpoint",
+                path=data_file,
+            )
+        elif value.dtype.kind in "iu" and value.shape == ():
+            checked.scalars[entry.key] = int(value)
+
+    bundle.read_all(visit)
+    return checked
+
+
+def check_trusted(source: PolicySource, trusted: tuple) -> None:
+    """With --trusted-sha256, refuse a SavedModel whose saved_model.pb is not listed (exit 3),
+    before TensorFlow loads it: loading a SavedModel runs its graph."""
+    if not trusted or source.saved_model_dir is None:
+        return  # a Checkpointer directory holds no program: its network is rebuilt from a config
+    path = Path(source.saved_model_dir) / lay.SAVED_MODEL_PB
+    digest = sha256_of_regular_file(path)
+    if digest not in trusted:
+        raise InputError(
+            f"{path}: sha256 {digest} is not among the --trusted-sha256 digests",
+            "a SavedModel is a program: evaluate it only if you trust where it came from, "
+            "then add its digest",
+            path=path,
+        )
+
+
+def sha256_of_regular_file(path: Path) -> str:
+    """Hash a regular file (never a FIFO or a device: opened non-blocking, checked by fstat)."""
+    digest = hashlib.sha256()
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise InputError(f"{path}: not a regular file", "give a SavedModel", path=path)
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot read ({exc.strerror or exc})", "check the SavedModel", path=path
+        ) from exc
+    return digest.hexdigest()
+
+
+def check_saved_model_files(source: PolicySource) -> None:
+    """Only regular files and directories in the SavedModel: TensorFlow blocks forever reading a
+    FIFO (e.g. as `fingerprint.pb`) and reads devices (a symlink to /dev/zero) without end."""
+    if source.saved_model_dir is None:
+        return
+    for root, dirs, files in os.walk(source.saved_model_dir):
+        for name in [*dirs, *files]:
+            path = Path(root) / name
+            try:
+                mode = os.stat(path).st_mode
+            except OSError as exc:
+                raise InputError(
+                    f"{path}: cannot read ({exc.strerror or exc}; a broken symlink?)",
+                    "re-export the policy with TF-Agents' PolicySaver",
+                    path=path,
+                ) from exc
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise InputError(
+                    f"{path}: not a regular file (a FIFO, device or socket) in a SavedModel",
+                    "a SavedModel holds only regular files; re-export it with PolicySaver",
+                    path=path,
+                )
