@@ -21,7 +21,7 @@ import numpy as np
 
 from pytfpol import interrupts, layout, locking, storage, validation
 from pytfpol.config import EvalSettings
-from pytfpol.errors import Interrupted, PytfpolError, RunError, interrupted
+from pytfpol.errors import Interrupted, PytfpolError, RunError, interrupted, stopped_by
 from pytfpol.plan import Plan, plan_evaluation
 from pytfpol.report import SCHEMA_VERSION, check_gates, finish_report, report_base
 
@@ -131,6 +131,8 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
                 if error is None:
                     staged = _write_checkpoint(loaded, stage, results, history)
                     base["output"]["checkpoint"] = str(out / Path(staged).relative_to(stage))
+                else:  # no policy checkpoint for an incomplete run, but its history is kept
+                    _write_history(loaded, stage, history)
         finally:
             progress.stop()
         report = finish_report(base, settings, results, error, load_seconds, run_seconds)
@@ -142,7 +144,8 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
     if late is not None and error is None:
         error = interrupted(
             late,
-            f"interrupted after all {len(results)} episodes: the outputs were written completely",
+            f"{stopped_by(late)} after all {len(results)} episodes: the outputs were written "
+            "completely",
             f"the report is in {out}",
         )
     return report, error
@@ -231,6 +234,25 @@ def _write_checkpoint(loaded, directory: Path, results, history: Optional[np.nda
         ),
     )
     return loaded.write_checkpoint(Path(directory) / layout.OUTPUT_CHECKPOINT_DIR, evaluation)
+
+
+def _write_history(loaded, directory: Path, history: Optional[np.ndarray]) -> None:
+    """For a run that stopped early: `directory`/checkpoint/evaluation/ with the history so far
+    (unchanged: an incomplete run adds no row), so that the next run of the same policy into
+    OUT continues it. Nothing when there is no history yet."""
+    from pytfpol import checkpoints
+
+    history = history if history is not None else loaded.side_data.get(HISTORY)
+    if history is None:
+        return
+    evaluation = checkpoints.evaluation_state(
+        returns=np.zeros(0, np.float64),
+        lengths=np.zeros(0, np.int64),
+        seeds=np.zeros(0, np.int64),
+        previous_history=history,
+        history_row=None,
+    )
+    loaded.write_evaluation(Path(directory) / layout.OUTPUT_CHECKPOINT_DIR, evaluation)
 
 
 def _run(loaded, stepper, settings: EvalSettings, progress: Progress, deadline=None):

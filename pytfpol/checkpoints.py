@@ -19,7 +19,7 @@ import tensorflow as tf
 from tf_agents.utils import numpy_storage
 
 from pytfpol import checkpoint_reader, layout
-from pytfpol.errors import InputError, OutputError
+from pytfpol.errors import InputError, OutputError, first_line
 
 VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 PY_STATE_SUFFIX = "/.ATTRIBUTES/py_state"
@@ -136,7 +136,7 @@ def restore(session, objects: dict[str, Any], prefix: str, allow_partial: bool) 
         status.run_restore_ops(session)
     except Exception as exc:  # noqa: BLE001 - TF raises many types for mismatched checkpoints
         raise InputError(
-            f"{prefix}: restore failed ({type(exc).__name__}: {_first_line(exc)})",
+            f"{prefix}: restore failed ({first_line(exc)})",
             "check the config matches the saved policy, or pass --allow-partial",
             path=prefix,
         ) from exc
@@ -183,25 +183,22 @@ def evaluation_state(
     lengths: np.ndarray,
     seeds: np.ndarray,
     previous_history: Optional[np.ndarray],
-    history_row: tuple[float, ...],
+    history_row: Optional[tuple[float, ...]],
 ) -> numpy_storage.NumpyState:
-    """This run's per-episode arrays and the history of evaluations, one row per evaluation."""
-    row = np.asarray([history_row], dtype=np.float64)
-    history = row
+    """This run's per-episode arrays and the history of evaluations, one row per evaluation
+    (`history_row` appended to `previous_history`; None appends nothing)."""
+    history = np.zeros((0, len(HISTORY_COLUMNS)), dtype=np.float64)
     if (
         previous_history is not None
         and previous_history.ndim == 2
         and previous_history.shape[1] == len(HISTORY_COLUMNS)
     ):
-        history = np.concatenate([previous_history.astype(np.float64), row])
+        history = previous_history.astype(np.float64)
+    if history_row is not None:
+        history = np.concatenate([history, np.asarray([history_row], dtype=np.float64)])
     state = numpy_storage.NumpyState()
     state.returns = np.asarray(returns, dtype=np.float64)
     state.lengths = np.asarray(lengths, dtype=np.int64)
     state.seeds = np.asarray(seeds, dtype=np.int64)
     state.history = history
     return state
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else ""

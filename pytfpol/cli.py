@@ -151,10 +151,36 @@ class PytfpolGroup(click.Group):
 
 
 def _click_error(exc: click.ClickException) -> None:
+    """`error: --episodes 0: must be in the range x>=1`, as pytfpol's own errors read."""
     command = exc.ctx.command_path if getattr(exc, "ctx", None) else "pytfpol"
-    message = " ".join(exc.format_message().split())
-    click.echo(f"error: {message}", err=True)
+    message = exc.format_message()
+    if isinstance(exc, click.BadParameter) and isinstance(exc.param, click.Option):
+        message = f"{exc.param.opts[0]} {exc.message}"
+    click.echo(f"error: {' '.join(message.split())}", err=True)
     click.echo(f"hint: see `{command} --help`", err=True)
+
+
+class _Range:
+    """Click's range types, failing with `VALUE: must be ...` (see `_click_error`)."""
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            kind = "an integer" if isinstance(self, click.IntRange) else "a number"
+            raise click.BadParameter(
+                f"{value}: must be {kind} in the range {self._describe_range()}",
+                ctx=ctx,
+                param=param,
+            ) from None
+
+
+class IntRange(_Range, click.IntRange):
+    pass
+
+
+class FloatRange(_Range, click.FloatRange):
+    pass
 
 
 def _version_text() -> str:
@@ -218,14 +244,14 @@ def main() -> None:
     "--episodes",
     default=10,
     show_default=True,
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     help="Number of episodes.",
 )
 @click.option(
     "--seed",
     default=0,
     show_default=True,
-    type=click.IntRange(min=0, max=2**32 - 1),
+    type=IntRange(min=0, max=2**32 - 1),
     help="Episode i is reset with seed S+i.",
 )
 @click.option(
@@ -251,7 +277,7 @@ def main() -> None:
 )
 @click.option(
     "--step",
-    type=click.IntRange(min=0),
+    type=IntRange(min=0),
     help="The checkpoint at this train step (ckpt-N, policy_checkpoint_N, policy_N); "
     "default: the newest complete one.",
 )
@@ -269,7 +295,7 @@ def main() -> None:
 )
 @click.option(
     "--max-episode-steps",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     help="Truncate episodes after this many steps.",
 )
 @click.option(
@@ -290,7 +316,7 @@ def main() -> None:
 )
 @click.option(
     "--num-envs",
-    type=click.IntRange(min=1),
+    type=IntRange(min=1),
     help="Environments run side by side, one policy call for all (default: min(episodes, 64); "
     "async 32 per CPU; native 256).",
 )
@@ -304,7 +330,7 @@ def main() -> None:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FloatRange(min=0, min_open=True),
     metavar="SECONDS",
     help="Stop the whole run (loading included) after this long: exit 4, completed episodes "
     "are written, marked incomplete.",
@@ -410,7 +436,7 @@ def eval_command(
 )
 @click.option(
     "--step",
-    type=click.IntRange(min=0),
+    type=IntRange(min=0),
     help="Inspect the checkpoint at this step (default: newest).",
 )
 @click.option(

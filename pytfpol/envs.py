@@ -85,31 +85,37 @@ def tensor_specs(env_specs: dict[str, Any]) -> tuple[Any, Any]:
 # Checking env specs against policy specs
 
 
+SPEC_CELL_WIDTH = 44  # two cells and a leaf path fit a 100-column terminal
+
+
 def describe_spec(spec: Any) -> str:
-    """`float32 (4,) in [-4.8, 4.8]`: one leaf, short enough for a side-by-side table."""
+    """`float32 (4,) in [-4.8, 4.8]`: one leaf, short enough for a side-by-side table that fits
+    100 columns (per-element bounds summarised, float limits shown as unbounded)."""
     text = f"{np.dtype(spec.dtype).name} {tuple(spec.shape)}"
     if isinstance(spec, array_spec.BoundedArraySpec):
         low, high = _fmt_bound(spec.minimum), _fmt_bound(spec.maximum)
-        text += (
-            f" in [{low}, {high}]"
-            if np.ndim(spec.minimum) == 0 == np.ndim(spec.maximum)
-            else f" in {low}..{high}"
-        )
-    return text
+        text += " unbounded" if (low, high) == ("-inf", "inf") else f" in [{low}, {high}]"
+    return text if len(text) <= SPEC_CELL_WIDTH else text[: SPEC_CELL_WIDTH - 3] + "..."
 
 
 def _fmt_bound(bound: Any) -> str:
     arr = np.asarray(bound)
-    if arr.ndim == 0:
-        return _fmt_number(arr)
-    return "[" + ",".join(_fmt_number(v) for v in arr.ravel()) + "]"
+    values = np.unique(arr)
+    if values.size == 1:
+        return _fmt_number(values[0])
+    if arr.size <= 4:
+        return "[" + ",".join(_fmt_number(v) for v in arr.ravel()) + "]"
+    return f"{_fmt_number(arr.min())}..{_fmt_number(arr.max())}"
 
 
 def _fmt_number(value: Any) -> str:
     value = np.asarray(value)
     if value.dtype.kind != "f":
         return str(value)
-    return f"{float(value):.4g}"
+    number = float(value)
+    if abs(number) >= float(np.finfo(np.float32).max):  # float limits mean "no bound"
+        return "inf" if number > 0 else "-inf"
+    return f"{number:.4g}"
 
 
 def check_specs(

@@ -86,6 +86,11 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C wherever the run is, so that it stops the same way."""
 
 
+def stopped_by(cause: BaseException) -> str:
+    """ "terminated" for SIGTERM, "interrupted" for Ctrl-C: what a message says stopped a run."""
+    return "terminated" if isinstance(cause, Terminated) else "interrupted"
+
+
 def interrupted(cause: BaseException, message: str, hint: str) -> Interrupted:
     """The Interrupted error for `cause` (a KeyboardInterrupt or Terminated), exit code set."""
     error = Interrupted(message, hint)
@@ -100,3 +105,9 @@ def one_line(message: object) -> str:
     text = _ANSI.sub("", str(message)).strip()
     text = re.sub(r"^(WARN|WARNING|ERROR):\s*", "", text)
     return " ".join(text.split())
+
+
+def first_line(exc: BaseException) -> str:
+    """`TypeName: the first line of its message`: what a one-line error quotes of a library's."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

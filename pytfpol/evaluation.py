@@ -22,7 +22,7 @@ import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
 from pytfpol.envs import ActionUnbatcher, _pack_like, flatten_with_paths
-from pytfpol.errors import PytfpolError, RunError, interrupted
+from pytfpol.errors import PytfpolError, RunError, interrupted, stopped_by
 from pytfpol.vector import EnvFailure, Stepper
 
 
@@ -154,7 +154,7 @@ def run_episodes(
     except KeyboardInterrupt as exc:
         error = interrupted(
             exc,
-            f"interrupted after {len(results)} of {episodes} episodes",
+            f"{stopped_by(exc)} after {len(results)} of {episodes} episodes",
             "the completed episodes were written, marked incomplete",
         )
         error.completed = _in_order(results)

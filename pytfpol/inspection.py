@@ -538,9 +538,7 @@ def _fill_learner(report: dict, found: lay.Layout, step: Optional[int]) -> None:
         report["checkpoint"] = _describe_selected(found, report, step)
     else:  # no checkpoints yet: the weights are the SavedModel's own
         first = next(iter(report["saved_models"]))
-        report["checkpoint"] = describe_checkpoint(
-            _variables_prefix(Path(found.directory) / first)
-        )
+        report["checkpoint"] = describe_checkpoint(_variables_prefix(Path(found.directory) / first))
 
 
 def _fill_series(report: dict, found: lay.Layout, step: Optional[int]) -> None:
@@ -554,28 +552,32 @@ def _fill_series(report: dict, found: lay.Layout, step: Optional[int]) -> None:
 
 
 def _fill_eval_output(report: dict, found: lay.Layout, step: Optional[int]) -> None:
+    """stats.json (complete or not), the policy checkpoint if the run wrote one, and the
+    history of evaluations kept in checkpoint/evaluation/ (or, from pytfpol 0.1, inside it)."""
     directory = Path(found.directory)
     stats = _read_stats(directory / lay.STATS_JSON)
-    history = None
     checkpoint_dir = directory / lay.OUTPUT_CHECKPOINT_DIR
+    prefixes = [str(checkpoint_dir / lay.EVALUATION_PREFIX)]
     if found.checkpoints:
         listing_layout = lay.Layout(
             KIND_CHECKPOINTER, found.path, str(checkpoint_dir), checkpoints=found.checkpoints
         )
         report["checkpoints"] = checkpoint_listing(listing_layout)
         report["checkpoint"] = _describe_selected(listing_layout, report, step)
-        evaluation = checkpoint_dir / lay.EVALUATION_PREFIX
-        for prefix in (evaluation, report["checkpoint"] and report["checkpoint"]["prefix"]):
-            if prefix and os.path.lexists(f"{prefix}.index"):
-                history = _history_array(str(prefix))
-                if history is not None:
-                    break
-        if history is None:
-            history = evaluation_history(report["checkpoints"])
+        if report["checkpoint"]:
+            prefixes.append(report["checkpoint"]["prefix"])
     elif step is not None:
-        raise UsageError(
-            f"--step {step}: {directory} holds no checkpoint/ directory", "drop --step"
-        )
+        raise UsageError(f"--step {step}: {directory} holds no policy checkpoint", "drop --step")
+    history = next(
+        (
+            rows
+            for prefix in prefixes
+            if os.path.lexists(f"{prefix}.index") and (rows := _history_array(prefix))
+        ),
+        None,
+    )
+    if history is None and report["checkpoints"]:
+        history = evaluation_history(report["checkpoints"])
     report["evaluation"] = {"stats": stats, "history": history}
 
 
@@ -617,6 +619,7 @@ def _read_stats(path: Path) -> dict:
             "schema_version": report.get("schema_version"),
             "created": report.get("created"),
             "complete": report.get("complete"),
+            "error": report.get("error"),
             "policy": policy.get("path"),
             "checkpoint": policy.get("checkpoint"),
             "train_step": policy.get("train_step"),

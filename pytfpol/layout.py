@@ -448,12 +448,12 @@ def _require_complete(entry: Checkpoint, layout: Layout) -> Checkpoint:
 
 
 def _missing_data_files(entry: Checkpoint) -> Optional[str]:
-    """The first data file an index names that is not there (the index read for its header);
-    None when that cannot be told."""
-    try:
-        header = checkpoint_reader.read_index(entry.prefix).header
-    except InputError:
+    """The first data file an index names that is not there (the index read for its header;
+    an index that cannot be read is the damaged file: its InputError is raised); None when
+    there is no index."""
+    if not _exists(Path(entry.prefix), ".index"):
         return None
+    header = checkpoint_reader.read_index(entry.prefix).header
     for shard in range(header.num_shards):
         path = checkpoint_reader.data_path(entry.prefix, shard, header.num_shards)
         if not os.path.lexists(path):
@@ -478,11 +478,11 @@ def _newest(layout: Layout) -> Selection:
     chosen = complete[-1]
     skipped = [c for c in layout.checkpoints if not c.complete and _later(c, chosen)]
     if skipped:
-        names = ", ".join(f"{c.name} ({_missing_text(c)})" for c in skipped)
+        names = ", ".join(f"{c.name} (missing {_missing_path(c)})" for c in skipped)
         warnings.append(
-            f"skipped {names}: incomplete (being written, or deleted); using {chosen.name}"
+            f"skipped {names}: incomplete, being written or deleted; using {chosen.name}"
         )
-    warnings.extend(_state_warnings(layout, chosen))
+    warnings.extend(_state_warnings(layout, chosen, skipped))
     return Selection(chosen, tuple(warnings))
 
 
@@ -492,19 +492,23 @@ def _later(entry: Checkpoint, than: Checkpoint) -> bool:
     )
 
 
-def _missing_text(entry: Checkpoint) -> str:
-    return "no " + ", ".join(Path(m).name for m in entry.missing)
+def _missing_path(entry: Checkpoint) -> str:
+    try:
+        return _missing_data_files(entry) or entry.missing[0]
+    except InputError:  # an unreadable index: name what the listing saw
+        return entry.missing[0]
 
 
-def _state_warnings(layout: Layout, chosen: Checkpoint) -> list[str]:
-    """A `checkpoint` state file that names another checkpoint than the one used."""
+def _state_warnings(layout: Layout, chosen: Checkpoint, skipped: list) -> list[str]:
+    """A `checkpoint` state file that names another checkpoint than the one used (one already
+    named as skipped needs no second warning)."""
     state_path = Path(layout.directory) / STATE_FILE
     if layout.state_problem is not None:
         return [f"{layout.state_problem}; ignored it and used {chosen.name}"]
     if layout.state is None or layout.state.model_checkpoint_path is None:
         return []
     named = layout.state.model_checkpoint_path
-    if named == chosen.name:
+    if named == chosen.name or named in {c.name for c in skipped}:
         return []
     return [
         f"{state_path} names {named}, which is not the newest complete checkpoint; "

@@ -18,7 +18,7 @@ from typing import Any, Optional
 import numpy as np
 
 from pytfpol import layout
-from pytfpol.errors import InputError, UsageError
+from pytfpol.errors import InputError, UsageError, first_line
 from pytfpol.policy_config import PolicyConfig
 from pytfpol.quiet_tf import import_tf
 from pytfpol.sources import FORMAT_CHECKPOINTER, PolicySource
@@ -96,7 +96,6 @@ class LoadedPolicy:
         """The policy checkpoint to `target` (as TF-Agents restores it: the policy and its step,
         nothing else), and beside it, in `target/evaluation/`, the NumpyState side data and
         `evaluation`. Returns the policy checkpoint's prefix."""
-        side = {k: v for k, v in self.side_data.items() if not k.startswith("evaluation/")}
         objects = dict(self.checkpoint_objects)
         if self.checkpoint_name == layout.VARIABLES_PREFIX and self.train_step is not None:
             with self.graph.as_default():  # as a Learner policy checkpoint records it
@@ -106,13 +105,19 @@ class LoadedPolicy:
         prefix = checkpoints.write_checkpoint(
             self.session, objects, target, self.checkpoint_name, self.extra_files
         )
-        checkpoints.write_checkpoint(
+        self.write_evaluation(target, evaluation)
+        return prefix
+
+    def write_evaluation(self, target: Path, evaluation) -> str:
+        """`target/evaluation/`: the NumpyState side data and `evaluation` (TF-Agents' restore
+        of the policy checkpoint beside it never sees them)."""
+        side = {k: v for k, v in self.side_data.items() if not k.startswith("evaluation/")}
+        return checkpoints.write_checkpoint(
             self.session,
             {**checkpoints.numpy_states(side), checkpoints.EVALUATION: evaluation},
             target,
             layout.EVALUATION_PREFIX,
         )
-        return prefix
 
     @property
     def time_step_spec(self):
@@ -137,7 +142,7 @@ def read_policy_specs(saved_model_dir: str) -> dict:
         return policy_saver.specs_from_collect_data_spec(tensor_spec.from_pbtxt_file(path))
     except Exception as exc:  # noqa: BLE001 - protobuf raises many types for a bad file
         raise InputError(
-            f"{path}: unreadable policy specs ({_first_line(exc)})",
+            f"{path}: unreadable policy specs ({first_line(exc)})",
             "re-export the policy with TF-Agents' PolicySaver",
             path=path,
         ) from exc
@@ -412,7 +417,7 @@ def _load_saved_model(saved_model_dir: str):
         return tf.saved_model.load(saved_model_dir)
     except Exception as exc:  # noqa: BLE001 - TF raises many types for damaged SavedModels
         raise InputError(
-            f"{saved_model_dir}: could not load the SavedModel ({_first_line(exc)})",
+            f"{saved_model_dir}: could not load the SavedModel ({first_line(exc)})",
             "check that the directory was written completely by TF-Agents' PolicySaver",
             path=saved_model_dir,
         ) from exc
@@ -424,7 +429,7 @@ def _build(py_policy, batch_size: int, saved_model_dir: str) -> None:
     except Exception as exc:  # noqa: BLE001
         raise InputError(
             f"{saved_model_dir}: the SavedModel's action function does not accept a batch of "
-            f"time steps ({_first_line(exc)})",
+            f"time steps ({first_line(exc)})",
             "re-export the policy with PolicySaver(policy, batch_size=None)",
             path=saved_model_dir,
         ) from exc
@@ -440,7 +445,7 @@ def _apply_checkpoint(loaded, session, source: PolicySource, checked) -> Optiona
     except Exception as exc:  # noqa: BLE001 - damaged checkpoints raise many types
         raise InputError(
             f"{source.checkpoint_dir}: could not apply the checkpoint to "
-            f"{source.saved_model_dir} ({_first_line(exc)})",
+            f"{source.saved_model_dir} ({first_line(exc)})",
             "check that the checkpoint was saved from the same policy (PolicySavedModelTrigger)",
             path=source.checkpoint_dir,
         ) from exc
@@ -468,8 +473,3 @@ def _to_plain(value: Any) -> Any:
         return value.item()
     except (AttributeError, ValueError):
         return value.tolist() if hasattr(value, "tolist") else str(value)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -153,14 +153,19 @@ def print_eval_table(report: dict, console: Optional[Console] = None) -> None:
 
 def _eval_rows(report: dict) -> list[tuple[str, str]]:
     summary, policy, env = report["summary"], report["policy"], report["env"]
+    plus_minus = _encodable(_PLUS_MINUS, "+/-")
     rows = [
         ("policy", policy["path"]),
         ("format", policy["format"] + (f" ({policy['policy']})" if policy.get("policy") else "")),
         ("checkpoint", policy["checkpoint"] or "-"),
         ("train step", _fmt(policy["train_step"])),
+        ("actions", "sampled (seeded by --seed)" if policy.get("stochastic") else "greedy"),
         ("env", env["id"] + (f" {json.dumps(env['kwargs'])}" if env["kwargs"] else "")),
         ("episodes", f"{summary['episodes']} (seeds {_seed_range(report)})"),
-        ("mean return", f"{_fmt(summary['mean_return'])} ± {_fmt(summary['std_return'])}"),
+        (
+            "mean return",
+            f"{_fmt(summary['mean_return'])} {plus_minus} {_fmt(summary['std_return'])}",
+        ),
         ("median return", _fmt(summary["median_return"])),
         ("min / max return", f"{_fmt(summary['min_return'])} / {_fmt(summary['max_return'])}"),
         ("mean length", _fmt(summary["mean_length"])),
@@ -172,6 +177,18 @@ def _eval_rows(report: dict) -> list[tuple[str, str]]:
         rows.append(("complete", "NO: " + (report["error"] or {}).get("message", "")))
     rows.append(("output", report["output"]["dir"]))
     return rows
+
+
+def _encodable(text: str, fallback: str) -> str:
+    """`text` if stdout's encoding has it (PYTHONIOENCODING=ascii has no ±), else `fallback`."""
+    try:
+        text.encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return fallback
+    return text
+
+
+_PLUS_MINUS = "±"
 
 
 def _seed_range(report: dict) -> str:
@@ -363,6 +380,9 @@ def _evaluation_sections(evaluation: dict) -> list:
         rows = [
             [k, _fmt(stats[k])] for k in ("created", "policy", "checkpoint", "train_step", "env")
         ]
+        if stats.get("complete") is False:
+            error = stats.get("error") or {}
+            rows.insert(0, ["complete", "NO (incomplete run): " + (error.get("message") or "?")])
         rows += [[k, _fmt(v)] for k, v in (stats.get("summary") or {}).items()]
         sections.append(("evaluation (stats.json)", None, rows))
     history = evaluation.get("history")

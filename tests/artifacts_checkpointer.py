@@ -199,6 +199,29 @@ def normalized_countdown(out: Path) -> None:
     _checkpoint(out, policy, 4, obs_norm=obs_norm)
 
 
+def step_counter(out: Path) -> None:
+    """StepCounterPolicy (tests/factories.py) on Countdown, limit 4, saved by a Checkpointer:
+    a recurrent policy that does not reset its own state (issue 17.5)."""
+    from tests.factories import _policy_classes
+
+    time_step_spec, action_spec = _specs(countdown_env.ENV_ID)
+    policy = _policy_classes()[1](time_step_spec, action_spec, limit=4.0)
+    _checkpoint(out, policy, 1)
+
+
+def bad_actions(out: Path) -> None:
+    """PolicySaver SavedModels for Pendulum-v1 that act 5.0 (outside [-2, 2]) and NaN, with no
+    clipping of their own (issue 17.4)."""
+    from tf_agents.policies import policy_saver
+
+    from tests.factories import _policy_classes
+
+    time_step_spec, action_spec = _specs("Pendulum-v1")
+    for name, kwargs in (("out_of_range", {"value": 5.0}), ("nan", {"value": 1.0, "nan": True})):
+        policy = _policy_classes()[0](time_step_spec, action_spec, **kwargs)
+        policy_saver.PolicySaver(policy, batch_size=None).save(str(out / name))
+
+
 def write_all(out: Path) -> None:
     dqn_v2_train_eval(out / "dqn_v2")
     q_rnn(out / "q_rnn")
@@ -207,3 +230,5 @@ def write_all(out: Path) -> None:
     actor_distribution_rnn(out / "actor_rnn")
     q_network_with_side_data(out / "q_network_side")
     normalized_countdown(out / "normalized_countdown")
+    step_counter(out / "step_counter")
+    bad_actions(out / "bad_actions")

@@ -284,22 +284,26 @@ def test_round_trip_new_checkpoint_and_history(ckpts, tmp_path):
     assert second["policy"]["train_step"] == 3
     assert second["policy"]["config"] == str(first_out / "checkpoint" / "pytfpol-policy.toml")
 
-    history = _read_py_state(second["output"]["checkpoint"], "evaluation/history")
+    # Beside the policy checkpoint (which holds the policy and its step only), evaluation/
+    # holds the history, this run's episodes and the side data carried from the input.
+    evaluation = str(second_out / "checkpoint" / "evaluation" / "evaluation")
+    history = _read_py_state(evaluation, "evaluation/history")
     assert history.shape == (2, 5)
     np.testing.assert_array_equal(history[:, :2], [[3, 5], [3, 5]])
     np.testing.assert_allclose(history[:, 2], first["summary"]["mean_return"])
-    returns = _read_py_state(second["output"]["checkpoint"], "evaluation/returns")
+    returns = _read_py_state(evaluation, "evaluation/returns")
     np.testing.assert_array_equal(returns, [e["return"] for e in second["episodes"]])
-    seeds = _read_py_state(second["output"]["checkpoint"], "evaluation/seeds")
+    seeds = _read_py_state(evaluation, "evaluation/seeds")
     np.testing.assert_array_equal(seeds, [7, 8, 9, 10, 11])
     for name in ("stats/mean", "stats/counts", "stats/flags"):
         original = _read_py_state(str(ckpts / "q_network_side" / "ckpt-3"), name)
-        carried = _read_py_state(second["output"]["checkpoint"], name)
+        carried = _read_py_state(evaluation, name)
         assert carried.dtype == original.dtype and carried.tobytes() == original.tobytes()
 
 
 def test_output_checkpoint_loads_with_pytfpolicy_restore(ckpts, tmp_path):
-    """TF-Agents' own PyTFPolicy.restore (assert_consumed) accepts what pytfpol writes."""
+    """TF-Agents' own PyTFPolicy.restore(dir), called as TF-Agents calls it (defaults, so
+    assert_consumed=True), loads what pytfpol writes: the policy and its step, nothing else."""
     out = tmp_path / "o"
     run_json("eval", str(ckpts / "dqn_v2" / "train" / "policy"), "--env", "CartPole-v1",
              "--config", str(CONFIGS / "tf-agents-dqn-v2-cartpole.toml"), "--episodes", "1",
@@ -328,7 +332,7 @@ def test_output_checkpoint_loads_with_pytfpolicy_restore(ckpts, tmp_path):
         session = tf.compat.v1.Session(graph=graph)
         py_policy.session = session
         py_policy.initialize(None)
-        step = py_policy.restore(str(out / "checkpoint"), graph=graph, assert_consumed=False)
+        step = py_policy.restore(str(out / "checkpoint"))
         kernel = session.run(policy.variables()[0])
     assert step == 20
     reader = tf.train.load_checkpoint(str(ckpts / "dqn_v2" / "train" / "policy" / "ckpt-20"))
@@ -337,13 +341,18 @@ def test_output_checkpoint_loads_with_pytfpolicy_restore(ckpts, tmp_path):
 
 
 def test_stochastic_is_seeded(ckpts, tmp_path):
+    """--stochastic samples (the run differs from the greedy one on the same seeds), the same
+    seed gives the same run, another seed another run (issue 17.6)."""
     args = ["eval", str(ckpts / "q_network_side"), "--env", "CartPole-v1", "--config",
-            str(CONFIGS / "tf-agents-q-network.toml"), "--allow-partial", "--episodes", "4",
-            "--stochastic", "--seed", "3"]  # fmt: skip
-    a = run_json(*args, "--out", str(tmp_path / "a"))
-    b = run_json(*args, "--out", str(tmp_path / "b"))
+            str(CONFIGS / "tf-agents-q-network.toml"), "--allow-partial", "--episodes", "8"]  # fmt: skip
+    a = run_json(*args, "--stochastic", "--seed", "3", "--out", str(tmp_path / "a"))
+    b = run_json(*args, "--stochastic", "--seed", "3", "--out", str(tmp_path / "b"))
+    greedy = run_json(*args, "--seed", "3", "--out", str(tmp_path / "g"))
+    other = run_json(*args, "--stochastic", "--seed", "4", "--out", str(tmp_path / "c"))
     assert a["episodes"] == b["episodes"]
-    assert a["policy"]["stochastic"] is True
+    assert a["policy"]["stochastic"] is True and greedy["policy"]["stochastic"] is False
+    assert [e["length"] for e in a["episodes"]] != [e["length"] for e in greedy["episodes"]]
+    assert [e["length"] for e in a["episodes"]] != [e["length"] for e in other["episodes"]]
 
 
 NUMERIC_DTYPES = [
@@ -363,7 +372,7 @@ NUMERIC_DTYPES = [
 def test_numpy_state_arrays_survive_bit_for_bit(tmp_path_factory, data, dtype, shape):
     """Every numeric dtype np.save writes without pickling: NumpyState -> our checkpoint writer
     -> our reader gives the same bytes, dtype and shape."""
-    from pytfpol import checkpoints
+    from pytfpol import checkpoints, validation
     from pytfpol.quiet_tf import import_tf
 
     tf = import_tf()
@@ -375,8 +384,7 @@ def test_numpy_state_arrays_survive_bit_for_bit(tmp_path_factory, data, dtype, s
         states = checkpoints.numpy_states({"side/value": array})
         prefix = checkpoints.write_checkpoint(session, states, target, "ckpt-1")
         session.close()
-    _, keys = checkpoints.checkpoint_contents(prefix)
-    restored = checkpoints.read_side_data(prefix, keys)["side/value"]
+    restored = validation.check_bundle(prefix).side_data["side/value"]
     assert restored.dtype == array.dtype and restored.shape == array.shape
     assert restored.tobytes() == array.tobytes()
 

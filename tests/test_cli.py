@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +28,7 @@ REPORT_KEYS = {
     "env",
     "settings",
     "gates",
+    "warnings",
     "timing",
     "versions",
     "output",
@@ -81,7 +83,8 @@ def test_help_lists_exit_codes_and_does_not_import_tensorflow():
 def test_python_dash_m_and_version():
     result = run_cli("--version")
     assert result.returncode == 0
-    assert result.stdout.strip() == "pytfpol, version 0.1.0"
+    assert result.stdout.strip().startswith("pytfpol 0.1.0 (TensorFlow 2.15.1, TF-Agents 0.19.0, ")
+    assert "Gymnasium 1." in result.stdout and "Python 3." in result.stdout
 
 
 def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
@@ -120,7 +123,12 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
     }
     assert report["policy"]["format"] == "saved_model"
     assert report["policy"]["train_step"] == 1
-    assert report["env"] == {"id": countdown_env.ENV_ID, "kwargs": {}, "max_episode_steps": None}
+    assert report["env"] == {
+        "id": countdown_env.ENV_ID,
+        "requested_id": countdown_env.ENV_ID,
+        "kwargs": {},
+        "max_episode_steps": None,
+    }
     assert set(report["versions"]) >= {"pytfpol", "tensorflow", "tf_agents", "gymnasium"}
     assert report["versions"]["tf_agents"] == "0.19.0"
     on_disk = json.loads((out / "stats.json").read_text())
@@ -174,11 +182,12 @@ def test_learner_root_reports_checkpoint_and_train_step(artifacts, tmp_path):
 
     older = root / "policies" / "checkpoints" / "policy_checkpoint_0000000005"
     result = invoke("eval", str(root), "--env", "CartPole-v1", "--episodes", "2",
-                    "--checkpoint", str(older), "--policy", "collect",
+                    "--checkpoint", str(older), "--policy", "policy",
                     "--out", str(tmp_path / "b"))  # fmt: skip
     assert result.exit_code == 0, result.stderr
     assert "policy_checkpoint_0000000005" in result.stdout
-    assert "collect" in result.stdout
+    assert "learner_policies (policy)" in result.stdout
+    assert "sampled (seeded by --seed)" in result.stdout  # the `policy` SavedModel samples
     assert snapshot(root) == before, "reading an input must not change it"
 
 
@@ -385,5 +394,89 @@ def test_saved_model_output_checkpoint_round_trip(artifacts, tmp_path):
     assert history == [{"name": "evaluation/history", "dtype": "float64", "shape": [1, 5]}]
     from tests.test_checkpointer import _read_py_state
 
-    rows = _read_py_state(two["output"]["checkpoint"], "evaluation/history")
+    rows = _read_py_state(
+        str(second / "checkpoint" / "evaluation" / "evaluation"), "evaluation/history"
+    )
     assert rows.shape == (2, 5)
+    assert rows[:, 0].tolist() == [7, 7]  # the train step is kept (was: -1 the second time)
+
+
+def test_outputs_of_a_learner_root_evaluate_again_from_anywhere(artifacts, tmp_path):
+    """Issue 9.3: relative paths given in one directory, the output re-evaluated from another:
+    the report stores resolved paths, keeps the train step, and inspect shows the history."""
+    work, elsewhere = tmp_path / "work", tmp_path / "elsewhere"
+    shutil.copytree(artifacts / "learner", work / "learner")
+    elsewhere.mkdir()
+    first = run_cli("eval", "learner/policies", "--env", "CartPole-v1", "--episodes", "2",
+                    "--out", "out1", "--json", cwd=work)  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    one = json.loads(first.stdout)
+    assert one["policy"]["saved_model"] == str(work / "learner" / "policies" / "greedy_policy")
+    assert one["policy"]["checkpoint"] == str(
+        work / "learner" / "policies" / "checkpoints" / "policy_checkpoint_0000000009"
+    )
+    second = run_cli("eval", str(work / "out1"), "--env", "CartPole-v1", "--episodes", "2",
+                     "--out", "out2", "--json", cwd=elsewhere)  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    two = json.loads(second.stdout)
+    assert two["episodes"] == one["episodes"]
+    assert two["policy"]["train_step"] == 9
+    shown = json.loads(run_cli("inspect", str(elsewhere / "out2"), "--json", cwd=elsewhere).stdout)
+    history = shown["evaluation"]["history"]
+    assert [row["train_step"] for row in history] == [9, 9]
+    assert [row["episodes"] for row in history] == [2, 2]
+
+
+def test_a_rerun_into_the_same_out_appends_to_its_history(artifacts, tmp_path):
+    """Issue 9.3: the same policy and env again into the same --out: one more history row."""
+    out = tmp_path / "out"
+    args = ["eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
+            "--episodes", "2", "--out", str(out), "-q"]  # fmt: skip
+    for seed in ("0", "5"):
+        assert invoke(*args, "--seed", seed).exit_code == 0
+    shown = json.loads(invoke("inspect", str(out), "--json").stdout)
+    assert [row["episodes"] for row in shown["evaluation"]["history"]] == [2, 2]
+    assert shown["evaluation"]["stats"]["complete"] is True
+
+
+def test_out_with_foreign_files_or_another_policys_results_is_refused(artifacts, tmp_path):
+    """Issue 9.3: nothing pytfpol did not write is overwritten without --overwrite (exit 5)."""
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    args = ["--env", countdown_env.ENV_ID, "--episodes", "1", "-q"]
+    result = invoke("eval", str(artifacts / "countdown_sm"), *args, "--out", str(foreign))
+    assert_one_line_error(result, 5, str(foreign), "notes.txt")
+    assert "--overwrite" in result.stderr
+    assert sorted(p.name for p in foreign.iterdir()) == ["notes.txt"]
+    result = invoke(
+        "eval", str(artifacts / "countdown_sm"), *args, "--out", str(foreign), "--overwrite"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert (foreign / "notes.txt").read_text() == "mine"
+
+    other = tmp_path / "other"
+    assert invoke("eval", str(artifacts / "cartpole_sm"), "--env", "CartPole-v1",
+                  "--episodes", "1", "-q", "--out", str(other)).exit_code == 0  # fmt: skip
+    before = (other / "stats.json").read_text()
+    result = invoke("eval", str(artifacts / "countdown_sm"), *args, "--out", str(other))
+    assert_one_line_error(result, 5, str(other), "cartpole_sm", "CartPole-v1")
+    assert (other / "stats.json").read_text() == before
+
+
+def test_out_above_the_input_is_refused(artifacts, tmp_path):
+    runs = tmp_path / "runs"
+    shutil.copytree(artifacts / "countdown_sm", runs / "policy")
+    result = invoke("eval", str(runs / "policy"), "--env", countdown_env.ENV_ID,
+                    "--out", str(runs))  # fmt: skip
+    assert_one_line_error(result, 5, "is above the input")
+    assert sorted(p.name for p in runs.iterdir()) == ["policy"]
+
+
+def test_a_failure_before_the_first_episode_leaves_no_output_directory(artifacts, tmp_path):
+    """Issue 9.3: e.g. a spec mismatch found once the policy is loaded."""
+    out = tmp_path / "runs" / "new"
+    result = invoke("eval", str(artifacts / "cartpole_sm"), "--env", "Pendulum-v1",
+                    "--out", str(out))  # fmt: skip
+    assert result.exit_code == 3
+    assert not (tmp_path / "runs").exists()

@@ -274,18 +274,31 @@ DATA_DAMAGE = {"missing": _missing, "truncated": _truncated, "bit-flipped": _bit
 CASES = [(kind, "index", name) for kind in ("sm", "learner", "ckpt") for name in INDEX_DAMAGE] + [
     (kind, "data", name) for kind in ("sm", "learner", "ckpt") for name in DATA_DAMAGE
 ]
+STEP = {"learner": ("9", "5"), "ckpt": ("20", "10")}  # the damaged newest, the older one
 
 
 @pytest.mark.parametrize(("kind", "part", "damage"), CASES, ids=["-".join(c) for c in CASES])
 def test_damaged_checkpoint_file(artifacts, tmp_path, kind, part, damage):
+    """The rule (README "Which checkpoint"): a damaged checkpoint is refused (exit 3) naming the
+    damaged file itself, whether it was asked for with --step or is the newest; only a newest
+    checkpoint whose files are not all there (an unfinished write) is skipped, with a warning
+    naming the missing file, and the run says which checkpoint it evaluated."""
     target, prefix = copy_input(artifacts, tmp_path, kind)
     path = cr.index_path(prefix) if part == "index" else cr.data_path(prefix, 0, 1)
     (INDEX_DAMAGE if part == "index" else DATA_DAMAGE)[damage](path)
-    result = evaluate(tmp_path, target, ENV[kind], *EXTRA.get(kind, ()))
-    first = assert_refused(result, 3)
-    # The file is named; for a missing index of a Checkpointer dir / SavedModel, its directory.
-    assert str(path) in first or str(path.parent) in first or str(target) in first, first
-    assert not (tmp_path / "out" / "stats.json").exists()
+    runs = [((), None)] if kind == "sm" else [(("--step", STEP[kind][0]), None), ((), "newest")]
+    for extra, which in runs:
+        shutil.rmtree(tmp_path / "out", ignore_errors=True)
+        result = evaluate(tmp_path, target, ENV[kind], *extra, "--json")
+        skipped = which == "newest" and damage == "missing" and kind != "sm"
+        if skipped:
+            assert result.returncode == 0, result.stderr
+            warning = " ".join(result.stderr.split())
+            assert warning.startswith("warning: skipped") and path.name in warning
+            assert json.loads(result.stdout)["policy"]["train_step"] == int(STEP[kind][1])
+            continue
+        assert_refused(result, 3, str(path))
+        assert not (tmp_path / "out").exists(), "a run refused before any episode leaves no OUT"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -699,112 +712,221 @@ def test_timeout_stops_an_env_step_that_never_returns(artifacts, tmp_path):
     assert report["error"]["exit_code"] == 4
 
 
-def test_ctrl_c_stops_promptly_and_writes_the_completed_episodes(artifacts, tmp_path):
+@pytest.mark.parametrize(
+    "sig, code, word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")]
+)
+def test_ctrl_c_and_sigterm_stop_promptly_and_write_the_completed_episodes(
+    artifacts, tmp_path, sig, code, word
+):
+    """Ctrl-C, and SIGTERM (what `timeout` and a CI cancel send): the completed episodes are
+    written, marked incomplete, with no staging left behind; exit 130 / 143."""
     marker = tmp_path / "started"
     run = start_slow_run(artifacts, tmp_path, marker, 10_000)
     try:
         wait_for(marker, run)
         time.sleep(2)
         sent = time.monotonic()
-        run.send_signal(signal.SIGINT)
+        run.send_signal(sig)
         stdout, stderr = run.communicate(timeout=30)
         stopped = time.monotonic() - sent
     finally:
         run.kill()
-    assert run.returncode == 130, stderr
+    assert run.returncode == code, stderr
     assert stopped < 5, stopped
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr and stderr.startswith(f"error: {word} after ")
     report = json.loads((tmp_path / "out" / "stats.json").read_text())
-    assert report["complete"] is False and report["error"]["exit_code"] == 130
+    assert json.loads(stdout) == report
+    assert report["complete"] is False and report["error"]["exit_code"] == code
     done = len(report["episodes"])
     assert done >= 1
     assert [e["index"] for e in report["episodes"]] == list(range(done))
-    assert report["error"]["message"] == f"interrupted after {done} of 10000 episodes"
-    assert not (tmp_path / "out" / "checkpoint").exists()  # only complete runs write one
+    assert report["error"]["message"] == f"{word} after {done} of 10000 episodes"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["episodes.csv", "stats.json"]
 
 
-# ---------------------------------------------------------------------------------------------
-# kill -9 during the output write (opt-in: one TensorFlow start-up per kill, ~2-3 minutes)
+def test_an_interrupted_run_over_a_complete_output_keeps_its_history(artifacts, tmp_path):
+    """Issue 17.7: OUT holds a complete run (checkpoint/ with a policy checkpoint). A run of the
+    same policy interrupted over it commits its incomplete report; it writes no policy
+    checkpoint, so the previous one goes with the previous set, but the history so far stays
+    in checkpoint/evaluation/ and the next complete run continues it."""
+    out = tmp_path / "out"
+    args = ["eval", str(artifacts / "countdown_sm"), "--env", SLOW_ENV, "--episodes", "2",
+            "--out", str(out), "-q"]  # fmt: skip
+    assert run_cli(*args, timeout=SLOW).returncode == 0
+    assert (out / "checkpoint" / SM_VARS).with_suffix(".index").exists()
+    marker = tmp_path / "started"
+    run = start_slow_run(artifacts, tmp_path, marker, 10_000)
+    try:
+        wait_for(marker, run)
+        run.send_signal(signal.SIGINT)
+        run.communicate(timeout=30)
+    finally:
+        run.kill()
+    assert run.returncode == 130
+    report = json.loads((out / "stats.json").read_text())
+    assert report["complete"] is False
+    assert sorted(p.name for p in (out / "checkpoint").iterdir()) == ["evaluation"]
+    inspected = json.loads(run_cli("inspect", str(out), "--json").stdout)
+    assert inspected["evaluation"]["stats"]["complete"] is False
+    assert [row["episodes"] for row in inspected["evaluation"]["history"]] == [2]
+    assert run_cli(*args, timeout=SLOW).returncode == 0
+    again = json.loads(run_cli("inspect", str(out), "--json").stdout)
+    assert [row["episodes"] for row in again["evaluation"]["history"]] == [2, 2]
 
-WRITER = """
-import sys
-from pathlib import Path
-from pytfpol import api, loading, storage
-from pytfpol.evaluation import EpisodeResult
-from pytfpol.sources import resolve_policy_source
 
-source = resolve_policy_source(sys.argv[1], "greedy", None, None)
-loaded = loading.load_policy(source, loading.LoadOptions(batch_size=1))
-out = Path(sys.argv[2])
-start = int(sys.argv[3])
-for round_ in range(start, start + 10_000):
-    count = 3 + round_ % 4  # each round has its own episode count and returns
-    results = [EpisodeResult(i, i, float(round_), i + 1, True, False) for i in range(count)]
-    stage = storage.stage_outputs(out)  # what api.evaluate does: stage, then commit
-    checkpoint = api._write_checkpoint(loaded, stage, results)
-    episodes = [{"index": r.index, "seed": r.seed, "return": r.return_, "length": r.length,
-                 "terminated": True, "truncated": False} for r in results]
-    report = {"complete": True, "round": round_, "episodes": episodes, "checkpoint": checkpoint}
-    storage.write_report(stage, report)
-    storage.commit_outputs(out, stage)
-    if round_ == start:
-        print("ready", flush=True)
+LATE_SIGNAL_WRITER = """
+import os, signal, sys
+from pytfpol import storage
+from pytfpol.cli import main
+
+real_commit = storage.commit_outputs
+
+
+def commit(out, stage):
+    os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C lands in the final write
+    real_commit(out, stage)
+
+
+storage.commit_outputs = commit
+sys.argv = ["pytfpol", *sys.argv[1:]]
+main()
 """
 
 
-def read_round(out: Path, with_checkpoint: bool = True) -> dict:
-    """Which round each output file holds; fails on any partial or corrupt file."""
+def test_ctrl_c_in_the_final_write_does_not_lose_the_report(artifacts, tmp_path):
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [sys.executable, "-c", LATE_SIGNAL_WRITER, "eval", str(artifacts / "countdown_sm"),
+         "--env", countdown_env.CLI_ENV_ID, "--episodes", "3", "--out", str(out), "-q"],
+        cwd=REPO, capture_output=True, text=True, timeout=SLOW,
+    )  # fmt: skip
+    assert run.returncode == 130, run.stderr
+    report = json.loads((out / "stats.json").read_text())
+    assert report["complete"] is True and len(report["episodes"]) == 3
+    assert sorted(p.name for p in out.iterdir()) == ["checkpoint", "episodes.csv", "stats.json"]
+    assert "interrupted after all 3 episodes" in run.stderr
+
+
+@pytest.mark.parametrize("name, shown", [("out_of_range", "[5.0]"), ("nan", "[nan]")])
+def test_out_of_spec_actions_stop_the_run(artifacts, tmp_path, name, shown):
+    """Issue 17.4: a policy that acts outside the action space (here unclipped SavedModels
+    that act 5.0 on Pendulum's [-2, 2], or NaN) is stopped at its first such action: exit 4
+    naming the episode, seed and step, and the report is written, marked incomplete."""
+    policy = artifacts / "checkpointer" / "bad_actions" / name
+    result = evaluate(tmp_path, policy, "Pendulum-v1")
+    assert_refused(
+        result,
+        4,
+        f"episode 0 (seed 0): the policy emitted an out-of-spec action at step 0: action = "
+        f"{shown} is outside float32 (1,) in [-2, 2]",
+    )
+    report = json.loads((tmp_path / "out" / "stats.json").read_text())
+    assert report["complete"] is False and report["episodes"] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# kill -9 at every step of the real commit
+
+KILLED_WRITER = """
+import os, signal, sys
+from pytfpol import storage
+from pytfpol.cli import main
+
+kill_at, count_file, *argv = sys.argv[1:]
+kill_at, calls, inside = int(kill_at), [0], [False]
+
+
+def counted(real):
+    def call(*args, **kwargs):
+        if inside[0]:
+            calls[0] += 1
+            if calls[0] == kill_at:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return real(*args, **kwargs)
+    return call
+
+
+for name in ("rename", "replace", "fsync"):
+    setattr(os, name, counted(getattr(os, name)))
+real_commit = storage.commit_outputs
+
+
+def commit(out, stage):
+    inside[0] = True
+    real_commit(out, stage)
+    inside[0] = False
+    with open(count_file, "w") as handle:
+        handle.write(str(calls[0]))
+
+
+storage.commit_outputs = commit
+sys.argv = ["pytfpol", *argv]
+main()
+"""
+
+
+def run_killed_writer(kill_at: int, out: Path, count_file: Path, policy: Path, seed: int):
+    """The real `pytfpol eval` (CLI, api, storage), SIGKILLing itself at its `kill_at`-th
+    os.rename / os.replace / os.fsync inside storage.commit_outputs."""
+    args = ["eval", str(policy), "--env", countdown_env.CLI_ENV_ID, "--episodes", "3",
+            "--seed", str(seed), "--out", str(out), "-q"]  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-c", KILLED_WRITER, str(kill_at), str(count_file), *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def output_set_seed(out: Path) -> int:
+    """The seed of the one run whose outputs OUT holds; fails on a mixture or a partial file."""
     report = json.loads((out / storage.STATS_JSON).read_text())
     rows = (out / storage.EPISODES_CSV).read_text().splitlines()
     assert rows[0] == ",".join(storage.EPISODE_COLUMNS)
-    csv_returns = {float(row.split(",")[2]) for row in rows[1:]}
-    assert len(csv_returns) == 1
-    csv_round = int(csv_returns.pop())
-    assert len(rows) - 1 == 3 + csv_round % 4
-    assert len(report["episodes"]) == 3 + report["round"] % 4
-    if not with_checkpoint:
-        return {"stats": report["round"], "csv": csv_round}
-    bundle = cr.open_bundle(out / "checkpoint" / SM_VARS)
-    key = "evaluation/returns" + cr.PY_STATE_SUFFIX
-    returns = cr.decode_py_state(bundle.read_bytes(key), key)
-    ckpt_round = int(returns[0])
-    assert (returns == ckpt_round).all() and returns.size == 3 + ckpt_round % 4
-    return {"stats": report["round"], "csv": csv_round, "checkpoint": ckpt_round}
+    csv_seeds = [int(row.split(",")[1]) for row in rows[1:]]
+    bundle = cr.open_bundle(out / "checkpoint" / "evaluation" / "evaluation")
+    key = "evaluation/seeds" + cr.PY_STATE_SUFFIX
+    checkpoint_seeds = cr.decode_py_state(bundle.read_bytes(key), key).tolist()
+    cr.open_bundle(out / "checkpoint" / SM_VARS)  # the policy checkpoint is whole too
+    seed = report["settings"]["seed"]
+    assert [e["seed"] for e in report["episodes"]] == csv_seeds == checkpoint_seeds
+    assert csv_seeds == [seed, seed + 1, seed + 2]
+    return seed
 
 
-def test_kill_9_during_the_output_write(artifacts, tmp_path):
-    rng = np.random.default_rng(6)
-    out = tmp_path / "out"
-    out.mkdir()
-    seen, start = [], 0
-    for _ in range(20):
-        writer = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(artifacts / "countdown_sm"), str(out), str(start)],
-            cwd=REPO,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        try:
-            assert writer.stdout.readline() == "ready\n", writer.communicate()
-            time.sleep(rng.uniform(0, 0.5))
-        finally:
-            writer.send_signal(signal.SIGKILL)
-            writer.wait()
-        assert writer.returncode == -signal.SIGKILL
-        # What a reader sees right after the kill: each report file complete, of some round
-        # (checkpoint/ may be missing if the kill fell between the two renames of its move).
-        reports = read_round(out, with_checkpoint=False)
-        # What the next run does under its lock: a committed set is completed, a staged one dropped.
-        with locking.locked_output(out):
-            locking.clean_stale_temporaries(out)
-        rounds = read_round(out)
-        # One complete output set: the killed run's (if it reached its commit) or the previous.
-        assert len(set(rounds.values())) == 1, rounds
-        assert max(reports.values()) <= rounds["stats"] <= max(reports.values()) + 1
-        assert start <= min(rounds.values())
-        seen.append(rounds)
-        leftovers = [p.name for p in out.iterdir() if p.name.startswith(".")]
-        assert not leftovers, leftovers
-        start = max(rounds.values()) + 1
-    print("rounds seen after each kill:", seen)
+def test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new(artifacts, tmp_path):
+    """Issue 17.1: OUT holds a complete output set (seed 0). A run of the same policy (seed 100)
+    is killed at its k-th rename/replace/fsync inside the real commit, for every k; then the
+    next run's recovery (storage.recover_outputs, under the lock) must leave exactly the old
+    set or the new one, and no staging debris. Kills before the commit point keep the old set,
+    kills after it are rolled forward to the new one: both must occur."""
+    policy = artifacts / "countdown_sm"
+    old = tmp_path / "old"
+    first = run_killed_writer(10**9, old, tmp_path / "count-old", policy, seed=0)
+    assert first.wait(timeout=SLOW) == 0, first.communicate()
+    dry = tmp_path / "dry"
+    shutil.copytree(old, dry)
+    writer = run_killed_writer(10**9, dry, tmp_path / "count", policy, seed=100)
+    assert writer.wait(timeout=SLOW) == 0, writer.communicate()
+    steps = int((tmp_path / "count").read_text())
+    assert steps >= 10 and output_set_seed(dry) == 100
+
+    outcomes = {}
+    for batch in [range(k, min(k + 2, steps + 1)) for k in range(1, steps + 1, 2)]:
+        writers = {}
+        for k in batch:  # two at a time: one TensorFlow start-up each
+            out = tmp_path / f"out-{k}"
+            shutil.copytree(old, out)
+            writers[k] = (out, run_killed_writer(k, out, tmp_path / f"c-{k}", policy, seed=100))
+        for k, (out, process) in writers.items():
+            assert process.wait(timeout=SLOW) == -signal.SIGKILL, (k, process.communicate())
+            with locking.locked_output(out):
+                locking.clean_stale_temporaries(out)
+            outcomes[k] = output_set_seed(out)
+            names = sorted(p.name for p in out.iterdir())
+            assert names == ["checkpoint", "episodes.csv", "stats.json"], (k, names)
+    assert set(outcomes.values()) == {0, 100}, outcomes
+    # Before the commit point the old set stays; from it on, the new one wins: one switch.
+    switch = min(k for k, seed in outcomes.items() if seed == 100)
+    assert all(seed == (100 if k >= switch else 0) for k, seed in outcomes.items()), outcomes

@@ -221,3 +221,53 @@ def test_cli_native_refused_with_exit_2(artifacts, tmp_path):
     stderr = " ".join(result.stderr.split())  # the console may wrap long lines
     assert "--vector native: Pendulum-v1 has no vectorised implementation" in stderr
     assert "hint: use --vector sync or --vector async" in stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 17.5: pytfpol itself resets recurrent state per slot
+
+STEP_COUNTER_LIMIT = 4  # tests/artifacts_checkpointer.py: step_counter
+
+
+def step_counter_return(length: int) -> float:
+    """Countdown with StepCounterPolicy: rewarded while the count is below the limit."""
+    right = min(length, STEP_COUNTER_LIMIT)
+    return float(right - (length - right))
+
+
+@pytest.mark.parametrize(
+    ("num_envs", "mode"), [(1, "sync"), (3, "sync"), (6, "sync"), (3, "async")]
+)
+def test_state_is_reset_for_each_episode_by_the_loop(artifacts, tmp_path, num_envs, mode):
+    """StepCounterPolicy counts steps in its state and never looks at the step type, so TF-Agents'
+    own reset-on-FIRST cannot hide a missing reset: every episode scores exactly as if it ran
+    alone, whatever slot runs it after whichever episode."""
+    config = tmp_path / "counter.toml"
+    config.write_text('factory = "tests.factories:step_counter_policy"\n')
+    settings = EvalSettings(
+        str(artifacts / "checkpointer" / "step_counter"),
+        countdown_env.ENV_ID,
+        episodes=12,
+        seed=2,
+        config=str(config),
+        num_envs=num_envs,
+        vector=mode,
+        out=str(tmp_path / "out"),
+    )
+    report = api.evaluate(settings)
+    lengths = [countdown_env.episode_length(2 + i) for i in range(12)]
+    assert [e["length"] for e in report["episodes"]] == lengths
+    assert [e["return"] for e in report["episodes"]] == [step_counter_return(n) for n in lengths]
+
+
+def test_reset_state_replaces_exactly_the_starting_rows():
+    state = {
+        "count": np.array([5.0, 7.0, 9.0]),
+        "h": np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]]),
+    }
+    initial = {"count": np.zeros(3), "h": np.zeros((3, 2))}
+    step_type = np.array([1, 0, 1], dtype=np.int32)  # MID, FIRST, MID
+    reset = evaluation._reset_state(state, initial, step_type)
+    np.testing.assert_array_equal(reset["count"], [5.0, 0.0, 9.0])
+    np.testing.assert_array_equal(reset["h"], [[1.0, 1.0], [0.0, 0.0], [3.0, 3.0]])
+    assert evaluation._reset_state((), (), step_type) == ()

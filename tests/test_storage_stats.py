@@ -264,9 +264,7 @@ def test_claim_returns_the_report_of_the_same_policy_and_env(tmp_path):
     assert _claim(out).previous_report["env"]["id"] == "CartPole-v1"
 
 
-@pytest.mark.parametrize(
-    "path, env", [("/p/other", "CartPole-v1"), ("/p/policy", "Acrobot-v1")]
-)
+@pytest.mark.parametrize("path, env", [("/p/other", "CartPole-v1"), ("/p/policy", "Acrobot-v1")])
 def test_claim_refuses_another_policys_results_unless_overwrite(tmp_path, path, env):
     out = tmp_path / "run"
     _write_stats(out, path, env)
