@@ -26,7 +26,7 @@ from typing import Optional, Protocol
 
 import numpy as np
 
-from pytfpol import __version__, checkpoint_reader, locking, storage
+from pytfpol import __version__, checkpoint_reader, gates, locking, stats, storage
 from pytfpol.config import EvalSettings
 from pytfpol.errors import GateFailed, InputError, Interrupted, PytfpolError, RunError, UsageError
 from pytfpol.inference import infer_policy_config
@@ -37,9 +37,8 @@ from pytfpol.sources import (
     OUTPUT_CHECKPOINT_DIR,
     resolve_policy_source,
 )
-from pytfpol.stats import summarize
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: `gates` is a list (with a top-level `passed`); episodes carry `success`
 
 __all__ = ["EvalSettings", "evaluate", "check_gates", "SCHEMA_VERSION"]
 
@@ -124,6 +123,11 @@ def _evaluate_locked(settings, source, policy_config, out: Path, progress, deadl
         finally:
             progress.stop()
         report = _finish_report(base, settings, results, error, load_seconds, run_seconds)
+        if settings.plot and results:
+            from pytfpol import plots  # matplotlib, only when asked for
+
+            plots.write_returns_plot(report, stage / storage.RETURNS_PNG)
+            report["output"]["plot"] = str(out / storage.RETURNS_PNG)
         storage.write_report(stage, report)
         storage.commit_outputs(out, stage)
     finally:
@@ -421,13 +425,15 @@ def _blocked_timeout(completed, settings: EvalSettings) -> RunError:
 
 
 def check_gates(report: dict) -> None:
-    """Raise GateFailed (exit 1) when a gate recorded in the report did not pass."""
-    for name, gate in report.get("gates", {}).items():
-        if not gate["passed"]:
-            raise GateFailed(
-                f"gate {name} failed: {gate['statistic']} {gate['value']:g} < {gate['threshold']:g}",
-                f"the report is in {report['output']['dir']}",
-            )
+    """Raise GateFailed (exit 1) naming every gate recorded in the report that did not pass."""
+    results = report.get("gates", [])
+    failed = [g for g in results if not g["passed"]]
+    if failed:
+        raise GateFailed(
+            f"{len(failed)} of {len(results)} gate{'s' if len(results) > 1 else ''} failed: "
+            + gates.describe_failures(results),
+            f"the report is in {report['output']['dir']}",
+        )
 
 
 def _report_base(settings: EvalSettings, source, loaded, out: Path) -> dict:
@@ -473,7 +479,9 @@ def _report_base(settings: EvalSettings, source, loaded, out: Path) -> dict:
             "num_envs": settings.batch_size,
             "vector": settings.vector,
         },
-        "gates": {},
+        "statistics": {},
+        "gates": [],
+        "passed": False,
         "timing": {},
         "versions": _versions(),
         "output": {
@@ -481,12 +489,14 @@ def _report_base(settings: EvalSettings, source, loaded, out: Path) -> dict:
             "stats": str(out / storage.STATS_JSON),
             "episodes": str(out / storage.EPISODES_CSV),
             "checkpoint": None,
+            "plot": None,
         },
     }
 
 
 def _finish_report(base, settings, results, error, load_seconds, run_seconds) -> dict:
     report = dict(base)
+    successes = [_success(r, settings.success_threshold) for r in results]
     episodes = [
         {
             "index": r.index,
@@ -495,13 +505,16 @@ def _finish_report(base, settings, results, error, load_seconds, run_seconds) ->
             "length": r.length,
             "terminated": r.terminated,
             "truncated": r.truncated,
+            "success": success,
         }
-        for r in results
+        for r, success in zip(results, successes)
     ]
     report["episodes"] = episodes
-    report["summary"] = _finite_summary(
-        summarize([r.return_ for r in results], [r.length for r in results])
+    computed = stats.compute(
+        [r.return_ for r in results], [r.length for r in results], successes, seed=settings.seed
     )
+    report["summary"] = _finite_summary(computed.values)
+    report["statistics"] = _statistics_block(settings, computed, successes)
     report["complete"] = error is None
     report["error"] = (
         None if error is None else {"message": error.message, "exit_code": error.exit_code}
@@ -512,17 +525,38 @@ def _finish_report(base, settings, results, error, load_seconds, run_seconds) ->
         "run_seconds": round(run_seconds, 3),
         "steps_per_second": round(steps / run_seconds, 1) if run_seconds > 0 else None,
     }
-    if settings.min_return is not None:
-        mean = report["summary"]["mean_return"]
-        report["gates"] = {
-            "min_return": {
-                "statistic": "mean_return",
-                "threshold": settings.min_return,
-                "value": mean,
-                "passed": error is None and mean is not None and mean >= settings.min_return,
-            }
-        }
+    report["gates"] = gates.evaluate(settings.all_gates, report["summary"], error is None)
+    report["passed"] = error is None and all(g["passed"] for g in report["gates"])
     return report
+
+
+def _success(result, threshold: Optional[float]) -> Optional[bool]:
+    """--success-threshold X: the return reached X; else the env's final info["is_success"]."""
+    if threshold is not None:
+        return bool(result.return_ >= threshold)
+    return result.success
+
+
+def _statistics_block(settings: EvalSettings, computed, successes: list) -> dict:
+    """How the summary's intervals were computed, and what they are intervals over."""
+    if settings.success_threshold is not None:
+        source = "threshold"
+    elif successes and all(s is not None for s in successes):
+        source = "env"
+    else:
+        source = None
+    return {
+        "confidence_level": stats.CONFIDENCE_LEVEL,
+        "interval_method": stats.BOOTSTRAP_METHOD,
+        "bootstrap": "scipy.stats.bootstrap",
+        "resamples": stats.BOOTSTRAP_RESAMPLES,
+        "bootstrap_seed": settings.seed,
+        "bootstrap_unit": stats.BOOTSTRAP_UNIT,
+        "min_episodes_for_intervals": stats.MIN_EPISODES_FOR_INTERVALS,
+        "interval_methods": computed.methods,
+        "iqm": "scipy.stats.trim_mean(returns, 0.25)",
+        "success": {"source": source, "threshold": settings.success_threshold},
+    }
 
 
 def _finite_or_none(value: float) -> Optional[float]:

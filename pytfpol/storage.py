@@ -22,7 +22,8 @@ from pytfpol.errors import OutputError
 
 STATS_JSON = "stats.json"
 EPISODES_CSV = "episodes.csv"
-EPISODE_COLUMNS = ("index", "seed", "return", "length", "terminated", "truncated")
+EPISODE_COLUMNS = ("index", "seed", "return", "length", "terminated", "truncated", "success")
+RETURNS_PNG = "returns.png"
 DEFAULT_RUNS_DIR = "pytfpol-runs"
 # Room kept free beyond what a run writes: reports, the checkpoint's metadata, file system slack.
 FREE_SPACE_MARGIN = 16 << 20
@@ -167,11 +168,13 @@ def episodes_csv(episodes: list[dict]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EPISODE_COLUMNS)
     for episode in episodes:
-        writer.writerow([_csv_value(episode[c]) for c in EPISODE_COLUMNS])
+        writer.writerow([_csv_value(episode.get(c)) for c in EPISODE_COLUMNS])
     return buffer.getvalue()
 
 
 def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -187,7 +190,7 @@ def write_report(out: Path, report: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The output set: checkpoint/, episodes.csv and stats.json are replaced together.
+# The output set: checkpoint/, returns.png, episodes.csv and stats.json are replaced together.
 #
 # A run assembles its outputs in a private `OUT/.pending-*` directory, writes a manifest, fsyncs,
 # and renames it to `OUT/.commit-*` (the commit point, one atomic rename). It then moves each
@@ -197,7 +200,8 @@ def write_report(out: Path, report: dict) -> None:
 # output set, never a mixture.
 
 OUTPUT_CHECKPOINT = "checkpoint"
-OUTPUT_NAMES = (OUTPUT_CHECKPOINT, EPISODES_CSV, STATS_JSON)  # moved into place in this order
+# moved into place in this order
+OUTPUT_NAMES = (OUTPUT_CHECKPOINT, RETURNS_PNG, EPISODES_CSV, STATS_JSON)
 PENDING_PREFIX = ".pending-"
 COMMIT_PREFIX = ".commit-"
 MANIFEST = ".manifest.json"
