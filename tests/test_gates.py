@@ -155,7 +155,9 @@ def test_success_threshold_defines_success_by_return(artifacts, tmp_path):
     result = invoke(*eval_args(artifacts, tmp_path), "--success-threshold", "6")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
-    assert [e["success"] for e in report["episodes"]] == [e["return"] >= 6 for e in report["episodes"]]
+    assert [e["success"] for e in report["episodes"]] == [
+        e["return"] >= 6 for e in report["episodes"]
+    ]
     assert report["summary"]["success_rate"] == 0.4
     assert report["statistics"]["success"] == {"source": "threshold", "threshold": 6.0}
     rows = (tmp_path / "run" / "episodes.csv").read_text().splitlines()
@@ -170,7 +172,10 @@ def test_success_rate_gate_fails_when_the_env_does_not_report_success(artifacts,
 
 def test_native_vector_env_success_uses_the_is_success_mask():
     """A vector env reports is_success for finished sub-envs only (`_is_success` marks them)."""
-    info = {"is_success": np.array([True, False, True, False]), "_is_success": np.array([1, 1, 0, 1], bool)}
+    info = {
+        "is_success": np.array([True, False, True, False]),
+        "_is_success": np.array([1, 1, 0, 1], bool),
+    }
     slots = np.array([0, 1, 2])
     done = np.array([True, True, True])
     assert vector._vector_success(info, slots, done).tolist() == [1, 0, -1]

@@ -276,10 +276,24 @@ def test_prepare_output_dir_under_a_file_raises_output_error(tmp_path):
 
 
 EPISODES = [
-    {"index": 0, "seed": 7, "return": 1.5, "length": 3, "terminated": True, "truncated": False,
-     "success": True},
-    {"index": 1, "seed": 8, "return": 0.1, "length": 500, "terminated": False, "truncated": True,
-     "success": False},
+    {
+        "index": 0,
+        "seed": 7,
+        "return": 1.5,
+        "length": 3,
+        "terminated": True,
+        "truncated": False,
+        "success": True,
+    },
+    {
+        "index": 1,
+        "seed": 8,
+        "return": 0.1,
+        "length": 500,
+        "terminated": False,
+        "truncated": True,
+        "success": False,
+    },
     {"index": 2, "seed": 9, "return": None, "length": 10, "terminated": False, "truncated": False},
     {"index": 3, "seed": 10, "return": -2.0, "length": 1, "terminated": True, "truncated": False},
 ]
