@@ -422,6 +422,22 @@ def compare_command(
     def run() -> None:
         from pytfpol import compare, reporting, storage
 
+        eval_only = {
+            "--out": out,
+            "--baseline-checkpoint": baseline_checkpoint,
+            "--candidate-checkpoint": candidate_checkpoint,
+            "--env-kwargs": env_kwargs or None,
+            "--max-episode-steps": max_episode_steps,
+            "--num-envs": num_envs,
+        }
+        given = [name for name, value in eval_only.items() if value is not None]
+        if env_id is None and given:
+            from pytfpol.errors import UsageError
+
+            raise UsageError(
+                f"{', '.join(given)}: only with --env (evaluating two policies first)",
+                "to compare two eval outputs, drop them; to evaluate two policies, add --env",
+            )
         if env_id is not None:
             from pytfpol.config import parse_env_kwargs
 

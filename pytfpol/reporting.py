@@ -88,19 +88,7 @@ def print_json(report: dict) -> None:
 
 def print_eval_table(report: dict, console: Optional[Console] = None) -> None:
     """The summary of an evaluation as a two-column table on stdout."""
-    console = console or stdout_console()
-    rows = _eval_rows(report)
-    if not console.is_terminal:  # plain `key  value` lines: nothing truncated, easy to grep
-        width = max(len(key) for key, _ in rows)
-        console.file.write("".join(f"{key.ljust(width)}  {value}\n" for key, value in rows))
-        console.file.flush()
-        return
-    table = Table(title="pytfpol eval", box=box.SIMPLE, show_header=False)
-    table.add_column("", style="bold", no_wrap=True)
-    table.add_column("", overflow="fold")
-    for key, value in rows:
-        table.add_row(key, value)
-    console.print(table)
+    _print_rows("pytfpol eval", _eval_rows(report), console or stdout_console())
 
 
 def _eval_rows(report: dict) -> list[tuple[str, str]]:
@@ -181,6 +169,8 @@ def _fmt_p(value) -> str:
 
 
 def _print_rows(title: str, rows: list, console: Console) -> None:
+    """Key/value rows: a rich table on a terminal; plain `key  value` lines otherwise (nothing
+    truncated, easy to grep)."""
     if not console.is_terminal:
         width = max(len(key) for key, _ in rows)
         console.file.write("".join(f"{key.ljust(width)}  {value}\n" for key, value in rows))

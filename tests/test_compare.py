@@ -140,6 +140,19 @@ def test_compare_plot_and_junit(runs, tmp_path):
     assert "verdict worse" in case.find("failure").get("message")
 
 
+def test_evaluation_options_need_env(runs):
+    result = invoke("compare", runs["final"], runs["early"], "--candidate-checkpoint", EARLY)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: --candidate-checkpoint: only with --env")
+
+
+def test_the_training_run_is_small_and_goes_from_untrained_to_solved():
+    size = sum(p.stat().st_size for p in RUN.parent.rglob("*") if p.is_file())
+    assert size < 500_000, f"examples/cartpole-dqn-run is {size} bytes: keep it small"
+    steps = sorted(int(p.name.rsplit("_", 1)[1]) for p in (RUN / "checkpoints").iterdir())
+    assert steps[0] == 0 and steps[-1] == 15360 and len(steps) >= 6
+
+
 def test_compare_evaluates_two_policies_on_the_same_seeds(tmp_path):
     out = tmp_path / "both"
     result = invoke("compare", RUN, RUN, "--env", "CartPole-v1", "--episodes", "10",
