@@ -14,8 +14,16 @@ first time it reaches the maximum return (500) on every evaluation episode it
 is saved and training stops.  If that never happens, the best policy seen is
 saved instead.
 
+With ``--run-dir DIR`` the run is also recorded as TF-Agents' Learner does it:
+``PolicySavedModelTrigger`` writes ``DIR/policies/{policy,greedy_policy}`` SavedModels when
+training starts and ``DIR/policies/checkpoints/policy_checkpoint_<step>`` with the weights at
+step 0, every ``--checkpoint-interval`` gradient steps, and at the end: checkpoints from an
+untrained to a solved policy, for ``pytfpol compare`` and learning curves.  ``DIR/train_log.csv``
+records the script's own evaluation at each of those steps.
+
 Usage (from the repository root, ~3-10 minutes on 2 CPU cores):
     python examples/train_cartpole_dqn.py --output examples/cartpole-dqn --seed 0
+    python examples/train_cartpole_dqn.py --output /tmp/p --run-dir examples/cartpole-dqn-run
 Then check it on Gymnasium:
     python examples/verify_cartpole.py examples/cartpole-dqn
 """
@@ -34,6 +42,7 @@ from tf_agents.environments import suite_gym, tf_py_environment
 from tf_agents.networks import q_network
 from tf_agents.policies import policy_saver, py_tf_eager_policy, random_tf_policy
 from tf_agents.replay_buffers import tf_uniform_replay_buffer
+from tf_agents.train import triggers
 from tf_agents.utils import common
 
 MAX_STEPS = 500
@@ -73,6 +82,17 @@ def parse_args():
         help="evaluate the greedy policy every N gradient steps",
     )
     p.add_argument("--eval-episodes", type=int, default=10)
+    p.add_argument(
+        "--run-dir",
+        help="also write a Learner policies/ root with periodic checkpoints here",
+    )
+    p.add_argument(
+        "--checkpoint-interval",
+        type=int,
+        default=2_048,
+        help="with --run-dir: a policy checkpoint every N gradient steps (multiple of the "
+        "eval interval)",
+    )
     return p.parse_args()
 
 
@@ -102,6 +122,41 @@ def evaluate(env, policy, num_episodes):
             total += float(time_step.reward)
         returns.append(total)
     return returns
+
+
+class RunRecorder:
+    """With --run-dir: the Learner `policies/` layout of this run, as TF-Agents' own
+    `PolicySavedModelTrigger` writes it, plus `train_log.csv` (step, eval mean/min/max)."""
+
+    def __init__(self, run_dir, agent, eval_env, greedy_policy, eval_episodes):
+        # eval_env: an env of its own, so recording does not change the training run's evals
+        self._trigger = None
+        if run_dir is None:
+            return
+        os.makedirs(run_dir, exist_ok=True)
+        self._trigger = triggers.PolicySavedModelTrigger(
+            os.path.join(run_dir, "policies"),
+            agent,
+            agent.train_step_counter,
+            interval=1,
+            start=-1,  # so that step 0 (the untrained policy) is saved too
+            save_collect_policy=False,  # greedy_policy + policy: what evaluation needs
+        )
+        self._log = os.path.join(run_dir, "train_log.csv")
+        self._eval = lambda: evaluate(eval_env, greedy_policy, eval_episodes)
+        self._saved = set()
+        with open(self._log, "w") as handle:
+            handle.write("train_step,eval_mean,eval_min,eval_max\n")
+        self.save(0)
+
+    def save(self, step):
+        if self._trigger is None or step in self._saved:
+            return
+        returns = self._eval()
+        self._trigger(step, force_trigger=True)
+        self._saved.add(step)
+        with open(self._log, "a") as handle:
+            handle.write(f"{step},{np.mean(returns):.1f},{min(returns):.0f},{max(returns):.0f}\n")
 
 
 def main():
@@ -175,6 +230,9 @@ def main():
     saver = policy_saver.PolicySaver(
         agent.policy, batch_size=None, train_step=agent.train_step_counter
     )
+    recorder = RunRecorder(
+        args.run_dir, agent, make_env(args.seed + 20_000), greedy_policy, args.eval_episodes
+    )
     best_mean, best_weights, solved = -np.inf, None, False
     start = time.time()
     time_step = train_env.reset()
@@ -198,6 +256,8 @@ def main():
             f"[{time.time() - start:5.0f}s]",
             flush=True,
         )
+        if step // args.checkpoint_interval != prev_step // args.checkpoint_interval:
+            recorder.save(step)
         if mean > best_mean:
             best_mean = mean
             best_weights = [v.numpy() for v in q_net.variables]
@@ -213,6 +273,7 @@ def main():
         for v, w in zip(q_net.variables, best_weights):
             v.assign(w)
 
+    recorder.save(step)
     os.makedirs(args.output, exist_ok=True)
     saver.save(args.output)
     print(

@@ -136,6 +136,11 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
         finally:
             progress.stop()
         report = finish_report(base, settings, results, error, load_seconds, run_seconds)
+        if settings.plot and results:
+            from pytfpol import plots  # matplotlib, only when asked for
+
+            plots.write_returns_plot(report, stage / storage.RETURNS_PNG)
+            report["output"]["plot"] = str(out / storage.RETURNS_PNG)
         storage.write_report(stage, report)
         storage.commit_outputs(out, stage)
     finally:

@@ -32,7 +32,7 @@ from pytfpol.errors import (
 EVAL_EXIT_CODES = f"""\b
 Exit codes:
   {EXIT_OK}    ok
-  {EXIT_GATE}    a gate failed (--min-return)
+  {EXIT_GATE}    a gate failed (--gate, --min-return), or compare found a regression
   {EXIT_USAGE}    usage or config error, or an option that means nothing for the input
   {EXIT_INPUT}    input error: missing, corrupt or incompatible policy, checkpoint or env
   {EXIT_RUNTIME}    the environment or the policy failed while running, or --timeout
@@ -48,6 +48,18 @@ Exit codes:
   {EXIT_INPUT}    input error: missing or corrupt file
   {EXIT_OUTPUT}    --export could not be written
   {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+"""
+
+COMPARE_EXIT_CODES = f"""\b
+Exit codes:
+  {EXIT_OK}    ok: the candidate is not significantly worse (beyond --margin)
+  {EXIT_GATE}    the candidate is significantly worse than the baseline
+  {EXIT_USAGE}    usage error, or runs of different environments
+  {EXIT_INPUT}    input error: a report or policy that cannot be read
+  {EXIT_RUNTIME}    with --env: an evaluation failed while running
+  {EXIT_OUTPUT}    output error (--out, --junit, --plot)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+  {EXIT_TERMINATED}  terminated (SIGTERM)
 """
 
 INPUT_KINDS = """\b
@@ -87,8 +99,8 @@ EVAL_SECTIONS = {
     ),
     "Environment": ("env_id", "env_kwargs", "max_episode_steps"),
     "Run": ("episodes", "seed", "stochastic", "num_envs", "vector", "timeout"),
-    "Output": ("out", "overwrite", "as_json", "verbose", "quiet"),
-    "Gate": ("min_return",),
+    "Output": ("out", "overwrite", "as_json", "plot", "junit_path", "verbose", "quiet"),
+    "Gate": ("gate_expressions", "min_return", "success_threshold"),
 }
 
 
@@ -271,6 +283,30 @@ def main() -> None:
     "--min-return", type=float, help="Exit 1 when the mean return is below this: a CI gate."
 )
 @click.option(
+    "--gate",
+    "gate_expressions",
+    multiple=True,
+    metavar="EXPR",
+    help="A CI gate STATISTIC OP NUMBER on any summary statistic, e.g. 'iqm_return>=450', "
+    "'mean_return_ci_low>=400', 'success_rate>=0.9' (OP: >= > <= <); repeatable; exit 1 "
+    "listing every failing gate.",
+)
+@click.option(
+    "--success-threshold",
+    type=float,
+    metavar="X",
+    help="An episode succeeds when its return is at least X (default: the env's "
+    "info['is_success'], if it reports one): gives success_rate.",
+)
+@click.option("--plot", is_flag=True, help="Also write OUT/returns.png.")
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(path_type=str),
+    metavar="FILE",
+    help="Write the gates as JUnit XML test cases to FILE (for CI test reports).",
+)
+@click.option(
     "--policy",
     type=click.Choice(["greedy", "collect", "policy"]),
     help="Which SavedModel of a Learner policies/ root (default: greedy).",
@@ -354,6 +390,10 @@ def eval_command(
     overwrite: bool,
     as_json: bool,
     min_return: Optional[float],
+    gate_expressions: tuple,
+    success_threshold: Optional[float],
+    plot: bool,
+    junit_path: Optional[str],
     policy: Optional[str],
     step: Optional[int],
     checkpoint: Optional[str],
@@ -399,6 +439,9 @@ def eval_command(
             timeout=timeout,
             trusted_sha256=trusted_sha256,
             overwrite=overwrite,
+            gates=gate_expressions,
+            success_threshold=success_threshold,
+            plot=plot,
         )
         progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=quiet)
         try:
@@ -406,8 +449,10 @@ def eval_command(
         except PytfpolError as exc:
             if exc.report is not None:
                 _show(exc.report, as_json, quiet)
+                _write_junit(junit_path, exc.report, "eval")
             raise
         _show(report, as_json, quiet)
+        _write_junit(junit_path, report, "eval")
         if report["policy"]["inferred"] and not quiet:
             reporting.print_note(
                 f"note: no --config: inferred {report['policy']['architecture']} from the "
@@ -488,6 +533,209 @@ def inspect_command(
             _print_result(api.inspect(path, step), as_json, reporting.print_inspect_report)
 
     _run_command(run, verbose)
+
+
+@main.command(
+    "compare",
+    cls=SectionedCommand,
+    epilog=COMPARE_EXIT_CODES,
+    short_help="Is the candidate worse than the baseline? Intervals, p-value, verdict.",
+)
+@click.argument("baseline", type=click.Path(path_type=str))
+@click.argument("candidate", type=click.Path(path_type=str))
+@click.option(
+    "--statistic",
+    type=click.Choice(["iqm_return", "mean_return", "median_return"]),
+    default="iqm_return",
+    show_default=True,
+    help="The statistic whose difference (candidate - baseline) is judged.",
+)
+@click.option(
+    "--margin",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Non-inferiority margin: fail only when the candidate is worse by more than this.",
+)
+@click.option(
+    "--alpha",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="The interval is (1 - alpha) two-sided; the p-value is compared with alpha.",
+)
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=IntRange(min=0, max=2**32 - 1),
+    help="Seeds the bootstrap; with --env, episode i of both policies is reset with seed S+i.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (nothing else)."
+)
+@click.option(
+    "--junit",
+    "junit_path",
+    type=click.Path(path_type=str),
+    metavar="FILE",
+    help="Write the verdict as a JUnit XML test case to FILE.",
+)
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(path_type=str),
+    metavar="FILE.png",
+    help="Draw both return distributions and the interval of the difference.",
+)
+@click.option(
+    "--env",
+    "env_id",
+    help="BASELINE and CANDIDATE are policies: evaluate both on this env and the same seeds "
+    "first (into --out/baseline and --out/candidate).",
+)
+@click.option("--episodes", default=20, show_default=True, type=IntRange(min=5), help="With --env.")
+@click.option(
+    "--out", type=click.Path(path_type=str), help="With --env: where both evaluations go."
+)
+@click.option(
+    "--baseline-checkpoint",
+    type=click.Path(path_type=str),
+    help="With --env: a policy_checkpoint_<step> to apply to BASELINE.",
+)
+@click.option(
+    "--candidate-checkpoint",
+    type=click.Path(path_type=str),
+    help="With --env: a policy_checkpoint_<step> to apply to CANDIDATE.",
+)
+@click.option("--env-kwargs", multiple=True, help="With --env: as for eval.")
+@click.option("--max-episode-steps", type=IntRange(min=1), help="With --env: as for eval.")
+@click.option("--num-envs", type=IntRange(min=1), help="With --env: as for eval.")
+@click.option(
+    "--vector",
+    type=click.Choice(["sync", "async", "native"]),
+    default="sync",
+    show_default=True,
+    help="With --env: as for eval.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
+def compare_command(
+    baseline: str,
+    candidate: str,
+    statistic: str,
+    margin: float,
+    alpha: float,
+    seed: int,
+    as_json: bool,
+    junit_path: Optional[str],
+    plot_path: Optional[str],
+    env_id: Optional[str],
+    episodes: int,
+    out: Optional[str],
+    baseline_checkpoint: Optional[str],
+    candidate_checkpoint: Optional[str],
+    env_kwargs: tuple,
+    max_episode_steps: Optional[int],
+    num_envs: Optional[int],
+    vector: str,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Compare CANDIDATE with BASELINE: exit 1 when the candidate is significantly worse.
+
+    \b
+    BASELINE and CANDIDATE are output directories of `pytfpol eval` (or their stats.json);
+    with --env they are policy directories, evaluated first on the same seeds.
+    Runs on the same env and seeds are compared paired (episode by episode).
+    """
+
+    def run() -> None:
+        from pytfpol import compare, reporting, storage
+
+        eval_only = {
+            "--out": out,
+            "--baseline-checkpoint": baseline_checkpoint,
+            "--candidate-checkpoint": candidate_checkpoint,
+            "--env-kwargs": env_kwargs or None,
+            "--max-episode-steps": max_episode_steps,
+            "--num-envs": num_envs,
+        }
+        given = [name for name, value in eval_only.items() if value is not None]
+        if env_id is None and given:
+            from pytfpol.errors import UsageError
+
+            raise UsageError(
+                f"{', '.join(given)}: only with --env (evaluating two policies first)",
+                "to compare two eval outputs, drop them; to evaluate two policies, add --env",
+            )
+        if env_id is not None:
+            from pytfpol.config import parse_env_kwargs
+
+            target = out or str(storage.default_run_dir(env_id, "compare"))
+            base_report, cand_report = compare.evaluate_both(
+                baseline,
+                candidate,
+                target,
+                baseline_checkpoint=baseline_checkpoint,
+                candidate_checkpoint=candidate_checkpoint,
+                progress_factory=lambda: reporting.EpisodeProgress(
+                    reporting.stderr_console(), quiet=quiet
+                ),
+                env_id=env_id,
+                episodes=episodes,
+                seed=seed,
+                env_kwargs=parse_env_kwargs(env_kwargs),
+                max_episode_steps=max_episode_steps,
+                num_envs=num_envs,
+                vector=vector,
+            )
+        else:
+            base_report = compare.load_report(baseline)
+            cand_report = compare.load_report(candidate)
+        result = compare.compare_reports(
+            base_report, cand_report, statistic=statistic, margin=margin, alpha=alpha, seed=seed
+        )
+        if plot_path is not None:
+            from pytfpol import plots
+
+            plots.write_compare_plot(
+                result,
+                compare.returns_of(base_report),
+                compare.returns_of(cand_report),
+                plot_path,
+            )
+            result["plot"] = plot_path
+        for warning in result["warnings"]:
+            reporting.print_note(f"warning: {warning}")
+        if as_json:
+            reporting.print_json(result)
+        elif not quiet:
+            reporting.print_compare_table(result)
+        _write_junit(junit_path, result, "compare")
+        if not result["passed"]:
+            from pytfpol.errors import GateFailed
+
+            d = result["difference"]
+            raise GateFailed(
+                f"the candidate is worse: {statistic} {d['candidate']:g} vs {d['baseline']:g}, "
+                f"difference {d['difference']:g}, {d['confidence_level']:.0%} interval "
+                f"[{d['ci_low']:g}, {d['ci_high']:g}] entirely below "
+                + (f"-margin ({-margin:g})" if margin else "0"),
+                f"candidate {result['candidate']['report']}; baseline "
+                f"{result['baseline']['report']}",
+            )
+
+    _run_command(run, verbose)
+
+
+def _write_junit(path: Optional[str], result: dict, command: str) -> None:
+    if path is None:
+        return
+    from pytfpol import junit
+
+    suite = junit.eval_suite(result) if command == "eval" else junit.compare_suite(result)
+    junit.write(path, [suite])
 
 
 def _print_result(result: dict, as_json: bool, print_table) -> None:

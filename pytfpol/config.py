@@ -40,6 +40,9 @@ class EvalSettings:
     timeout: Optional[float] = None  # seconds for the whole run (loading included); exit 4
     trusted_sha256: tuple = ()  # accepted sha256 digests of saved_model.pb; () accepts any
     overwrite: bool = False  # replace another policy's results in --out, beside foreign files
+    gates: tuple = ()  # --gate expressions ("iqm_return>=450") or gates.Gate values
+    success_threshold: Optional[float] = None  # an episode succeeds when its return >= this
+    plot: bool = False  # also write OUT/returns.png
 
     def __post_init__(self) -> None:
         _require_int("--episodes", self.episodes, minimum=1)
@@ -78,6 +81,27 @@ class EvalSettings:
                     "compute it with `sha256sum saved_model.pb`",
                 )
         object.__setattr__(self, "trusted_sha256", digests)
+        from pytfpol import gates
+
+        parsed = tuple(g if isinstance(g, gates.Gate) else gates.parse(g) for g in self.gates)
+        object.__setattr__(self, "gates", parsed)
+        gates.gates_for((), self.min_return)  # checks --min-return
+        if self.success_threshold is not None and not (
+            isinstance(self.success_threshold, (int, float))
+            and not isinstance(self.success_threshold, bool)
+            and abs(self.success_threshold) < float("inf")
+        ):
+            raise UsageError(
+                f"--success-threshold {self.success_threshold!r}: must be a finite number",
+                "e.g. --success-threshold 475 (an episode succeeds when its return is at least this)",
+            )
+
+    @property
+    def all_gates(self) -> tuple:
+        """`--min-return X` as the gate `mean_return>=X`, then the `--gate`s."""
+        from pytfpol import gates
+
+        return gates.gates_for((), self.min_return) + self.gates
 
     @property
     def num_envs_used(self) -> int:

@@ -34,6 +34,7 @@ class EpisodeResult:
     length: int
     terminated: bool
     truncated: bool
+    success: Optional[bool] = None  # the env's final info["is_success"]; None: not reported
 
 
 class _Slots:
@@ -101,7 +102,7 @@ def run_episodes(
         slots.reward[starting] = 0.0
         slots.write(starting, stepper.reset(starting, seed + indices))
 
-    def finish(slot: int, terminated: bool, truncated: bool) -> None:
+    def finish(slot: int, terminated: bool, truncated: bool, success: int) -> None:
         index = int(slots.episode[slot])
         result = EpisodeResult(
             index=index,
@@ -110,6 +111,7 @@ def run_episodes(
             length=int(slots.lengths[slot]),
             terminated=terminated,
             truncated=truncated and not terminated,
+            success=None if success < 0 else bool(success),
         )
         results[index] = result
         if on_episode is not None:
@@ -128,7 +130,9 @@ def run_episodes(
             action_step = policy.action(slots.time_step(), state)
             state = action_step.state
             _check_actions(unbatcher, action_step.action, active, slots, seed)
-            observation, reward, terminated, truncated = stepper.step(active, action_step.action)
+            observation, reward, terminated, truncated, success = stepper.step(
+                active, action_step.action
+            )
             slots.write(active, observation)
             slots.returns[active] += reward
             slots.lengths[active] += 1
@@ -139,7 +143,7 @@ def run_episodes(
             done = terminated | truncated
             if done.any():
                 for k in np.flatnonzero(done).tolist():
-                    finish(int(active[k]), bool(terminated[k]), bool(truncated[k]))
+                    finish(int(active[k]), bool(terminated[k]), bool(truncated[k]), int(success[k]))
                 begin(active[done])
                 active = np.flatnonzero(slots.episode >= 0)
     except EnvFailure as exc:

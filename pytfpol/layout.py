@@ -53,8 +53,10 @@ CKPT_NAME_RE = re.compile(r"^ckpt-(\d+)$")
 # What `pytfpol eval` writes into OUT.
 STATS_JSON = "stats.json"
 EPISODES_CSV = "episodes.csv"
+RETURNS_PNG = "returns.png"  # with --plot
 OUTPUT_CHECKPOINT_DIR = "checkpoint"  # the new checkpoint, in the layout of the input
 BUNDLED_CONFIG = "pytfpol-policy.toml"  # the policy config saved with it
+LOCK_NAME = ".pytfpol.lock"  # the output directory's lock file (see locking)
 EVALUATION_DIR = "evaluation"  # OUT/checkpoint/evaluation/: pytfpol's own NumpyState checkpoint
 EVALUATION_PREFIX = os.path.join(EVALUATION_DIR, "evaluation")
 # The columns of the `evaluation/history` NumpyState array, one row per evaluation.

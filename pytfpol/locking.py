@@ -23,16 +23,16 @@ import socket
 from pathlib import Path
 from typing import Iterator
 
-from pytfpol import storage
+from pytfpol import layout, storage
 from pytfpol.errors import OutputError
 
-LOCK_NAME = ".pytfpol.lock"
+LOCK_NAME = layout.LOCK_NAME
 # What our writers leave behind when killed, besides output sets (storage.recover_outputs):
 # storage.write_atomic's `.<name>.<random>.tmp`, and the checkpoint swap directories
 # `.checkpoint.tmp-<random>` / `.checkpoint.old-<random>` of earlier pytfpol versions,
 # storage.prepare_output_dir's probe.
 STALE_FILE_PATTERNS = (".stats.json.*.tmp", ".episodes.csv.*.tmp", ".pytfpol-probe-*")
-CHECKPOINT_NAME = "checkpoint"
+CHECKPOINT_NAME = layout.OUTPUT_CHECKPOINT_DIR
 STALE_NEW_CHECKPOINTS = f".{CHECKPOINT_NAME}.tmp-*"
 STALE_OLD_CHECKPOINTS = f".{CHECKPOINT_NAME}.old-*"
 

@@ -14,13 +14,12 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from pytfpol import __version__, storage
+from pytfpol import __version__, gates, stats, storage
 from pytfpol.config import EvalSettings
 from pytfpol.errors import GateFailed, PytfpolError
 from pytfpol.sources import FORMAT_CHECKPOINTER, PolicySource
-from pytfpol.stats import summarize
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: `gates` is a list (with a top-level `passed`); episodes carry `success`
 
 
 def report_base(
@@ -77,7 +76,9 @@ def report_base(
             "num_envs": settings.num_envs_used,
             "vector": settings.vector,
         },
-        "gates": {},
+        "statistics": {},
+        "gates": [],
+        "passed": False,
         "warnings": list(notes),
         "timing": {},
         "versions": versions(),
@@ -86,6 +87,7 @@ def report_base(
             "stats": str(out / storage.STATS_JSON),
             "episodes": str(out / storage.EPISODES_CSV),
             "checkpoint": None,
+            "plot": None,
         },
     }
 
@@ -98,8 +100,9 @@ def finish_report(
     load_seconds: float,
     run_seconds: float,
 ) -> dict:
-    """The report with its episodes, summary, timing and gates."""
+    """The report with its episodes, summary (and how it was computed), timing and gates."""
     report = dict(base)
+    successes = [_success(r, settings.success_threshold) for r in results]
     report["episodes"] = [
         {
             "index": r.index,
@@ -108,12 +111,15 @@ def finish_report(
             "length": r.length,
             "terminated": r.terminated,
             "truncated": r.truncated,
+            "success": success,
         }
-        for r in results
+        for r, success in zip(results, successes)
     ]
-    report["summary"] = _finite_summary(
-        summarize([r.return_ for r in results], [r.length for r in results])
+    computed = stats.compute(
+        [r.return_ for r in results], [r.length for r in results], successes, seed=settings.seed
     )
+    report["summary"] = _finite_summary(computed.values)
+    report["statistics"] = _statistics_block(settings, computed, successes)
     report["complete"] = error is None
     report["error"] = (
         None if error is None else {"message": error.message, "exit_code": error.exit_code}
@@ -124,28 +130,50 @@ def finish_report(
         "run_seconds": round(run_seconds, 3),
         "steps_per_second": round(steps / run_seconds, 1) if run_seconds > 0 else None,
     }
-    if settings.min_return is not None:
-        mean = report["summary"]["mean_return"]
-        report["gates"] = {
-            "min_return": {
-                "statistic": "mean_return",
-                "threshold": settings.min_return,
-                "value": mean,
-                "passed": error is None and mean is not None and mean >= settings.min_return,
-            }
-        }
+    report["gates"] = gates.evaluate(settings.all_gates, report["summary"], error is None)
+    report["passed"] = error is None and all(g["passed"] for g in report["gates"])
     return report
 
 
 def check_gates(report: dict) -> None:
-    """Raise GateFailed (exit 1) when a gate recorded in the report did not pass."""
-    for name, gate in report.get("gates", {}).items():
-        if not gate["passed"]:
-            value = "none" if gate["value"] is None else f"{gate['value']:g}"
-            raise GateFailed(
-                f"gate {name} failed: {gate['statistic']} {value} < {gate['threshold']:g}",
-                f"the report is in {report['output']['dir']}",
-            )
+    """Raise GateFailed (exit 1) naming every gate recorded in the report that did not pass."""
+    results = report.get("gates", [])
+    failed = [g for g in results if not g["passed"]]
+    if failed:
+        raise GateFailed(
+            f"{len(failed)} of {len(results)} gate{'s' if len(results) > 1 else ''} failed: "
+            + gates.describe_failures(results),
+            f"the report is in {report['output']['dir']}",
+        )
+
+
+def _success(result, threshold: Optional[float]) -> Optional[bool]:
+    """--success-threshold X: the return reached X; else the env's final info["is_success"]."""
+    if threshold is not None:
+        return bool(result.return_ >= threshold)
+    return result.success
+
+
+def _statistics_block(settings: EvalSettings, computed, successes: list) -> dict:
+    """How the summary's intervals were computed, and what they are intervals over."""
+    if settings.success_threshold is not None:
+        source = "threshold"
+    elif successes and all(s is not None for s in successes):
+        source = "env"
+    else:
+        source = None
+    return {
+        "confidence_level": stats.CONFIDENCE_LEVEL,
+        "interval_method": stats.BOOTSTRAP_METHOD,
+        "bootstrap": "scipy.stats.bootstrap",
+        "resamples": stats.BOOTSTRAP_RESAMPLES,
+        "bootstrap_seed": settings.seed,
+        "bootstrap_unit": stats.BOOTSTRAP_UNIT,
+        "min_episodes_for_intervals": stats.MIN_EPISODES_FOR_INTERVALS,
+        "interval_methods": computed.methods,
+        "iqm": "scipy.stats.trim_mean(returns, 0.25)",
+        "success": {"source": source, "threshold": settings.success_threshold},
+    }
 
 
 def finite_or_none(value: float) -> Optional[float]:

@@ -136,19 +136,7 @@ def print_json(report: dict) -> None:
 
 def print_eval_table(report: dict, console: Optional[Console] = None) -> None:
     """The summary of an evaluation as a two-column table on stdout."""
-    console = console or stdout_console()
-    rows = _eval_rows(report)
-    if not console.is_terminal:  # plain `key  value` lines: nothing truncated, easy to grep
-        width = max(len(key) for key, _ in rows)
-        console.file.write("".join(f"{key.ljust(width)}  {value}\n" for key, value in rows))
-        console.file.flush()
-        return
-    table = Table(title="pytfpol eval", box=box.SIMPLE, show_header=False)
-    table.add_column("", style="bold", no_wrap=True)
-    table.add_column("", overflow="fold")
-    for key, value in rows:
-        table.add_row(key, value)
-    console.print(table)
+    _print_rows("pytfpol eval", _eval_rows(report), console or stdout_console())
 
 
 def _eval_rows(report: dict) -> list[tuple[str, str]]:
@@ -164,15 +152,34 @@ def _eval_rows(report: dict) -> list[tuple[str, str]]:
         ("episodes", f"{summary['episodes']} (seeds {_seed_range(report)})"),
         (
             "mean return",
-            f"{_fmt(summary['mean_return'])} {plus_minus} {_fmt(summary['std_return'])}",
+            f"{_fmt(summary['mean_return'])} {plus_minus} {_fmt(summary['std_return'])} (std)",
         ),
+    ]
+    level = (report.get("statistics") or {}).get("confidence_level", 0.95)
+    rows.append(_interval_row(f"mean return {level:.0%} CI", summary, "mean_return"))
+    rows.append(("IQM return", _fmt(summary.get("iqm_return"))))
+    rows.append(_interval_row(f"IQM return {level:.0%} CI", summary, "iqm_return"))
+    rows += [
         ("median return", _fmt(summary["median_return"])),
+        (
+            "percentiles 5/25/75/95",
+            " / ".join(_fmt(summary.get(f"p{q}_return")) for q in (5, 25, 75, 95)),
+        ),
         ("min / max return", f"{_fmt(summary['min_return'])} / {_fmt(summary['max_return'])}"),
         ("mean length", _fmt(summary["mean_length"])),
     ]
-    for name, gate in report.get("gates", {}).items():
+    if summary.get("success_rate") is not None:
+        interval = (
+            f" ({level:.0%} CI [{_fmt(summary['success_rate_ci_low'])}, "
+            f"{_fmt(summary['success_rate_ci_high'])}])"
+            if summary.get("success_rate_ci_low") is not None
+            else ""
+        )
+        rows.append(("success rate", f"{_fmt(summary['success_rate'])}{interval}"))
+    for gate in report.get("gates", []):
         verdict = "passed" if gate["passed"] else "FAILED"
-        rows.append((name, f"{verdict} ({gate['statistic']} >= {gate['threshold']:g})"))
+        value = _fmt(gate["value"])
+        rows.append((f"gate {gate['gate']}", f"{verdict} ({gate['statistic']} = {value})"))
     if not report["complete"]:
         rows.append(("complete", "NO: " + (report["error"] or {}).get("message", "")))
     rows.append(("output", report["output"]["dir"]))
@@ -189,6 +196,64 @@ def _encodable(text: str, fallback: str) -> str:
 
 
 _PLUS_MINUS = "±"
+
+
+def print_compare_table(result: dict, console: Optional[Console] = None) -> None:
+    """The result of `pytfpol compare` as key/value rows on stdout."""
+    console = console or stdout_console()
+    d = result["difference"]
+    interval = "-" if d["ci_low"] is None else f"[{_fmt(d['ci_low'])}, {_fmt(d['ci_high'])}]"
+    rows = [
+        ("baseline", _side_text(result["baseline"])),
+        ("candidate", _side_text(result["candidate"])),
+        ("pairing", result["pairing"]),
+        (result["statistic"], f"baseline {_fmt(d['baseline'])}, candidate {_fmt(d['candidate'])}"),
+        ("difference", f"{_fmt(d['difference'])} (candidate - baseline)"),
+        (f"{d['confidence_level']:.0%} interval", f"{interval} ({d['interval_method'] or '-'})"),
+        ("p-value", f"{_fmt_p(d['p_value'])} ({d['test']})"),
+    ]
+    if d["welch_p_value"] is not None:
+        rows.append(("Welch p-value", _fmt_p(d["welch_p_value"])))
+    rows += [
+        ("P(candidate > baseline)", f"{d['probability_of_improvement']:.3f}"),
+        ("margin", _fmt(float(result["margin"]))),
+        ("verdict", result["verdict"].upper() if not result["passed"] else result["verdict"]),
+    ]
+    if result.get("plot"):
+        rows.append(("plot", result["plot"]))
+    _print_rows("pytfpol compare", rows, console)
+
+
+def _side_text(side: dict) -> str:
+    step = f" (train step {side['train_step']})" if side.get("train_step") is not None else ""
+    return f"{side['policy']}{step}: {side['episodes']} episodes, seeds {side['seeds']}"
+
+
+def _fmt_p(value) -> str:
+    return "-" if value is None else f"{value:.3g}"
+
+
+def _print_rows(title: str, rows: list, console: Console) -> None:
+    """Key/value rows: a rich table on a terminal; plain `key  value` lines otherwise (nothing
+    truncated, easy to grep)."""
+    if not console.is_terminal:
+        width = max(len(key) for key, _ in rows)
+        console.file.write("".join(f"{key.ljust(width)}  {value}\n" for key, value in rows))
+        console.file.flush()
+        return
+    table = Table(title=title, box=box.SIMPLE, show_header=False)
+    table.add_column("", style="bold", no_wrap=True)
+    table.add_column("", overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value)
+    console.print(table)
+
+
+def _interval_row(label: str, summary: dict, key: str) -> tuple[str, str]:
+    low, high = summary.get(f"{key}_ci_low"), summary.get(f"{key}_ci_high")
+    if low is None:
+        return label, "- (intervals need 5 or more episodes)"
+    return label, f"[{_fmt(low)}, {_fmt(high)}]"
 
 
 def _seed_range(report: dict) -> str:

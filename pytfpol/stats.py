@@ -1,35 +1,297 @@
-"""Summary statistics of per-episode returns and lengths: pure numpy, nothing else."""
+"""Statistics of per-episode results, and of the difference between two sets of episodes.
+
+numpy and scipy only (no TensorFlow): `pytfpol compare` reads reports without loading a policy.
+
+Why these statistics (rliable, Agarwal et al., NeurIPS 2021): a mean of ten episodes hides how
+spread they are; the interquartile mean (IQM, the mean of the middle 50 %) is robust to a few
+outlying episodes yet uses more data than the median; bootstrap confidence intervals say how much
+the estimate would move with other episode seeds; the probability of improvement says how often a
+random episode of one beats a random episode of the other.
+
+The bootstrap unit is the *episode of one policy*: the intervals say how precisely these episodes
+measure this policy, not how a training method varies across independent training runs (treating
+episodes as runs narrows intervals wrongly; rliable issue #20).
+"""
 
 from __future__ import annotations
 
-from typing import Sequence
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+CONFIDENCE_LEVEL = 0.95
+BOOTSTRAP_METHOD = "BCa"
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_BATCH = 500  # resamples evaluated at once: bounds memory for long runs
+BOOTSTRAP_UNIT = "episodes of one policy"
+MIN_EPISODES_FOR_INTERVALS = 5
+PERCENTILES = (5, 25, 75, 95)
+IQM_CUT = 0.25  # trimmed from each end: the interquartile mean
 
-def summarize(returns: Sequence[float], lengths: Sequence[int]) -> dict:
-    """The `summary` block of the report. Population std (ddof=0), as TF-Agents' metrics use."""
+# Each interval's "method" in the report: BCa, or the percentile bootstrap where BCa is undefined
+# (e.g. no resample falls below the estimate: returns piled up at an env's maximum).
+METHOD_BCA = "BCa"
+METHOD_PERCENTILE = "percentile"
+METHOD_CONSTANT = "constant"  # every resample gives the same value: the interval is that value
+METHOD_WILSON = "Wilson"
+
+SUMMARY_KEYS = (
+    "episodes",
+    "mean_return",
+    "std_return",
+    "sem_return",
+    "min_return",
+    "p5_return",
+    "p25_return",
+    "median_return",
+    "p75_return",
+    "p95_return",
+    "max_return",
+    "iqm_return",
+    "mean_return_ci_low",
+    "mean_return_ci_high",
+    "iqm_return_ci_low",
+    "iqm_return_ci_high",
+    "mean_length",
+    "total_steps",
+    "successes",
+    "success_rate",
+    "success_rate_ci_low",
+    "success_rate_ci_high",
+)
+
+
+def mean(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.mean(x, axis=axis)
+
+
+def iqm(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Interquartile mean: `scipy.stats.trim_mean(x, 0.25)`, as rliable computes it (with n not
+    a multiple of 4, int(n/4) values are cut from each end)."""
+    from scipy import stats
+
+    return stats.trim_mean(x, IQM_CUT, axis=axis)
+
+
+def median(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.median(x, axis=axis)
+
+
+STATISTICS: dict[str, Callable[..., np.ndarray]] = {
+    "mean_return": mean,
+    "iqm_return": iqm,
+    "median_return": median,
+}
+
+
+@dataclass
+class Summary:
+    """The report's `summary` (numbers only) and how its intervals were computed."""
+
+    values: dict
+    methods: dict = field(default_factory=dict)
+
+
+def summarize(
+    returns: Sequence[float],
+    lengths: Sequence[int],
+    successes: Optional[Sequence[Optional[bool]]] = None,
+    *,
+    seed: int = 0,
+) -> dict:
+    """The `summary` block of the report (see `compute`)."""
+    return compute(returns, lengths, successes, seed=seed).values
+
+
+def compute(
+    returns: Sequence[float],
+    lengths: Sequence[int],
+    successes: Optional[Sequence[Optional[bool]]] = None,
+    *,
+    seed: int = 0,
+) -> Summary:
+    """Every summary statistic of these episodes. Population std (ddof=0), as TF-Agents' metrics
+    use; `sem_return` uses ddof=1 (scipy.stats.sem). Intervals are 95 % BCa bootstrap intervals
+    (`BOOTSTRAP_RESAMPLES` resamples seeded by `seed`: the same episodes and seed give the same
+    interval), null with fewer than `MIN_EPISODES_FOR_INTERVALS` episodes. `successes` holds one
+    flag per episode (None: unknown); the success rate is null unless every episode has one."""
+    from scipy import stats
+
     r = np.asarray(returns, dtype=np.float64)
     n = len(r)
-    if n == 0:
-        return {
-            "episodes": 0,
-            "mean_return": None,
-            "std_return": None,
-            "min_return": None,
-            "max_return": None,
-            "median_return": None,
-            "mean_length": None,
-            "total_steps": 0,
-        }
-    lengths_arr = np.asarray(lengths, dtype=np.int64)
-    return {
-        "episodes": n,
-        "mean_return": float(r.mean()),
-        "std_return": float(r.std()),
-        "min_return": float(r.min()),
-        "max_return": float(r.max()),
-        "median_return": float(np.median(r)),
-        "mean_length": float(lengths_arr.mean()),
-        "total_steps": int(lengths_arr.sum()),
-    }
+    values: dict = dict.fromkeys(SUMMARY_KEYS)
+    values["episodes"] = n
+    values["total_steps"] = int(np.sum(np.asarray(lengths, dtype=np.int64))) if n else 0
+    methods: dict = {"mean_return": None, "iqm_return": None, "success_rate": None}
+    if n:
+        values.update(
+            mean_return=float(r.mean()),
+            std_return=float(r.std()),
+            min_return=float(r.min()),
+            max_return=float(r.max()),
+            median_return=float(np.median(r)),
+            iqm_return=float(iqm(r)),
+            mean_length=float(np.mean(np.asarray(lengths, dtype=np.int64))),
+        )
+        for q, value in zip(PERCENTILES, np.percentile(r, PERCENTILES)):
+            values[f"p{q}_return"] = float(value)
+        if n >= 2:
+            values["sem_return"] = float(stats.sem(r))
+    if n >= MIN_EPISODES_FOR_INTERVALS and np.isfinite(r).all():
+        for name, statistic in (("mean_return", mean), ("iqm_return", iqm)):
+            low, high, method = bootstrap_interval((r,), statistic, seed=seed)
+            values[f"{name}_ci_low"], values[f"{name}_ci_high"] = low, high
+            methods[name] = method
+    flags = None if successes is None else list(successes)
+    if n and flags is not None and len(flags) == n and all(f is not None for f in flags):
+        k = int(sum(bool(f) for f in flags))
+        values["successes"] = k
+        values["success_rate"] = k / n
+        if n >= MIN_EPISODES_FOR_INTERVALS:
+            interval = stats.binomtest(k, n).proportion_ci(CONFIDENCE_LEVEL, method="wilson")
+            values["success_rate_ci_low"] = float(interval.low)
+            values["success_rate_ci_high"] = float(interval.high)
+            methods["success_rate"] = METHOD_WILSON
+    return Summary(values, methods)
+
+
+def bootstrap_interval(
+    samples: tuple,
+    statistic: Callable[..., np.ndarray],
+    *,
+    seed: int,
+    paired: bool = False,
+    confidence_level: float = CONFIDENCE_LEVEL,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+) -> tuple[Optional[float], Optional[float], Optional[str]]:
+    """(low, high, method) of a two-sided bootstrap interval of `statistic(*samples, axis=-1)`
+    with `scipy.stats.bootstrap`: BCa; the percentile interval where BCa is undefined; the value
+    itself when every resample gives it (constant data). (None, None, None) if neither exists."""
+    from scipy import stats
+
+    def resampled(*arrays, axis=-1):
+        return statistic(*arrays, axis=axis)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # DegenerateDataWarning / RuntimeWarning: handled below
+        result = None
+        for method in (METHOD_BCA, METHOD_PERCENTILE):
+            result = stats.bootstrap(
+                samples,
+                resampled,
+                n_resamples=resamples,
+                batch=BOOTSTRAP_BATCH,
+                vectorized=True,
+                paired=paired,
+                confidence_level=confidence_level,
+                method=method,
+                random_state=np.random.default_rng(seed),
+            )
+            low, high = result.confidence_interval
+            if np.isfinite(low) and np.isfinite(high):
+                distribution = result.bootstrap_distribution
+                if np.ptp(distribution) == 0:
+                    value = float(distribution.flat[0])
+                    return value, value, METHOD_CONSTANT
+                return float(low), float(high), method
+        if result is not None and np.ptp(result.bootstrap_distribution) == 0:
+            value = float(result.bootstrap_distribution.flat[0])
+            return value, value, METHOD_CONSTANT
+    return None, None, None
+
+
+# --------------------------------------------------------------------------- two sets of episodes
+
+
+def probability_of_improvement(candidate: np.ndarray, baseline: np.ndarray) -> float:
+    """P(a random candidate episode beats a random baseline episode), ties counting one half:
+    the Mann–Whitney U of the candidate divided by n·m (rliable's definition)."""
+    from scipy import stats
+
+    candidate, baseline = np.asarray(candidate, float), np.asarray(baseline, float)
+    u = stats.mannwhitneyu(candidate, baseline, alternative="two-sided").statistic
+    return float(u) / (candidate.size * baseline.size)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """candidate − baseline for one statistic, with its interval and tests."""
+
+    statistic: str
+    paired: bool
+    baseline: float
+    candidate: float
+    difference: float
+    ci_low: Optional[float]
+    ci_high: Optional[float]
+    interval_method: Optional[str]
+    confidence_level: float
+    test: str
+    p_value: Optional[float]
+    welch_p_value: Optional[float]
+    probability_of_improvement: float
+
+
+def difference(
+    baseline: Sequence[float],
+    candidate: Sequence[float],
+    *,
+    statistic: str = "iqm_return",
+    paired: bool,
+    margin: float = 0.0,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> Difference:
+    """The difference of `statistic` (candidate − baseline) with a (1 − alpha) bootstrap interval:
+    paired (episode i of both resampled together: same seeds) or unpaired (each resampled on its
+    own). The p-value is one-sided, for "the candidate is worse by more than `margin`": Wilcoxon
+    signed-rank on the paired differences + margin, else Mann–Whitney U on the candidate's
+    returns + margin against the baseline's (plus Welch's t-test, reported beside it)."""
+    from scipy import stats
+
+    b, c = np.asarray(baseline, np.float64), np.asarray(candidate, np.float64)
+    function = STATISTICS[statistic]
+    if paired and b.shape != c.shape:
+        raise ValueError("paired samples need the same number of episodes")
+
+    def diff(base, cand, axis=-1):
+        return function(cand, axis=axis) - function(base, axis=axis)
+
+    low, high, method = bootstrap_interval(
+        (b, c), diff, seed=seed, paired=paired, confidence_level=1.0 - alpha
+    )
+    welch = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if paired:
+            test = "Wilcoxon signed-rank (one-sided: candidate worse by more than the margin)"
+            shifted = c - b + margin
+            p = 1.0 if not shifted.any() else stats.wilcoxon(shifted, alternative="less").pvalue
+        else:
+            test = "Mann-Whitney U (one-sided: candidate worse by more than the margin)"
+            p = stats.mannwhitneyu(c + margin, b, alternative="less").pvalue
+            welch = stats.ttest_ind(c + margin, b, equal_var=False, alternative="less").pvalue
+    return Difference(
+        statistic=statistic,
+        paired=paired,
+        baseline=float(function(b)),
+        candidate=float(function(c)),
+        difference=float(diff(b, c)),
+        ci_low=low,
+        ci_high=high,
+        interval_method=method,
+        confidence_level=1.0 - alpha,
+        test=test,
+        p_value=_finite(p),
+        welch_p_value=_finite(welch),
+        probability_of_improvement=probability_of_improvement(c, b),
+    )
+
+
+def _finite(value) -> Optional[float]:
+    if value is None:
+        return None
+    value = float(value)
+    return value if np.isfinite(value) else None

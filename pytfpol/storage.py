@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
+from pytfpol import layout
 from pytfpol.errors import OutputError
 
-STATS_JSON = "stats.json"
-EPISODES_CSV = "episodes.csv"
-EPISODE_COLUMNS = ("index", "seed", "return", "length", "terminated", "truncated")
+STATS_JSON = layout.STATS_JSON
+EPISODES_CSV = layout.EPISODES_CSV
+EPISODE_COLUMNS = ("index", "seed", "return", "length", "terminated", "truncated", "success")
+RETURNS_PNG = layout.RETURNS_PNG
 DEFAULT_RUNS_DIR = "pytfpol-runs"
 # Room kept free beyond what a run writes: reports, the checkpoint's metadata, file system slack.
 FREE_SPACE_MARGIN = 16 << 20
@@ -51,7 +53,6 @@ def _slug(text: str) -> str:
 
 # Names `pytfpol eval` writes in OUT, and prefixes of its temporary names: anything else there
 # belongs to someone else, and is never overwritten without --overwrite.
-OWN_NAMES = ("stats.json", "episodes.csv", "checkpoint", ".pytfpol.lock")
 OWN_PREFIXES = (".pending-", ".commit-", ".pytfpol-probe-", ".stats.json.", ".episodes.csv.")
 OWN_PREFIXES += (".checkpoint.tmp-", ".checkpoint.old-")  # of pytfpol 0.1
 
@@ -105,10 +106,10 @@ def release_unused(claim: OutputClaim) -> None:
     (a run that failed before its first episode leaves no empty output directory)."""
     for directory in claim.created:  # innermost first
         try:
-            leftovers = [n for n in os.listdir(directory) if n != ".pytfpol.lock"]
+            leftovers = [n for n in os.listdir(directory) if n != layout.LOCK_NAME]
             if leftovers:
                 return
-            lock = directory / ".pytfpol.lock"
+            lock = directory / layout.LOCK_NAME
             if lock.exists():
                 lock.unlink()
             directory.rmdir()
@@ -165,7 +166,7 @@ def _previous_report(out: Path, identity: Optional[dict], overwrite: bool) -> Op
 
 
 def _own(name: str) -> bool:
-    return name in OWN_NAMES or name.startswith(OWN_PREFIXES)
+    return name in (*OUTPUT_NAMES, layout.LOCK_NAME) or name.startswith(OWN_PREFIXES)
 
 
 def _read_report(path: Path) -> Optional[dict]:
@@ -280,11 +281,13 @@ def episodes_csv(episodes: list[dict]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EPISODE_COLUMNS)
     for episode in episodes:
-        writer.writerow([_csv_value(episode[c]) for c in EPISODE_COLUMNS])
+        writer.writerow([_csv_value(episode.get(c)) for c in EPISODE_COLUMNS])
     return buffer.getvalue()
 
 
 def _csv_value(value: Any) -> Any:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -300,7 +303,7 @@ def write_report(out: Path, report: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The output set: checkpoint/, episodes.csv and stats.json are replaced together.
+# The output set: checkpoint/, returns.png, episodes.csv and stats.json are replaced together.
 #
 # A run assembles its outputs in a private `OUT/.pending-*` directory, writes a manifest, fsyncs,
 # and renames it to `OUT/.commit-*` (the commit point, one atomic rename). It then moves each
@@ -309,8 +312,9 @@ def write_report(out: Path, report: dict) -> None:
 # rolled forward by the next run on OUT, under the lock. Either way OUT ends with one complete
 # output set, never a mixture.
 
-OUTPUT_CHECKPOINT = "checkpoint"
-OUTPUT_NAMES = (OUTPUT_CHECKPOINT, EPISODES_CSV, STATS_JSON)  # moved into place in this order
+OUTPUT_CHECKPOINT = layout.OUTPUT_CHECKPOINT_DIR
+# moved into place in this order
+OUTPUT_NAMES = (OUTPUT_CHECKPOINT, RETURNS_PNG, EPISODES_CSV, STATS_JSON)
 PENDING_PREFIX = ".pending-"
 COMMIT_PREFIX = ".commit-"
 MANIFEST = ".manifest.json"

@@ -3,10 +3,12 @@
 A `Stepper` holds `num_envs` environment slots and does two things, both for a batch of slots:
 
     reset(slots, seeds)     -> observations          slot k is reset with exactly seeds[k]
-    step(slots, actions)    -> observations, rewards, terminated, truncated
+    step(slots, actions)    -> observations, rewards, terminated, truncated, success
 
 Observations come back stacked (a nest like the observation space, leading dimension
-`len(slots)`), rewards as float64, flags as bool. No stepper ever resets a slot on its own: there
+`len(slots)`), rewards as float64, flags as bool. `success` (int8) is, for the slots whose
+episode ended on this step, the env's `info["is_success"]` (1 or 0), or -1 where the env does not
+report it; -1 for the others (the info of other steps is never looked at). No stepper ever resets a slot on its own: there
 is no autoreset, so no episode starts with a seed the loop did not choose.
 
 - `SyncStepper`: a list of `gymnasium.Env`s stepped in this process.
@@ -60,7 +62,7 @@ class Stepper:
 
     def step(
         self, slots: np.ndarray, actions: Any
-    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Step `slots` (ascending) with rows `slots` of `actions`, the policy's batch for all
         `num_envs` slots."""
         raise NotImplementedError
@@ -179,14 +181,17 @@ def _reset_envs(envs: Sequence[gym.Env], slots: list, seeds: list) -> list:
 
 def _step_envs(envs: Sequence[gym.Env], slots: list, actions: list, stack: Callable):
     observations, rewards, terminated, truncated = [], [], [], []
+    success = np.full(len(slots), UNKNOWN_SUCCESS, dtype=np.int8)
     slot = slots[0] if slots else -1
     try:
-        for slot, action in zip(slots, actions):
-            observation, reward, term, trunc, _ = envs[slot].step(action)
+        for k, (slot, action) in enumerate(zip(slots, actions)):
+            observation, reward, term, trunc, info = envs[slot].step(action)
             observations.append(observation)
             rewards.append(reward)
             terminated.append(term)
             truncated.append(trunc)
+            if term or trunc:
+                success[k] = success_flag(info)
     except Exception as exc:  # noqa: BLE001 - environments raise anything
         raise EnvFailure(slot, "step", _describe(exc)) from exc
     return (
@@ -194,7 +199,23 @@ def _step_envs(envs: Sequence[gym.Env], slots: list, actions: list, stack: Calla
         np.asarray(rewards, dtype=np.float64),
         np.asarray(terminated, dtype=bool),
         np.asarray(truncated, dtype=bool),
+        success,
     )
+
+
+UNKNOWN_SUCCESS = -1
+
+
+def success_flag(info: Any) -> int:
+    """1 or 0 from an env's final `info["is_success"]`; -1 when it does not say."""
+    try:
+        value = info["is_success"]
+    except (KeyError, TypeError, IndexError):
+        return UNKNOWN_SUCCESS
+    try:
+        return int(bool(np.asarray(value).item()))
+    except (TypeError, ValueError):  # not a single value
+        return UNKNOWN_SUCCESS
 
 
 def _close_quietly(env) -> None:
@@ -275,7 +296,7 @@ class AsyncStepper(Stepper):
         for w, local, where in parts:
             self._send(w, ("step", local.tolist(), take(actions, slots[where])))
         replies = self._gather(parts, "step")
-        return tuple(concatenate([r[i] for r in replies]) for i in range(4))
+        return tuple(concatenate([r[i] for r in replies]) for i in range(5))
 
     def _send(self, w: int, message) -> None:
         try:
@@ -435,20 +456,35 @@ class NativeStepper(Stepper):
 
     def step(self, slots: np.ndarray, actions: Any):
         try:
-            observation, reward, terminated, truncated, _ = self._env.step(
+            observation, reward, terminated, truncated, info = self._env.step(
                 np.asarray(actions, dtype=self._dtype)
             )
         except Exception as exc:  # noqa: BLE001
             raise EnvFailure(int(slots[0]), "step", _describe(exc)) from exc
+        terminated = np.asarray(terminated, dtype=bool)[slots]
+        truncated = np.asarray(truncated, dtype=bool)[slots]
         return (
             observation[slots],
             np.asarray(reward, dtype=np.float64)[slots],
-            np.asarray(terminated, dtype=bool)[slots],
-            np.asarray(truncated, dtype=bool)[slots],
+            terminated,
+            truncated,
+            _vector_success(info, slots, terminated | truncated),
         )
 
     def close(self) -> None:
         _close_quietly(self._env)
+
+
+def _vector_success(info: Any, slots: np.ndarray, done: np.ndarray) -> np.ndarray:
+    """A vector env's `is_success` (an array, with its `_is_success` mask) for the done slots."""
+    success = np.full(len(slots), UNKNOWN_SUCCESS, dtype=np.int8)
+    if not done.any() or not isinstance(info, dict) or "is_success" not in info:
+        return success
+    every = np.asarray(info["is_success"])
+    values = every[slots].astype(bool)
+    known = np.asarray(info.get("_is_success", np.ones(every.shape[0], bool)))[slots] & done
+    success[known] = values[known]
+    return success
 
 
 def make_stepper(

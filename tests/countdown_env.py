@@ -105,3 +105,26 @@ class SlowCountdownEnv(CountdownEnv):
 SLOW_ENV_ID = "pytfpol_test/SlowCountdown-v0"
 if SLOW_ENV_ID not in gym.registry:
     gym.register(SLOW_ENV_ID, entry_point=SlowCountdownEnv)
+
+
+class SuccessCountdownEnv(CountdownEnv):
+    """Countdown that reports `info["is_success"]` at every step, as goal envs do: False until
+    the last step, then True when the episode was long (`long_episode(seed)`)."""
+
+    def reset(self, *, seed=None, options=None):
+        self._seed = seed or 0
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = super().step(action)
+        info = dict(info, is_success=bool(terminated and long_episode(self._seed)))
+        return observation, reward, terminated, truncated, info
+
+
+def long_episode(seed: int) -> bool:
+    return episode_length(seed) >= 5
+
+
+SUCCESS_ENV_ID = "pytfpol_test/SuccessCountdown-v0"
+if SUCCESS_ENV_ID not in gym.registry:
+    gym.register(SUCCESS_ENV_ID, entry_point=SuccessCountdownEnv)

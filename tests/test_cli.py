@@ -27,7 +27,9 @@ REPORT_KEYS = {
     "policy",
     "env",
     "settings",
+    "statistics",
     "gates",
+    "passed",
     "warnings",
     "timing",
     "versions",
@@ -37,11 +39,25 @@ SUMMARY_KEYS = {
     "episodes",
     "mean_return",
     "std_return",
+    "sem_return",
     "min_return",
-    "max_return",
+    "p5_return",
+    "p25_return",
     "median_return",
+    "p75_return",
+    "p95_return",
+    "max_return",
+    "iqm_return",
+    "mean_return_ci_low",
+    "mean_return_ci_high",
+    "iqm_return_ci_low",
+    "iqm_return_ci_high",
     "mean_length",
     "total_steps",
+    "successes",
+    "success_rate",
+    "success_rate_ci_low",
+    "success_rate_ci_high",
 }
 
 
@@ -70,11 +86,12 @@ def test_help_lists_exit_codes_and_does_not_import_tensorflow():
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from pytfpol.cli import main\n"
-        "for args in (['--help'], ['eval', '--help']):\n"
+        "for args in (['--help'], ['eval', '--help'], ['compare', '--help']):\n"
         "    result = CliRunner().invoke(main, args)\n"
         "    assert result.exit_code == 0, result.output\n"
         "    assert 'Exit codes' in result.output and '130' in result.output\n"
-        "heavy = [m for m in ('tensorflow', 'tf_agents', 'gymnasium', 'rich') if m in sys.modules]\n"
+        "heavy = ('tensorflow', 'tf_agents', 'gymnasium', 'rich', 'scipy', 'matplotlib')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
@@ -105,8 +122,9 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert set(report) == REPORT_KEYS
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert report["complete"] is True
+    assert report["passed"] is True and report["gates"] == []
     assert set(report["summary"]) == SUMMARY_KEYS
     lengths = [countdown_env.episode_length(10 + i) for i in range(6)]
     assert report["summary"]["episodes"] == 6
@@ -120,6 +138,7 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
         "length": lengths[0],
         "terminated": True,
         "truncated": False,
+        "success": None,  # the countdown env reports no info["is_success"]
     }
     assert report["policy"]["format"] == "saved_model"
     assert report["policy"]["train_step"] == 1
@@ -142,6 +161,7 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
         "length": str(lengths[0]),
         "terminated": "true",
         "truncated": "false",
+        "success": "",
     }
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint", "episodes.csv", "stats.json"]
     assert report["output"]["checkpoint"] == str(out / "checkpoint" / "variables" / "variables")
@@ -196,17 +216,27 @@ def test_min_return_gate(artifacts, tmp_path):
             "--episodes", "5", "--out", str(tmp_path / "run"), "--json"]  # fmt: skip
     passed = invoke(*args, "--min-return", "5")  # mean of 3..7 is 5
     assert passed.exit_code == 0
-    assert json.loads(passed.stdout)["gates"]["min_return"]["passed"] is True
+    assert json.loads(passed.stdout)["gates"][0]["passed"] is True
+    assert json.loads(passed.stdout)["passed"] is True
     failed = invoke(*args, "--min-return", "5.01")
     assert failed.exit_code == 1
     report = json.loads(failed.stdout)
-    assert report["gates"]["min_return"] == {
-        "statistic": "mean_return",
-        "threshold": 5.01,
-        "value": 5.0,
-        "passed": False,
-    }
-    assert failed.stderr.startswith("error: gate min_return failed: mean_return 5 < 5.01")
+    assert report["gates"] == [
+        {
+            "gate": "mean_return>=5.01",
+            "option": "--min-return",
+            "statistic": "mean_return",
+            "op": ">=",
+            "threshold": 5.01,
+            "value": 5.0,
+            "passed": False,
+            "reason": None,
+        }
+    ]
+    assert report["passed"] is False
+    assert failed.stderr.startswith(
+        "error: 1 of 1 gate failed: mean_return>=5.01: mean_return is 5\n"
+    )
 
 
 def test_default_out_is_a_new_run_directory(artifacts, tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ import pytest
 from pytfpol import storage
 from pytfpol.config import MAX_SEED, EvalSettings, parse_env_kwargs
 from pytfpol.errors import EXIT_OUTPUT, EXIT_USAGE, OutputError, UsageError
-from pytfpol.stats import summarize
+from pytfpol.stats import SUMMARY_KEYS, summarize
 
 
 def _names(directory: Path) -> list[str]:
@@ -34,11 +34,25 @@ def test_summarize_exact_values_population_std():
         "episodes": 4,
         "mean_return": 2.5,
         "std_return": math.sqrt(1.25),
+        "sem_return": pytest.approx(math.sqrt(5 / 3) / 2, rel=1e-15),  # ddof=1 std / sqrt(n)
         "min_return": 1.0,
-        "max_return": 4.0,
+        "p5_return": pytest.approx(1.15),  # linear interpolation between order statistics
+        "p25_return": 1.75,
         "median_return": 2.5,
+        "p75_return": 3.25,
+        "p95_return": pytest.approx(3.85),
+        "max_return": 4.0,
+        "iqm_return": 2.5,  # the mean of the middle two
+        "mean_return_ci_low": None,  # fewer than 5 episodes: no interval
+        "mean_return_ci_high": None,
+        "iqm_return_ci_low": None,
+        "iqm_return_ci_high": None,
         "mean_length": 25.25,
         "total_steps": 101,
+        "successes": None,  # no success flags given
+        "success_rate": None,
+        "success_rate_ci_low": None,
+        "success_rate_ci_high": None,
     }
     # ddof=1 would give sqrt(5/3) = 1.29...
     assert summary["std_return"] == pytest.approx(1.118033988749895, abs=0)
@@ -71,16 +85,10 @@ def test_summarize_even_count_median_is_midpoint():
 
 def test_summarize_empty_input():
     """No episodes: counts are 0 and every statistic is None (not NaN)."""
-    assert summarize([], []) == {
-        "episodes": 0,
-        "mean_return": None,
-        "std_return": None,
-        "min_return": None,
-        "max_return": None,
-        "median_return": None,
-        "mean_length": None,
-        "total_steps": 0,
-    }
+    summary = summarize([], [])
+    assert summary["episodes"] == 0 and summary["total_steps"] == 0
+    assert set(summary) == set(SUMMARY_KEYS)
+    assert all(v is None for k, v in summary.items() if k not in ("episodes", "total_steps"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -350,27 +358,44 @@ def test_claim_under_a_file_raises_output_error(tmp_path):
 
 
 EPISODES = [
-    {"index": 0, "seed": 7, "return": 1.5, "length": 3, "terminated": True, "truncated": False},
-    {"index": 1, "seed": 8, "return": 0.1, "length": 500, "terminated": False, "truncated": True},
+    {
+        "index": 0,
+        "seed": 7,
+        "return": 1.5,
+        "length": 3,
+        "terminated": True,
+        "truncated": False,
+        "success": True,
+    },
+    {
+        "index": 1,
+        "seed": 8,
+        "return": 0.1,
+        "length": 500,
+        "terminated": False,
+        "truncated": True,
+        "success": False,
+    },
     {"index": 2, "seed": 9, "return": None, "length": 10, "terminated": False, "truncated": False},
     {"index": 3, "seed": 10, "return": -2.0, "length": 1, "terminated": True, "truncated": False},
 ]
 
 
 def test_episodes_csv_exact_text():
-    """Header, one row per episode, floats by repr, booleans lower-case, None empty, LF."""
+    """Header, one row per episode, floats by repr, booleans lower-case, None or missing empty,
+    LF."""
     assert storage.episodes_csv(EPISODES) == (
-        "index,seed,return,length,terminated,truncated\n"
-        "0,7,1.5,3,true,false\n"
-        "1,8,0.1,500,false,true\n"
-        "2,9,,10,false,false\n"
-        "3,10,-2.0,1,true,false\n"
+        "index,seed,return,length,terminated,truncated,success\n"
+        "0,7,1.5,3,true,false,true\n"
+        "1,8,0.1,500,false,true,false\n"
+        "2,9,,10,false,false,\n"
+        "3,10,-2.0,1,true,false,\n"
     )
 
 
 def test_episodes_csv_no_episodes_is_header_only():
     """An empty run still has a header line."""
-    assert storage.episodes_csv([]) == "index,seed,return,length,terminated,truncated\n"
+    assert storage.episodes_csv([]) == "index,seed,return,length,terminated,truncated,success\n"
 
 
 def test_episodes_csv_floats_round_trip():

@@ -1,0 +1,176 @@
+"""Pictures of a run (`eval --plot`: returns.png) and of a comparison (`compare --plot FILE`).
+
+matplotlib with the Agg backend (no display needed), imported only here and only when a picture
+is asked for: `import pytfpol.cli` stays fast. Files are written atomically like every output.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from pytfpol import storage
+
+MEAN_COLOR = "#d62728"
+IQM_COLOR = "#1f77b4"
+BASELINE_COLOR = "#7f7f7f"
+CANDIDATE_COLOR = "#2ca02c"
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure, path: Path) -> None:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    _pyplot().close(figure)
+    storage.write_atomic(Path(path), buffer.getvalue())
+
+
+def _bins(values: np.ndarray) -> np.ndarray:
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        return np.array([low - 0.5, high + 0.5])
+    return np.histogram_bin_edges(values, bins=min(30, max(5, values.size // 2)))
+
+
+def write_returns_plot(report: dict, path: Path) -> None:
+    """Histogram of the episode returns and the returns by episode, with the mean, the IQM and
+    their confidence intervals marked."""
+    plt = _pyplot()
+    episodes = [e for e in report["episodes"] if e["return"] is not None]
+    returns = np.array([e["return"] for e in episodes], dtype=np.float64)
+    summary, statistics = report["summary"], report.get("statistics") or {}
+    level = statistics.get("confidence_level", 0.95)
+    figure, (hist, series) = plt.subplots(
+        1, 2, figsize=(11, 4.6), gridspec_kw={"width_ratios": [1, 1.4]}
+    )
+    if returns.size:
+        hist.hist(returns, bins=_bins(returns), color="#c7c7c7", edgecolor="#555555")
+        series.plot([e["index"] for e in episodes], returns, "o-", color="#555555", ms=3.5, lw=0.8)
+    for name, label, color, style in (
+        ("mean_return", "mean", MEAN_COLOR, "-"),
+        ("iqm_return", "IQM", IQM_COLOR, "--"),
+    ):
+        value = summary.get(name)
+        if value is None:
+            continue
+        low, high = summary.get(f"{name}_ci_low"), summary.get(f"{name}_ci_high")
+        interval = "" if low is None else f", {level:.0%} CI [{low:.1f}, {high:.1f}] shaded"
+        hist.axvline(value, color=color, ls=style, lw=2, label=f"{label} {value:.1f}{interval}")
+        series.axhline(value, color=color, ls=style, lw=1.5)
+        if low is not None:
+            hist.axvspan(low, high, color=color, alpha=0.12, lw=0)
+            series.axhspan(low, high, color=color, alpha=0.10, lw=0)
+    hist.set_xlabel("episode return")
+    hist.set_ylabel("episodes")
+    series.set_xlabel("episode index (reset with seed S + index)")
+    series.set_ylabel("return")
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in (hist.yaxis, series.xaxis):
+        axis.set_major_locator(MaxNLocator(integer=True))
+    handles, labels = hist.get_legend_handles_labels()
+    if handles:  # below the plots, where it hides no data; shaded: the intervals
+        figure.legend(handles, labels, loc="lower center", ncol=2, fontsize=9, frameon=False)
+    policy, env = report["policy"], report["env"]
+    step = policy.get("train_step")
+    name = Path(policy.get("checkpoint") or policy["path"]).name
+    figure.suptitle(
+        f"{name}"
+        + (f" (train step {step})" if step is not None else "")
+        + f" on {env['id']}: {summary['episodes']} episodes"
+        + (
+            f"; intervals: {statistics.get('interval_method')} bootstrap over "
+            f"{statistics.get('bootstrap_unit')}"
+            if statistics
+            else ""
+        ),  # fmt: skip
+        fontsize=10,
+    )
+    figure.tight_layout(rect=(0, 0.08, 1, 1))
+    _save(figure, path)
+
+
+def write_compare_plot(
+    result: dict, baseline: np.ndarray, candidate: np.ndarray, path: Path
+) -> None:
+    """Both return distributions side by side, and the difference of the statistic with its
+    interval against zero and the non-inferiority margin."""
+    plt = _pyplot()
+    figure, (dists, diff_axis) = plt.subplots(
+        1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.4, 1]}
+    )
+    data = [np.asarray(baseline, float), np.asarray(candidate, float)]
+    both = np.concatenate(data)
+    bins = _bins(both)
+    for values, label, color in zip(
+        data, ("baseline", "candidate"), (BASELINE_COLOR, CANDIDATE_COLOR)
+    ):
+        dists.hist(values, bins=bins, alpha=0.55, color=color, edgecolor=color, label=label)
+    d = result["difference"]
+    for value, color in ((d["baseline"], BASELINE_COLOR), (d["candidate"], CANDIDATE_COLOR)):
+        dists.axvline(value, color=color, lw=2, ls="--")
+    dists.set_xlabel("episode return")
+    dists.set_ylabel("episodes")
+    dists.legend(
+        [
+            f"baseline: {result['statistic']} {d['baseline']:.1f} (n={data[0].size})",
+            f"candidate: {result['statistic']} {d['candidate']:.1f} (n={data[1].size})",
+        ],
+        loc="upper left",
+        fontsize=8,
+    )
+    _draw_difference(diff_axis, result)
+    mode = "paired (same seeds)" if result["paired"] else "unpaired"
+    figure.suptitle(
+        f"compare {result['statistic']}: verdict {result['verdict'].upper()}, {mode}, "
+        f"P(candidate > baseline) = {d['probability_of_improvement']:.2f}",
+        fontsize=10,
+    )
+    figure.tight_layout()
+    _save(figure, path)
+
+
+def _draw_difference(axis, result: dict) -> None:
+    d = result["difference"]
+    low: Optional[float] = d["ci_low"]
+    high: Optional[float] = d["ci_high"]
+    value = d["difference"]
+    color = CANDIDATE_COLOR if result["passed"] else MEAN_COLOR
+    if low is not None:
+        axis.errorbar(
+            [value],
+            [0],
+            xerr=[[value - low], [high - value]],
+            fmt="o",
+            color=color,
+            capsize=8,
+            lw=2.5,
+            ms=8,
+        )
+    else:
+        axis.plot([value], [0], "o", color=color, ms=8)
+    axis.axvline(0, color="#333333", lw=1)
+    margin = result.get("margin") or 0.0
+    if margin:
+        axis.axvline(-margin, color=MEAN_COLOR, lw=1, ls=":", label=f"-margin ({-margin:g})")
+        axis.legend(loc="upper left", fontsize=8)
+    span = [v for v in (low, high, value, 0.0, -margin) if v is not None]
+    pad = max(1e-9, (max(span) - min(span)) * 0.25 or abs(value) * 0.25 or 1.0)
+    axis.set_xlim(min(span) - pad, max(span) + pad)
+    axis.set_ylim(-1, 1)
+    axis.set_yticks([])
+    level = d["confidence_level"]
+    interval = "no interval" if low is None else f"{level:.0%} CI [{low:.1f}, {high:.1f}]"
+    axis.set_title(f"candidate − baseline: {value:.1f}\n{interval}", fontsize=9)
+    axis.set_xlabel(f"difference of {result['statistic']} (candidate − baseline)")
