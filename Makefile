@@ -9,25 +9,29 @@ STAMP  := $(VENV)/.pytfpol-installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint format bench train-example clean check-python
+.PHONY: demo test lint format bench mutants train-example clean check-python
 
 demo: $(STAMP)
 	$(BIN)/pytfpol eval examples/cartpole-dqn --env CartPole-v1 --episodes 20 --seed 0 --out pytfpol-runs/demo
 
 test: $(STAMP)
-	$(BIN)/ruff check pytfpol tests bench examples
-	$(BIN)/ruff format --check pytfpol tests bench examples
+	$(BIN)/ruff check pytfpol tests bench examples tools
+	$(BIN)/ruff format --check pytfpol tests bench examples tools
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check pytfpol tests bench examples
+	$(BIN)/ruff check pytfpol tests bench examples tools
 
 format: $(STAMP)
-	$(BIN)/ruff format pytfpol tests bench examples
-	$(BIN)/ruff check --fix pytfpol tests bench examples
+	$(BIN)/ruff format pytfpol tests bench examples tools
+	$(BIN)/ruff check --fix pytfpol tests bench examples tools
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Break each promise of the README on purpose; every mutant must be killed (tools/mutants.py).
+mutants: $(STAMP)
+	$(BIN)/python tools/mutants.py
 
 train-example: $(STAMP)
 	$(BIN)/python examples/train_cartpole_dqn.py --output examples/cartpole-dqn

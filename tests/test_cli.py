@@ -140,8 +140,34 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
         "truncated": False,
         "success": None,  # the countdown env reports no info["is_success"]
     }
-    assert report["policy"]["format"] == "saved_model"
-    assert report["policy"]["train_step"] == 1
+    policy = artifacts / "countdown_sm"
+    assert report["policy"] == {
+        "path": str(policy),
+        "resolved_path": str(policy),
+        "input_kind": "saved_model",
+        "format": "saved_model",
+        "saved_model": str(policy),
+        "policy": None,
+        "checkpoint": None,
+        "train_step": 1,
+        "metadata": {},
+        "architecture": None,
+        "config": None,
+        "inferred": False,
+        "stochastic": False,
+        "unmatched": [],
+        "side_data": [],
+    }
+    assert report["settings"] == {"episodes": 6, "seed": 10, "num_envs": 6, "vector": "sync"}
+    assert set(report["timing"]) == {"load_seconds", "run_seconds", "steps_per_second"}
+    assert report["output"] == {
+        "dir": str(out),
+        "stats": str(out / "stats.json"),
+        "episodes": str(out / "episodes.csv"),
+        "checkpoint": str(out / "checkpoint" / "variables" / "variables"),
+        "plot": None,
+    }
+    assert report["warnings"] == []
     assert report["env"] == {
         "id": countdown_env.ENV_ID,
         "requested_id": countdown_env.ENV_ID,

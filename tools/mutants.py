@@ -1,0 +1,285 @@
+#!/usr/bin/env python
+"""`make mutants`: break each promise of the README on purpose and check that a test notices.
+
+Every mutant below is one small edit of pytfpol's code that breaks one promise, and names the
+tests that hold that promise. Each is applied alone, in a temporary copy of the repository, and
+only its tests are run there: the mutant is *killed* when they fail, and *survives* when they
+pass (a promise no test holds). The exit code is 1 when any mutant survives or does not apply.
+
+    python tools/mutants.py [--list] [NAME ...]
+
+Not part of `make test` (each mutant costs a test run, several minutes in all); run it when the
+code or tests of a promise change. `docs/claims.md` lists each promise with its tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    promise: str
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+MUTANTS = [
+    Mutant(
+        "commit-file-by-file",
+        "an output set is committed whole: the old set or the new one, never a mixture",
+        "pytfpol/storage.py",
+        "        commit = out / (COMMIT_PREFIX + stage.name[len(PENDING_PREFIX) :])\n"
+        "        os.rename(stage, commit)\n        _fsync_dir(out)\n        apply_commit(out, commit)",
+        "        apply_commit(out, stage)  # each output moved into place, no commit point",
+        (
+            "tests/test_faults.py::test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new",
+        ),
+    ),
+    Mutant(
+        "damaged-index-treated-as-missing",
+        "a damaged newest checkpoint is refused (exit 3) naming the file, with or without --step",
+        "pytfpol/layout.py",
+        '    if not _exists(prefix, ".index"):\n        return (f"{prefix}.index",)',
+        '    if not os.path.isfile(f"{prefix}.index"):\n        return (f"{prefix}.index",)',
+        ("tests/test_faults.py::test_damaged_checkpoint_file",),
+    ),
+    Mutant(
+        "evaluation-inside-the-policy-checkpoint",
+        "OUT/checkpoint loads with PyTFPolicy.restore(dir) as TF-Agents calls it",
+        "pytfpol/loading.py",
+        "        objects = dict(self.checkpoint_objects)\n",
+        "        objects = {**self.checkpoint_objects, checkpoints.EVALUATION: evaluation}\n",
+        ("tests/test_checkpointer.py::test_output_checkpoint_loads_with_pytfpolicy_restore",),
+    ),
+    Mutant(
+        "no-action-check",
+        "an out-of-spec or NaN action stops the run with exit 4",
+        "pytfpol/evaluation.py",
+        "    if slots.action_bounds.all_within(action, active):\n        return\n",
+        "    return\n",
+        ("tests/test_faults.py::test_out_of_spec_actions_stop_the_run",),
+    ),
+    Mutant(
+        "no-recurrent-state-reset",
+        "policy state is reset for exactly the slots that start an episode",
+        "pytfpol/evaluation.py",
+        "    if not tf.nest.flatten(state):\n        return state\n    starting = step_type",
+        "    return state\n    starting = step_type",
+        (
+            "tests/test_parallel.py::test_state_is_reset_for_each_episode_by_the_loop",
+            "tests/test_parallel.py::test_reset_state_replaces_exactly_the_starting_rows",
+        ),
+    ),
+    Mutant(
+        "stochastic-ignored",
+        "--stochastic samples, seeded by --seed",
+        "pytfpol/networks.py",
+        "    if stochastic:\n        return saved.wrapped_policy",
+        "    if False:\n        return saved.wrapped_policy",
+        ("tests/test_checkpointer.py::test_stochastic_is_seeded",),
+    ),
+    Mutant(
+        "failed-run-keeps-the-old-checkpoint",
+        "a failed or interrupted run over a complete output keeps no stale policy checkpoint",
+        "pytfpol/storage.py",
+        '    for name in manifest["unset"]:',
+        '    for name in manifest["unset"][:0]:',
+        ("tests/test_faults.py::test_an_interrupted_run_over_a_complete_output_keeps_its_history",),
+    ),
+    Mutant(
+        "step-ignored",
+        "--step N evaluates the checkpoint at step N",
+        "pytfpol/layout.py",
+        "    if step is not None:\n        return Selection(_at_step(layout, step))\n",
+        "",
+        (
+            "tests/test_sources.py::test_step_selects_the_learner_checkpoint_at_that_step",
+            "tests/test_newcomer.py::test_step_and_checkpoint_pick_what_eval_evaluates",
+        ),
+    ),
+    Mutant(
+        "checkpoint-option-ignored",
+        "--checkpoint PATH evaluates that checkpoint",
+        "pytfpol/layout.py",
+        "    if checkpoint is not None:\n        return Selection(_given_checkpoint(layout, Path(checkpoint)))\n",
+        "",
+        (
+            "tests/test_sources.py::test_checkpoint_option_takes_a_checkpointer_prefix",
+            "tests/test_newcomer.py::test_step_and_checkpoint_pick_what_eval_evaluates",
+        ),
+    ),
+    Mutant(
+        "inapplicable-options-ignored",
+        "an option that means nothing for the input is refused (exit 2)",
+        "pytfpol/plan.py",
+        '    if source.format != FORMAT_CHECKPOINTER:\n        why = "its graph',
+        '    if False:\n        why = "its graph',
+        ("tests/test_newcomer.py::test_options_that_mean_nothing_for_a_saved_model_are_refused",),
+    ),
+    Mutant(
+        "report-says-what-was-asked",
+        "the report states whether actions were sampled, as they really were",
+        "pytfpol/report.py",
+        '            "stochastic": loaded.stochastic,',
+        '            "stochastic": settings.stochastic,',
+        ("tests/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
+    ),
+    Mutant(
+        "sampling-saved-model-unseeded",
+        "a SavedModel that samples is sampled with a seed pytfpol controls",
+        "pytfpol/loading.py",
+        "            SavedModelTFPolicy(loaded, specs, sample=sample),",
+        "            SavedModelTFPolicy(loaded, specs, sample=False),",
+        ("tests/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
+    ),
+    Mutant(
+        "sigterm-not-handled",
+        "SIGTERM writes the completed episodes and exits 143",
+        "pytfpol/interrupts.py",
+        "    previous = signal.signal(signal.SIGTERM, _raise_terminated)",
+        "    previous = signal.getsignal(signal.SIGTERM)",
+        (
+            "tests/test_faults.py::test_ctrl_c_and_sigterm_stop_promptly_and_write_the_completed_episodes",
+        ),
+    ),
+    Mutant(
+        "signals-not-deferred-in-the-final-write",
+        "Ctrl-C in the final write does not lose the report",
+        "pytfpol/interrupts.py",
+        "        if threading.current_thread() is not threading.main_thread() or self._previous:",
+        "        if True:",
+        ("tests/test_faults.py::test_ctrl_c_in_the_final_write_does_not_lose_the_report",),
+    ),
+    Mutant(
+        "rerun-drops-the-history",
+        "a re-run of the same policy into the same OUT appends to its history",
+        "pytfpol/api.py",
+        "    if claim.previous_report is None:\n        return None\n",
+        "    return None\n",
+        ("tests/test_cli.py::test_a_rerun_into_the_same_out_appends_to_its_history",),
+    ),
+    Mutant(
+        "foreign-out-overwritten",
+        "--out holding files pytfpol did not write is refused (exit 5)",
+        "pytfpol/storage.py",
+        "    if foreign and not overwrite:",
+        "    if False:",
+        ("tests/test_cli.py::test_out_with_foreign_files_or_another_policys_results_is_refused",),
+    ),
+    Mutant(
+        "env-checked-after-tensorflow",
+        "env mistakes are reported before TensorFlow is imported",
+        "pytfpol/plan.py",
+        "    made = preflight(spec)\n",
+        "    import tensorflow  # noqa: F401\n\n    made = preflight(spec)\n",
+        ("tests/test_newcomer.py::test_env_mistakes_are_reported_before_tensorflow_is_imported",),
+    ),
+    Mutant(
+        "requested-env-id-recorded",
+        "the report records the env id Gymnasium really made",
+        "pytfpol/plan.py",
+        "    env = EnvSpec(made.made_id, spec.kwargs, spec.max_episode_steps)",
+        "    env = EnvSpec(spec.env_id, spec.kwargs, spec.max_episode_steps)",
+        (
+            "tests/test_newcomer.py::test_an_unversioned_env_id_records_the_id_made_and_warns_plainly",
+        ),
+    ),
+    Mutant(
+        "paths-not-resolved",
+        "outputs record resolved paths: they evaluate again from any directory",
+        "pytfpol/report.py",
+        "    return None if path is None else os.path.abspath(path)",
+        "    return path",
+        ("tests/test_cli.py::test_outputs_of_a_learner_root_evaluate_again_from_anywhere",),
+    ),
+    Mutant(
+        "incomplete-newest-used",
+        "a newest checkpoint whose files are not all there is skipped, with a warning",
+        "pytfpol/layout.py",
+        "    complete = [c for c in layout.checkpoints if c.complete]",
+        "    complete = list(layout.checkpoints)",
+        ("tests/test_sources.py::test_newest_checkpoint_without_index_is_skipped_with_a_warning",),
+    ),
+    Mutant(
+        "progress-only-per-episode",
+        "the progress bar advances with every step",
+        "pytfpol/evaluation.py",
+        "            if on_step is not None:\n                on_step(active.size)\n",
+        "",
+        ("tests/test_newcomer.py::test_progress_advances_with_every_step",),
+    ),
+]
+
+
+def run_mutant(mutant: Mutant, python: str, keep: bool) -> tuple[str, float, str]:
+    """('killed' | 'SURVIVED' | 'NOT APPLIED', seconds, detail)."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"mutant-{mutant.name}-") as tmp:
+        copy = Path(tmp) / "repo"
+        copy.mkdir()
+        for name in COPIED:
+            source = REPO / name
+            if source.is_dir():
+                shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copy2(source, copy / name)
+        target = copy / mutant.file
+        text = target.read_text()
+        if text.count(mutant.old) != 1:
+            return "NOT APPLIED", 0.0, f"{mutant.file}: the code to mutate is not there once"
+        target.write_text(text.replace(mutant.old, mutant.new))
+        env = {**os.environ, "PYTHONPATH": str(copy), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        result = subprocess.run(
+            [python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *mutant.tests],
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if keep:
+            shutil.copytree(copy, REPO / "mutants-kept" / mutant.name, dirs_exist_ok=True)
+    seconds = time.monotonic() - started
+    last = (result.stdout.strip().splitlines() or [""])[-1]
+    if result.returncode in (4, 5):  # usage error, or no tests collected: a broken mutant
+        return "NOT APPLIED", seconds, f"pytest exit {result.returncode}: {last}"
+    return ("killed" if result.returncode else "SURVIVED"), seconds, last
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="run only these mutants")
+    parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--keep", action="store_true", help="keep each mutated copy")
+    args = parser.parse_args()
+    chosen = [m for m in MUTANTS if not args.names or m.name in args.names]
+    if args.list:
+        for mutant in chosen:
+            print(f"{mutant.name:45s} {mutant.promise}")
+        return 0
+    outcomes = []
+    for mutant in chosen:
+        outcome, seconds, detail = run_mutant(mutant, sys.executable, args.keep)
+        outcomes.append(outcome)
+        print(f"{outcome:11s} {seconds:6.1f} s  {mutant.name}: {detail}", flush=True)
+    killed = outcomes.count("killed")
+    print(f"{killed} of {len(outcomes)} mutants killed")
+    return 0 if killed == len(outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
