@@ -30,7 +30,14 @@ from pytfpol import __version__, checkpoint_reader, locking, storage
 from pytfpol.config import EvalSettings
 from pytfpol.errors import GateFailed, InputError, Interrupted, PytfpolError, RunError, UsageError
 from pytfpol.inference import infer_policy_config
-from pytfpol.policy_config import PolicyConfig, load_policy_config, shipped_configs
+from pytfpol.policy_config import (
+    SHIPPED_CONFIGS_DIR,
+    PolicyConfig,
+    describe_shipped,
+    load_policy_config,
+    resolve_config_path,
+    shipped_hint,
+)
 from pytfpol.sources import (
     FORMAT_CHECKPOINTER,
     FORMAT_LEARNER,
@@ -41,7 +48,7 @@ from pytfpol.stats import summarize
 
 SCHEMA_VERSION = 1
 
-__all__ = ["EvalSettings", "evaluate", "check_gates", "SCHEMA_VERSION"]
+__all__ = ["EvalSettings", "evaluate", "check_gates", "configs", "SCHEMA_VERSION"]
 
 
 class Progress(Protocol):
@@ -257,7 +264,7 @@ def _input_paths(settings: EvalSettings, source) -> list[str]:
 def _policy_config(settings: EvalSettings, source) -> Optional[PolicyConfig]:
     """The config that rebuilds a Checkpointer policy: --config, else the one saved with it."""
     if settings.config is not None:
-        return load_policy_config(settings.config)
+        return load_policy_config(resolve_config_path(settings.config))
     if source.format != FORMAT_CHECKPOINTER:
         return None
     if source.bundled_config is not None:
@@ -275,17 +282,19 @@ def _policy_config(settings: EvalSettings, source) -> Optional[PolicyConfig]:
     inferred = infer_policy_config(shapes, source.checkpoint_prefix)
     if inferred is not None:
         return inferred
-    shipped = ", ".join(
-        str(p.relative_to(Path.cwd())) if p.is_relative_to(Path.cwd()) else str(p)
-        for p in shipped_configs()
-    )
     raise UsageError(
         f"{source.checkpoint_dir}: is a common.Checkpointer directory, which holds weights but "
-        "no network, and its variables are not those of a standard feed-forward TF-Agents "
-        "network: pytfpol needs --config to rebuild it",
-        f"pass --config with one of the shipped configs ({shipped}) or a copy edited to match",
+        "no network, and its variables are not those of a TF-Agents policy over one of "
+        "TF-Agents' own networks: pytfpol needs --config to rebuild it",
+        shipped_hint(),
         path=source.checkpoint_dir,
     )
+
+
+def configs() -> dict:
+    """The policy configs shipped with pytfpol (names `--config` accepts) and what each
+    rebuilds, as plain data."""
+    return {"dir": str(SHIPPED_CONFIGS_DIR), "configs": describe_shipped()}
 
 
 @contextlib.contextmanager
@@ -451,12 +460,12 @@ def _report_base(settings: EvalSettings, source, loaded, out: Path) -> dict:
             "train_step": loaded.train_step,
             "metadata": loaded.metadata,
             "architecture": loaded.architecture,
-            "config": settings.config or source.bundled_config,
-            "inferred": loaded.architecture is not None
-            and settings.config is None
-            and source.bundled_config is None,
+            "config": loaded.config_path,
+            "inferred": loaded.inferred,
+            "assumed": loaded.assumed,
             "stochastic": settings.stochastic,
             "unmatched": loaded.unmatched,
+            "lost": loaded.lost,
             "side_data": [
                 {"name": name, "dtype": array.dtype.name, "shape": list(array.shape)}
                 for name, array in sorted(loaded.side_data.items())

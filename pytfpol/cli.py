@@ -87,7 +87,9 @@ def main() -> None:
     "--config",
     "config_path",
     type=click.Path(path_type=str),
-    help="Policy config (TOML, see configs/) to rebuild the network of a Checkpointer directory.",
+    metavar="NAME|FILE",
+    help="Policy config that rebuilds a Checkpointer directory's network: the name of a shipped "
+    "config (`pytfpol configs` lists them) or a TOML file.",
 )
 @click.option(
     "--step", type=int, help="Which ckpt-<step> of a Checkpointer directory (default: newest)."
@@ -198,14 +200,13 @@ def eval_command(
         if report["policy"]["inferred"] and not quiet:
             reporting.print_note(
                 f"note: no --config: inferred {report['policy']['architecture']} from the "
-                "checkpoint's variables (activation assumed relu); the config is saved in "
+                "checkpoint's variables; the config is saved in "
                 f"{report['output']['dir']}/checkpoint/pytfpol-policy.toml"
             )
-        if report["policy"]["unmatched"]:
-            reporting.print_note(
-                "warning: --allow-partial: not restored: "
-                + ", ".join(report["policy"]["unmatched"])
-            )
+            for assumption in report["policy"]["assumed"]:
+                reporting.print_note(f"note: assumed {assumption}")
+        for sentence in report["policy"]["lost"]:
+            reporting.print_note(f"warning: --allow-partial: {sentence}")
         api.check_gates(report)
 
     _run_command(run, verbose)
@@ -268,6 +269,30 @@ def inspect_command(
             reporting.print_arrays(results, as_json=as_json, full=full)
         else:
             _print_result(api.inspect(path, step), as_json, reporting.print_inspect_report)
+
+    _run_command(run, verbose)
+
+
+@main.command(
+    "configs",
+    epilog=EXIT_CODES_HELP,
+    short_help="List the shipped policy configs (names for --config) and what each rebuilds.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document on stdout (nothing else)."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
+def configs_command(as_json: bool, verbose: bool) -> None:
+    """List the policy configs shipped with pytfpol: `eval --config NAME` takes these names.
+
+    Each rebuilds the policy a TF-Agents example script (or agent with TF-Agents' own network
+    defaults) saves in a common.Checkpointer directory. Copy one and edit it for other sizes.
+    """
+
+    def run() -> None:
+        from pytfpol import api, reporting
+
+        _print_result(api.configs(), as_json, reporting.print_configs)
 
     _run_command(run, verbose)
 

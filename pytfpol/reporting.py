@@ -476,3 +476,16 @@ def print_export_summary(result: dict, console: Optional[Console] = None) -> Non
             ("skipped", ["key", "reason"], [[s["key"], s["reason"]] for s in result["skipped"]])
         )
     _print_sections(sections, console)
+
+
+def print_configs(result: dict, console: Optional[Console] = None) -> None:
+    """`pytfpol configs`: each shipped config's name, what it rebuilds and its architecture."""
+    rows = [
+        [c["name"], c["description"], c["architecture"] + f"; saved as: {c['saved_as']}"]
+        for c in result["configs"]
+    ]
+    sections = [
+        ("pytfpol configs", None, [["directory", result["dir"]], ["use", "--config NAME"]]),
+        ("shipped configs", ["name", "rebuilds", "architecture"], rows),
+    ]
+    _print_sections(sections, console)
