@@ -88,7 +88,7 @@ def main() -> None:
     "config_path",
     type=click.Path(path_type=str),
     metavar="NAME|FILE",
-    help="Policy config that rebuilds a Checkpointer directory's network: the name of a shipped "
+    help="Policy config that rebuilds a Checkpointer directory's policy: the name of a shipped "
     "config (`pytfpol configs` lists them) or a TOML file.",
 )
 @click.option(
@@ -97,7 +97,8 @@ def main() -> None:
 @click.option(
     "--allow-partial",
     is_flag=True,
-    help="Restore the variables that match the config; list the checkpoint's others.",
+    help="Restore the variables that match the config; say what the others were and what "
+    "leaving them out means.",
 )
 @click.option(
     "--stochastic",

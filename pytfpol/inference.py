@@ -275,10 +275,12 @@ def _assumptions(config: PolicyConfig) -> tuple[str, ...]:
         assumed.append(ASSUMED_DDPG_OUTPUT)
     if config.network.type == "categorical_q_network":
         assumed.append(ASSUMED_SUPPORT)
-    for name, activation in _shipped_with_other_activation(config):
-        assumed.append(
-            f"the shipped config {name} has this layout with activation {activation}: "
-            f"if that is how it was trained, pass --config {name}"
+    others = _shipped_with_other_activation(config)
+    if assumed and others:
+        name, activation = others[0]
+        assumed[0] += (
+            f" (the shipped config {name} has this layout with activation {activation}: if that "
+            f"is how it was trained, pass --config {name})"
         )
     return tuple(assumed)
 
@@ -326,9 +328,16 @@ def complete_config(
     if config.is_ppo and normalizer is None:
         normalizer = any(k.startswith(root + "_observation_normalizer/") for k in shapes)
     network = config.network
+    comments = []
     if network.continuous_projection is None:
         projection = "normal" if discrete_actions else "tanh_normal"
         network = replace(network, continuous_projection=projection)
+        comments.append(
+            "The action head is one _projection_layer: categorical, as the action is discrete."
+            if discrete_actions
+            else "The action head is one _projection_layer: tanh-normal (SAC's), as the action "
+            "is continuous."
+        )
     if network.num_atoms is None:
         kernel = shapes.get(f"{root}_q_network/_q_network/_q_value_layer/kernel{VALUE}")
         units = kernel[-1] if kernel else 0
@@ -338,21 +347,17 @@ def complete_config(
         config, saved_as=saved_as, observation_normalizer=normalizer, network=network
     )
     if config.inferred:
-        completed = replace(completed, source_text=render_toml(completed))
+        completed = replace(completed, source_text=render_toml(completed, comments))
     return completed
 
 
-def render_toml(config: PolicyConfig) -> str:
+def render_toml(config: PolicyConfig, comments=()) -> str:
     """A completed config as a TOML file a user can copy and edit."""
     lines = ["# Inferred by pytfpol from the checkpoint's variable names and shapes."]
     if config.assumed:
         lines.append("# Not stored in a checkpoint, so assumed:")
         lines += [f"#   - {text}" for text in config.assumed]
-    if config.network.type in DISTRIBUTION_NETWORKS:
-        if config.network.continuous_projection == "normal":
-            lines.append("# The action head is categorical (discrete) or normal (continuous).")
-        else:
-            lines.append("# The action head is one projection layer: tanh-normal (SAC's).")
+    lines += [f"# {text}" for text in comments]
     lines += ["", f"description = {_quoted(config.description)}", ""]
     lines += _network_lines("network", config.network)
     if config.value_network is not None:

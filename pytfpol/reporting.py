@@ -480,12 +480,12 @@ def print_export_summary(result: dict, console: Optional[Console] = None) -> Non
 
 def print_configs(result: dict, console: Optional[Console] = None) -> None:
     """`pytfpol configs`: each shipped config's name, what it rebuilds and its architecture."""
-    rows = [
-        [c["name"], c["description"], c["architecture"] + f"; saved as: {c['saved_as']}"]
-        for c in result["configs"]
-    ]
-    sections = [
-        ("pytfpol configs", None, [["directory", result["dir"]], ["use", "--config NAME"]]),
-        ("shipped configs", ["name", "rebuilds", "architecture"], rows),
-    ]
+    sections = [("pytfpol configs", None, [["directory", result["dir"]], ["use", "--config NAME"]])]
+    for config in result["configs"]:
+        rows = [
+            ["rebuilds", config["description"]],
+            ["architecture", config["architecture"]],
+            ["saved as", config["saved_as"]],
+        ]
+        sections.append((config["name"], None, rows))
     _print_sections(sections, console)

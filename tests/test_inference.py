@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from pytfpol import checkpoint_reader
 from pytfpol.cli import main
 from pytfpol.errors import UsageError
-from pytfpol.inference import complete_config, infer_policy_config
+from pytfpol.inference import ASSUMED_ACTIVATION, complete_config, infer_policy_config
 from pytfpol.partial_restore import describe_unmatched
 from pytfpol.policy_config import SHIPPED_CONFIGS_DIR, load_policy_config, shipped_names
 from tests.artifacts_agents import LAYOUTS
@@ -72,16 +72,18 @@ def test_inference_does_not_claim_a_tanh_normal_head_for_a_discrete_action(agent
     reinforce, _ = inferred(agents, "reinforce_v2")
     assert reinforce.network.continuous_projection == "normal"
     assert "tanh_normal" not in reinforce.source_text
-    assert "The action head is categorical (discrete)" in reinforce.source_text
+    assert "The action head is one _projection_layer: categorical, as the action is discrete." in (
+        reinforce.source_text
+    )
     sac, _ = inferred(agents, "sac_v2")
     assert 'continuous_projection = "tanh_normal"' in sac.source_text
 
 
 def test_inferred_ppo_v2_points_at_the_shipped_config_with_its_activation(agents):
     config, _ = inferred(agents, "ppo_v2")
-    assert config.assumed[-1] == (
-        "the shipped config tf-agents-ppo-v2-clip has this layout with activation tanh: if that "
-        "is how it was trained, pass --config tf-agents-ppo-v2-clip"
+    assert config.assumed == (
+        ASSUMED_ACTIVATION + " (the shipped config tf-agents-ppo-v2-clip has this layout with "
+        "activation tanh: if that is how it was trained, pass --config tf-agents-ppo-v2-clip)",
     )
 
 
