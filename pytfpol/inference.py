@@ -23,6 +23,7 @@ from typing import Mapping, Optional
 
 from pytfpol.policy_config import (
     DISTRIBUTION_NETWORKS,
+    TYPE_KEYS,
     NetworkConfig,
     PolicyConfig,
     load_policy_config,
@@ -371,8 +372,6 @@ def render_toml(config: PolicyConfig, comments=()) -> str:
 
 
 def _network_lines(table: str, net: NetworkConfig) -> list[str]:
-    from pytfpol.policy_config import TYPE_KEYS
-
     lines = [f"[{table}]", f'type = "{net.type}"']
     for key in TYPE_KEYS[net.type]:
         if key == "continuous_projection":

@@ -38,7 +38,6 @@ ACTOR_NETWORKS = (
 VALUE_NETWORKS = ("value_network", "value_rnn_network")
 NETWORK_TYPES = Q_NETWORKS + ACTOR_NETWORKS
 DISTRIBUTION_NETWORKS = ("actor_distribution_network", "actor_distribution_rnn_network")
-RNN_NETWORKS = ("q_rnn_network", "actor_rnn_network", "actor_distribution_rnn_network")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", "linear")
 SAVED_AS = ("greedy", "plain")
 PROJECTIONS = ("normal", "tanh_normal")
@@ -83,10 +82,6 @@ class NetworkConfig:
     @property
     def is_q(self) -> bool:
         return self.type in Q_NETWORKS
-
-    @property
-    def is_recurrent(self) -> bool:
-        return self.type in RNN_NETWORKS or self.type == "value_rnn_network"
 
     def describe(self) -> str:
         keys = [k for k in TYPE_KEYS[self.type] if k in _FC + _RNN]
@@ -184,7 +179,9 @@ def load_policy_config(path: str | Path) -> PolicyConfig:
     path = Path(path)
     if path.exists() and not path.is_file():  # a FIFO would block the read forever
         raise UsageError(
-            f"--config {path}: not a regular file", "give a TOML file (see configs/)", path=path
+            f"--config {path}: not a regular file",
+            "give a TOML file or a shipped config's name (`pytfpol configs`)",
+            path=path,
         )
     try:
         text = path.read_text()
