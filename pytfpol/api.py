@@ -27,7 +27,7 @@ from pytfpol.report import SCHEMA_VERSION, check_gates, finish_report, report_ba
 
 HISTORY = "evaluation/history"  # the NumpyState array of earlier evaluations
 
-__all__ = ["EvalSettings", "evaluate", "check_gates", "SCHEMA_VERSION"]
+__all__ = ["EvalSettings", "evaluate", "check_gates", "configs", "SCHEMA_VERSION"]
 
 
 class Progress(Protocol):
@@ -304,6 +304,14 @@ def _close_quietly(resource) -> None:
         resource.close()
     except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
         pass
+
+
+def configs() -> dict:
+    """The policy configs shipped with pytfpol (names `--config` accepts) and what each
+    rebuilds, as plain data."""
+    from pytfpol.policy_config import SHIPPED_CONFIGS_DIR, describe_shipped
+
+    return {"dir": str(SHIPPED_CONFIGS_DIR), "configs": describe_shipped()}
 
 
 def inspect(

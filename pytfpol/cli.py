@@ -62,6 +62,12 @@ Exit codes:
   {EXIT_TERMINATED}  terminated (SIGTERM)
 """
 
+CONFIGS_EXIT_CODES = f"""\b
+Exit codes:
+  {EXIT_OK}    ok
+  {EXIT_INPUT}    a shipped config cannot be read
+"""
+
 INPUT_KINDS = """\b
 POLICY is any of:
   a PolicySaver SavedModel directory (saved_model.pb)
@@ -338,12 +344,15 @@ def main() -> None:
     "--config",
     "config_path",
     type=click.Path(path_type=str),
-    help="Policy config (TOML, see configs/) that rebuilds a Checkpointer directory's network.",
+    metavar="NAME|FILE",
+    help="Policy config that rebuilds a Checkpointer directory's policy: the name of a shipped "
+    "config (`pytfpol configs` lists them) or a TOML file.",
 )
 @click.option(
     "--allow-partial",
     is_flag=True,
-    help="Checkpointer directories: restore what matches the config, list the rest.",
+    help="Checkpointer directories: restore the variables that match the config; say what "
+    "the others were and what leaving them out means.",
 )
 @click.option(
     "--stochastic",
@@ -456,14 +465,13 @@ def eval_command(
         if report["policy"]["inferred"] and not quiet:
             reporting.print_note(
                 f"note: no --config: inferred {report['policy']['architecture']} from the "
-                "checkpoint's variables (activation assumed relu); the config is saved in "
+                "checkpoint's variables; the config is saved in "
                 f"{report['output']['dir']}/checkpoint/pytfpol-policy.toml"
             )
-        if report["policy"]["unmatched"]:
-            reporting.print_note(
-                "warning: --allow-partial: not restored: "
-                + ", ".join(report["policy"]["unmatched"])
-            )
+            for assumption in report["policy"]["assumed"]:
+                reporting.print_note(f"note: assumed {assumption}")
+        for sentence in report["policy"]["lost"]:
+            reporting.print_note(f"warning: --allow-partial: {sentence}")
         api.check_gates(report)
 
     _run_command(run, verbose)
@@ -725,6 +733,30 @@ def compare_command(
                 f"candidate {result['candidate']['report']}; baseline "
                 f"{result['baseline']['report']}",
             )
+
+    _run_command(run, verbose)
+
+
+@main.command(
+    "configs",
+    epilog=CONFIGS_EXIT_CODES,
+    short_help="List the shipped policy configs (names for --config) and what each rebuilds.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print one JSON document on stdout (nothing else)."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
+def configs_command(as_json: bool, verbose: bool) -> None:
+    """List the policy configs shipped with pytfpol: `eval --config NAME` takes these names.
+
+    Each rebuilds the policy a TF-Agents example script (or agent with TF-Agents' own network
+    defaults) saves in a common.Checkpointer directory. Copy one and edit it for other sizes.
+    """
+
+    def run() -> None:
+        from pytfpol import api, reporting
+
+        _print_result(api.configs(), as_json, reporting.print_configs)
 
     _run_command(run, verbose)
 

@@ -30,7 +30,8 @@ import tensorflow_probability as tfp  # noqa: E402
 from tf_agents.policies import policy_saver, py_tf_policy, tf_policy  # noqa: E402
 from tf_agents.specs import tensor_spec  # noqa: E402
 
-from pytfpol import checkpoints, networks  # noqa: E402
+from pytfpol import checkpoints, inference, networks  # noqa: E402
+from pytfpol.partial_restore import describe_unmatched  # noqa: E402
 
 TRAIN_STEP_KEY = "train_step/.ATTRIBUTES/VARIABLE_VALUE"
 RANDOM_OPS = ("Random", "Multinomial", "Stateless", "TruncatedNormal")
@@ -86,7 +87,11 @@ class LoadedPolicy:
     side_data: dict = field(default_factory=dict)  # NumpyState arrays restored, by name
     stochastic: bool = False  # True when the actions are sampled (seeded by --seed)
     architecture: Optional[str] = None  # how a Checkpointer policy was rebuilt
+    config_path: Optional[str] = None  # the config file it was rebuilt from (not inferred)
+    inferred: bool = False  # its architecture was read off the checkpoint's variables
+    assumed: list = field(default_factory=list)  # what an inferred architecture assumed
     unmatched: list = field(default_factory=list)  # checkpoint keys left over (--allow-partial)
+    lost: list = field(default_factory=list)  # what those keys were, in words
     # What a new checkpoint of this policy holds, and its name inside OUT/checkpoint/.
     checkpoint_objects: dict = field(default_factory=dict, repr=False)
     checkpoint_name: str = "variables/variables"
@@ -284,13 +289,14 @@ def _load_checkpointer(
     source: PolicySource, options: LoadOptions, env_specs, checked: CheckedInputs
 ) -> LoadedPolicy:
     """Rebuild the policy from its config, check every variable, restore, wrap in PyTFPolicy."""
-    config = options.config
     prefix = source.checkpoint_prefix
     bundle = checked.get(prefix)
     found = checkpoints.checkpoint_contents(bundle.bundle)
     saved_side_data = dict(bundle.side_data)  # restored through NumpyState with the policy
     side_data = _side_data(source, checked)
     time_step_spec, action_spec = env_specs
+    shapes = {key: info.shape for key, info in found.items()}
+    config = inference.complete_config(options.config, shapes, _discrete_actions(action_spec))
     with _new_session() as session, session.graph.as_default():
         if options.seed is not None:
             tf.compat.v1.set_random_seed(options.seed)
@@ -304,10 +310,12 @@ def _load_checkpointer(
         expected = checkpoints.expected_variables(objects)
         unmatched = checkpoints.check_variables(expected, found, prefix, config.path)
         if unmatched and not options.allow_partial:
+            lost = describe_unmatched(unmatched, config.policy_key)
             raise InputError(
                 f"{prefix}: {len(unmatched)} saved variable(s) are not part of the policy "
                 f"built from {config.path}, e.g. {unmatched[0]}",
-                "fix the config, or pass --allow-partial to restore only what matches",
+                "fix the config, or pass --allow-partial to restore only what matches; it "
+                "would leave out: " + "; ".join(lost),
                 path=prefix,
             )
         states = checkpoints.numpy_states(saved_side_data)
@@ -336,13 +344,25 @@ def _load_checkpointer(
         side_data=side_data,
         stochastic=options.stochastic,
         architecture=config.describe(),
+        config_path=None if config.inferred else config.path,
+        inferred=config.inferred,
+        assumed=list(config.assumed),
         unmatched=unmatched,
+        lost=describe_unmatched(unmatched, config.policy_key),
         checkpoint_objects=objects,
         checkpoint_name=f"ckpt-{train_step}",
         extra_files=(
             {layout.BUNDLED_CONFIG: config.source_text.encode()} if config.source_text else {}
         ),
     )
+
+
+def _discrete_actions(action_spec) -> Optional[int]:
+    """The number of actions of a single scalar discrete action spec, else None."""
+    leaves = tf.nest.flatten(action_spec)
+    if len(leaves) != 1 or not leaves[0].dtype.is_integer or leaves[0].shape.rank != 0:
+        return None
+    return int(np.asarray(leaves[0].maximum)) - int(np.asarray(leaves[0].minimum)) + 1
 
 
 @contextlib.contextmanager

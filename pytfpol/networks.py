@@ -11,29 +11,70 @@ import importlib
 from typing import Any
 
 import tensorflow as tf
-from tf_agents.agents.ddpg import actor_network
+from tf_agents.agents.ddpg import actor_network, actor_rnn_network
+from tf_agents.agents.ppo import ppo_policy
 from tf_agents.networks import (
     actor_distribution_network,
     actor_distribution_rnn_network,
+    categorical_q_network,
     q_network,
     q_rnn_network,
     sequential,
+    value_network,
+    value_rnn_network,
 )
-from tf_agents.policies import actor_policy, greedy_policy, q_policy, tf_policy
+from tf_agents.policies import (
+    actor_policy,
+    categorical_q_policy,
+    greedy_policy,
+    q_policy,
+    tf_policy,
+)
+from tf_agents.utils import common, tensor_normalizer
 
 from pytfpol.errors import InputError, UsageError
 from pytfpol.policy_config import NetworkConfig, PolicyConfig
 
 
 def build_saved_policy(config: PolicyConfig, time_step_spec, action_spec) -> tf_policy.TFPolicy:
-    """The TF policy with the object structure the checkpoint was saved from."""
+    """The TF policy with the object structure the checkpoint was saved from.
+
+    `config.saved_as` and `config.observation_normalizer` must be decided by now (inference
+    reads them off the checkpoint when the config leaves them out)."""
     if config.factory:
         return _from_factory(config, time_step_spec, action_spec)
-    network = build_network(config.network, time_step_spec.observation, action_spec)
-    if config.network.is_q:
+    observation_spec = time_step_spec.observation
+    network = build_network(config.network, observation_spec, action_spec)
+    if config.is_ppo:
+        # What PPOAgent builds as `agent.policy` (before its GreedyPolicy wrapper).
+        normalizer = None
+        if config.observation_normalizer:
+            normalizer = tensor_normalizer.StreamingTensorNormalizer(
+                observation_spec, scope="normalize_observations"
+            )
+        policy = ppo_policy.PPOPolicy(
+            time_step_spec,
+            action_spec,
+            actor_network=network,
+            value_network=build_network(config.value_network, observation_spec, None),
+            observation_normalizer=normalizer,
+            clip=False,
+            collect=False,
+        )
+    elif config.network.type == "categorical_q_network":
+        policy = categorical_q_policy.CategoricalQPolicy(
+            time_step_spec,
+            action_spec,
+            network,
+            min_q_value=config.network.min_q_value,
+            max_q_value=config.network.max_q_value,
+        )
+    elif config.network.is_q:
         policy = q_policy.QPolicy(time_step_spec, action_spec, network)
     else:
         policy = actor_policy.ActorPolicy(time_step_spec, action_spec, network)
+    if config.saved_as not in ("greedy", "plain"):  # pragma: no cover - resolved by the loader
+        raise AssertionError(f"saved_as undecided: {config.saved_as!r}")
     return greedy_policy.GreedyPolicy(policy) if config.saved_as == "greedy" else policy
 
 
@@ -49,52 +90,61 @@ def evaluation_policy(saved: tf_policy.TFPolicy, stochastic: bool) -> tf_policy.
 
 
 def build_network(config: NetworkConfig, observation_spec, action_spec):
+    """The TF-Agents network `config` names, its variables created (action_spec is None for
+    value networks)."""
     activation = _activation(config.activation)
-    if config.type == "sequential":
+    fc = config.fc_layer_params or None
+    rnn = {
+        "input_fc_layer_params": config.input_fc_layer_params or None,
+        "lstm_size": config.lstm_size,
+        "output_fc_layer_params": config.output_fc_layer_params or None,
+        "activation_fn": activation,
+    }
+    kind = config.type
+    if kind == "sequential":
         return _sequential_q_network(config, observation_spec, action_spec, activation)
-    if config.type == "q_network":
+    if kind == "sequential_actor":
+        return _sequential_actor_network(config, observation_spec, action_spec, activation)
+    if kind == "q_network":
         network = q_network.QNetwork(
+            observation_spec, action_spec, fc_layer_params=fc, activation_fn=activation
+        )
+    elif kind == "categorical_q_network":
+        network = categorical_q_network.CategoricalQNetwork(
             observation_spec,
             action_spec,
-            fc_layer_params=config.fc_layer_params or None,
+            num_atoms=config.num_atoms,
+            fc_layer_params=fc,
             activation_fn=activation,
         )
-    elif config.type == "q_rnn_network":
-        network = q_rnn_network.QRnnNetwork(
-            observation_spec,
-            action_spec,
-            input_fc_layer_params=config.input_fc_layer_params or None,
-            lstm_size=config.lstm_size,
-            output_fc_layer_params=config.output_fc_layer_params or None,
-            activation_fn=activation,
-        )
-    elif config.type == "actor_network":
+    elif kind == "q_rnn_network":
+        network = q_rnn_network.QRnnNetwork(observation_spec, action_spec, **rnn)
+    elif kind == "actor_network":
         network = actor_network.ActorNetwork(
-            observation_spec,
-            action_spec,
-            fc_layer_params=config.fc_layer_params or None,
-            activation_fn=activation,
+            observation_spec, action_spec, fc_layer_params=fc, activation_fn=activation
         )
-    elif config.type == "actor_distribution_network":
+    elif kind == "actor_rnn_network":
+        network = actor_rnn_network.ActorRnnNetwork(observation_spec, action_spec, **rnn)
+    elif kind == "actor_distribution_network":
         network = actor_distribution_network.ActorDistributionNetwork(
             observation_spec,
             action_spec,
-            fc_layer_params=config.fc_layer_params or None,
+            fc_layer_params=fc,
             activation_fn=activation,
             **_projection(config),
         )
-    elif config.type == "actor_distribution_rnn_network":
+    elif kind == "actor_distribution_rnn_network":
         network = actor_distribution_rnn_network.ActorDistributionRnnNetwork(
-            observation_spec,
-            action_spec,
-            input_fc_layer_params=config.input_fc_layer_params or None,
-            lstm_size=config.lstm_size,
-            output_fc_layer_params=config.output_fc_layer_params or None,
-            activation_fn=activation,
-            **_projection(config),
+            observation_spec, action_spec, **rnn, **_projection(config)
         )
+    elif kind == "value_network":
+        network = value_network.ValueNetwork(
+            observation_spec, fc_layer_params=fc, activation_fn=activation
+        )
+    elif kind == "value_rnn_network":
+        network = value_rnn_network.ValueRnnNetwork(observation_spec, **rnn)
     else:  # pragma: no cover - the config layer validates the type
-        raise UsageError(f"unknown network type {config.type!r}", "")
+        raise UsageError(f"unknown network type {kind!r}", "")
     network.create_variables(observation_spec)
     return network
 
@@ -114,7 +164,29 @@ def _sequential_q_network(config: NetworkConfig, observation_spec, action_spec, 
     return network
 
 
+def _sequential_actor_network(config: NetworkConfig, observation_spec, action_spec, activation):
+    """DDPG v2 `train_eval`'s `create_actor_network`: Dense layers, then one Dense(tanh) unit per
+    action element, scaled to the action spec's bounds."""
+    flat_specs = tf.nest.flatten(action_spec)
+    if len(flat_specs) != 1 or not flat_specs[0].dtype.is_floating:
+        raise UsageError(
+            "network.type sequential_actor (DDPG v2) needs a single continuous action",
+            "use a Q network type for a discrete action",
+        )
+    spec = flat_specs[0]
+    layers = [tf.keras.layers.Dense(n, activation=activation) for n in config.fc_layer_params]
+    layers.append(
+        tf.keras.layers.Dense(spec.shape.num_elements(), activation=tf.keras.activations.tanh)
+    )
+    layers.append(tf.keras.layers.Lambda(lambda x: common.scale_to_spec(x, spec)))
+    network = sequential.Sequential(layers, input_spec=observation_spec)
+    network.create_variables(observation_spec)
+    return network
+
+
 def _projection(config: NetworkConfig) -> dict:
+    if config.continuous_projection is None:  # pragma: no cover - resolved by the loader
+        raise AssertionError("continuous_projection undecided")
     if config.continuous_projection == "tanh_normal":
         from tf_agents.agents.sac import tanh_normal_projection_network
 

@@ -17,7 +17,12 @@ from pytfpol.config import EvalSettings
 from pytfpol.env_spec import EnvSpec, preflight
 from pytfpol.errors import InputError, UsageError
 from pytfpol.inference import infer_policy_config
-from pytfpol.policy_config import PolicyConfig, load_policy_config, shipped_configs
+from pytfpol.policy_config import (
+    PolicyConfig,
+    load_policy_config,
+    resolve_config_path,
+    shipped_hint,
+)
 from pytfpol.sources import (
     FORMAT_CHECKPOINTER,
     FORMAT_LEARNER,
@@ -102,7 +107,7 @@ def policy_config_for(
     if source.format != FORMAT_CHECKPOINTER:
         return None
     if settings.config is not None:
-        return load_policy_config(settings.config)
+        return load_policy_config(resolve_config_path(settings.config))
     if source.bundled_config is not None:
         return load_policy_config(source.bundled_config)
     bundle = checked.get(source.checkpoint_prefix).bundle
@@ -118,14 +123,10 @@ def policy_config_for(
     inferred = infer_policy_config(shapes, source.checkpoint_prefix)
     if inferred is not None:
         return inferred
-    shipped = ", ".join(
-        str(p.relative_to(Path.cwd())) if p.is_relative_to(Path.cwd()) else str(p)
-        for p in shipped_configs()
-    )
     raise UsageError(
         f"{source.checkpoint_dir}: is a common.Checkpointer directory, which holds weights but "
-        "no network, and its variables are not those of a standard feed-forward TF-Agents "
-        "network: pytfpol needs --config to rebuild it",
-        f"pass --config with one of the shipped configs ({shipped}) or a copy edited to match",
+        "no network, and its variables are not those of a TF-Agents policy over one of "
+        "TF-Agents' own networks: pytfpol needs --config to rebuild it",
+        shipped_hint(),
         path=source.checkpoint_dir,
     )

@@ -2,17 +2,21 @@
 
 A `common.Checkpointer` directory holds variables but no graph, so the network has to be rebuilt
 exactly as it was trained before `PyTFPolicy.restore` can fill it. A config names the network
-type and its layer sizes, how the policy was wrapped when saved, the names used inside the
-checkpoint, and optional observation normalisation from NumpyState side data. Configs are data:
-TOML, validated here (no TensorFlow), never evaluated. Unknown keys and wrong types are errors that
-name the file, the key and its line.
+type and its layer sizes, the value network of a PPO policy, how the policy was wrapped when
+saved, the names used inside the checkpoint, and optional observation normalisation from
+NumpyState side data. Configs are data: TOML, validated here (no TensorFlow), never evaluated.
+Unknown keys and wrong types are errors that name the file, the key and its line.
+
+The configs shipped with pytfpol live in `configs/` at the repository root; `pytfpol/configs` is
+a symlink to it, so the same files are found in a checkout, an editable install and the wheel
+(where setuptools copies them as package data). `--config NAME` accepts their names.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -23,15 +27,41 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.9/3.10
     import tomli as tomllib
 
-Q_NETWORKS = ("sequential", "q_network", "q_rnn_network")
-ACTOR_NETWORKS = ("actor_network", "actor_distribution_network", "actor_distribution_rnn_network")
+Q_NETWORKS = ("sequential", "q_network", "q_rnn_network", "categorical_q_network")
+ACTOR_NETWORKS = (
+    "actor_network",
+    "sequential_actor",
+    "actor_rnn_network",
+    "actor_distribution_network",
+    "actor_distribution_rnn_network",
+)
+VALUE_NETWORKS = ("value_network", "value_rnn_network")
 NETWORK_TYPES = Q_NETWORKS + ACTOR_NETWORKS
-RNN_NETWORKS = ("q_rnn_network", "actor_distribution_rnn_network")
+DISTRIBUTION_NETWORKS = ("actor_distribution_network", "actor_distribution_rnn_network")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", "linear")
 SAVED_AS = ("greedy", "plain")
 PROJECTIONS = ("normal", "tanh_normal")
 
-SHIPPED_CONFIGS_DIR = Path(__file__).resolve().parent.parent / "configs"
+_FC = ("fc_layer_params",)
+_RNN = ("input_fc_layer_params", "lstm_size", "output_fc_layer_params")
+_CATEGORICAL = ("num_atoms", "min_q_value", "max_q_value")
+# The size keys each network type takes (besides `type` and `activation`).
+TYPE_KEYS: dict[str, tuple[str, ...]] = {
+    "sequential": _FC,
+    "q_network": _FC,
+    "categorical_q_network": _FC + _CATEGORICAL,
+    "q_rnn_network": _RNN,
+    "actor_network": _FC,
+    "sequential_actor": _FC,
+    "actor_rnn_network": _RNN,
+    "actor_distribution_network": _FC + ("continuous_projection",),
+    "actor_distribution_rnn_network": _RNN + ("continuous_projection",),
+    "value_network": _FC,
+    "value_rnn_network": _RNN,
+}
+
+SHIPPED_CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
+FACTORY_HINT = 'or write a config with factory = "module:function" that returns the policy'
 
 
 @dataclass(frozen=True)
@@ -42,11 +72,26 @@ class NetworkConfig:
     lstm_size: tuple[int, ...] = ()
     output_fc_layer_params: tuple[int, ...] = ()
     activation: str = "relu"
-    continuous_projection: str = "normal"  # SAC saves a tanh_normal projection
+    # SAC saves a tanh_normal projection. None (inferred configs only): one `_projection_layer`
+    # head, categorical for a discrete action, tanh_normal for a continuous one.
+    continuous_projection: Optional[str] = "normal"
+    num_atoms: Optional[int] = 51  # categorical_q_network; None (inferred): from the kernel
+    min_q_value: float = -10.0
+    max_q_value: float = 10.0
 
     @property
     def is_q(self) -> bool:
         return self.type in Q_NETWORKS
+
+    def describe(self) -> str:
+        keys = [k for k in TYPE_KEYS[self.type] if k in _FC + _RNN]
+        parts = [f"{k}={list(getattr(self, k))}" for k in keys]
+        if self.type == "categorical_q_network":
+            parts.append(f"num_atoms={self.num_atoms}")
+        parts.append(f"activation={self.activation}")
+        if self.type in DISTRIBUTION_NETWORKS and self.continuous_projection == "tanh_normal":
+            parts.append("projection=tanh_normal")
+        return f"{self.type}({', '.join(parts)})"
 
 
 @dataclass(frozen=True)
@@ -64,47 +109,60 @@ class NormalizationConfig:
 class PolicyConfig:
     path: str
     network: Optional[NetworkConfig] = None
+    value_network: Optional[NetworkConfig] = None  # set: the policy is a PPOPolicy
     factory: Optional[str] = None  # "package.module:function"(time_step_spec, action_spec)
-    saved_as: str = "greedy"
+    saved_as: Optional[str] = None  # None: read from the checkpoint (policy/_wrapped_policy/...)
+    observation_normalizer: Optional[bool] = None  # PPO's own; None: read from the checkpoint
     policy_key: str = "policy"
     step_key: str = "global_step"
     normalization: Optional[NormalizationConfig] = None
+    description: str = ""
+    inferred: bool = False
+    assumed: tuple[str, ...] = ()  # what an inferred config could not read off the variables
     source_text: str = field(default="", repr=False, compare=False)
+
+    @property
+    def is_ppo(self) -> bool:
+        return self.value_network is not None
 
     def describe(self) -> str:
         if self.factory:
             return f"factory {self.factory}"
-        net = self.network
-        sizes = {
-            k: getattr(net, k)
-            for k in (
-                "fc_layer_params",
-                "input_fc_layer_params",
-                "lstm_size",
-                "output_fc_layer_params",
-            )
-            if getattr(net, k)
-        }
-        inner = ", ".join(f"{k}={list(v)}" for k, v in sizes.items())
-        return f"{net.type}({inner}{', ' if inner else ''}activation={net.activation})"
+        text = self.network.describe()
+        if self.is_ppo:
+            text = f"ppo_policy(actor={text}, value={self.value_network.describe()}"
+            if self.observation_normalizer:
+                text += ", observation_normalizer"
+            text += ")"
+        return text
+
+    def with_updates(self, **changes: Any) -> PolicyConfig:
+        return replace(self, **changes)
 
 
 # ---------------------------------------------------------------------------------------------
 # Schema: table -> key -> (type, required)
 
 _INT_LIST = "list of positive integers"
+_NETWORK_SCHEMA = {
+    "type": ("string", True),
+    "fc_layer_params": (_INT_LIST, False),
+    "input_fc_layer_params": (_INT_LIST, False),
+    "lstm_size": (_INT_LIST, False),
+    "output_fc_layer_params": (_INT_LIST, False),
+    "activation": ("string", False),
+}
 _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
-    "": {"factory": ("string", False)},
+    "": {"factory": ("string", False), "description": ("string", False)},
     "network": {
-        "type": ("string", True),
-        "fc_layer_params": (_INT_LIST, False),
-        "input_fc_layer_params": (_INT_LIST, False),
-        "lstm_size": (_INT_LIST, False),
-        "output_fc_layer_params": (_INT_LIST, False),
-        "activation": ("string", False),
+        **_NETWORK_SCHEMA,
         "continuous_projection": ("string", False),
+        "num_atoms": ("positive integer", False),
+        "min_q_value": ("number", False),
+        "max_q_value": ("number", False),
     },
-    "policy": {"saved_as": ("string", False)},
+    "value_network": dict(_NETWORK_SCHEMA),
+    "policy": {"saved_as": ("string", False), "observation_normalizer": ("boolean", False)},
     "checkpoint": {"policy": ("string", False), "step": ("string", False)},
     "normalization": {
         "mean": ("string", True),
@@ -121,12 +179,14 @@ def load_policy_config(path: str | Path) -> PolicyConfig:
     path = Path(path)
     if path.exists() and not path.is_file():  # a FIFO would block the read forever
         raise UsageError(
-            f"--config {path}: not a regular file", "give a TOML file (see configs/)", path=path
+            f"--config {path}: not a regular file",
+            "give a TOML file or a shipped config's name (`pytfpol configs`)",
+            path=path,
         )
     try:
         text = path.read_text()
     except FileNotFoundError as exc:
-        raise UsageError(f"--config {path}: no such file", _shipped_hint()) from exc
+        raise UsageError(f"--config {path}: no such file", shipped_hint()) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"--config {path}: unreadable ({exc})", "give a UTF-8 TOML file") from exc
     try:
@@ -134,6 +194,22 @@ def load_policy_config(path: str | Path) -> PolicyConfig:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML ({exc})", "fix the syntax at that line") from exc
     return _parse(path, text, data)
+
+
+def resolve_config_path(value: str) -> Path:
+    """`--config VALUE`: a path to a TOML file, else the name of a shipped config (with or without
+    `.toml`). A file that exists always wins over a shipped name."""
+    path = Path(value)
+    if path.exists():
+        return path
+    if "/" not in value and "\\" not in value:
+        name = value if value.endswith(".toml") else value + ".toml"
+        shipped = SHIPPED_CONFIGS_DIR / name
+        if shipped.is_file():
+            return shipped
+    raise UsageError(
+        f"--config {value}: no such file, and not the name of a shipped config", shipped_hint()
+    )
 
 
 def _parse(path: Path, text: str, data: dict) -> PolicyConfig:
@@ -148,38 +224,34 @@ def _parse(path: Path, text: str, data: dict) -> PolicyConfig:
     if "factory" not in data and "network" not in data:
         raise UsageError(
             f"{path}: no [network] table and no factory",
-            f"say how to rebuild the policy; see the configs in {SHIPPED_CONFIGS_DIR}",
+            "say how to rebuild the policy: " + shipped_hint(),
         )
-    network = None
+    network = value_network = None
     if "network" in data:
-        net = data["network"]
-        if net["type"] not in NETWORK_TYPES:
-            raise checker.error("network", "type", f"must be one of {', '.join(NETWORK_TYPES)}")
-        activation = net.get("activation", "relu")
-        if activation not in ACTIVATIONS:
-            raise checker.error("network", "activation", f"must be one of {', '.join(ACTIVATIONS)}")
-        projection = net.get("continuous_projection", "normal")
-        if projection not in PROJECTIONS:
+        network = _network(checker, "network", data["network"], NETWORK_TYPES)
+    if "value_network" in data:
+        if network is None or network.type not in DISTRIBUTION_NETWORKS:
             raise checker.error(
-                "network", "continuous_projection", f"must be one of {', '.join(PROJECTIONS)}"
+                "value_network",
+                None,
+                "a PPOPolicy (a [value_network]) needs an actor_distribution network in [network]",
             )
-        if net["type"] in RNN_NETWORKS and not net.get("lstm_size"):
-            raise checker.error("network", "type", f"{net['type']} needs lstm_size")
-        network = NetworkConfig(
-            type=net["type"],
-            fc_layer_params=tuple(net.get("fc_layer_params", ())),
-            input_fc_layer_params=tuple(net.get("input_fc_layer_params", ())),
-            lstm_size=tuple(net.get("lstm_size", ())),
-            output_fc_layer_params=tuple(net.get("output_fc_layer_params", ())),
-            activation=activation,
-            continuous_projection=projection,
-        )
+        value_network = _network(checker, "value_network", data["value_network"], VALUE_NETWORKS)
     factory = data.get("factory")
     if factory is not None and not re.fullmatch(r"[\w.]+:\w+", factory):
         raise checker.error("", "factory", 'must look like "package.module:function"')
-    saved_as = data.get("policy", {}).get("saved_as", "greedy")
-    if saved_as not in SAVED_AS:
+    policy = data.get("policy", {})
+    saved_as = policy.get("saved_as")
+    if saved_as is not None and saved_as not in SAVED_AS:
         raise checker.error("policy", "saved_as", f"must be one of {', '.join(SAVED_AS)}")
+    normalizer = policy.get("observation_normalizer")
+    if normalizer is not None and value_network is None:
+        raise checker.error(
+            "policy",
+            "observation_normalizer",
+            "only a PPOPolicy has its own observation normalizer: add [value_network], or use "
+            "[normalization] for statistics saved as NumpyState",
+        )
     normalization = None
     if "normalization" in data:
         norm = data["normalization"]
@@ -196,12 +268,50 @@ def _parse(path: Path, text: str, data: dict) -> PolicyConfig:
     return PolicyConfig(
         path=str(path),
         network=network,
+        value_network=value_network,
         factory=factory,
         saved_as=saved_as,
+        observation_normalizer=normalizer,
         policy_key=checkpoint.get("policy", "policy"),
         step_key=checkpoint.get("step", "global_step"),
         normalization=normalization,
+        description=data.get("description", ""),
         source_text=text,
+    )
+
+
+def _network(checker: _Checker, table: str, net: dict, types: tuple[str, ...]) -> NetworkConfig:
+    kind = net["type"]
+    if kind not in types:
+        raise checker.error(table, "type", f"must be one of {', '.join(types)}")
+    for key in net:
+        if key not in ("type", "activation") and key not in TYPE_KEYS[kind]:
+            takes = ", ".join(TYPE_KEYS[kind])
+            raise checker.error(table, key, f"not used by {kind} (it takes {takes})")
+    activation = net.get("activation", "relu")
+    if activation not in ACTIVATIONS:
+        raise checker.error(table, "activation", f"must be one of {', '.join(ACTIVATIONS)}")
+    projection = net.get("continuous_projection", "normal")
+    if projection not in PROJECTIONS:
+        raise checker.error(
+            table, "continuous_projection", f"must be one of {', '.join(PROJECTIONS)}"
+        )
+    if "lstm_size" in TYPE_KEYS[kind] and not net.get("lstm_size"):
+        raise checker.error(table, "type", f"{kind} needs lstm_size")
+    low, high = float(net.get("min_q_value", -10.0)), float(net.get("max_q_value", 10.0))
+    if not low < high:
+        raise checker.error(table, "max_q_value", "must be greater than min_q_value")
+    return NetworkConfig(
+        type=kind,
+        fc_layer_params=tuple(net.get("fc_layer_params", ())),
+        input_fc_layer_params=tuple(net.get("input_fc_layer_params", ())),
+        lstm_size=tuple(net.get("lstm_size", ())),
+        output_fc_layer_params=tuple(net.get("output_fc_layer_params", ())),
+        activation=activation,
+        continuous_projection=projection,
+        num_atoms=int(net.get("num_atoms", 51)),
+        min_q_value=low,
+        max_q_value=high,
     )
 
 
@@ -235,11 +345,11 @@ class _Checker:
         if not _has_type(value, kind):
             raise self.error(table, key, f"must be a {kind}, not {value!r}")
 
-    def error(self, table: str, key: str, problem: str) -> UsageError:
-        name = f"{table}.{key}" if table else key
+    def error(self, table: str, key: Optional[str], problem: str) -> UsageError:
+        name = (f"{table}.{key}" if table else key) if key else f"[{table}]"
         return UsageError(
             f"{self._path}:{self._line_of(table, key)}: {name}: {problem}",
-            f"edit that line; the shipped configs in {SHIPPED_CONFIGS_DIR} are examples",
+            "edit that line; `pytfpol configs` lists the shipped configs, which are examples",
         )
 
     def _line_of(self, table: str, key: Optional[str]) -> int:
@@ -261,8 +371,12 @@ class _Checker:
 def _has_type(value: Any, kind: str) -> bool:
     if kind == "string":
         return isinstance(value, str)
+    if kind == "boolean":
+        return isinstance(value, bool)
     if kind == "number":
         return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "positive integer":
+        return isinstance(value, int) and not isinstance(value, bool) and value > 0
     if kind == _INT_LIST:
         return isinstance(value, list) and all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
@@ -270,10 +384,40 @@ def _has_type(value: Any, kind: str) -> bool:
     raise AssertionError(kind)
 
 
+# ---------------------------------------------------------------------------------------------
+# The shipped configs
+
+
 def shipped_configs() -> list[Path]:
     return sorted(SHIPPED_CONFIGS_DIR.glob("*.toml"))
 
 
-def _shipped_hint() -> str:
-    names = ", ".join(p.name for p in shipped_configs())
-    return f"shipped configs ({SHIPPED_CONFIGS_DIR}): {names or 'none'}"
+def shipped_names() -> list[str]:
+    return [p.stem for p in shipped_configs()]
+
+
+def describe_shipped() -> list[dict]:
+    """Every shipped config as a plain dict: name, file, what it rebuilds (its description and
+    the architecture it builds)."""
+    rows = []
+    for path in shipped_configs():
+        config = load_policy_config(path)
+        rows.append(
+            {
+                "name": path.stem,
+                "path": str(path),
+                "description": config.description,
+                "architecture": config.describe(),
+                "saved_as": config.saved_as or "read from the checkpoint",
+            }
+        )
+    return rows
+
+
+def shipped_hint() -> str:
+    """What a user can pass to --config: a shipped name, a path, or a factory."""
+    names = ", ".join(shipped_names()) or "none found"
+    return (
+        f"pass --config NAME with a shipped config ({names}; `pytfpol configs` says what each "
+        f"rebuilds), a path to a copy edited to match, {FACTORY_HINT}"
+    )

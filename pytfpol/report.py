@@ -53,12 +53,12 @@ def report_base(
             "train_step": loaded.train_step,
             "metadata": loaded.metadata,
             "architecture": loaded.architecture,
-            "config": _absolute(settings.config or source.bundled_config),
-            "inferred": loaded.architecture is not None
-            and settings.config is None
-            and source.bundled_config is None,
+            "config": _absolute(loaded.config_path),
+            "inferred": loaded.inferred,
+            "assumed": loaded.assumed,
             "stochastic": loaded.stochastic,
             "unmatched": loaded.unmatched,
+            "lost": loaded.lost,
             "side_data": [
                 {"name": name, "dtype": array.dtype.name, "shape": list(array.shape)}
                 for name, array in sorted(loaded.side_data.items())

@@ -609,3 +609,16 @@ def print_export_summary(result: dict, console: Optional[Console] = None) -> Non
             ("skipped", ["key", "reason"], [[s["key"], s["reason"]] for s in result["skipped"]])
         )
     _print_sections(sections, console)
+
+
+def print_configs(result: dict, console: Optional[Console] = None) -> None:
+    """`pytfpol configs`: each shipped config's name, what it rebuilds and its architecture."""
+    sections = [("pytfpol configs", None, [["directory", result["dir"]], ["use", "--config NAME"]])]
+    for config in result["configs"]:
+        rows = [
+            ["rebuilds", config["description"]],
+            ["architecture", config["architecture"]],
+            ["saved as", config["saved_as"]],
+        ]
+        sections.append((config["name"], None, rows))
+    _print_sections(sections, console)

@@ -13,16 +13,9 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import tensorflow as tf
-from tf_agents.agents.ddpg import actor_network
 from tf_agents.agents.dqn import dqn_agent
-from tf_agents.agents.sac import tanh_normal_projection_network
-from tf_agents.networks import (
-    actor_distribution_network,
-    actor_distribution_rnn_network,
-    q_network,
-    q_rnn_network,
-)
-from tf_agents.policies import actor_policy, greedy_policy, py_tf_eager_policy, q_policy
+from tf_agents.networks import q_network
+from tf_agents.policies import greedy_policy, py_tf_eager_policy, q_policy
 from tf_agents.utils import common, numpy_storage
 
 from tests import countdown_env
@@ -102,67 +95,27 @@ def _checkpoint(out: Path, policy, step: int, **side) -> None:
     checkpointer.save(global_step=step)
 
 
-def q_rnn(out: Path) -> None:
+def lstm_sequential(out: Path) -> None:
+    """The Q network of examples/dqn/dqn_train_eval_rnn.py (Sequential Dense(50), LSTM(20),
+    Dense(20), logits) in DqnAgent's GreedyPolicy(QPolicy): no standard TF-Agents network, so it
+    needs a config (or a factory); the script itself saves SavedModels in policies/."""
+    from tf_agents.networks import sequential
+
     time_step_spec, action_spec = _specs("CartPole-v1")
-    net = q_rnn_network.QRnnNetwork(
-        time_step_spec.observation,
-        action_spec,
-        input_fc_layer_params=(75, 40),
-        lstm_size=(40,),
-        output_fc_layer_params=(75, 40),
+    lstm = tf.keras.layers.LSTM(20, return_state=True, return_sequences=True)
+    net = sequential.Sequential(
+        [
+            tf.keras.layers.Dense(50, activation="relu"),
+            lstm,
+            tf.keras.layers.Dense(20, activation="relu"),
+            tf.keras.layers.Dense(2),
+        ]
     )
-    policy = q_policy.QPolicy(time_step_spec, action_spec, net)
-    net.create_variables(time_step_spec.observation)
-    _perturb(net.variables, seed=2)
-    _checkpoint(out, policy, 5)
-    reference = reference_returns(
-        greedy_policy.GreedyPolicy(policy), "CartPole-v1", REFERENCE_SEEDS
+    agent = dqn_agent.DqnAgent(
+        time_step_spec, action_spec, q_network=net, optimizer=tf.keras.optimizers.Adam(1e-3)
     )
-    _save_reference(out, reference)
-
-
-def ddpg_actor(out: Path) -> None:
-    time_step_spec, action_spec = _specs("Pendulum-v1")
-    net = actor_network.ActorNetwork(
-        time_step_spec.observation, action_spec, fc_layer_params=(400, 300)
-    )
-    policy = actor_policy.ActorPolicy(time_step_spec, action_spec, net, clip=True)
-    net.create_variables(time_step_spec.observation)
-    _checkpoint(out, policy, 7)
-    _save_reference(out, reference_returns(policy, "Pendulum-v1", REFERENCE_SEEDS[:2]))
-
-
-def sac_actor(out: Path) -> None:
-    time_step_spec, action_spec = _specs("Pendulum-v1")
-    net = actor_distribution_network.ActorDistributionNetwork(
-        time_step_spec.observation,
-        action_spec,
-        fc_layer_params=(256, 256),
-        continuous_projection_net=tanh_normal_projection_network.TanhNormalProjectionNetwork,
-    )
-    policy = greedy_policy.GreedyPolicy(
-        actor_policy.ActorPolicy(time_step_spec, action_spec, net, training=False)
-    )
-    net.create_variables(time_step_spec.observation)
-    _checkpoint(out, policy, 9)
-    _save_reference(out, reference_returns(policy, "Pendulum-v1", REFERENCE_SEEDS[:2]))
-
-
-def actor_distribution_rnn(out: Path) -> None:
-    time_step_spec, action_spec = _specs("Pendulum-v1")
-    net = actor_distribution_rnn_network.ActorDistributionRnnNetwork(
-        time_step_spec.observation,
-        action_spec,
-        input_fc_layer_params=(200, 100),
-        lstm_size=(20,),
-        output_fc_layer_params=None,
-    )
-    policy = actor_policy.ActorPolicy(time_step_spec, action_spec, net)
-    net.create_variables(time_step_spec.observation)
-    _perturb(net.variables, seed=3)
-    _checkpoint(out, policy, 11)
-    reference = reference_returns(greedy_policy.GreedyPolicy(policy), "Pendulum-v1", [3])
-    _save_reference(out, reference)
+    agent.initialize()
+    _checkpoint(out, agent.policy, 6)
 
 
 def q_network_with_side_data(out: Path) -> None:
@@ -224,10 +177,7 @@ def bad_actions(out: Path) -> None:
 
 def write_all(out: Path) -> None:
     dqn_v2_train_eval(out / "dqn_v2")
-    q_rnn(out / "q_rnn")
-    ddpg_actor(out / "ddpg_actor")
-    sac_actor(out / "sac_actor")
-    actor_distribution_rnn(out / "actor_rnn")
+    lstm_sequential(out / "lstm_sequential")
     q_network_with_side_data(out / "q_network_side")
     normalized_countdown(out / "normalized_countdown")
     step_counter(out / "step_counter")

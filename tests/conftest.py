@@ -45,3 +45,10 @@ def run_cli(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.Co
         timeout=timeout,
         env={**os.environ, "NO_COLOR": "1"},
     )
+
+
+@pytest.fixture(scope="session")
+def agents(tmp_path_factory) -> Path:
+    """Every TF-Agents agent trained briefly and saved as its example script saves it, with
+    eager reference returns (see tests/artifacts_agents.py), in a temp dir."""
+    return write_artifacts(tmp_path_factory, "artifacts_agents.py")
