@@ -152,3 +152,49 @@ def test_ppo_observation_normalizer_left_out_is_named_in_words(agents, tmp_path,
     assert report["policy"]["lost"] == [warning[0].removeprefix("warning: --allow-partial: ")]
     # and it matters: without the normalizer the actions are not the trained ones
     assert [e["return"] for e in report["episodes"]] != pytest.approx(ref["returns"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The directories TF-Agents' example scripts leave: a train dir, a root, policy_saved_model/
+
+
+@pytest.mark.parametrize(
+    "name, given, config",
+    [
+        ("sac_v2", "train", None),  # train/ holds the agent's ckpt-N and policy/: policy/ is used
+        ("ppo_v2", "train", "tf-agents-ppo-v2-clip"),
+        ("ppo_v2", "", None),  # the root: its policy_saved_model/ SavedModels
+        ("ppo_v2", "policy_saved_model", None),
+    ],
+)
+def test_example_script_directories_resolve_to_what_is_in_them(
+    agents, tmp_path, name, given, config
+):
+    """Issue 10: `root/train` and `root/policy_saved_model` (or the root itself) evaluate the
+    policy in them, newest first, and give the eager reference's returns."""
+    ref = reference(agents, name)
+    target = agents / name / given
+    args = ["eval", str(target), "--env", ref["env"], "--episodes", str(len(ref["seeds"])),
+            "--seed", str(ref["seeds"][0]), "--out", str(tmp_path / "o"), "--json"]  # fmt: skip
+    if ref["max_episode_steps"]:
+        args += ["--max-episode-steps", str(ref["max_episode_steps"])]
+    if config:
+        args += ["--config", config]
+    result = invoke(*args)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert_same_returns(report, ref, continuous=ref["env"] == "Pendulum-v1")
+    policy = report["policy"]
+    assert policy["train_step"] == ref["train_step"]
+    if given == "train":
+        assert policy["format"] == "checkpointer"
+        assert policy["checkpoint"].startswith(str(agents / name / "train" / "policy" / "ckpt-"))
+    else:
+        assert policy["format"] == "saved_model"
+        assert policy["saved_model"] == str(
+            agents / name / "policy_saved_model" / f"policy_{ref['train_step']:09d}"
+        )
+        again = [a if a != str(tmp_path / "o") else str(tmp_path / "p") for a in args]
+        step = invoke(*again, "--step", str(ref["train_step"]))
+        assert step.exit_code == 0, step.stderr
+        assert json.loads(step.stdout)["episodes"] == report["episodes"]

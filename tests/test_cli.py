@@ -154,8 +154,10 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
         "architecture": None,
         "config": None,
         "inferred": False,
+        "assumed": [],
         "stochastic": False,
         "unmatched": [],
+        "lost": [],
         "side_data": [],
     }
     assert report["settings"] == {"episodes": 6, "seed": 10, "num_envs": 6, "vector": "sync"}
