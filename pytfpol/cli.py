@@ -5,6 +5,7 @@ Importing this module does not import TensorFlow (nor rich): `pytfpol --help` an
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Optional
 
@@ -296,6 +297,7 @@ def _run_command(body, verbose: bool) -> None:
 
     if not verbose:
         silence()
+    _working_directory_importable()
     try:
         body()
     except PytfpolError as exc:
@@ -307,6 +309,15 @@ def _run_command(body, verbose: bool) -> None:
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, exit 4
         _report_error(exc, verbose)
         sys.exit(EXIT_RUNTIME)
+
+
+def _working_directory_importable() -> None:
+    """`--env module:ID` and config factories import modules from the working directory, as
+    under `python -m pytfpol` (whose import path starts with it; the console script's starts with
+    its own bin/). Appended, so a module there never shadows an installed package."""
+    cwd = os.getcwd()
+    if "" not in sys.path and cwd not in sys.path:
+        sys.path.append(cwd)
 
 
 def _report_error(exc: BaseException, verbose: bool) -> None:

@@ -12,14 +12,18 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
-import gymnasium as gym
-import numpy as np
-from gymnasium import spaces
-from tf_agents.environments import py_environment
-from tf_agents.specs import array_spec
-from tf_agents.trajectories import time_step as ts
+from pytfpol.quiet_tf import prepare_environment
 
-from pytfpol.errors import InputError, RunError, SpecMismatchError, UsageError
+prepare_environment()  # SDL's audio driver and TensorFlow's thread pools, before their imports
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+from gymnasium import spaces  # noqa: E402
+from tf_agents.environments import py_environment  # noqa: E402
+from tf_agents.specs import array_spec  # noqa: E402
+from tf_agents.trajectories import time_step as ts  # noqa: E402
+
+from pytfpol.errors import InputError, RunError, SpecMismatchError, UsageError  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Making environments
@@ -51,7 +55,8 @@ class EnvSource:
             module = exc.name or getattr(exc.__cause__, "name", None) or self.env_id.split(":")[0]
             raise InputError(
                 f"--env {self.env_id}: cannot import module {module!r} to register it",
-                "install the package that provides the environment, or check the module name",
+                "install the package that provides the environment, or check the module name "
+                "(modules in the working directory and on PYTHONPATH are found)",
             ) from exc
         except gym.error.DependencyNotInstalled as exc:
             raise InputError(f"--env {self.env_id}: {exc}", "install what it names") from exc
@@ -146,9 +151,13 @@ def tensor_specs(env_specs: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def describe_spec(spec: Any) -> str:
-    """`float32 (4,) in [-4.8, 4.8]`: one leaf, short enough for a side-by-side table."""
+    """`float32 (4,) in [-4.8, 4.8]`: one leaf, short enough for a side-by-side table. Float bounds
+    at the type's limits (Gymnasium's -inf/inf, stored by TF-Agents as the largest float) read
+    `unbounded`, or `-inf`/`inf` when only one side is."""
     text = f"{np.dtype(spec.dtype).name} {tuple(spec.shape)}"
     if isinstance(spec, array_spec.BoundedArraySpec):
+        if is_unbounded(spec.minimum) and is_unbounded(spec.maximum):
+            return text + " unbounded"
         low, high = _fmt_bound(spec.minimum), _fmt_bound(spec.maximum)
         text += (
             f" in [{low}, {high}]"
@@ -156,6 +165,12 @@ def describe_spec(spec: Any) -> str:
             else f" in {low}..{high}"
         )
     return text
+
+
+def is_unbounded(bound: Any) -> bool:
+    """Every element of a float bound is infinite or beyond float32's largest value."""
+    arr = np.asarray(bound)
+    return arr.dtype.kind == "f" and bool(np.all(np.abs(arr) >= np.finfo(np.float32).max))
 
 
 def _fmt_bound(bound: Any) -> str:
@@ -169,6 +184,8 @@ def _fmt_number(value: Any) -> str:
     value = np.asarray(value)
     if value.dtype.kind != "f":
         return str(value)
+    if is_unbounded(value):
+        return "inf" if value > 0 else "-inf"
     return f"{float(value):.4g}"
 
 

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from pytfpol.errors import InputError
+from pytfpol.errors import InputError, PytfpolError, UsageError
 from pytfpol.policy_config import PolicyConfig
 from pytfpol.quiet_tf import import_tf
 from pytfpol.sources import BUNDLED_CONFIG, FORMAT_CHECKPOINTER, POLICY_SPECS, PolicySource
@@ -27,7 +27,7 @@ tf = import_tf()
 from tf_agents.policies import policy_saver, py_tf_policy, tf_policy  # noqa: E402
 from tf_agents.specs import tensor_spec  # noqa: E402
 
-from pytfpol import checkpoint_reader, checkpoints, networks  # noqa: E402
+from pytfpol import checkpoint_reader, checkpoints, invariance, networks, sampling  # noqa: E402
 
 TRAIN_STEP_KEY = "train_step/.ATTRIBUTES/VARIABLE_VALUE"
 
@@ -53,7 +53,13 @@ class SavedModelTFPolicy(tf_policy.TFPolicy):
         return self._loaded.action(time_step, policy_state)
 
     def _distribution(self, time_step, policy_state):
-        raise NotImplementedError("pytfpol drives SavedModels through action() only")
+        """The saved `distribution()` (PolicySaver saves it when it can): for --stochastic."""
+        if not hasattr(self._loaded, "distribution"):
+            raise UsageError(
+                "--stochastic: the SavedModel has no distribution() function to sample from",
+                "evaluate it without --stochastic (its action() as saved)",
+            )
+        return self._loaded.distribution(time_step, policy_state)
 
     def _get_initial_state(self, batch_size):
         return self._loaded.get_initial_state(batch_size)
@@ -127,6 +133,9 @@ class LoadOptions:
     stochastic: bool = False
     seed: Optional[int] = None
     allow_partial: bool = False
+    # Rows bit-identical for any batch size and position (pytfpol.invariance); off only to
+    # measure what it costs.
+    batch_invariant: bool = True
 
 
 def load_policy(
@@ -148,11 +157,11 @@ def _load_saved_model_policy(source: PolicySource, options: LoadOptions) -> Load
     # damaged files); the applied checkpoint is validated by _side_data below.
     checkpoint_reader.open_bundle(os.path.join(source.saved_model_dir, "variables", "variables"))
     side_data = _side_data(source.checkpoint_prefix) if source.checkpoint_prefix else {}
-    with _new_session() as session, session.graph.as_default():
+    with _new_session(options) as session, session.graph.as_default():
         loaded = _load_saved_model(source.saved_model_dir)
-        py_policy = py_tf_policy.PyTFPolicy(SavedModelTFPolicy(loaded, specs))
-        py_policy.session = session
-        _build(py_policy, options.batch_size, source.saved_model_dir)
+        py_policy = _py_policy(
+            SavedModelTFPolicy(loaded, specs), options, session, source.saved_model_dir
+        )
         session.run(tf.compat.v1.global_variables_initializer())
         train_step = _run_scalar(session, loaded.get_train_step())
         if source.checkpoint_dir is not None:
@@ -178,8 +187,8 @@ def _load_checkpointer(source: PolicySource, options: LoadOptions, env_specs) ->
     found, py_state_keys = checkpoints.checkpoint_contents(prefix)
     side_data = checkpoints.read_side_data(prefix, py_state_keys)
     time_step_spec, action_spec = env_specs
-    with _new_session() as session, session.graph.as_default():
-        if options.seed is not None:
+    with _new_session(options) as session, session.graph.as_default():
+        if options.seed is not None:  # only for factory policies that draw in distribution()
             tf.compat.v1.set_random_seed(options.seed)
         saved = networks.build_saved_policy(config, time_step_spec, action_spec)
         objects: dict[str, Any] = {config.policy_key: saved}
@@ -200,9 +209,7 @@ def _load_checkpointer(source: PolicySource, options: LoadOptions, env_specs) ->
         states = checkpoints.numpy_states(side_data)
         policy = networks.evaluation_policy(saved, options.stochastic)
         policy = _normalized(policy, config, side_data, prefix)
-        py_policy = py_tf_policy.PyTFPolicy(policy, seed=options.seed)
-        py_policy.session = session
-        _build(py_policy, options.batch_size, prefix)
+        py_policy = _py_policy(policy, options, session, prefix)
         checkpoints.restore(session, {**objects, **states}, prefix, options.allow_partial)
         side_data.update(checkpoints.state_arrays(states))
         train_step = (
@@ -223,10 +230,24 @@ def _load_checkpointer(source: PolicySource, options: LoadOptions, env_specs) ->
     )
 
 
+def _py_policy(policy, options: LoadOptions, session, path: str):
+    """`policy` as a built `PyTFPolicy` for batches of `options.batch_size`: batch-invariant
+    (`invariance`), sampling per episode with --stochastic (`sampling`)."""
+    if options.batch_invariant:
+        policy = invariance.PaddedBatchPolicy(policy)
+    if options.stochastic:
+        policy = sampling.EpisodeSampledPolicy(policy, path)
+    py_policy = py_tf_policy.PyTFPolicy(policy)
+    py_policy.session = session
+    _build(py_policy, options.batch_size, path)
+    return sampling.EpisodeKeyedPyPolicy(py_policy) if options.stochastic else py_policy
+
+
 @contextlib.contextmanager
-def _new_session():
+def _new_session(options: LoadOptions):
     """A session on a fresh graph, closed if loading into it fails (kept open otherwise)."""
-    session = tf.compat.v1.Session(graph=tf.Graph())
+    config = invariance.session_config() if options.batch_invariant else None
+    session = tf.compat.v1.Session(graph=tf.Graph(), config=config)
     try:
         yield session
     except BaseException:
@@ -289,6 +310,8 @@ def _load_saved_model(saved_model_dir: str):
 def _build(py_policy, batch_size: int, saved_model_dir: str) -> None:
     try:
         py_policy.initialize(batch_size)
+    except PytfpolError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise InputError(
             f"{saved_model_dir}: the SavedModel's action function does not accept a batch of "
