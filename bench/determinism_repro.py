@@ -15,6 +15,9 @@ SAC's MLP actor, an LSTM actor, a conv actor on images), loaded by pytfpol's own
 three steps with the policy state carried; the same four variants (pytfpol's is "both"), and the
 median time of one policy call at each batch size.
 
+Part 3, sampling: the median time of one call of SAC's actor rebuilt from a Checkpointer directory
+(configs/tf-agents-sac-v2-actor.toml), greedy vs `--stochastic` (per-row stateless sampling).
+
 Each part runs in a fresh process with oneDNN off (TF_ENABLE_ONEDNN_OPTS=0, what pytfpol sets) and
 on (TensorFlow's default on x86 Linux): the variable must be set before TensorFlow is imported.
 """
@@ -50,13 +53,19 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         job = json.loads(args.child)
-        rows = kernels() if job["part"] == "kernels" else policies(Path(job["dir"]), job["repeats"])
+        part = job["part"]
+        if part == "kernels":
+            rows = kernels()
+        elif part == "policies":
+            rows = policies(Path(job["dir"]), job["repeats"])
+        else:
+            rows = sampling_cost(Path(job["dir"]), job["repeats"])
         print("ROWS " + json.dumps(rows))
         return
     with tempfile.TemporaryDirectory(prefix="pytfpol-repro-") as tmp:
         parts = ["kernels"]
         if not args.kernels_only:
-            parts.append("policies")
+            parts += ["policies", "sampling"]
             subprocess.run(
                 [sys.executable, str(REPO / "tests" / "artifacts_determinism.py"), tmp],
                 check=True,
@@ -64,9 +73,16 @@ def main() -> None:
                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
             )
         for part in parts:
-            for onednn in ("0", "1"):
+            for onednn in ("0", "1") if part != "sampling" else ("0",):
                 job = {"part": part, "dir": tmp, "repeats": args.repeats}
-                env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": onednn, "TF_CPP_MIN_LOG_LEVEL": "3"}
+                env = {
+                    **os.environ,
+                    "TF_ENABLE_ONEDNN_OPTS": onednn,
+                    "TF_CPP_MIN_LOG_LEVEL": "3",
+                    # Per-session intra-op pools (as pytfpol sets it), so that each session's
+                    # own thread count applies; the variable is read at the first session.
+                    "TF_OVERRIDE_GLOBAL_THREADPOOL": "1",
+                }
                 out = subprocess.run(
                     [sys.executable, __file__, "--child", json.dumps(job)],
                     check=True,
@@ -79,6 +95,17 @@ def main() -> None:
 
 
 def render(part: str, onednn: str, rows: list) -> str:
+    if part == "sampling":
+        lines = ["#### sampling cost (ms per policy call, median)", ""]
+        lines += ["| policy | " + " | ".join(f"batch {b}" for b in BATCHES) + " |"]
+        lines += ["|---|" + "---:|" * len(BATCHES)]
+        for row in rows:
+            lines.append(
+                f"| {row['case']} | "
+                + " | ".join(f"{row['ms'][str(b)]:.2f}" for b in BATCHES)
+                + " |"
+            )
+        return "\n".join([*lines, ""])
     title = f"{part}, oneDNN {'on' if onednn == '1' else 'off'}"
     head = "rows differing from batch 64, at batch " + " / ".join(str(b) for b in BATCHES)
     lines = [f"#### {title}", "", f"| case | {' | '.join(VARIANTS)} |", "|---|" + "---|" * 4]
@@ -117,6 +144,7 @@ def kernels() -> list:
     cases = {
         "MatMul+BiasAdd+Relu 17x256": dense(17, 256),
         "MatMul+BiasAdd+Relu 256x256": dense(256, 256),
+        "MatMul+BiasAdd+Relu 2048x256": dense(2048, 256),
         "MatMul+BiasAdd+Relu 3136x512": dense(3136, 512),
         "Exp on (batch, 6)": ((6,), tf.exp),
         "Sigmoid on (batch, 6)": ((6,), tf.sigmoid),
@@ -238,6 +266,49 @@ def policies(directory: Path, repeats: int) -> list:
                 loaded.close()
             row[variant] = {"differ": _differ(results), "ms": ms}
         out.append(row)
+    return out
+
+
+def sampling_cost(directory: Path, repeats: int) -> list:
+    sys.path.insert(0, str(REPO))
+    from pytfpol.quiet_tf import import_tf
+
+    import_tf()
+    import gymnasium as gym
+    from tf_agents.trajectories import time_step as ts
+
+    from pytfpol import envs, loading
+    from pytfpol.policy_config import load_policy_config
+    from pytfpol.sources import resolve_policy_source
+
+    env = gym.make("HalfCheetah-v5")
+    specs = envs.tensor_specs(
+        {
+            "observation": envs.space_to_spec(env.observation_space, "observation"),
+            "action": envs.space_to_spec(env.action_space, "action"),
+        }
+    )
+    config = load_policy_config(REPO / "configs" / "tf-agents-sac-v2-actor.toml")
+    source = resolve_policy_source(str(directory / "cheetah_sac_ckpt"))
+    rng = np.random.default_rng(1)
+    out = []
+    for stochastic in (False, True):
+        ms = {}
+        for batch in BATCHES:
+            options = loading.LoadOptions(batch, config=config, stochastic=stochastic, seed=0)
+            loaded = loading.load_policy(source, options, specs)
+            step = ts.TimeStep(
+                np.ones(batch, np.int32),
+                np.zeros(batch, np.float32),
+                np.ones(batch, np.float32),
+                rng.normal(size=(batch, 17)),
+            )
+            if stochastic:
+                loaded.py_policy.set_episode_keys(np.arange(batch), np.zeros(batch))
+            with loaded.session.as_default():
+                ms[str(batch)] = _time_call(loaded.py_policy, step, repeats)
+            loaded.close()
+        out.append({"case": "SAC actor, " + ("--stochastic" if stochastic else "greedy"), "ms": ms})
     return out
 
 

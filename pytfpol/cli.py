@@ -101,7 +101,8 @@ def main() -> None:
 @click.option(
     "--stochastic",
     is_flag=True,
-    help="Sample actions (seeded by --seed) instead of the greedy mode.",
+    help="Sample actions from the policy's distribution, seeded per episode (S+i and the step), "
+    "instead of the greedy mode.",
 )
 @click.option(
     "--num-envs",

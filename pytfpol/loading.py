@@ -35,8 +35,9 @@ TRAIN_STEP_KEY = "train_step/.ATTRIBUTES/VARIABLE_VALUE"
 class SavedModelTFPolicy(tf_policy.TFPolicy):
     """A loaded PolicySaver SavedModel seen as a `TFPolicy`, built in the current graph."""
 
-    def __init__(self, loaded: Any, specs: dict) -> None:
+    def __init__(self, loaded: Any, specs: dict, path: str = "the SavedModel") -> None:
         self._loaded = loaded
+        self._path = path
         super().__init__(
             tensor_spec.from_spec(specs["time_step_spec"]),
             tensor_spec.from_spec(specs["action_spec"]),
@@ -56,10 +57,12 @@ class SavedModelTFPolicy(tf_policy.TFPolicy):
         """The saved `distribution()` (PolicySaver saves it when it can): for --stochastic."""
         if not hasattr(self._loaded, "distribution"):
             raise UsageError(
-                "--stochastic: the SavedModel has no distribution() function to sample from",
+                f"--stochastic: {self._path} has no distribution() function to sample from",
                 "evaluate it without --stochastic (its action() as saved)",
             )
-        return self._loaded.distribution(time_step, policy_state)
+        step = self._loaded.distribution(time_step, policy_state)
+        sampling.check_distributions(step, self._path)  # PolicySaver saves a stub when it could not
+        return step
 
     def _get_initial_state(self, batch_size):
         return self._loaded.get_initial_state(batch_size)
@@ -160,7 +163,10 @@ def _load_saved_model_policy(source: PolicySource, options: LoadOptions) -> Load
     with _new_session(options) as session, session.graph.as_default():
         loaded = _load_saved_model(source.saved_model_dir)
         py_policy = _py_policy(
-            SavedModelTFPolicy(loaded, specs), options, session, source.saved_model_dir
+            SavedModelTFPolicy(loaded, specs, source.saved_model_dir),
+            options,
+            session,
+            source.saved_model_dir,
         )
         session.run(tf.compat.v1.global_variables_initializer())
         train_step = _run_scalar(session, loaded.get_train_step())

@@ -289,8 +289,10 @@ FLOAT32_MAX = 3.4028234663852886e38  # bounds at or beyond it are Gymnasium's -i
 
 
 def _compact(value) -> str:
-    if isinstance(value, list) and value and all(v == value[0] for v in value):
-        return _compact(value[0])
+    if isinstance(value, list):
+        if value and all(v == value[0] for v in value):
+            return _compact(value[0])
+        return "[" + ", ".join(_compact(v) for v in value) + "]"
     if isinstance(value, float) and abs(value) >= FLOAT32_MAX:
         return "inf" if value > 0 else "-inf"
     return json.dumps(value).replace('"', "")

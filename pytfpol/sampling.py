@@ -64,7 +64,7 @@ class EpisodeSampledPolicy(tf_policy.TFPolicy):
 
     def _action(self, time_step, policy_state, seed):
         step = self._wrapped.distribution(time_step, policy_state[POLICY])
-        distributions = _distributions(step, self._what)
+        distributions = check_distributions(step, self._what)
         actions = sample_rows(
             distributions, policy_state[EPISODE], policy_state[STEP], self.action_spec
         )
@@ -82,22 +82,23 @@ class EpisodeSampledPolicy(tf_policy.TFPolicy):
         }
 
 
-def _distributions(step, what: str):
+def check_distributions(step, what: str):
     """The action distributions of a distribution step; UsageError when there is nothing to
     sample (a deterministic policy) or no distribution at all (e.g. a SavedModel whose
-    distribution() PolicySaver could not serialise)."""
+    distribution() PolicySaver could not serialise, as for an epsilon-greedy collect policy)."""
     leaves = tf.nest.flatten(getattr(step, "action", None))
     if not leaves or not all(isinstance(d, tfp.distributions.Distribution) for d in leaves):
         raise UsageError(
-            f"--stochastic: {what} has no action distribution to sample from",
+            f"--stochastic: {what} has no action distribution to sample from (PolicySaver could "
+            "not save its distribution(), e.g. of an epsilon-greedy collect policy)",
             "evaluate it without --stochastic (its action() as saved)",
         )
     if all(isinstance(d, tfp.distributions.Deterministic) for d in leaves):
         raise UsageError(
             f"--stochastic: {what} is deterministic (a greedy policy or a deterministic "
             "actor): there is nothing to sample",
-            "drop --stochastic, or evaluate the policy that samples (e.g. --policy policy "
-            "for a Learner root, or a config with saved_as = plain)",
+            "drop --stochastic; of a Learner policies/ root, --policy policy or --policy "
+            "collect picks a SavedModel that samples",
         )
     return step.action
 

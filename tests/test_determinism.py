@@ -9,8 +9,6 @@ across `--num-envs` and `--vector` are a sharp test of equal actions.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -26,7 +24,7 @@ from pytfpol.errors import UsageError  # noqa: E402
 from pytfpol.loading import LoadOptions, load_policy  # noqa: E402
 from pytfpol.policy_config import load_policy_config  # noqa: E402
 from pytfpol.sources import resolve_policy_source  # noqa: E402
-from tests.conftest import REPO, write_artifacts  # noqa: E402
+from tests.conftest import REPO  # noqa: E402
 
 CHEETAH = "HalfCheetah-v5"
 SAC_CONFIG = REPO / "configs" / "tf-agents-sac-v2-actor.toml"
@@ -44,11 +42,6 @@ POLICIES = {
     "mlp-rebuilt-stochastic": ("cheetah_sac_ckpt", True, True),
     "mlp-saved-model-stochastic": ("cheetah_sample_sm", False, True),
 }
-
-
-@pytest.fixture(scope="session")
-def det_artifacts(tmp_path_factory) -> Path:
-    return write_artifacts(tmp_path_factory, "artifacts_determinism.py")
 
 
 def cheetah_specs():
@@ -182,3 +175,28 @@ def test_stochastic_refuses_a_deterministic_saved_model(det_artifacts):
     with pytest.raises(UsageError, match="deterministic.*nothing to sample") as caught:
         load_policy(source, LoadOptions(batch_size=2, stochastic=True, seed=0))
     assert caught.value.exit_code == 2
+
+
+def test_stochastic_refuses_a_saved_model_without_a_distribution(artifacts):
+    """A DQN collect policy is epsilon-greedy: PolicySaver cannot save its distribution()."""
+    source = resolve_policy_source(str(artifacts / "learner" / "policies"), "collect")
+    with pytest.raises(UsageError, match="no action distribution to sample from") as caught:
+        load_policy(source, LoadOptions(batch_size=2, stochastic=True, seed=0))
+    assert caught.value.exit_code == 2
+
+
+def test_stochastic_q_policy_saved_model_is_per_episode(artifacts):
+    """Discrete sampling (the Q policy's softmax, a Learner root's `policy` SavedModel)."""
+    source = resolve_policy_source(str(artifacts / "learner" / "policies"), "policy")
+    runs = []
+    for num_envs in (1, 3):
+        loaded = load_policy(source, LoadOptions(batch_size=num_envs, stochastic=True, seed=0))
+        stepper = vector.make_stepper("sync", vector.EnvFactory("CartPole-v1"), num_envs)
+        try:
+            with loaded.session.as_default():
+                results = evaluation.run_episodes(loaded.py_policy, stepper, 7, SEED)
+        finally:
+            stepper.close()
+            loaded.close()
+        runs.append([(r.return_, r.length) for r in results])
+    assert runs[0] == runs[1]
