@@ -310,7 +310,7 @@ def worker(job: dict) -> None:
                 )
             )
     for name, path in job["policies"].items():
-        for n in sorted({*NUM_ENVS, default_sync}):
+        for n in sorted({*NUM_ENVS, default_sync} & set(batches)):
             count = few if n == 1 else episodes
             label = f"sync {n}" + (" (default)" if n == default_sync else "")
             policy = loaded[name, n].py_policy
