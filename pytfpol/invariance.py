@@ -5,14 +5,13 @@ computed in batches of 1, 3 or 64 rows and at any row of the batch. TensorFlow's
 bit-identical rows for all of these only under two conditions (measured by
 `bench/determinism_repro.py`, see bench/README.md):
 
-* one intra-op thread: with more, Eigen (and oneDNN) split the inner dimension of a matrix
-  product across threads for some shapes (few rows, long rows) and add the partial sums, so the
-  rounding depends on the batch size;
+* one intra-op thread: with more, Eigen splits long dot products (e.g. 2048 inputs) into
+  per-thread partial sums for some batch sizes only, so the rounding depends on the batch size;
 * a batch whose row count is a multiple of `ROW_QUANTUM` (16): Eigen computes a one-row matrix
-  product as a matrix-vector product (another summation order), a one-image convolution by
-  another path, and transcendental functions (exp, log1p, sigmoid, softplus, ...) on the last
-  `size % packet` elements of a tensor with scalar code whose rounding differs from the SIMD code
-  used for the rest (packets hold 16 floats with AVX-512, 8 with AVX2).
+  product as a matrix-vector product (another summation order; oneDNN, when switched on, changes
+  its kernel for a few rows too), and transcendental functions (exp, log1p, sigmoid, softplus,
+  ...) on the last `size % packet` elements of a tensor with scalar code whose rounding differs
+  from the SIMD code used for the rest (packets hold 16 floats with AVX-512, 8 with AVX2).
 
 `session_config()` gives the first; `PaddedBatchPolicy` the second: it pads every batch to a
 multiple of 16 rows inside the graph (copies of row 0) and returns the real rows. Then every

@@ -425,7 +425,7 @@ def test_saved_model_specs_train_step_and_signatures(artifacts):
 
 def test_spec_table_says_unbounded(artifacts, det_artifacts):
     """Float bounds at the type's limits (Gymnasium's -inf/inf) read `unbounded` or `inf`."""
-    lines = invoke(det_artifacts / "cheetah_sac_sm").stdout.splitlines()
+    lines = [line.strip() for line in invoke(det_artifacts / "cheetah_sac_sm").stdout.splitlines()]
     assert "time_step_spec.observation  float64 (17,) unbounded" in lines
     lines = invoke(artifacts / "cartpole_sm").stdout.splitlines()
     observation = next(line for line in lines if "time_step_spec.observation" in line)
