@@ -1,6 +1,7 @@
 """`make bench`: evaluation throughput of pytfpol vs the bare environment and TF-Agents' own loop.
 
-For CartPole-v1, Acrobot-v1 and Pendulum-v1, on the same policies, env, seeds and episodes:
+For CartPole-v1, Acrobot-v1, Pendulum-v1 and HalfCheetah-v5, on the same policies, env, seeds
+and episodes:
 
   bare      the env without a policy (random actions), at the same vectorisation:
             `gym-*`  Gymnasium's own vector env (SyncVectorEnv / make_vec native), autoreset;
@@ -10,6 +11,8 @@ For CartPole-v1, Acrobot-v1 and Pendulum-v1, on the same policies, env, seeds an
   tfa-128   the same over `BatchedPyEnvironment` of 128 envs
   pytfpol   `evaluation.run_episodes` (what `pytfpol eval` runs) at --num-envs 1, 8, 32, 128,
             the default, and the default with --vector async (+ native for CartPole)
+  off       pytfpol sync at --num-envs 1, 8, 64 with batch invariance switched off
+            (`LoadOptions(batch_invariant=False)`): what `pytfpol.invariance` costs
 
 Policies: the shipped example `examples/cartpole-dqn` when present, and PolicySaver SavedModels
 made here with random weights of the env's specs: a small (64, 64) and a wide (256, 256) MLP.
@@ -46,7 +49,11 @@ ENVS = {
     "CartPole-v1": {"episodes": 256, "few": 8, "tfa_few": 2, "max_steps": 100},
     "Acrobot-v1": {"episodes": 128, "few": 4, "tfa_few": 2, "max_steps": 60},
     "Pendulum-v1": {"episodes": 128, "few": 4, "tfa_few": 2, "max_steps": 60},
+    "HalfCheetah-v5": {"episodes": 64, "few": 2, "tfa_few": 1, "max_steps": 100},
 }
+# Batch sizes at which pytfpol also runs with batch invariance off (LoadOptions(batch_invariant=
+# False): no padding to 16 rows, the session's default intra-op threads), to show its cost.
+INVARIANCE_NUM_ENVS = (1, 8, 64)
 NUM_ENVS = (1, 8, 32, 128)
 TFA_BATCH = 128
 SEED = 0
@@ -254,6 +261,10 @@ def worker(job: dict) -> None:
         source = resolve_policy_source(path)
         for n in batches:
             loaded[name, n] = load_policy(source, LoadOptions(batch_size=n))
+        for n in set(INVARIANCE_NUM_ENVS) & set(batches):
+            loaded[name, n, "variant"] = load_policy(
+                source, LoadOptions(batch_size=n, batch_invariant=False)
+            )
         for batch in (1, TFA_BATCH):
             tfa_policies[path, batch] = py_tf_eager_policy.SavedModelPyTFEagerPolicy(
                 path, load_specs_from_pbtxt=True, batch_time_steps=batch == 1
@@ -300,7 +311,7 @@ def worker(job: dict) -> None:
                 )
             )
     for name, path in job["policies"].items():
-        for n in sorted({*NUM_ENVS, default_sync}):
+        for n in sorted({*NUM_ENVS, default_sync} & set(batches)):
             count = few if n == 1 else episodes
             label = f"sync {n}" + (" (default)" if n == default_sync else "")
             policy = loaded[name, n].py_policy
@@ -339,6 +350,20 @@ def worker(job: dict) -> None:
                         ),
                     )
                 )
+        for n in sorted(set(INVARIANCE_NUM_ENVS) & set(batches)):
+            count = few if n == 1 else episodes
+            variant = loaded[name, n, "variant"]
+            configs.append(
+                (
+                    "not-invariant",
+                    name,
+                    f"sync {n}",
+                    n,
+                    lambda p=variant.py_policy, s=variant.session, n=n, c=count: _in(
+                        s, run_loop, p, "sync", n, c
+                    ),
+                )
+            )
         configs.append(
             ("tf-agents", name, "1 env", 1, lambda p=path: tf_agents(p, 1, job["tfa_few"]))
         )
@@ -484,6 +509,8 @@ def render(rows: list, startup: dict, repeats: int, elapsed: float) -> str:
             tfa1 = next(r for r in mine if r["config"] == "1 env")
             tfab = next(r for r in mine if r["config"].startswith("batched"))
             for r in mine:
+                if r["group"] == "not-invariant":
+                    continue
                 if r["group"] == "tf-agents":
                     lines.append(
                         f"| {name} | TF-Agents {r['config']} | {r['steps_per_s']:,.0f} | "
@@ -498,6 +525,7 @@ def render(rows: list, startup: dict, repeats: int, elapsed: float) -> str:
                     f"{r['episodes_per_s']:,.1f} | {_ratio(r, gym_bare)} | {_ratio(r, loop_bare)} | "
                     f"{_ratio(r, tfa1)} | {_ratio(r, tfab) if n == TFA_BATCH or 'default' in r['config'] else ''} |"
                 )
+        lines += _invariance_cost(env_rows)
         peak = max(r["worker_peak_rss_mb"] for r in env_rows)
         lines += [
             "",
@@ -516,6 +544,34 @@ def render(rows: list, startup: dict, repeats: int, elapsed: float) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _invariance_cost(env_rows: list) -> list:
+    """What batch invariance costs: pytfpol sync as shipped vs with it switched off."""
+    before = [r for r in env_rows if r["group"] == "not-invariant"]
+    if not before:
+        return []
+    lines = [
+        "",
+        "batch invariance (pytfpol.invariance) on vs off, pytfpol sync:",
+        "",
+        "| policy | num_envs | steps/s on | steps/s off | on / off |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for off in before:
+        on = next(
+            r
+            for r in env_rows
+            if r["group"] == "pytfpol"
+            and r["policy"] == off["policy"]
+            and r["num_envs"] == off["num_envs"]
+            and r["config"].startswith("sync")
+        )
+        lines.append(
+            f"| {off['policy']} | {off['num_envs']} | {on['steps_per_s']:,.0f} | "
+            f"{off['steps_per_s']:,.0f} | {_ratio(on, off)} |"
+        )
+    return lines
 
 
 def _ratio(row: dict, base) -> str:

@@ -7,6 +7,7 @@ exit 2) like every other error.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from typing import Optional
@@ -357,7 +358,8 @@ def main() -> None:
 @click.option(
     "--stochastic",
     is_flag=True,
-    help="Sample actions (seeded by --seed) instead of the greedy mode.",
+    help="Sample actions from the policy's distribution, seeded per episode (S+i and the step), "
+    "instead of the greedy mode.",
 )
 @click.option(
     "--num-envs",
@@ -796,6 +798,7 @@ def _run_command(body, verbose: bool) -> None:
         silence()
     _safe_streams()
     warnings.showwarning = _one_line_warning
+    _working_directory_importable()
     try:
         body()
     except PytfpolError as exc:
@@ -822,6 +825,15 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
     """Python warnings (Gymnasium's among them) as one plain `warning:` line on stderr, without
     the source line or colour codes."""
     sys.stderr.write(f"warning: {one_line(message)}\n")
+
+
+def _working_directory_importable() -> None:
+    """`--env module:ID` and config factories import modules from the working directory, as
+    under `python -m pytfpol` (whose import path starts with it; the console script's starts with
+    its own bin/). Appended, so a module there never shadows an installed package."""
+    cwd = os.getcwd()
+    if "" not in sys.path and cwd not in sys.path:
+        sys.path.append(cwd)
 
 
 def _report_error(exc: BaseException, verbose: bool) -> None:

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib
-import os
 import pickle
-import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-import gymnasium as gym
+from pytfpol.quiet_tf import prepare_environment
 
-from pytfpol.errors import InputError, RunError, UsageError, one_line
+prepare_environment()  # before Gymnasium (pygame's SDL) and, later, TensorFlow are imported
+
+import gymnasium as gym  # noqa: E402
+
+from pytfpol.errors import InputError, RunError, UsageError, one_line  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,6 @@ class EnvSpec:
 
     def make(self) -> gym.Env:
         """`gymnasium.make`, its errors turned into pytfpol's (with Gymnasium's hint kept)."""
-        _import_path_like_python_m()
         target = self.registered or self.env_id
         try:
             return gym.make(target, max_episode_steps=self.max_episode_steps, **self.kwargs)
@@ -110,6 +110,9 @@ def preflight(spec: EnvSpec) -> Preflight:
     notes = tuple(dict.fromkeys(one_line(w.message) for w in caught))
     made = getattr(env, "spec", None)
     made_id = made.id if made is not None and getattr(made, "id", None) else spec.env_id
+    module, sep, _ = spec.env_id.rpartition(":")
+    if sep and ":" not in made_id:  # keep `module:`: the id is made again where it is imported
+        made_id = f"{module}:{made_id}"
     return Preflight(env, made_id, notes)
 
 
@@ -122,12 +125,3 @@ def suggest_env_ids(env_id: str) -> str:
     if close:
         return "did you mean: " + ", ".join(close) + "?"
     return "list the registered ids with: python -c 'import gymnasium; gymnasium.pprint_registry()'"
-
-
-def _import_path_like_python_m() -> None:
-    """`--env module:ID` imports `module` from the current directory, as `python -m` would:
-    the console script's sys.path does not hold it."""
-    cwd = os.getcwd()
-    if cwd not in sys.path and "" not in sys.path:
-        sys.path.append(cwd)
-        importlib.invalidate_caches()

@@ -10,14 +10,18 @@ from __future__ import annotations
 import itertools
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
-import gymnasium as gym
-import numpy as np
-from gymnasium import spaces
-from tf_agents.environments import py_environment
-from tf_agents.specs import array_spec
-from tf_agents.trajectories import time_step as ts
+from pytfpol.quiet_tf import prepare_environment
 
-from pytfpol.errors import InputError, SpecMismatchError
+prepare_environment()  # SDL's audio driver and TensorFlow's thread pools, before their imports
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+from gymnasium import spaces  # noqa: E402
+from tf_agents.environments import py_environment  # noqa: E402
+from tf_agents.specs import array_spec  # noqa: E402
+from tf_agents.trajectories import time_step as ts  # noqa: E402
+
+from pytfpol.errors import InputError, SpecMismatchError  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
 # Spaces -> specs
@@ -90,12 +94,21 @@ SPEC_CELL_WIDTH = 44  # two cells and a leaf path fit a 100-column terminal
 
 def describe_spec(spec: Any) -> str:
     """`float32 (4,) in [-4.8, 4.8]`: one leaf, short enough for a side-by-side table that fits
-    100 columns (per-element bounds summarised, float limits shown as unbounded)."""
+    100 columns (per-element bounds summarised). Float bounds at the type's limits (Gymnasium's
+    -inf/inf, stored by TF-Agents as the largest float) read `unbounded`, or `-inf`/`inf` when
+    only one side is."""
     text = f"{np.dtype(spec.dtype).name} {tuple(spec.shape)}"
     if isinstance(spec, array_spec.BoundedArraySpec):
-        low, high = _fmt_bound(spec.minimum), _fmt_bound(spec.maximum)
-        text += " unbounded" if (low, high) == ("-inf", "inf") else f" in [{low}, {high}]"
+        if is_unbounded(spec.minimum) and is_unbounded(spec.maximum):
+            return text + " unbounded"
+        text += f" in [{_fmt_bound(spec.minimum)}, {_fmt_bound(spec.maximum)}]"
     return text if len(text) <= SPEC_CELL_WIDTH else text[: SPEC_CELL_WIDTH - 3] + "..."
+
+
+def is_unbounded(bound: Any) -> bool:
+    """Every element of a float bound is infinite or beyond float32's largest value."""
+    arr = np.asarray(bound)
+    return arr.dtype.kind == "f" and bool(np.all(np.abs(arr) >= np.finfo(np.float32).max))
 
 
 def _fmt_bound(bound: Any) -> str:
@@ -112,10 +125,9 @@ def _fmt_number(value: Any) -> str:
     value = np.asarray(value)
     if value.dtype.kind != "f":
         return str(value)
-    number = float(value)
-    if abs(number) >= float(np.finfo(np.float32).max):  # float limits mean "no bound"
-        return "inf" if number > 0 else "-inf"
-    return f"{number:.4g}"
+    if is_unbounded(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{float(value):.4g}"
 
 
 def check_specs(

@@ -81,6 +81,9 @@ def run_episodes(
     """
     n = stepper.num_envs
     slots = _Slots(n, policy.time_step_spec.observation, policy.action_spec)
+    # A policy that samples per episode (pytfpol.sampling) is told each row's episode seed and
+    # step, so its draws do not depend on the batch.
+    set_episode_keys = getattr(policy, "set_episode_keys", None)
     unbatcher = ActionUnbatcher(policy.action_spec, stepper.action_space)
     results: dict[int, EpisodeResult] = {}
     next_episode = 0
@@ -127,6 +130,8 @@ def run_episodes(
                 _timed_out(slots, active, seed, len(results), episodes, timeout)
             _check_observations(slots, active, seed)
             state = _reset_state(state, initial_state, slots.step_type)
+            if set_episode_keys is not None:
+                set_episode_keys(seed + slots.episode, slots.lengths)
             action_step = policy.action(slots.time_step(), state)
             state = action_step.state
             _check_actions(unbatcher, action_step.action, active, slots, seed)

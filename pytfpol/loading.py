@@ -10,6 +10,7 @@ own weights exactly as `SavedModelPyTFEagerPolicy.update_from_checkpoint` does.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any, Optional
 import numpy as np
 
 from pytfpol import layout
-from pytfpol.errors import InputError, UsageError, first_line
+from pytfpol.errors import InputError, PytfpolError, UsageError, first_line
 from pytfpol.policy_config import PolicyConfig
 from pytfpol.quiet_tf import import_tf
 from pytfpol.sources import FORMAT_CHECKPOINTER, PolicySource
@@ -30,7 +31,7 @@ import tensorflow_probability as tfp  # noqa: E402
 from tf_agents.policies import policy_saver, py_tf_policy, tf_policy  # noqa: E402
 from tf_agents.specs import tensor_spec  # noqa: E402
 
-from pytfpol import checkpoints, inference, networks  # noqa: E402
+from pytfpol import checkpoints, inference, invariance, networks, sampling  # noqa: E402
 from pytfpol.partial_restore import describe_unmatched  # noqa: E402
 
 TRAIN_STEP_KEY = "train_step/.ATTRIBUTES/VARIABLE_VALUE"
@@ -40,14 +41,14 @@ RANDOM_OPS = ("Random", "Multinomial", "Stateless", "TruncatedNormal")
 class SavedModelTFPolicy(tf_policy.TFPolicy):
     """A loaded PolicySaver SavedModel seen as a `TFPolicy`, built in the current graph.
 
-    A deterministic SavedModel acts through its own `action()`. One that samples (a Learner's
-    `policy` or `collect_policy`) is sampled from its saved `distribution()` by `TFPolicy`'s own
-    sampling (`sample=True`), seeded by pytfpol like `--stochastic`: the random ops inside its
-    `action()` had their seeds fixed when it was saved."""
+    It acts through its own `action()`. When it samples (a Learner's `policy` or
+    `collect_policy`), pytfpol samples it instead from its saved `distribution()`, per episode
+    (`sampling.EpisodeSampledPolicy`): the random ops inside its `action()` had their seeds fixed
+    when it was saved."""
 
-    def __init__(self, loaded: Any, specs: dict, sample: bool = False) -> None:
+    def __init__(self, loaded: Any, specs: dict, path: str = "the SavedModel") -> None:
         self._loaded = loaded
-        self._sample = sample
+        self._path = path
         super().__init__(
             tensor_spec.from_spec(specs["time_step_spec"]),
             tensor_spec.from_spec(specs["action_spec"]),
@@ -66,9 +67,15 @@ class SavedModelTFPolicy(tf_policy.TFPolicy):
         return self._loaded.action(time_step, policy_state)
 
     def _distribution(self, time_step, policy_state):
+        """The saved `distribution()` (PolicySaver saves it when it can): for --stochastic."""
         if not hasattr(self._loaded, "distribution"):
-            raise NotImplementedError("this SavedModel saved no distribution function")
-        return self._loaded.distribution(time_step, policy_state)
+            raise UsageError(
+                f"--stochastic: {self._path} has no distribution() function to sample from",
+                "evaluate it without --stochastic (its action() as saved)",
+            )
+        step = self._loaded.distribution(time_step, policy_state)
+        sampling.check_distributions(step, self._path)  # PolicySaver saves a stub when it could not
+        return step
 
     def _get_initial_state(self, batch_size):
         return self._loaded.get_initial_state(batch_size)
@@ -162,6 +169,9 @@ class LoadOptions:
     stochastic: bool = False
     seed: Optional[int] = None
     allow_partial: bool = False
+    # Rows bit-identical for any batch size and position (pytfpol.invariance); off only to
+    # measure what it costs.
+    batch_invariant: bool = True
 
 
 def load_policy(
@@ -188,17 +198,15 @@ def _load_saved_model_policy(
 ) -> LoadedPolicy:
     specs = read_policy_specs(source.saved_model_dir)
     side_data = _side_data(source, checked)
-    with _new_session() as session, session.graph.as_default():
-        if options.seed is not None:
-            tf.compat.v1.set_random_seed(options.seed)
+    with _new_session(options) as session, session.graph.as_default():
         loaded = _load_saved_model(source.saved_model_dir)
         sample = _saved_model_samples(loaded, specs, source, options)
-        py_policy = py_tf_policy.PyTFPolicy(
-            SavedModelTFPolicy(loaded, specs, sample=sample),
-            seed=options.seed if sample else None,
+        py_policy = _py_policy(
+            SavedModelTFPolicy(loaded, specs, source.saved_model_dir),
+            dataclasses.replace(options, stochastic=sample),
+            session,
+            source.saved_model_dir,
         )
-        py_policy.session = session
-        _build(py_policy, options.batch_size, source.saved_model_dir)
         session.run(tf.compat.v1.global_variables_initializer())
         train_step = _run_scalar(session, loaded.get_train_step())
         if source.checkpoint_dir is not None:
@@ -297,8 +305,8 @@ def _load_checkpointer(
     time_step_spec, action_spec = env_specs
     shapes = {key: info.shape for key, info in found.items()}
     config = inference.complete_config(options.config, shapes, _discrete_actions(action_spec))
-    with _new_session() as session, session.graph.as_default():
-        if options.seed is not None:
+    with _new_session(options) as session, session.graph.as_default():
+        if options.seed is not None:  # only for factory policies that draw in distribution()
             tf.compat.v1.set_random_seed(options.seed)
         saved = networks.build_saved_policy(config, time_step_spec, action_spec)
         objects: dict[str, Any] = {config.policy_key: saved}
@@ -320,16 +328,8 @@ def _load_checkpointer(
             )
         states = checkpoints.numpy_states(saved_side_data)
         policy = networks.evaluation_policy(saved, options.stochastic)
-        if options.stochastic and _deterministic(_policy_distribution(policy)):
-            raise UsageError(
-                f"--stochastic: the policy rebuilt from {config.path} is deterministic (its "
-                "distribution is a single action), so there is nothing to sample",
-                "drop --stochastic",
-            )
         policy = _normalized(policy, config, side_data, prefix)
-        py_policy = py_tf_policy.PyTFPolicy(policy, seed=options.seed)
-        py_policy.session = session
-        _build(py_policy, options.batch_size, prefix)
+        py_policy = _py_policy(policy, options, session, prefix)
         checkpoints.restore(session, {**objects, **states}, prefix, options.allow_partial)
         side_data.update(checkpoints.state_arrays(states))
         train_step = (
@@ -365,10 +365,24 @@ def _discrete_actions(action_spec) -> Optional[int]:
     return int(np.asarray(leaves[0].maximum)) - int(np.asarray(leaves[0].minimum)) + 1
 
 
+def _py_policy(policy, options: LoadOptions, session, path: str):
+    """`policy` as a built `PyTFPolicy` for batches of `options.batch_size`: batch-invariant
+    (`invariance`), sampling per episode with --stochastic (`sampling`)."""
+    if options.batch_invariant:
+        policy = invariance.PaddedBatchPolicy(policy)
+    if options.stochastic:
+        policy = sampling.EpisodeSampledPolicy(policy, path)
+    py_policy = py_tf_policy.PyTFPolicy(policy)
+    py_policy.session = session
+    _build(py_policy, options.batch_size, path)
+    return sampling.EpisodeKeyedPyPolicy(py_policy) if options.stochastic else py_policy
+
+
 @contextlib.contextmanager
-def _new_session():
+def _new_session(options: LoadOptions):
     """A session on a fresh graph, closed if loading into it fails (kept open otherwise)."""
-    session = tf.compat.v1.Session(graph=tf.Graph())
+    config = invariance.session_config() if options.batch_invariant else None
+    session = tf.compat.v1.Session(graph=tf.Graph(), config=config)
     try:
         yield session
     except BaseException:
@@ -423,15 +437,6 @@ def _side_data(source: PolicySource, checked: CheckedInputs) -> dict:
     return side
 
 
-def _policy_distribution(policy):
-    """The policy's action distribution on a placeholder batch of one (to see if it samples)."""
-    time_step = tensor_spec.to_nest_placeholder(policy.time_step_spec, outer_dims=[1])
-    try:
-        return policy.distribution(time_step, policy.get_initial_state(1)).action
-    except NotImplementedError:
-        return ()
-
-
 def _load_saved_model(saved_model_dir: str):
     try:
         return tf.saved_model.load(saved_model_dir)
@@ -446,6 +451,8 @@ def _load_saved_model(saved_model_dir: str):
 def _build(py_policy, batch_size: int, saved_model_dir: str) -> None:
     try:
         py_policy.initialize(batch_size)
+    except PytfpolError:
+        raise
     except Exception as exc:  # noqa: BLE001
         raise InputError(
             f"{saved_model_dir}: the SavedModel's action function does not accept a batch of "

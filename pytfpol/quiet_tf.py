@@ -31,10 +31,31 @@ def silence() -> None:
     _silence_imports()
 
 
+# Environment variables read once, when TensorFlow, pygame or SDL start; each is set only when
+# the user has not set it.
+PROCESS_ENVIRONMENT = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    # Each session gets its own intra-op thread pool sized by its ConfigProto, instead of one
+    # process-wide pool sized by whoever created the first device: pytfpol.invariance needs its
+    # sessions to compute with one intra-op thread. Read when TensorFlow creates its first device.
+    "TF_OVERRIDE_GLOBAL_THREADPOOL": "1",
+    "PYGAME_HIDE_SUPPORT_PROMPT": "hide",
+    # No audio device is opened (pygame's SDL otherwise prints ALSA errors on machines without
+    # sound, e.g. for Box2D envs); read when SDL initialises.
+    "SDL_AUDIODRIVER": "dummy",
+}
+
+
+def prepare_environment() -> None:
+    """Set what must be set before TensorFlow creates a device and before SDL starts (kept when
+    the user has set it). Called by `import_tf` and before `pytfpol.envs` imports Gymnasium."""
+    for name, value in PROCESS_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+
+
 def _silence_imports() -> None:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "hide")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    prepare_environment()
     for pattern in _NOISY_WARNINGS:
         warnings.filterwarnings("ignore", message=f".*{pattern}.*")
     warnings.filterwarnings("ignore", category=DeprecationWarning)

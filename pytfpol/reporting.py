@@ -409,13 +409,22 @@ def _spec_text(spec) -> str:
     )
     text = f"{spec['dtype']} {shape}"
     if "minimum" in spec:
-        text += f" [{_compact(spec['minimum'])}, {_compact(spec['maximum'])}]"
+        low, high = _compact(spec["minimum"]), _compact(spec["maximum"])
+        unbounded = low in ("-inf", "inf") and high in ("-inf", "inf")
+        text += " unbounded" if unbounded else f" [{low}, {high}]"
     return text
 
 
+FLOAT32_MAX = 3.4028234663852886e38  # bounds at or beyond it are Gymnasium's -inf/inf
+
+
 def _compact(value) -> str:
-    if isinstance(value, list) and value and all(v == value[0] for v in value):
-        return _compact(value[0])
+    if isinstance(value, list):
+        if value and all(v == value[0] for v in value):
+            return _compact(value[0])
+        return "[" + ", ".join(_compact(v) for v in value) + "]"
+    if isinstance(value, float) and abs(value) >= FLOAT32_MAX:
+        return "inf" if value > 0 else "-inf"
     return json.dumps(value).replace('"', "")
 
 

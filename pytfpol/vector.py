@@ -29,13 +29,17 @@ import os
 import signal
 from typing import Any, Callable, Optional, Sequence
 
-import gymnasium as gym
-import numpy as np
-from gymnasium import spaces
-from gymnasium.utils import seeding
+from pytfpol.quiet_tf import prepare_environment
 
-from pytfpol.env_spec import EnvSpec
-from pytfpol.errors import RunError, UsageError
+prepare_environment()  # before Gymnasium (pygame's SDL) is imported; workers inherit it too
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+from gymnasium import spaces  # noqa: E402
+from gymnasium.utils import seeding  # noqa: E402
+
+from pytfpol.env_spec import EnvSpec  # noqa: E402
+from pytfpol.errors import RunError, UsageError  # noqa: E402
 
 MODES = ("sync", "async", "native")
 

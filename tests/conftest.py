@@ -35,6 +35,12 @@ def artifacts(tmp_path_factory) -> Path:
     return write_artifacts(tmp_path_factory, "artifacts.py")
 
 
+@pytest.fixture(scope="session")
+def det_artifacts(tmp_path_factory) -> Path:
+    """MuJoCo and pixel actors for the determinism tests (see tests/artifacts_determinism.py)."""
+    return write_artifacts(tmp_path_factory, "artifacts_determinism.py")
+
+
 def run_cli(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
     """`python -m pytfpol ARGS` in a child process, as a user runs it (no TTY)."""
     return subprocess.run(

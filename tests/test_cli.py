@@ -538,3 +538,59 @@ def test_a_failure_before_the_first_episode_leaves_no_output_directory(artifacts
                     "--out", str(out))  # fmt: skip
     assert result.exit_code == 3
     assert not (tmp_path / "runs").exists()
+
+
+CWD_ENV_MODULE = '''
+import os
+
+import gymnasium
+import pygame
+from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+
+
+class CartPoleWithSdl(CartPoleEnv):
+    """CartPole that starts pygame as Box2D envs do to render: SDL opens its audio driver."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        with open("sdl_audio_driver.txt", "w") as handle:
+            handle.write(os.environ.get("SDL_AUDIODRIVER", "<unset>"))
+        pygame.init()
+
+
+gymnasium.register("PytfpolCwd-v0", entry_point=CartPoleWithSdl)
+'''
+
+
+def test_console_script_imports_env_modules_from_the_working_directory(artifacts, tmp_path):
+    """`--env module:ID` from the installed console script finds a module in the working
+    directory, as `python -m pytfpol` does; pygame's SDL gets the dummy audio driver (no ALSA
+    errors on stderr on machines without sound)."""
+    script = Path(sys.executable).parent / "pytfpol"
+    assert script.is_file(), "the console script is installed by `make`"
+    (tmp_path / "cwd_env_module.py").write_text(CWD_ENV_MODULE)
+    environment = {k: v for k, v in os.environ.items() if k != "SDL_AUDIODRIVER"}
+    result = subprocess.run(
+        [str(script), "eval", str(artifacts / "cartpole_sm"), "--env",
+         "cwd_env_module:PytfpolCwd-v0", "--episodes", "2", "--out", str(tmp_path / "o"),
+         "--json"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**environment, "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["env"]["id"] == "cwd_env_module:PytfpolCwd-v0"
+    assert (tmp_path / "sdl_audio_driver.txt").read_text() == "dummy"
+    assert "ALSA" not in result.stderr
+
+
+def test_process_environment_keeps_what_the_user_set(monkeypatch):
+    from pytfpol.quiet_tf import prepare_environment
+
+    monkeypatch.setenv("SDL_AUDIODRIVER", "pulseaudio")
+    monkeypatch.delenv("PYGAME_HIDE_SUPPORT_PROMPT", raising=False)
+    prepare_environment()
+    assert os.environ["SDL_AUDIODRIVER"] == "pulseaudio"
+    assert os.environ["PYGAME_HIDE_SUPPORT_PROMPT"] == "hide"
+    monkeypatch.delenv("SDL_AUDIODRIVER")
+    prepare_environment()
+    assert os.environ["SDL_AUDIODRIVER"] == "dummy"

@@ -21,6 +21,7 @@ from pytfpol.envs import (
     GymnasiumEnvironment,
     ObservationBatcher,
     check_specs,
+    describe_spec,
     flatten_with_paths,
     space_to_spec,
 )
@@ -478,6 +479,30 @@ def test_mismatch_details_side_by_side_table():
     assert action[policy_col:env_col].strip() == "int64 () in [0, 1]"
     assert action[env_col:] == "int64 () in [0, 2]"
     assert rows["observation/pos"][env_col:] == "float32 (2,) in [-1, 1]"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unbounded_float_spaces_read_unbounded(dtype):
+    """Gymnasium's -inf/inf, which TF-Agents stores as the largest float, read `unbounded` (or
+    `inf` for one side), not +-1.798e+308."""
+    name = np.dtype(dtype).name
+    assert describe_spec(space_to_spec(spaces.Box(-np.inf, np.inf, (17,), dtype))) == (
+        f"{name} (17,) unbounded"
+    )
+    assert describe_spec(space_to_spec(spaces.Box(0.0, np.inf, (2,), dtype))) == (
+        f"{name} (2,) in [0, inf]"
+    )
+    per_element = spaces.Box(np.array([-4.8, -np.inf]), np.array([4.8, np.inf]), dtype=dtype)
+    assert describe_spec(space_to_spec(per_element)) == f"{name} (2,) in [-4.8,-inf]..[4.8,inf]"
+
+
+def test_mismatch_table_says_unbounded():
+    env = env_specs(spaces.Box(-np.inf, np.inf, (17,), np.float64), spaces.Box(-1, 1, (6,)))
+    policy = env_specs(spaces.Box(-np.inf, np.inf, (27,), np.float64), spaces.Box(-1, 1, (6,)))
+    row = next(line for line in mismatch(env, policy).details.splitlines()[1:])
+    assert row.split(None, 1)[1].split() == [
+        "float64", "(27,)", "unbounded", "float64", "(17,)", "unbounded",
+    ]  # fmt: skip
 
 
 def test_mismatch_details_for_structure_difference_lists_both_sides():

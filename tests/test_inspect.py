@@ -454,6 +454,17 @@ def test_saved_model_specs_train_step_and_signatures(artifacts):
     }
 
 
+def test_spec_table_says_unbounded(artifacts, det_artifacts):
+    """Float bounds at the type's limits (Gymnasium's -inf/inf) read `unbounded` or `inf`."""
+    lines = [line.strip() for line in invoke(det_artifacts / "cheetah_sac_sm").stdout.splitlines()]
+    assert "time_step_spec.observation  float64 (17,) unbounded" in lines
+    lines = invoke(artifacts / "cartpole_sm").stdout.splitlines()
+    observation = next(line for line in lines if "time_step_spec.observation" in line)
+    assert observation.endswith(
+        "float32 (4,) [[-4.8, -inf, -0.41887903, -inf], [4.8, inf, 0.41887903, inf]]"
+    )
+
+
 @pytest.mark.parametrize("sub", ["learner/policies", "learner"])
 def test_learner_root_shows_saved_models_and_policy_checkpoints(artifacts, sub):
     report = inspect_json(artifacts / sub)
