@@ -94,31 +94,39 @@ SPEC_CELL_WIDTH = 44  # two cells and a leaf path fit a 100-column terminal
 
 def describe_spec(spec: Any) -> str:
     """`float32 (4,) in [-4.8, 4.8]`: one leaf, short enough for a side-by-side table that fits
-    100 columns (per-element bounds summarised). Float bounds at the type's limits (Gymnasium's
-    -inf/inf, stored by TF-Agents as the largest float) read `unbounded`, or `-inf`/`inf` when
-    only one side is."""
+    100 columns. Float bounds at the type's limits (Gymnasium's -inf/inf, stored by TF-Agents as
+    the largest float) read `unbounded`, or `-inf`/`inf` when only one side is; per-element
+    bounds read `[a,b]..[c,d]`, or their extremes when there are more than 4."""
     text = f"{np.dtype(spec.dtype).name} {tuple(spec.shape)}"
     if isinstance(spec, array_spec.BoundedArraySpec):
         if is_unbounded(spec.minimum) and is_unbounded(spec.maximum):
             return text + " unbounded"
-        text += f" in [{_fmt_bound(spec.minimum)}, {_fmt_bound(spec.maximum)}]"
+        low, high = np.asarray(spec.minimum), np.asarray(spec.maximum)
+        if np.unique(low).size <= 1 and np.unique(high).size <= 1:
+            text += f" in [{_fmt_number(low.flat[0])}, {_fmt_number(high.flat[0])}]"
+        elif low.size <= 4 and high.size <= 4:
+            text += f" in {_fmt_list(low)}..{_fmt_list(high)}"
+        else:
+            text += f" within [{_fmt_number(low.min())}, {_fmt_number(high.max())}] per element"
     return text if len(text) <= SPEC_CELL_WIDTH else text[: SPEC_CELL_WIDTH - 3] + "..."
+
+
+def _fmt_bound(bound: Any) -> str:
+    """One bound: a number, or `[a,b,...]` for per-element bounds."""
+    arr = np.asarray(bound)
+    if arr.ndim == 0:
+        return _fmt_number(arr)
+    return _fmt_list(arr)
+
+
+def _fmt_list(bound: np.ndarray) -> str:
+    return "[" + ",".join(_fmt_number(v) for v in bound.ravel()) + "]"
 
 
 def is_unbounded(bound: Any) -> bool:
     """Every element of a float bound is infinite or beyond float32's largest value."""
     arr = np.asarray(bound)
     return arr.dtype.kind == "f" and bool(np.all(np.abs(arr) >= np.finfo(np.float32).max))
-
-
-def _fmt_bound(bound: Any) -> str:
-    arr = np.asarray(bound)
-    values = np.unique(arr)
-    if values.size == 1:
-        return _fmt_number(values[0])
-    if arr.size <= 4:
-        return "[" + ",".join(_fmt_number(v) for v in arr.ravel()) + "]"
-    return f"{_fmt_number(arr.min())}..{_fmt_number(arr.max())}"
 
 
 def _fmt_number(value: Any) -> str:

@@ -62,8 +62,6 @@ class SavedModelTFPolicy(tf_policy.TFPolicy):
         return list(self._loaded.model_variables)
 
     def _action(self, time_step, policy_state, seed):
-        if self._sample:
-            return super()._action(time_step, policy_state, seed)
         return self._loaded.action(time_step, policy_state)
 
     def _distribution(self, time_step, policy_state):

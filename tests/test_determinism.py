@@ -20,6 +20,7 @@ tf = import_tf()
 from tf_agents.trajectories import time_step as ts  # noqa: E402
 
 from pytfpol import envs, evaluation, invariance, vector  # noqa: E402
+from pytfpol.env_spec import EnvSpec  # noqa: E402
 from pytfpol.errors import UsageError  # noqa: E402
 from pytfpol.loading import LoadOptions, load_policy  # noqa: E402
 from pytfpol.policy_config import load_policy_config  # noqa: E402
@@ -134,7 +135,7 @@ RUNS = [(1, "sync"), (3, "sync"), (8, "sync"), (32, "sync"), (3, "async"), (32, 
 
 def episodes_of(det_artifacts, name: str, num_envs: int, mode: str, seed: int = SEED):
     loaded = load(det_artifacts, name, num_envs)
-    stepper = vector.make_stepper(mode, vector.EnvFactory(CHEETAH, {}, MAX_STEPS), num_envs)
+    stepper = vector.make_stepper(mode, EnvSpec(CHEETAH, {}, MAX_STEPS), num_envs)
     try:
         with loaded.session.as_default():
             results = evaluation.run_episodes(loaded.py_policy, stepper, EPISODES, seed)
@@ -178,9 +179,11 @@ def test_stochastic_refuses_a_deterministic_saved_model(det_artifacts):
 
 
 def test_stochastic_refuses_a_saved_model_without_a_distribution(artifacts):
-    """A DQN collect policy is epsilon-greedy: PolicySaver cannot save its distribution()."""
+    """A DQN collect policy is epsilon-greedy: PolicySaver cannot save its distribution(), and
+    its own action() samples with seeds fixed when it was saved: refused, with or without
+    --stochastic (see also test_newcomer.py)."""
     source = resolve_policy_source(str(artifacts / "learner" / "policies"), "collect")
-    with pytest.raises(UsageError, match="no action distribution to sample from") as caught:
+    with pytest.raises(UsageError, match="saved no distribution pytfpol could sample") as caught:
         load_policy(source, LoadOptions(batch_size=2, stochastic=True, seed=0))
     assert caught.value.exit_code == 2
 
@@ -191,7 +194,7 @@ def test_stochastic_q_policy_saved_model_is_per_episode(artifacts):
     runs = []
     for num_envs in (1, 3):
         loaded = load_policy(source, LoadOptions(batch_size=num_envs, stochastic=True, seed=0))
-        stepper = vector.make_stepper("sync", vector.EnvFactory("CartPole-v1"), num_envs)
+        stepper = vector.make_stepper("sync", EnvSpec("CartPole-v1"), num_envs)
         try:
             with loaded.session.as_default():
                 results = evaluation.run_episodes(loaded.py_policy, stepper, 7, SEED)

@@ -774,6 +774,23 @@ def test_an_interrupted_run_over_a_complete_output_keeps_its_history(artifacts, 
     assert [row["episodes"] for row in again["evaluation"]["history"]] == [2, 2]
 
 
+def test_a_failed_run_over_another_policys_output_leaves_no_stale_checkpoint(artifacts, tmp_path):
+    """With --overwrite over another run's complete output, a run that fails after loading
+    commits its incomplete report and removes the earlier checkpoint/: it is not of this run."""
+    out = tmp_path / "out"
+    policy = str(artifacts / "countdown_sm")
+    first = run_cli("eval", policy, "--env", countdown_env.CLI_ENV_ID, "--episodes", "2",
+                    "--out", str(out), "-q", timeout=SLOW)  # fmt: skip
+    assert first.returncode == 0 and (out / "checkpoint").is_dir()
+    failed = run_cli("eval", policy, "--env", f"tests.countdown_env:{countdown_env.FAULTY_ENV_ID}",
+                     "--env-kwargs", "fail_seed=0", "--episodes", "2", "--num-envs", "1",
+                     "--out", str(out), "--overwrite", "-q", timeout=SLOW)  # fmt: skip
+    assert failed.returncode == 4, failed.stderr
+    report = json.loads((out / "stats.json").read_text())
+    assert report["complete"] is False and report["env"]["id"].endswith("FaultyCountdown-v0")
+    assert sorted(p.name for p in out.iterdir()) == ["episodes.csv", "stats.json"]
+
+
 LATE_SIGNAL_WRITER = """
 import os, signal, sys
 from pytfpol import storage

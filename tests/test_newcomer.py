@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -98,6 +99,8 @@ def test_the_report_says_when_a_saved_policy_samples(artifacts, tmp_path):
     assert a["policy"]["stochastic"] is True and greedy["policy"]["stochastic"] is False
     assert a["episodes"] == b["episodes"]
     assert a["policy"]["saved_model"].endswith("policies/policy")
+    one_by_one = json.loads(run_cli(*args, "--num-envs", "1", "--out", str(tmp_path / "c")).stdout)
+    assert one_by_one["episodes"] == a["episodes"]  # sampled per episode, not per batch
 
 
 def test_a_collect_policy_that_cannot_be_seeded_is_refused(artifacts, tmp_path):
@@ -252,6 +255,10 @@ def test_progress_advances_with_every_step(artifacts, tmp_path):
             output += chunk
     os.waitpid(pid, 0)
     text = output.decode(errors="replace")
-    rates = [part for part in text.split("steps/s") if part]
-    assert "0/1 episodes" in text, text[-2000:]
-    assert len(rates) > 3 and "eta" in text
+    running = [
+        frame
+        for frame in re.split(r"[\r\n]", text)
+        if "0/1 episodes" in frame and re.search(r"\d steps/s", frame)
+    ]
+    assert len(running) > 3, text[-2000:]  # the rate shows before the episode ends
+    assert "eta" in running[-1]

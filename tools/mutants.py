@@ -99,7 +99,10 @@ MUTANTS = [
         "pytfpol/storage.py",
         '    for name in manifest["unset"]:',
         '    for name in manifest["unset"][:0]:',
-        ("tests/test_faults.py::test_an_interrupted_run_over_a_complete_output_keeps_its_history",),
+        (
+            "tests/test_faults.py::test_an_interrupted_run_over_a_complete_output_keeps_its_history",
+            "tests/test_faults.py::test_a_failed_run_over_another_policys_output_leaves_no_stale_checkpoint",
+        ),
     ),
     Mutant(
         "step-ignored",
@@ -143,8 +146,8 @@ MUTANTS = [
         "sampling-saved-model-unseeded",
         "a SavedModel that samples is sampled with a seed pytfpol controls",
         "pytfpol/loading.py",
-        "            SavedModelTFPolicy(loaded, specs, sample=sample),",
-        "            SavedModelTFPolicy(loaded, specs, sample=False),",
+        "            dataclasses.replace(options, stochastic=sample),",
+        "            options,",
         ("tests/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
     ),
     Mutant(
