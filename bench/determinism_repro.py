@@ -215,8 +215,8 @@ def policies(directory: Path, repeats: int) -> list:
     tf = import_tf()
     from tf_agents.trajectories import time_step as ts
 
-    from pytfpol import invariance, loading
-    from pytfpol.sources import resolve_policy_source
+    from pytfpol.formats.sources import resolve_policy_source
+    from pytfpol.policy import invariance, loading
 
     rng = np.random.default_rng(1)
     out = []
@@ -277,9 +277,10 @@ def sampling_cost(directory: Path, repeats: int) -> list:
     import gymnasium as gym
     from tf_agents.trajectories import time_step as ts
 
-    from pytfpol import envs, loading
-    from pytfpol.policy_config import load_policy_config
-    from pytfpol.sources import resolve_policy_source
+    from pytfpol.formats.sources import resolve_policy_source
+    from pytfpol.policy import loading
+    from pytfpol.policy.policy_config import load_policy_config
+    from pytfpol.running import envs
 
     env = gym.make("HalfCheetah-v5")
     specs = envs.tensor_specs(

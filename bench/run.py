@@ -7,12 +7,12 @@ and episodes:
             `gym-*`  Gymnasium's own vector env (SyncVectorEnv / make_vec native), autoreset;
             `loop-*` pytfpol's loop and stepper with a numpy stand-in for the policy
   tfa-1     TF-Agents' evaluation as its examples do it: `metric_utils.compute` (PyDriver) with
-            `SavedModelPyTFEagerPolicy` on one env (`pytfpol.envs.GymnasiumEnvironment`)
+            `SavedModelPyTFEagerPolicy` on one env (`pytfpol.running.envs.GymnasiumEnvironment`)
   tfa-128   the same over `BatchedPyEnvironment` of 128 envs
   pytfpol   `evaluation.run_episodes` (what `pytfpol eval` runs) at --num-envs 1, 8, 32, 128,
             the default, and the default with --vector async (+ native for CartPole)
   off       pytfpol sync at --num-envs 1, 8, 64 with batch invariance switched off
-            (`LoadOptions(batch_invariant=False)`): what `pytfpol.invariance` costs
+            (`LoadOptions(batch_invariant=False)`): what `pytfpol.policy.invariance` costs
 
 Policies: the shipped example `examples/cartpole-dqn` when present, and PolicySaver SavedModels
 made here with random weights of the env's specs: a small (64, 64) and a wide (256, 256) MLP.
@@ -127,7 +127,7 @@ def make_policies(out: Path) -> None:
     from tf_agents.specs import tensor_spec
     from tf_agents.trajectories import time_step as ts
 
-    from pytfpol.envs import space_to_spec
+    from pytfpol.running.envs import space_to_spec
 
     tf.random.set_seed(0)
     for env_id in ENVS:
@@ -166,12 +166,12 @@ def worker(job: dict) -> None:
     from tf_agents.policies import py_tf_eager_policy
     from tf_agents.trajectories import policy_step
 
-    from pytfpol import evaluation, vector
     from pytfpol.config import default_num_envs
-    from pytfpol.env_spec import EnvSpec
-    from pytfpol.envs import GymnasiumEnvironment
-    from pytfpol.loading import LoadOptions, load_policy
-    from pytfpol.sources import resolve_policy_source
+    from pytfpol.formats.sources import resolve_policy_source
+    from pytfpol.policy.loading import LoadOptions, load_policy
+    from pytfpol.running import evaluation, vector
+    from pytfpol.running.env_spec import EnvSpec
+    from pytfpol.running.envs import GymnasiumEnvironment
 
     env_id, episodes, few = job["env_id"], job["episodes"], job["few"]
     max_steps = job["max_steps"]
@@ -553,7 +553,7 @@ def _invariance_cost(env_rows: list) -> list:
         return []
     lines = [
         "",
-        "batch invariance (pytfpol.invariance) on vs off, pytfpol sync:",
+        "batch invariance (pytfpol.policy.invariance) on vs off, pytfpol sync:",
         "",
         "| policy | num_envs | steps/s on | steps/s off | on / off |",
         "|---|---:|---:|---:|---:|",

@@ -19,11 +19,13 @@ from typing import Optional, Protocol
 
 import numpy as np
 
-from pytfpol import interrupts, layout, locking, storage, validation
+from pytfpol import interrupts
 from pytfpol.config import EvalSettings
 from pytfpol.errors import Interrupted, PytfpolError, RunError, interrupted, stopped_by
-from pytfpol.plan import Plan, plan_evaluation
-from pytfpol.report import SCHEMA_VERSION, check_gates, finish_report, report_base
+from pytfpol.formats import layout, validation
+from pytfpol.results import locking, storage
+from pytfpol.results.report import SCHEMA_VERSION, check_gates, finish_report, report_base
+from pytfpol.running.plan import Plan, plan_evaluation
 
 HISTORY = "evaluation/history"  # the NumpyState array of earlier evaluations
 
@@ -137,7 +139,7 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
             progress.stop()
         report = finish_report(base, settings, results, error, load_seconds, run_seconds)
         if settings.plot and results:
-            from pytfpol import plots  # matplotlib, only when asked for
+            from pytfpol.results import plots  # matplotlib, only when asked for
 
             plots.write_returns_plot(report, stage / storage.RETURNS_PNG)
             report["output"]["plot"] = str(out / storage.RETURNS_PNG)
@@ -181,7 +183,8 @@ def _previous_history(claim: storage.OutputClaim) -> Optional[np.ndarray]:
 def _policy_and_stepper(plan: Plan):
     """The loaded policy and a `vector.Stepper` over `num_envs_used` environments whose specs
     fit it; closed afterwards."""
-    from pytfpol import envs, loading, vector  # TensorFlow from here on
+    from pytfpol.policy import loading  # TensorFlow from here on
+    from pytfpol.running import envs, vector  # TensorFlow from here on
 
     settings = plan.settings
     first, plan.first_env = plan.first_env, None
@@ -222,7 +225,7 @@ def _write_checkpoint(loaded, directory: Path, results, history: Optional[np.nda
     """`directory`/checkpoint: the policy and its step, and beside it this evaluation appended to
     the history (OUT's own from an earlier run of the same policy, else the one the input
     carried, if any). Returns the policy checkpoint's prefix."""
-    from pytfpol import checkpoints
+    from pytfpol.policy import checkpoints
 
     returns = np.asarray([r.return_ for r in results], dtype=np.float64)
     evaluation = checkpoints.evaluation_state(
@@ -245,7 +248,7 @@ def _write_history(loaded, directory: Path, history: Optional[np.ndarray]) -> No
     """For a run that stopped early: `directory`/checkpoint/evaluation/ with the history so far
     (unchanged: an incomplete run adds no row), so that the next run of the same policy into
     OUT continues it. Nothing when there is no history yet."""
-    from pytfpol import checkpoints
+    from pytfpol.policy import checkpoints
 
     history = history if history is not None else loaded.side_data.get(HISTORY)
     if history is None:
@@ -262,7 +265,7 @@ def _write_history(loaded, directory: Path, history: Optional[np.ndarray]) -> No
 
 def _run(loaded, stepper, settings: EvalSettings, progress: Progress, deadline=None):
     """(results, None), or (completed results, the error) when the run stopped early."""
-    from pytfpol import evaluation
+    from pytfpol.running import evaluation
 
     expired: list = []
     try:
@@ -309,7 +312,7 @@ def _close_quietly(resource) -> None:
 def configs() -> dict:
     """The policy configs shipped with pytfpol (names `--config` accepts) and what each
     rebuilds, as plain data."""
-    from pytfpol.policy_config import SHIPPED_CONFIGS_DIR, describe_shipped
+    from pytfpol.policy.policy_config import SHIPPED_CONFIGS_DIR, describe_shipped
 
     return {"dir": str(SHIPPED_CONFIGS_DIR), "configs": describe_shipped()}
 
@@ -327,7 +330,7 @@ def inspect(
     checkpoint with B's; `array=NAME` returns `{"key", "dtype", "shape", "value"}` (a numpy array).
     Refused NumpyState entries are listed, never unpickled.
     """
-    from pytfpol import inspection
+    from pytfpol.formats import inspection
 
     if diff is not None:
         return inspection.diff(path, diff, step)
@@ -344,6 +347,8 @@ def inspect(
 
 def export_npz(path: str, out: str, names: tuple = (), step: Optional[int] = None) -> dict:
     """Write PATH's NumpyState arrays and variables (all, or `names`) to `out` (.npz, no pickle)."""
-    from pytfpol import inspection
+    from pytfpol.formats import inspection
 
-    return inspection.export_npz(path, out, names, step)
+    result = inspection.export_npz(path, out, names, step)
+    storage.write_atomic(Path(out), result.pop("data"))
+    return result

@@ -661,7 +661,8 @@ def compare_command(
     """
 
     def run() -> None:
-        from pytfpol import compare, reporting, storage
+        from pytfpol import compare, reporting
+        from pytfpol.results import storage
 
         eval_only = {
             "--out": out,
@@ -707,7 +708,7 @@ def compare_command(
             base_report, cand_report, statistic=statistic, margin=margin, alpha=alpha, seed=seed
         )
         if plot_path is not None:
-            from pytfpol import plots
+            from pytfpol.results import plots
 
             plots.write_compare_plot(
                 result,
@@ -766,7 +767,7 @@ def configs_command(as_json: bool, verbose: bool) -> None:
 def _write_junit(path: Optional[str], result: dict, command: str) -> None:
     if path is None:
         return
-    from pytfpol import junit
+    from pytfpol.results import junit
 
     suite = junit.eval_suite(result) if command == "eval" else junit.compare_suite(result)
     junit.write(path, [suite])

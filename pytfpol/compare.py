@@ -25,8 +25,9 @@ from typing import Optional
 
 import numpy as np
 
-from pytfpol import stats, storage
+from pytfpol import stats
 from pytfpol.errors import InputError, UsageError
+from pytfpol.results import storage
 
 SCHEMA_VERSION = 1
 STATISTICS = tuple(stats.STATISTICS)

@@ -37,7 +37,7 @@ PROCESS_ENVIRONMENT = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
     "TF_ENABLE_ONEDNN_OPTS": "0",
     # Each session gets its own intra-op thread pool sized by its ConfigProto, instead of one
-    # process-wide pool sized by whoever created the first device: pytfpol.invariance needs its
+    # process-wide pool sized by whoever created the first device: pytfpol.policy.invariance needs its
     # sessions to compute with one intra-op thread. Read when TensorFlow creates its first device.
     "TF_OVERRIDE_GLOBAL_THREADPOOL": "1",
     "PYGAME_HIDE_SUPPORT_PROMPT": "hide",
@@ -49,7 +49,7 @@ PROCESS_ENVIRONMENT = {
 
 def prepare_environment() -> None:
     """Set what must be set before TensorFlow creates a device and before SDL starts (kept when
-    the user has set it). Called by `import_tf` and before `pytfpol.envs` imports Gymnasium."""
+    the user has set it). Called by `import_tf` and before `pytfpol.running.envs` imports Gymnasium."""
     for name, value in PROCESS_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
 

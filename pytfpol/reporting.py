@@ -576,7 +576,7 @@ def _equal_text(comparison: dict) -> str:
 
 def print_arrays(results: list, as_json: bool = False, full: bool = False) -> None:
     """`--array NAME`: numpy's own formatting (or JSON values), on stdout."""
-    from pytfpol.inspection import format_array, json_value
+    from pytfpol.formats.inspection import format_array, json_value
 
     if as_json:
         documents = [

@@ -32,7 +32,7 @@ from tf_agents.specs import tensor_spec  # noqa: E402
 from tf_agents.train import triggers  # noqa: E402
 from tf_agents.trajectories import time_step as ts  # noqa: E402
 
-from pytfpol.envs import space_to_spec  # noqa: E402
+from pytfpol.running.envs import space_to_spec  # noqa: E402
 from tests import artifacts_checkpointer  # noqa: E402
 from tests.countdown_env import CountdownEnv  # noqa: E402
 

@@ -65,7 +65,7 @@ from tf_agents.policies import greedy_policy, policy_saver, py_tf_eager_policy  
 from tf_agents.replay_buffers import tf_uniform_replay_buffer  # noqa: E402
 from tf_agents.utils import common  # noqa: E402
 
-from pytfpol.envs import GymnasiumEnvironment  # noqa: E402
+from pytfpol.running.envs import GymnasiumEnvironment  # noqa: E402
 from tests import probe_env  # noqa: E402
 from tests.artifacts import env_tensor_specs  # noqa: E402
 from tests.reference_loop import run_episodes  # noqa: E402

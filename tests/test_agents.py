@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from pytfpol.cli import main
-from pytfpol.inference import ASSUMED_ACTIVATION, ASSUMED_DDPG_OUTPUT, ASSUMED_SUPPORT
+from pytfpol.policy.inference import ASSUMED_ACTIVATION, ASSUMED_DDPG_OUTPUT, ASSUMED_SUPPORT
 from tests.artifacts_agents import LAYOUTS
 
 # agent -> (shipped config or None, what is evaluated without one: "inferred" or the config again)

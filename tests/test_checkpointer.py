@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from pytfpol.cli import main
-from pytfpol.policy_config import SHIPPED_CONFIGS_DIR
+from pytfpol.policy.policy_config import SHIPPED_CONFIGS_DIR
 from tests import countdown_env
 from tests.artifacts_checkpointer import NORMALIZED_ENV_KWARGS
 from tests.conftest import REPO
@@ -325,9 +325,10 @@ def test_output_checkpoint_loads_with_pytfpolicy_restore(ckpts, tmp_path):
              "--out", str(out))  # fmt: skip
     import gymnasium as gym
 
-    from pytfpol import envs, networks
-    from pytfpol.policy_config import load_policy_config
+    from pytfpol.policy import networks
+    from pytfpol.policy.policy_config import load_policy_config
     from pytfpol.quiet_tf import import_tf
+    from pytfpol.running import envs
 
     tf = import_tf()
     from tf_agents.policies import py_tf_policy
@@ -389,7 +390,8 @@ NUMERIC_DTYPES = [
 def test_numpy_state_arrays_survive_bit_for_bit(tmp_path_factory, data, dtype, shape):
     """Every numeric dtype np.save writes without pickling: NumpyState -> our checkpoint writer
     -> our reader gives the same bytes, dtype and shape."""
-    from pytfpol import checkpoints, validation
+    from pytfpol.formats import validation
+    from pytfpol.policy import checkpoints
     from pytfpol.quiet_tf import import_tf
 
     tf = import_tf()

@@ -1,5 +1,5 @@
 """Batch invariance: a row's action, and so an episode's result, does not depend on what is
-computed beside it (`pytfpol.invariance`, `pytfpol.sampling`).
+computed beside it (`pytfpol.policy.invariance`, `pytfpol.policy.sampling`).
 
 Policies are untrained TF-Agents actors written by PolicySaver and Checkpointer
 (tests/artifacts_determinism.py) and loaded through pytfpol's loading path. HalfCheetah is
@@ -19,12 +19,13 @@ tf = import_tf()
 
 from tf_agents.trajectories import time_step as ts  # noqa: E402
 
-from pytfpol import envs, evaluation, invariance, vector  # noqa: E402
-from pytfpol.env_spec import EnvSpec  # noqa: E402
 from pytfpol.errors import UsageError  # noqa: E402
-from pytfpol.loading import LoadOptions, load_policy  # noqa: E402
-from pytfpol.policy_config import load_policy_config  # noqa: E402
-from pytfpol.sources import resolve_policy_source  # noqa: E402
+from pytfpol.formats.sources import resolve_policy_source  # noqa: E402
+from pytfpol.policy import invariance  # noqa: E402
+from pytfpol.policy.loading import LoadOptions, load_policy  # noqa: E402
+from pytfpol.policy.policy_config import load_policy_config  # noqa: E402
+from pytfpol.running import envs, evaluation, vector  # noqa: E402
+from pytfpol.running.env_spec import EnvSpec  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
 
 CHEETAH = "HalfCheetah-v5"

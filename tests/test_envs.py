@@ -15,8 +15,9 @@ from gymnasium import spaces
 from tf_agents.specs import array_spec
 from tf_agents.trajectories import time_step as ts
 
-from pytfpol.env_spec import EnvSpec
-from pytfpol.envs import (
+from pytfpol.errors import EXIT_INPUT, InputError, SpecMismatchError, UsageError
+from pytfpol.running.env_spec import EnvSpec
+from pytfpol.running.envs import (
     ActionUnbatcher,
     GymnasiumEnvironment,
     ObservationBatcher,
@@ -25,7 +26,6 @@ from pytfpol.envs import (
     flatten_with_paths,
     space_to_spec,
 )
-from pytfpol.errors import EXIT_INPUT, InputError, SpecMismatchError, UsageError
 
 Bounded = array_spec.BoundedArraySpec
 Unbounded = array_spec.ArraySpec

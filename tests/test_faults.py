@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytfpol import checkpoint_reader as cr
-from pytfpol import locking, storage
 from pytfpol.errors import OutputError
+from pytfpol.formats import checkpoint_reader as cr
+from pytfpol.results import locking, storage
 from tests import countdown_env
 from tests.conftest import REPO, run_cli
 
@@ -793,7 +793,7 @@ def test_a_failed_run_over_another_policys_output_leaves_no_stale_checkpoint(art
 
 LATE_SIGNAL_WRITER = """
 import os, signal, sys
-from pytfpol import storage
+from pytfpol.results import storage
 from pytfpol.cli import main
 
 real_commit = storage.commit_outputs
@@ -846,7 +846,7 @@ def test_out_of_spec_actions_stop_the_run(artifacts, tmp_path, name, shown):
 
 KILLED_WRITER = """
 import os, signal, sys
-from pytfpol import storage
+from pytfpol.results import storage
 from pytfpol.cli import main
 
 kill_at, count_file, *argv = sys.argv[1:]

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from pytfpol import gates, vector
+from pytfpol import gates
 from pytfpol.cli import main
 from pytfpol.errors import EXIT_USAGE, UsageError
+from pytfpol.running import vector
 from tests import countdown_env
 
 

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pytfpol import checkpoint_reader
 from pytfpol.cli import main
 from pytfpol.errors import UsageError
-from pytfpol.inference import ASSUMED_ACTIVATION, complete_config, infer_policy_config
-from pytfpol.partial_restore import describe_unmatched
-from pytfpol.policy_config import SHIPPED_CONFIGS_DIR, load_policy_config, shipped_names
+from pytfpol.formats import checkpoint_reader
+from pytfpol.policy.inference import ASSUMED_ACTIVATION, complete_config, infer_policy_config
+from pytfpol.policy.partial_restore import describe_unmatched
+from pytfpol.policy.policy_config import SHIPPED_CONFIGS_DIR, load_policy_config, shipped_names
 from tests.artifacts_agents import LAYOUTS
 from tests.conftest import REPO
 

@@ -20,10 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from pytfpol import checkpoint_reader as cr
-from pytfpol import inspection, storage
 from pytfpol.cli import main
 from pytfpol.errors import InputError
+from pytfpol.formats import checkpoint_reader as cr
+from pytfpol.formats import inspection
+from pytfpol.results import storage
 from tests.artifacts_inspect import dtype_arrays
 from tests.conftest import REPO, write_artifacts
 
@@ -521,7 +522,8 @@ def test_eval_output_with_a_history_array_as_pytfpol_eval_writes_it(ins):
 
 
 def test_history_columns_match_what_pytfpol_eval_writes(tf_module):
-    from pytfpol import checkpoints, layout
+    from pytfpol.formats import layout
+    from pytfpol.policy import checkpoints
 
     assert inspection.HISTORY_COLUMNS is layout.HISTORY_COLUMNS is checkpoints.HISTORY_COLUMNS
 

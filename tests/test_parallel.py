@@ -17,12 +17,13 @@ tf = import_tf()
 
 from tf_agents.policies import policy_loader  # noqa: E402
 
-from pytfpol import api, evaluation, vector  # noqa: E402
+from pytfpol import api  # noqa: E402
 from pytfpol.config import EvalSettings, default_num_envs  # noqa: E402
-from pytfpol.env_spec import EnvSpec  # noqa: E402
 from pytfpol.errors import RunError, UsageError  # noqa: E402
-from pytfpol.loading import LoadOptions, load_policy  # noqa: E402
-from pytfpol.sources import resolve_policy_source  # noqa: E402
+from pytfpol.formats.sources import resolve_policy_source  # noqa: E402
+from pytfpol.policy.loading import LoadOptions, load_policy  # noqa: E402
+from pytfpol.running import evaluation, vector  # noqa: E402
+from pytfpol.running.env_spec import EnvSpec  # noqa: E402
 from tests import countdown_env  # noqa: E402
 from tests.reference_loop import run_episodes  # noqa: E402
 
@@ -85,7 +86,7 @@ def test_results_identical_for_any_num_envs_and_mode(policies, case):
     for mode in ("sync", "async"):
         for num_envs in NUM_ENVS:
             got = run(policies, name, env_id, num_envs, mode, episodes, seed, max_steps)
-            assert got == baseline  # exactly, continuous actions too (pytfpol.invariance)
+            assert got == baseline  # exactly, continuous actions too (pytfpol.policy.invariance)
 
 
 def assert_same(got, expected, exact: bool) -> None:

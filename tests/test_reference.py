@@ -24,9 +24,9 @@ from tf_agents.policies import policy_loader  # noqa: E402
 from tf_agents.trajectories import time_step as ts  # noqa: E402
 
 from pytfpol import api  # noqa: E402
-from pytfpol.envs import GymnasiumEnvironment  # noqa: E402
-from pytfpol.loading import LoadOptions, load_policy  # noqa: E402
-from pytfpol.sources import resolve_policy_source  # noqa: E402
+from pytfpol.formats.sources import resolve_policy_source  # noqa: E402
+from pytfpol.policy.loading import LoadOptions, load_policy  # noqa: E402
+from pytfpol.running.envs import GymnasiumEnvironment  # noqa: E402
 from tests import countdown_env  # noqa: E402
 from tests.reference_loop import run_episodes  # noqa: E402
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from pytfpol import layout
 from pytfpol.errors import EXIT_INPUT, EXIT_USAGE, InputError, PytfpolError, UsageError
-from pytfpol.sources import (
+from pytfpol.formats import layout
+from pytfpol.formats.sources import (
     FORMAT_CHECKPOINTER,
     FORMAT_LEARNER,
     FORMAT_SAVED_MODEL,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pytfpol import storage
 from pytfpol.config import MAX_SEED, EvalSettings, parse_env_kwargs
 from pytfpol.errors import EXIT_OUTPUT, EXIT_USAGE, OutputError, UsageError
+from pytfpol.results import storage
 from pytfpol.stats import SUMMARY_KEYS, summarize
 
 

@@ -42,7 +42,7 @@ MUTANTS = [
     Mutant(
         "commit-file-by-file",
         "an output set is committed whole: the old set or the new one, never a mixture",
-        "pytfpol/storage.py",
+        "pytfpol/results/storage.py",
         "        commit = out / (COMMIT_PREFIX + stage.name[len(PENDING_PREFIX) :])\n"
         "        os.rename(stage, commit)\n        _fsync_dir(out)\n        apply_commit(out, commit)",
         "        apply_commit(out, stage)  # each output moved into place, no commit point",
@@ -53,7 +53,7 @@ MUTANTS = [
     Mutant(
         "damaged-index-treated-as-missing",
         "a damaged newest checkpoint is refused (exit 3) naming the file, with or without --step",
-        "pytfpol/layout.py",
+        "pytfpol/formats/layout.py",
         '    if not _exists(prefix, ".index"):\n        return (f"{prefix}.index",)',
         '    if not os.path.isfile(f"{prefix}.index"):\n        return (f"{prefix}.index",)',
         ("tests/test_faults.py::test_damaged_checkpoint_file",),
@@ -61,7 +61,7 @@ MUTANTS = [
     Mutant(
         "evaluation-inside-the-policy-checkpoint",
         "OUT/checkpoint loads with PyTFPolicy.restore(dir) as TF-Agents calls it",
-        "pytfpol/loading.py",
+        "pytfpol/policy/loading.py",
         "        objects = dict(self.checkpoint_objects)\n",
         "        objects = {**self.checkpoint_objects, checkpoints.EVALUATION: evaluation}\n",
         ("tests/test_checkpointer.py::test_output_checkpoint_loads_with_pytfpolicy_restore",),
@@ -69,7 +69,7 @@ MUTANTS = [
     Mutant(
         "no-action-check",
         "an out-of-spec or NaN action stops the run with exit 4",
-        "pytfpol/evaluation.py",
+        "pytfpol/running/evaluation.py",
         "    if slots.action_bounds.all_within(action, active):\n        return\n",
         "    return\n",
         ("tests/test_faults.py::test_out_of_spec_actions_stop_the_run",),
@@ -77,7 +77,7 @@ MUTANTS = [
     Mutant(
         "no-recurrent-state-reset",
         "policy state is reset for exactly the slots that start an episode",
-        "pytfpol/evaluation.py",
+        "pytfpol/running/evaluation.py",
         "    if not tf.nest.flatten(state):\n        return state\n    starting = step_type",
         "    return state\n    starting = step_type",
         (
@@ -88,7 +88,7 @@ MUTANTS = [
     Mutant(
         "stochastic-ignored",
         "--stochastic samples, seeded by --seed",
-        "pytfpol/networks.py",
+        "pytfpol/policy/networks.py",
         "    if stochastic:\n        return saved.wrapped_policy",
         "    if False:\n        return saved.wrapped_policy",
         ("tests/test_checkpointer.py::test_stochastic_is_seeded",),
@@ -96,7 +96,7 @@ MUTANTS = [
     Mutant(
         "failed-run-keeps-the-old-checkpoint",
         "a failed or interrupted run over a complete output keeps no stale policy checkpoint",
-        "pytfpol/storage.py",
+        "pytfpol/results/storage.py",
         '    for name in manifest["unset"]:',
         '    for name in manifest["unset"][:0]:',
         (
@@ -107,7 +107,7 @@ MUTANTS = [
     Mutant(
         "step-ignored",
         "--step N evaluates the checkpoint at step N",
-        "pytfpol/layout.py",
+        "pytfpol/formats/layout.py",
         "    if step is not None:\n        return Selection(_at_step(layout, step))\n",
         "",
         (
@@ -118,7 +118,7 @@ MUTANTS = [
     Mutant(
         "checkpoint-option-ignored",
         "--checkpoint PATH evaluates that checkpoint",
-        "pytfpol/layout.py",
+        "pytfpol/formats/layout.py",
         "    if checkpoint is not None:\n        return Selection(_given_checkpoint(layout, Path(checkpoint)))\n",
         "",
         (
@@ -129,7 +129,7 @@ MUTANTS = [
     Mutant(
         "inapplicable-options-ignored",
         "an option that means nothing for the input is refused (exit 2)",
-        "pytfpol/plan.py",
+        "pytfpol/running/plan.py",
         '    if source.format != FORMAT_CHECKPOINTER:\n        why = "its graph',
         '    if False:\n        why = "its graph',
         ("tests/test_newcomer.py::test_options_that_mean_nothing_for_a_saved_model_are_refused",),
@@ -137,7 +137,7 @@ MUTANTS = [
     Mutant(
         "report-says-what-was-asked",
         "the report states whether actions were sampled, as they really were",
-        "pytfpol/report.py",
+        "pytfpol/results/report.py",
         '            "stochastic": loaded.stochastic,',
         '            "stochastic": settings.stochastic,',
         ("tests/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
@@ -145,7 +145,7 @@ MUTANTS = [
     Mutant(
         "sampling-saved-model-unseeded",
         "a SavedModel that samples is sampled with a seed pytfpol controls",
-        "pytfpol/loading.py",
+        "pytfpol/policy/loading.py",
         "            dataclasses.replace(options, stochastic=sample),",
         "            options,",
         ("tests/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
@@ -179,7 +179,7 @@ MUTANTS = [
     Mutant(
         "foreign-out-overwritten",
         "--out holding files pytfpol did not write is refused (exit 5)",
-        "pytfpol/storage.py",
+        "pytfpol/results/storage.py",
         "    if foreign and not overwrite:",
         "    if False:",
         ("tests/test_cli.py::test_out_with_foreign_files_or_another_policys_results_is_refused",),
@@ -187,7 +187,7 @@ MUTANTS = [
     Mutant(
         "env-checked-after-tensorflow",
         "env mistakes are reported before TensorFlow is imported",
-        "pytfpol/plan.py",
+        "pytfpol/running/plan.py",
         "    made = preflight(spec)\n",
         "    import tensorflow  # noqa: F401\n\n    made = preflight(spec)\n",
         ("tests/test_newcomer.py::test_env_mistakes_are_reported_before_tensorflow_is_imported",),
@@ -195,7 +195,7 @@ MUTANTS = [
     Mutant(
         "requested-env-id-recorded",
         "the report records the env id Gymnasium really made",
-        "pytfpol/plan.py",
+        "pytfpol/running/plan.py",
         "    env = EnvSpec(made.made_id, spec.kwargs, spec.max_episode_steps)",
         "    env = EnvSpec(spec.env_id, spec.kwargs, spec.max_episode_steps)",
         (
@@ -205,7 +205,7 @@ MUTANTS = [
     Mutant(
         "paths-not-resolved",
         "outputs record resolved paths: they evaluate again from any directory",
-        "pytfpol/report.py",
+        "pytfpol/results/report.py",
         "    return None if path is None else os.path.abspath(path)",
         "    return path",
         ("tests/test_cli.py::test_outputs_of_a_learner_root_evaluate_again_from_anywhere",),
@@ -213,7 +213,7 @@ MUTANTS = [
     Mutant(
         "incomplete-newest-used",
         "a newest checkpoint whose files are not all there is skipped, with a warning",
-        "pytfpol/layout.py",
+        "pytfpol/formats/layout.py",
         "    complete = [c for c in layout.checkpoints if c.complete]",
         "    complete = list(layout.checkpoints)",
         ("tests/test_sources.py::test_newest_checkpoint_without_index_is_skipped_with_a_warning",),
@@ -221,7 +221,7 @@ MUTANTS = [
     Mutant(
         "progress-only-per-episode",
         "the progress bar advances with every step",
-        "pytfpol/evaluation.py",
+        "pytfpol/running/evaluation.py",
         "            if on_step is not None:\n                on_step(active.size)\n",
         "",
         ("tests/test_newcomer.py::test_progress_advances_with_every_step",),

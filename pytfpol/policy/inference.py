@@ -21,7 +21,7 @@ import re
 from dataclasses import replace
 from typing import Mapping, Optional
 
-from pytfpol.policy_config import (
+from pytfpol.policy.policy_config import (
     DISTRIBUTION_NETWORKS,
     TYPE_KEYS,
     NetworkConfig,

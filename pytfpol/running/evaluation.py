@@ -2,7 +2,7 @@
 
 Episode `i` is always reset with seed `seed + i`, whichever slot runs it, and results are kept by
 episode index: the per-episode results do not depend on how many environments run side by side
-nor on the backend (`pytfpol.vector`). A slot whose episode ends starts the next unstarted episode
+nor on the backend (`pytfpol.running.vector`). A slot whose episode ends starts the next unstarted episode
 at once; when none is left it idles (its last observation still fills its row of the fixed-size
 policy batch, and its action is ignored). Recurrent policy state is reset for exactly the slots
 that start an episode.
@@ -21,9 +21,9 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
-from pytfpol.envs import ActionUnbatcher, _pack_like, flatten_with_paths
 from pytfpol.errors import PytfpolError, RunError, interrupted, stopped_by
-from pytfpol.vector import EnvFailure, Stepper
+from pytfpol.running.envs import ActionUnbatcher, _pack_like, flatten_with_paths
+from pytfpol.running.vector import EnvFailure, Stepper
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def run_episodes(
     """
     n = stepper.num_envs
     slots = _Slots(n, policy.time_step_spec.observation, policy.action_spec)
-    # A policy that samples per episode (pytfpol.sampling) is told each row's episode seed and
+    # A policy that samples per episode (pytfpol.policy.sampling) is told each row's episode seed and
     # step, so its draws do not depend on the batch.
     set_episode_keys = getattr(policy, "set_episode_keys", None)
     unbatcher = ActionUnbatcher(policy.action_spec, stepper.action_space)

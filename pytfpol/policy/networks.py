@@ -33,7 +33,7 @@ from tf_agents.policies import (
 from tf_agents.utils import common, tensor_normalizer
 
 from pytfpol.errors import InputError, UsageError
-from pytfpol.policy_config import NetworkConfig, PolicyConfig
+from pytfpol.policy.policy_config import NetworkConfig, PolicyConfig
 
 
 def build_saved_policy(config: PolicyConfig, time_step_spec, action_spec) -> tf_policy.TFPolicy:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from pytfpol import layout as lay
 from pytfpol.errors import InputError, UsageError
+from pytfpol.formats import layout as lay
 
 FORMAT_SAVED_MODEL = "saved_model"  # a SavedModel's graph (and its own or a checkpoint's weights)
 FORMAT_LEARNER = "learner_policies"  # a SavedModel of a Learner root with a policy checkpoint

@@ -21,10 +21,10 @@ from typing import Optional
 
 import numpy as np
 
-from pytfpol import checkpoint_reader
-from pytfpol import layout as lay
 from pytfpol.errors import InputError
-from pytfpol.sources import PolicySource
+from pytfpol.formats import checkpoint_reader
+from pytfpol.formats import layout as lay
+from pytfpol.formats.sources import PolicySource
 
 PY_STATE_SUFFIX = checkpoint_reader.PY_STATE_SUFFIX
 VALUE_SUFFIX = checkpoint_reader.VARIABLE_SUFFIX

@@ -18,8 +18,8 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.utils import numpy_storage
 
-from pytfpol import checkpoint_reader, layout
 from pytfpol.errors import InputError, OutputError, first_line
+from pytfpol.formats import checkpoint_reader, layout
 
 VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 PY_STATE_SUFFIX = "/.ATTRIBUTES/py_state"

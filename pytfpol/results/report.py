@@ -14,10 +14,11 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from pytfpol import __version__, gates, stats, storage
+from pytfpol import __version__, gates, stats
 from pytfpol.config import EvalSettings
 from pytfpol.errors import GateFailed, PytfpolError
-from pytfpol.sources import FORMAT_CHECKPOINTER, PolicySource
+from pytfpol.formats.sources import FORMAT_CHECKPOINTER, PolicySource
+from pytfpol.results import storage
 
 SCHEMA_VERSION = 2  # 2: `gates` is a list (with a top-level `passed`); episodes carry `success`
 

@@ -12,24 +12,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from pytfpol import validation
 from pytfpol.config import EvalSettings
-from pytfpol.env_spec import EnvSpec, preflight
 from pytfpol.errors import InputError, UsageError
-from pytfpol.inference import infer_policy_config
-from pytfpol.policy_config import (
-    PolicyConfig,
-    load_policy_config,
-    resolve_config_path,
-    shipped_hint,
-)
-from pytfpol.sources import (
+from pytfpol.formats import validation
+from pytfpol.formats.sources import (
     FORMAT_CHECKPOINTER,
     FORMAT_LEARNER,
     PolicySource,
     inapplicable,
     resolve_policy_source,
 )
+from pytfpol.policy.inference import infer_policy_config
+from pytfpol.policy.policy_config import (
+    PolicyConfig,
+    load_policy_config,
+    resolve_config_path,
+    shipped_hint,
+)
+from pytfpol.running.env_spec import EnvSpec, preflight
 
 
 @dataclass

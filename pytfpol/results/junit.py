@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
 
-from pytfpol import storage
+from pytfpol.results import storage
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from pytfpol import layout
 from pytfpol.errors import OutputError
+from pytfpol.formats import layout
 
 STATS_JSON = layout.STATS_JSON
 EPISODES_CSV = layout.EPISODES_CSV

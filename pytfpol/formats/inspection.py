@@ -19,9 +19,9 @@ from typing import Iterable, Optional
 
 import numpy as np
 
-from pytfpol import checkpoint_reader as cr
-from pytfpol import layout as lay
 from pytfpol.errors import InputError, OutputError, PytfpolError, UsageError
+from pytfpol.formats import checkpoint_reader as cr
+from pytfpol.formats import layout as lay
 
 SCHEMA_VERSION = 1
 KIND_CHECKPOINT = lay.KIND_CHECKPOINT
@@ -862,7 +862,8 @@ def export_npz(
     names: Iterable[str] = (),
     step: Optional[int] = None,
 ) -> dict:
-    """Write NumpyState arrays and variables (all, or `names`) to an .npz loadable without pickle.
+    """NumpyState arrays and variables (all, or `names`) as .npz bytes (`data`, written by the
+    caller to `out`), loadable without pickle.
 
     Keys are the checkpoint keys. String tensors become fixed-width bytes (`S`) when that is
     lossless; others that cannot be stored without pickle are skipped and listed.
@@ -891,10 +892,8 @@ def export_npz(
         arrays[key] = storable
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    from pytfpol.storage import write_atomic
-
-    write_atomic(Path(out), buffer.getvalue())
     return {
+        "data": buffer.getvalue(),
         "file": os.fspath(out),
         "checkpoint": prefix,
         "arrays": sorted(arrays),

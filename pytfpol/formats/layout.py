@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from pytfpol import checkpoint_reader
 from pytfpol.errors import InputError, UsageError
+from pytfpol.formats import checkpoint_reader
 
 # ------------------------------------------------------------------------------ names on disk
 

@@ -23,8 +23,9 @@ import socket
 from pathlib import Path
 from typing import Iterator
 
-from pytfpol import layout, storage
 from pytfpol.errors import OutputError
+from pytfpol.formats import layout
+from pytfpol.results import storage
 
 LOCK_NAME = layout.LOCK_NAME
 # What our writers leave behind when killed, besides output sets (storage.recover_outputs):

@@ -38,8 +38,8 @@ import numpy as np  # noqa: E402
 from gymnasium import spaces  # noqa: E402
 from gymnasium.utils import seeding  # noqa: E402
 
-from pytfpol.env_spec import EnvSpec  # noqa: E402
 from pytfpol.errors import RunError, UsageError  # noqa: E402
+from pytfpol.running.env_spec import EnvSpec  # noqa: E402
 
 MODES = ("sync", "async", "native")
 

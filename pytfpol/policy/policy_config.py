@@ -60,7 +60,7 @@ TYPE_KEYS: dict[str, tuple[str, ...]] = {
     "value_rnn_network": _RNN,
 }
 
-SHIPPED_CONFIGS_DIR = Path(__file__).resolve().parent / "configs"
+SHIPPED_CONFIGS_DIR = Path(__file__).resolve().parents[1] / "configs"  # pytfpol/configs
 FACTORY_HINT = 'or write a config with factory = "module:function" that returns the policy'
 
 

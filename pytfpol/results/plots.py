@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from pytfpol import storage
+from pytfpol.results import storage
 
 MEAN_COLOR = "#d62728"
 IQM_COLOR = "#1f77b4"

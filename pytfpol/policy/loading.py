@@ -18,12 +18,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from pytfpol import layout
 from pytfpol.errors import InputError, PytfpolError, UsageError, first_line
-from pytfpol.policy_config import PolicyConfig
+from pytfpol.formats import layout
+from pytfpol.formats.sources import FORMAT_CHECKPOINTER, PolicySource
+from pytfpol.formats.validation import CheckedInputs, validate
+from pytfpol.policy.policy_config import PolicyConfig
 from pytfpol.quiet_tf import import_tf
-from pytfpol.sources import FORMAT_CHECKPOINTER, PolicySource
-from pytfpol.validation import CheckedInputs, validate
 
 tf = import_tf()
 
@@ -31,8 +31,8 @@ import tensorflow_probability as tfp  # noqa: E402
 from tf_agents.policies import policy_saver, py_tf_policy, tf_policy  # noqa: E402
 from tf_agents.specs import tensor_spec  # noqa: E402
 
-from pytfpol import checkpoints, inference, invariance, networks, sampling  # noqa: E402
-from pytfpol.partial_restore import describe_unmatched  # noqa: E402
+from pytfpol.policy import checkpoints, inference, invariance, networks, sampling  # noqa: E402
+from pytfpol.policy.partial_restore import describe_unmatched  # noqa: E402
 
 TRAIN_STEP_KEY = "train_step/.ATTRIBUTES/VARIABLE_VALUE"
 RANDOM_OPS = ("Random", "Multinomial", "Stateless", "TruncatedNormal")
@@ -167,7 +167,7 @@ class LoadOptions:
     stochastic: bool = False
     seed: Optional[int] = None
     allow_partial: bool = False
-    # Rows bit-identical for any batch size and position (pytfpol.invariance); off only to
+    # Rows bit-identical for any batch size and position (pytfpol.policy.invariance); off only to
     # measure what it costs.
     batch_invariant: bool = True
 

@@ -1,0 +1,3 @@
+"""Formats on disk: what a path holds (`layout`), the files a run reads (`sources`), reading
+TensorFlow's checkpoint formats without TensorFlow (`checkpoint_reader`), checking them before
+TensorFlow reads them (`validation`), and describing them (`inspection`). No TensorFlow."""

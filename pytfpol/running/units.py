@@ -1,0 +1,129 @@
+"""A unit of work, its result, and merging results: what any runner executes, in any process.
+
+A `Unit` is a small picklable value: which policy graph (`PolicySource`), which checkpoint's
+weights, which environment, which block of episode indices, the seed, and how to run. Executing a
+unit gives a `UnitResult`: one `EpisodeRecord` per episode run, keyed by (train step, episode
+index), and the error that stopped it, if any. The in-process runner, worker processes and Ray
+actors all execute the same units; `merge` puts their results back together by key, refusing gaps
+and duplicates, so the merged result does not depend on who ran what, in which order, in how many
+pieces. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from pytfpol.errors import PytfpolError, RunError
+from pytfpol.formats.sources import PolicySource
+from pytfpol.running.env_spec import EnvSpec
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How the episodes of a unit run (the same for every unit of one run)."""
+
+    num_envs: int
+    vector: str = "sync"
+    stochastic: bool = False
+    allow_partial: bool = False
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Episodes `first .. first + count - 1` of `source`'s policy with the weights of `source`'s
+    checkpoint, on `env`; episode i is reset with seed `seed + i`."""
+
+    source: PolicySource
+    env: EnvSpec
+    first: int
+    count: int
+    seed: int
+    options: RunOptions
+
+    @property
+    def step(self) -> Optional[int]:
+        """The train step its checkpoint is named for (None: not known from the name)."""
+        return self.source.checkpoint_step
+
+    @property
+    def indices(self) -> range:
+        return range(self.first, self.first + self.count)
+
+    @property
+    def label(self) -> str:
+        where = self.source.checkpoint_prefix or self.source.saved_model_dir or self.source.path
+        return f"{where} episodes {self.first}..{self.first + self.count - 1}"
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    """One episode's outcome: plain numbers, so that it crosses process boundaries cheaply."""
+
+    index: int
+    seed: int
+    return_: float
+    length: int
+    terminated: bool
+    truncated: bool
+    success: Optional[bool] = None
+
+
+@dataclass
+class UnitResult:
+    """What executing a unit gave: its records (in index order), the train step its weights
+    were restored from, and the error that stopped it early (records hold what completed)."""
+
+    unit: Unit
+    records: list[EpisodeRecord] = field(default_factory=list)
+    train_step: Optional[int] = None
+    error: Optional[PytfpolError] = None
+    seconds: float = 0.0
+    worker: str = ""  # which process or host ran it
+
+    @property
+    def key(self) -> Optional[int]:
+        return self.train_step if self.train_step is not None else self.unit.step
+
+
+def split(count: int, block: Optional[int]) -> list[tuple[int, int]]:
+    """(first, count) blocks of episode indices 0..count-1, `block` at a time (all at once when
+    `block` is None)."""
+    size = count if not block else max(1, block)
+    return [(first, min(size, count - first)) for first in range(0, count, size)]
+
+
+def merge(results: Iterable[UnitResult], expected: Iterable[tuple]) -> dict[tuple, EpisodeRecord]:
+    """The records of `results` by (train step, episode index), exactly the `expected` keys:
+    a key that two results hold, or that none holds, is a RunError naming it (a runner lost or
+    repeated an episode). Results that stopped early are the caller's to report first."""
+    merged: dict[tuple, EpisodeRecord] = {}
+    for result in results:
+        for record in result.records:
+            key = (result.key, record.index)
+            if key in merged:
+                raise RunError(
+                    f"episode {record.index} of step {result.key} was run twice "
+                    f"({result.unit.label})",
+                    "a runner executed overlapping units; this is a bug in pytfpol",
+                )
+            merged[key] = record
+    wanted = list(expected)
+    missing = [key for key in wanted if key not in merged]
+    extra = sorted(set(merged) - set(wanted), key=_sortable)
+    if missing or extra:
+        what = (
+            f"episode {missing[0][1]} of step {missing[0][0]} is missing"
+            if missing
+            else f"episode {extra[0][1]} of step {extra[0][0]} was not asked for"
+        )
+        raise RunError(
+            f"the merged results do not match the planned units: {what}",
+            "a runner lost or added episodes; this is a bug in pytfpol",
+        )
+    return {key: merged[key] for key in wanted}
+
+
+def _sortable(key: tuple) -> tuple:
+    step, index = key
+    return (-1 if step is None else step, index)
