@@ -10,24 +10,18 @@ TensorFlow is imported on the first call, not on `import pytfpol.api`.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
 import time
 from pathlib import Path
 from typing import Optional, Protocol
 
-import numpy as np
-
 from pytfpol import interrupts
 from pytfpol.config import EvalSettings
-from pytfpol.errors import Interrupted, PytfpolError, RunError, interrupted, stopped_by
-from pytfpol.formats import layout, validation
-from pytfpol.results import locking, storage
+from pytfpol.errors import Interrupted, RunError, interrupted, stopped_by
+from pytfpol.results import locking, output_checkpoint, storage
 from pytfpol.results.report import SCHEMA_VERSION, check_gates, finish_report, report_base
 from pytfpol.running.plan import Plan, plan_evaluation
-
-HISTORY = "evaluation/history"  # the NumpyState array of earlier evaluations
+from pytfpol.running.units import merge
 
 __all__ = ["EvalSettings", "evaluate", "check_gates", "configs", "SCHEMA_VERSION"]
 
@@ -43,7 +37,7 @@ class Progress(Protocol):
         self, total: int, description: str, max_episode_steps: Optional[int] = None
     ) -> None: ...
 
-    def advance(self, result) -> None: ...  # an evaluation.EpisodeResult
+    def advance(self, result) -> None: ...  # a units.EpisodeRecord
 
     def step(self, env_steps: int) -> None: ...
 
@@ -98,7 +92,7 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
                 with locking.locked_output(out):
                     locking.clean_stale_temporaries(out)
                     storage.check_free_space(out, plan.checked.total_bytes)
-                    history = _previous_history(claim)
+                    history = output_checkpoint.previous_history(claim)
                     report, error = _evaluate_locked(plan, out, progress, deadline, history)
             except BaseException:
                 storage.release_unused(claim)
@@ -115,30 +109,35 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
     """Load, run, and write the checkpoint and the report into `out` (locked by the caller) as
     one output set: staged in a private directory, then committed (see storage). Signals that
     arrive once the episodes are over wait until the set is committed."""
-    settings = plan.settings
+    from pytfpol.running.runners import InProcessRunner  # TensorFlow from here on
+
+    settings, unit = plan.settings, plan.unit()
     started = time.perf_counter()
     progress.stage(f"loading {settings.policy_path}")
     stage = storage.stage_outputs(out)
     deferral = interrupts.Deferral()
+    runner = InProcessRunner(first_env=plan.take_first_env())
     try:
         try:
-            with _policy_and_stepper(plan) as (loaded, stepper):
-                load_seconds = time.perf_counter() - started
-                base = report_base(settings, plan.source, loaded, out, plan.env.env_id, plan.notes)
-                progress.start(settings.episodes, plan.env.env_id, plan.max_episode_steps)
-                run_started = time.perf_counter()
-                results, error = _run(loaded, stepper, settings, progress, deadline)
-                run_seconds = time.perf_counter() - run_started
-                deferral.start()
-                if error is None:
-                    staged = _write_checkpoint(loaded, stage, results, history)
-                    base["output"]["checkpoint"] = str(out / Path(staged).relative_to(stage))
-                else:  # no policy checkpoint for an incomplete run, but its history is kept
-                    _write_history(loaded, stage, history)
+            loaded = runner.worker_for(unit, plan.checked).loaded
+            load_seconds = time.perf_counter() - started
+            base = report_base(settings, plan.source, loaded, out, plan.env.env_id, plan.notes)
+            progress.start(settings.episodes, plan.env.env_id, plan.max_episode_steps)
+            run_started = time.perf_counter()
+            result = _run(runner, unit, plan, progress, deadline)
+            run_seconds = time.perf_counter() - run_started
+            records, error = result.records, result.error
+            deferral.start()
+            if error is None:
+                merge([result], [(result.key, index) for index in unit.indices])
+                staged = output_checkpoint.write(loaded, stage, records, history)
+                base["output"]["checkpoint"] = str(out / Path(staged).relative_to(stage))
+            else:  # no policy checkpoint for an incomplete run, but its history is kept
+                output_checkpoint.write_history_only(loaded, stage, history)
         finally:
             progress.stop()
-        report = finish_report(base, settings, results, error, load_seconds, run_seconds)
-        if settings.plot and results:
+        report = finish_report(base, settings, records, error, load_seconds, run_seconds)
+        if settings.plot and records:
             from pytfpol.results import plots  # matplotlib, only when asked for
 
             plots.write_returns_plot(report, stage / storage.RETURNS_PNG)
@@ -147,146 +146,33 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
         storage.commit_outputs(out, stage)
     finally:
         shutil.rmtree(stage, ignore_errors=True)  # nothing left once committed
+        runner.close()
         late = deferral.finish()
     if late is not None and error is None:
         error = interrupted(
             late,
-            f"{stopped_by(late)} after all {len(results)} episodes: the outputs were written "
+            f"{stopped_by(late)} after all {len(records)} episodes: the outputs were written "
             "completely",
             f"the report is in {out}",
         )
     return report, error
 
 
-def _previous_history(claim: storage.OutputClaim) -> Optional[np.ndarray]:
-    """The evaluation history in OUT from an earlier run of the same policy and env, so that a
-    re-run appends to it (None when there is none, or it cannot be read: then it starts anew)."""
-    if claim.previous_report is None:
-        return None
-    directory = claim.out / layout.OUTPUT_CHECKPOINT_DIR
-    candidates = [directory / layout.EVALUATION_PREFIX]
-    candidates += [Path(c.prefix) for c in reversed(layout.list_checkpointer_dir(directory))]
-    candidates.append(directory / layout.VARIABLES_PREFIX)
-    for prefix in candidates:
-        if not os.path.lexists(f"{prefix}.index"):
-            continue
-        try:
-            history = validation.check_bundle(str(prefix)).side_data.get(HISTORY)
-        except PytfpolError:
-            return None
-        if history is not None:
-            return history
-    return None
-
-
-@contextlib.contextmanager
-def _policy_and_stepper(plan: Plan):
-    """The loaded policy and a `vector.Stepper` over `num_envs_used` environments whose specs
-    fit it; closed afterwards."""
-    from pytfpol.policy import loading  # TensorFlow from here on
-    from pytfpol.running import envs, vector  # TensorFlow from here on
-
-    settings = plan.settings
-    first, plan.first_env = plan.first_env, None
-    loaded = stepper = None
-    try:
-        env_specs = {
-            "observation": envs.space_to_spec(first.observation_space, "observation"),
-            "action": envs.space_to_spec(first.action_space, "action"),
-        }
-        options = loading.LoadOptions(
-            batch_size=settings.num_envs_used,
-            config=plan.policy_config,
-            stochastic=settings.stochastic,
-            seed=settings.seed,
-            allow_partial=settings.allow_partial,
+def _run(runner, unit, plan: Plan, progress: Progress, deadline=None):
+    """The unit's result; an env step that blocks past --timeout is stopped by SIGALRM and
+    reported as the timeout it is."""
+    with interrupts.hard_deadline(deadline) as expired:
+        result = runner.run(
+            unit,
+            plan.checked,
+            on_episode=progress.advance,
+            on_step=progress.step,
+            deadline=deadline,
+            timeout=plan.settings.timeout,
         )
-        loaded = loading.load_policy(
-            plan.source, options, envs.tensor_specs(env_specs), plan.checked
-        )
-        envs.check_specs(
-            plan.env.env_id,
-            str(plan.source.saved_model_dir or plan.source.checkpoint_prefix),
-            env_specs,
-            {"observation": loaded.observation_spec, "action": loaded.action_spec},
-        )
-        stepper, first = (
-            vector.make_stepper(settings.vector, plan.env, settings.num_envs_used, first),
-            None,
-        )
-        yield loaded, stepper
-    finally:
-        for resource in (first, stepper, loaded):
-            if resource is not None:
-                _close_quietly(resource)
-
-
-def _write_checkpoint(loaded, directory: Path, results, history: Optional[np.ndarray]) -> str:
-    """`directory`/checkpoint: the policy and its step, and beside it this evaluation appended to
-    the history (OUT's own from an earlier run of the same policy, else the one the input
-    carried, if any). Returns the policy checkpoint's prefix."""
-    from pytfpol.policy import checkpoints
-
-    returns = np.asarray([r.return_ for r in results], dtype=np.float64)
-    evaluation = checkpoints.evaluation_state(
-        returns=returns,
-        lengths=np.asarray([r.length for r in results], dtype=np.int64),
-        seeds=np.asarray([r.seed for r in results], dtype=np.int64),
-        previous_history=history if history is not None else loaded.side_data.get(HISTORY),
-        history_row=(
-            float(loaded.train_step if loaded.train_step is not None else -1),
-            float(len(results)),
-            float(returns.mean()),
-            float(returns.std()),
-            time.time(),
-        ),
-    )
-    return loaded.write_checkpoint(Path(directory) / layout.OUTPUT_CHECKPOINT_DIR, evaluation)
-
-
-def _write_history(loaded, directory: Path, history: Optional[np.ndarray]) -> None:
-    """For a run that stopped early: `directory`/checkpoint/evaluation/ with the history so far
-    (unchanged: an incomplete run adds no row), so that the next run of the same policy into
-    OUT continues it. Nothing when there is no history yet."""
-    from pytfpol.policy import checkpoints
-
-    history = history if history is not None else loaded.side_data.get(HISTORY)
-    if history is None:
-        return
-    evaluation = checkpoints.evaluation_state(
-        returns=np.zeros(0, np.float64),
-        lengths=np.zeros(0, np.int64),
-        seeds=np.zeros(0, np.int64),
-        previous_history=history,
-        history_row=None,
-    )
-    loaded.write_evaluation(Path(directory) / layout.OUTPUT_CHECKPOINT_DIR, evaluation)
-
-
-def _run(loaded, stepper, settings: EvalSettings, progress: Progress, deadline=None):
-    """(results, None), or (completed results, the error) when the run stopped early."""
-    from pytfpol.running import evaluation
-
-    expired: list = []
-    try:
-        with loaded.session.as_default(), interrupts.hard_deadline(deadline) as expired:
-            results = evaluation.run_episodes(
-                loaded.py_policy,
-                stepper,
-                settings.episodes,
-                settings.seed,
-                on_episode=progress.advance,
-                deadline=deadline,
-                timeout=settings.timeout,
-                on_step=progress.step,
-            )
-        return results, None
-    except PytfpolError as exc:
-        if exc.completed is None:
-            raise
-        if isinstance(exc, Interrupted) and expired:
-            return exc.completed, _blocked_timeout(exc.completed, settings)
-        return exc.completed, exc
+    if isinstance(result.error, Interrupted) and expired:
+        result.error = _blocked_timeout(result.records, plan.settings)
+    return result
 
 
 def _blocked_timeout(completed, settings: EvalSettings) -> RunError:
@@ -300,13 +186,6 @@ def _blocked_timeout(completed, settings: EvalSettings) -> RunError:
     )
     error.completed = completed
     return error
-
-
-def _close_quietly(resource) -> None:
-    try:
-        resource.close()
-    except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
-        pass
 
 
 def configs() -> dict:

@@ -152,6 +152,30 @@ def normalized_countdown(out: Path) -> None:
     _checkpoint(out, policy, 4, obs_norm=obs_norm)
 
 
+def normalized_countdown_two_steps(out: Path) -> None:
+    """normalized_countdown's policy at step 4, then at step 8 with other saved statistics:
+    mean [95, -35] makes the normalised observation one_hot * 2 + [1, -3], so step 8 picks the
+    rewarded action only when it is action 0. Restoring step 8 into a graph built for step 4
+    must take its statistics along (issue 16)."""
+    time_step_spec, action_spec = _specs(countdown_env.ENV_ID, **NORMALIZED_ENV_KWARGS)
+    net = q_network.QNetwork(time_step_spec.observation, action_spec, fc_layer_params=None)
+    net.create_variables(time_step_spec.observation)
+    kernel, bias = net.layers[-1].get_weights()
+    net.layers[-1].set_weights([np.eye(2, dtype=kernel.dtype), np.zeros_like(bias)])
+    policy = greedy_policy.GreedyPolicy(q_policy.QPolicy(time_step_spec, action_spec, net))
+    obs_norm = numpy_storage.NumpyState()
+    obs_norm.mean = np.array([105.0, -45.0], dtype=np.float32)
+    obs_norm.std = np.array([5.0, 5.0], dtype=np.float32)
+    global_step = tf.Variable(4, dtype=tf.int64)
+    checkpointer = common.Checkpointer(
+        ckpt_dir=str(out), policy=policy, global_step=global_step, obs_norm=obs_norm
+    )
+    checkpointer.save(global_step=4)
+    obs_norm.mean = np.array([95.0, -35.0], dtype=np.float32)
+    global_step.assign(8)
+    checkpointer.save(global_step=8)
+
+
 def step_counter(out: Path) -> None:
     """StepCounterPolicy (tests/factories.py) on Countdown, limit 4, saved by a Checkpointer:
     a recurrent policy that does not reset its own state (issue 17.5)."""
@@ -180,5 +204,6 @@ def write_all(out: Path) -> None:
     lstm_sequential(out / "lstm_sequential")
     q_network_with_side_data(out / "q_network_side")
     normalized_countdown(out / "normalized_countdown")
+    normalized_countdown_two_steps(out / "normalized_countdown_two_steps")
     step_counter(out / "step_counter")
     bad_actions(out / "bad_actions")

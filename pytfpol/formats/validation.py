@@ -33,9 +33,12 @@ STEP_KEYS = tuple(f"{name}{VALUE_SUFFIX}" for name in ("train_step", "global_ste
 
 @dataclass
 class CheckedBundle:
-    """A validated checkpoint: its parsed index, its NumpyState arrays and scalar integers."""
+    """A validated checkpoint: its parsed index, and every value read while checking it: the
+    variables (which pytfpol assigns to the graph itself, so TensorFlow never opens the file),
+    the NumpyState arrays and the integer scalars (train steps)."""
 
     bundle: checkpoint_reader.Bundle
+    values: dict[str, np.ndarray] = field(default_factory=dict)  # variable key -> value
     side_data: dict[str, np.ndarray] = field(default_factory=dict)  # name -> array (no suffix)
     scalars: dict[str, int] = field(default_factory=dict)  # key -> value of integer scalars
 
@@ -87,7 +90,7 @@ def _prefixes(source: PolicySource) -> list[str]:
 
 def check_bundle(prefix: str) -> CheckedBundle:
     """Parse `prefix`'s index, read every tensor once (checksum), refuse non-finite floats and
-    NumpyState payloads that need pickle; keep the NumpyState arrays and integer scalars."""
+    NumpyState payloads that need pickle; keep what was read (see CheckedBundle)."""
     bundle = checkpoint_reader.open_bundle(prefix)
     checked = CheckedBundle(bundle)
 
@@ -107,8 +110,11 @@ def check_bundle(prefix: str) -> CheckedBundle:
                 "earlier checkpoint",
                 path=data_file,
             )
-        elif value.dtype.kind in "iu" and value.shape == ():
-            checked.scalars[entry.key] = int(value)
+        else:
+            if value.dtype.kind in "iu" and value.shape == ():
+                checked.scalars[entry.key] = int(value)
+            if entry.key.endswith(VALUE_SUFFIX):
+                checked.values[entry.key] = value
 
     bundle.read_all(visit)
     return checked

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.utils import numpy_storage
 
-from pytfpol.errors import InputError, OutputError, first_line
+from pytfpol.errors import InputError, OutputError
 from pytfpol.formats import checkpoint_reader, layout
 
 VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
@@ -50,7 +50,16 @@ def checkpoint_contents(bundle: checkpoint_reader.Bundle) -> dict[str, TensorInf
 def expected_variables(objects: dict[str, Any]) -> dict[str, TensorInfo]:
     """Checkpoint keys of every variable reachable from `objects`, named as tf.train.Checkpoint
     names them (breadth-first, first path wins), with the variables' shapes and dtypes."""
-    expected: dict[str, TensorInfo] = {}
+    return {
+        key: TensorInfo(tuple(variable.shape.as_list()), variable.dtype.name)
+        for key, variable in variables_by_key(objects).items()
+    }
+
+
+def variables_by_key(objects: dict[str, Any]) -> dict[str, Any]:
+    """Every variable reachable from `objects` by the checkpoint key tf.train.Checkpoint would
+    give it: breadth-first over `_trackable_children()`, the first (shortest) path wins."""
+    found: dict[str, Any] = {}
     seen: set[int] = set()
     queue = collections.deque((name, obj) for name, obj in objects.items())
     while queue:
@@ -59,14 +68,14 @@ def expected_variables(objects: dict[str, Any]) -> dict[str, TensorInfo]:
             continue
         seen.add(id(obj))
         if isinstance(obj, tf.Variable):
-            expected[path + VALUE_SUFFIX] = TensorInfo(tuple(obj.shape.as_list()), obj.dtype.name)
+            found[path + VALUE_SUFFIX] = obj
             continue
         children = getattr(obj, "_trackable_children", None)
         if children is None:
             continue
         for name, child in children().items():
             queue.append((f"{path}/{_escape(name)}", child))
-    return expected
+    return found
 
 
 def _escape(name: str) -> str:
@@ -113,33 +122,60 @@ def numpy_states(arrays: dict[str, np.ndarray]) -> dict[str, numpy_storage.Numpy
     return states
 
 
-def state_arrays(states: dict[str, numpy_storage.NumpyState]) -> dict[str, np.ndarray]:
-    out = {}
-    for owner, state in states.items():
-        for attribute, child in state._trackable_children().items():
-            out[f"{owner}/{attribute}"] = np.asarray(child.array)
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
 # Restoring and writing
 
 
-def restore(session, objects: dict[str, Any], prefix: str, allow_partial: bool) -> None:
-    """Restore `objects` from `prefix` in `session`'s graph (assert_consumed unless partial)."""
-    try:
-        status = tf.train.Checkpoint(**objects).restore(prefix)
-        if allow_partial:
-            status.expect_partial()
-        else:
-            status.assert_consumed()
-        status.run_restore_ops(session)
-    except Exception as exc:  # noqa: BLE001 - TF raises many types for mismatched checkpoints
-        raise InputError(
-            f"{prefix}: restore failed ({first_line(exc)})",
-            "check the config matches the saved policy, or pass --allow-partial",
-            path=prefix,
-        ) from exc
+class Assigner:
+    """Gives a fixed set of variables their values from a checkpoint as pytfpol's reader read
+    and validated it: one placeholder and assign op per variable, built once and reused for
+    every checkpoint, so TensorFlow never opens a checkpoint file and each restore is one
+    `session.run` that adds nothing to the graph."""
+
+    def __init__(self, session, variables: dict[str, Any]) -> None:
+        self._session = session
+        self._keys = list(variables)
+        self._dtypes = {k: v.dtype.base_dtype.as_numpy_dtype for k, v in variables.items()}
+        with session.graph.as_default(), tf.name_scope("pytfpol_assign"):
+            self._placeholders = {
+                key: tf.compat.v1.placeholder(v.dtype.base_dtype, v.shape)
+                for key, v in variables.items()
+            }
+            self._op = tf.group(
+                *(
+                    v.assign(self._placeholders[key], read_value=False)
+                    for key, v in variables.items()
+                )
+            )
+
+    @property
+    def keys(self) -> list[str]:
+        return list(self._keys)
+
+    def assign(self, values: dict[str, np.ndarray], prefix: str) -> None:
+        """Assign `values` (key -> array) to the variables; every variable needs its value."""
+        missing = [key for key in self._keys if key not in values]
+        if missing:
+            raise InputError(
+                f"{prefix}: has no {missing[0]}, which the policy needs"
+                + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
+                "the checkpoint was saved from another policy structure",
+                path=prefix,
+            )
+        feed = {
+            self._placeholders[key]: _as_dtype(values[key], self._dtypes[key]) for key in self._keys
+        }
+        self._session.run(self._op, feed)
+
+
+def _as_dtype(value: np.ndarray, dtype) -> np.ndarray:
+    """The reader's array as the variable's numpy dtype (bfloat16 is read as its raw bits)."""
+    value = np.asarray(value)
+    if value.dtype == dtype:
+        return value
+    if value.dtype.itemsize == np.dtype(dtype).itemsize and value.dtype.kind == "u":
+        return value.view(dtype)
+    return value.astype(dtype)
 
 
 def write_checkpoint(

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -101,19 +102,26 @@ class LoadedPolicy:
     checkpoint_objects: dict = field(default_factory=dict, repr=False)
     checkpoint_name: str = "variables/variables"
     extra_files: dict = field(default_factory=dict, repr=False)
+    # What identifies its graph: units with the same key restore into it (see `restore`).
+    graph_key: tuple = ()
+    restorer: Optional[Callable[[PolicySource, CheckedInputs], dict]] = field(
+        default=None, repr=False
+    )
+
+    def restore(self, source: PolicySource, checked: CheckedInputs) -> None:
+        """Give this graph the weights of `source`'s checkpoint (validated in `checked`) exactly
+        as a fresh load of `source` would have them, side data and normalisation statistics
+        included: a sweep builds the graph once and restores each checkpoint into it. The first
+        checkpoint of every load goes through here too, so the two cannot differ."""
+        for name, value in self.restorer(source, checked).items():
+            setattr(self, name, value)
 
     def write_checkpoint(self, target: Path, evaluation) -> str:
         """The policy checkpoint to `target` (as TF-Agents restores it: the policy and its step,
         nothing else), and beside it, in `target/evaluation/`, the NumpyState side data and
         `evaluation`. Returns the policy checkpoint's prefix."""
-        objects = dict(self.checkpoint_objects)
-        if self.checkpoint_name == layout.VARIABLES_PREFIX and self.train_step is not None:
-            with self.graph.as_default():  # as a Learner policy checkpoint records it
-                step = tf.Variable(self.train_step, dtype=tf.int64, name="pytfpol_train_step")
-            self.session.run(step.initializer)
-            objects["train_step"] = step
         prefix = checkpoints.write_checkpoint(
-            self.session, objects, target, self.checkpoint_name, self.extra_files
+            self.session, self.checkpoint_objects, target, self.checkpoint_name, self.extra_files
         )
         self.write_evaluation(target, evaluation)
         return prefix
@@ -194,8 +202,10 @@ def load_policy(
 def _load_saved_model_policy(
     source: PolicySource, options: LoadOptions, checked: CheckedInputs
 ) -> LoadedPolicy:
+    """The SavedModel's graph, loaded without its variables (TensorFlow never opens them); the
+    SavedModel's own variables, then the Learner checkpoint if any, are assigned from what
+    validation read (`_restore_saved_model`)."""
     specs = read_policy_specs(source.saved_model_dir)
-    side_data = _side_data(source, checked)
     with _new_session(options) as session, session.graph.as_default():
         loaded = _load_saved_model(source.saved_model_dir)
         sample = _saved_model_samples(loaded, specs, source, options)
@@ -205,23 +215,86 @@ def _load_saved_model_policy(
             session,
             source.saved_model_dir,
         )
-        session.run(tf.compat.v1.global_variables_initializer())
-        train_step = _run_scalar(session, loaded.get_train_step())
-        if source.checkpoint_dir is not None:
-            train_step = _apply_checkpoint(loaded, session, source, checked)
-        metadata = _read_metadata(loaded, session)
-    return LoadedPolicy(
-        py_policy,
-        session.graph,
-        session,
-        options.batch_size,
-        train_step,
-        metadata,
-        side_data=side_data,
-        stochastic=sample,
-        checkpoint_objects={"policy": loaded},
-        checkpoint_name=layout.VARIABLES_PREFIX,
-    )
+        session.run(  # pytfpol's own variables, if any (the SavedModel's have no initializer)
+            tf.compat.v1.variables_initializer(
+                [v for v in tf.compat.v1.global_variables() if v.initializer is not None]
+            )
+        )
+        own = checkpoints.variables_by_key(loaded._trackable_children())
+        # A Learner checkpoint (PolicySaver.save_checkpoint) lists model_variables and train_step
+        # at its root "so the checkpoint can be combined with a saved graph": keyed alike here.
+        learner_objects = {
+            name: getattr(loaded, name)
+            for name in ("model_variables", "train_step")
+            if hasattr(loaded, name)
+        }
+        learner = checkpoints.variables_by_key(learner_objects)
+        policy = LoadedPolicy(
+            py_policy,
+            session.graph,
+            session,
+            options.batch_size,
+            None,
+            stochastic=sample,
+            # As PolicySaver.save_checkpoint writes a Learner policy checkpoint.
+            checkpoint_objects={"policy": loaded, **learner_objects},
+            checkpoint_name=layout.VARIABLES_PREFIX,
+            graph_key=("saved_model", os.path.abspath(source.saved_model_dir)),
+        )
+        policy.restorer = functools.partial(
+            _restore_saved_model,
+            session=session,
+            own=checkpoints.Assigner(session, own),
+            learner=checkpoints.Assigner(session, learner),
+            graph_key=policy.graph_key,
+        )
+        policy.restore(source, checked)
+        _require_initialized(session, source.saved_model_dir)
+        policy.metadata = _read_metadata(loaded, session)
+    return policy
+
+
+def _restore_saved_model(
+    source: PolicySource, checked: CheckedInputs, *, session, own, learner, graph_key
+) -> dict:
+    """The SavedModel's own weights, then a Learner `policy_checkpoint_*` over them (as
+    `SavedModelPyTFEagerPolicy.update_from_checkpoint` applies one), from validated values."""
+    if ("saved_model", os.path.abspath(source.saved_model_dir)) != graph_key:
+        raise InputError(
+            f"{source.saved_model_dir}: is not the SavedModel this graph was loaded from",
+            "restore only checkpoints of the same SavedModel into it",
+            path=source.saved_model_dir,
+        )
+    saved = checked.get(os.path.join(source.saved_model_dir, layout.VARIABLES_PREFIX))
+    own.assign(saved.values, saved.prefix)
+    train_step = saved.step(TRAIN_STEP_KEY)
+    prefix = source.checkpoint_prefix
+    if prefix is not None:
+        bundle = checked.get(prefix)
+        learner.assign(_learner_values(bundle.values), prefix)
+        step = bundle.step(TRAIN_STEP_KEY)
+        train_step = step if step is not None else source.checkpoint_step
+    return {"train_step": train_step, "side_data": _side_data(source, checked)}
+
+
+def _learner_values(values: dict) -> dict:
+    """A policy checkpoint's values by the keys PolicySaver gives them (`model_variables/<i>`,
+    `train_step` at the root); outputs of pytfpol 0.1 have them under `policy/` only."""
+    nested = {k[len("policy/") :]: v for k, v in values.items() if k.startswith("policy/")}
+    return {**nested, **values}
+
+
+def _require_initialized(session, where: str) -> None:
+    """Every variable of the graph has its value (a SavedModel whose variables are not all
+    reachable by name would otherwise run on uninitialised ones)."""
+    uninitialized = session.run(tf.compat.v1.report_uninitialized_variables())
+    if len(uninitialized):
+        raise InputError(
+            f"{where}: {len(uninitialized)} variable(s) of the policy have no value in its "
+            f"checkpoint, e.g. {uninitialized[0].decode(errors='replace')}",
+            "the checkpoint was saved from another policy structure",
+            path=where,
+        )
 
 
 def _saved_model_samples(loaded, specs: dict, source: PolicySource, options: LoadOptions) -> bool:
@@ -294,12 +367,10 @@ def _has_random_ops(graph) -> bool:
 def _load_checkpointer(
     source: PolicySource, options: LoadOptions, env_specs, checked: CheckedInputs
 ) -> LoadedPolicy:
-    """Rebuild the policy from its config, check every variable, restore, wrap in PyTFPolicy."""
+    """Rebuild the policy from its config, wrap it in PyTFPolicy, then restore the checkpoint
+    (`_restore_checkpointer`: every variable checked first, shape and dtype)."""
     prefix = source.checkpoint_prefix
-    bundle = checked.get(prefix)
-    found = checkpoints.checkpoint_contents(bundle.bundle)
-    saved_side_data = dict(bundle.side_data)  # restored through NumpyState with the policy
-    side_data = _side_data(source, checked)
+    found = checkpoints.checkpoint_contents(checked.get(prefix).bundle)
     time_step_spec, action_spec = env_specs
     shapes = {key: info.shape for key, info in found.items()}
     config = inference.complete_config(options.config, shapes, _discrete_actions(action_spec))
@@ -314,45 +385,88 @@ def _load_checkpointer(
             step_variable = tf.Variable(0, dtype=found[step_key].dtype, name="train_step")
             objects[config.step_key] = step_variable
         expected = checkpoints.expected_variables(objects)
-        unmatched = checkpoints.check_variables(expected, found, prefix, config.path)
-        if unmatched and not options.allow_partial:
-            lost = describe_unmatched(unmatched, config.policy_key)
-            raise InputError(
-                f"{prefix}: {len(unmatched)} saved variable(s) are not part of the policy "
-                f"built from {config.path}, e.g. {unmatched[0]}",
-                "fix the config, or pass --allow-partial to restore only what matches; it "
-                "would leave out: " + "; ".join(lost),
-                path=prefix,
-            )
-        states = checkpoints.numpy_states(saved_side_data)
         policy = networks.evaluation_policy(saved, options.stochastic)
-        policy = _normalized(policy, config, side_data, prefix)
+        normalizer = None
+        if config.normalization is not None:
+            policy = normalizer = networks.ObservationNormalizingPolicy(
+                policy, config.normalization.clip
+            )
+            session.run(tf.compat.v1.variables_initializer(normalizer.variables_to_set))
         py_policy = _py_policy(policy, options, session, prefix)
-        checkpoints.restore(session, {**objects, **states}, prefix, options.allow_partial)
-        side_data.update(checkpoints.state_arrays(states))
-        train_step = (
-            int(session.run(step_variable)) if step_variable is not None else source.checkpoint_step
+        loaded = LoadedPolicy(
+            py_policy,
+            session.graph,
+            session,
+            options.batch_size,
+            None,
+            stochastic=options.stochastic,
+            architecture=config.describe(),
+            config_path=None if config.inferred else config.path,
+            inferred=config.inferred,
+            assumed=list(config.assumed),
+            checkpoint_objects=objects,
+            extra_files=(
+                {layout.BUNDLED_CONFIG: config.source_text.encode()} if config.source_text else {}
+            ),
+            graph_key=("checkpointer", config),
         )
-    return LoadedPolicy(
-        py_policy,
-        session.graph,
-        session,
-        options.batch_size,
-        train_step,
-        side_data=side_data,
-        stochastic=options.stochastic,
-        architecture=config.describe(),
-        config_path=None if config.inferred else config.path,
-        inferred=config.inferred,
-        assumed=list(config.assumed),
-        unmatched=unmatched,
-        lost=describe_unmatched(unmatched, config.policy_key),
-        checkpoint_objects=objects,
-        checkpoint_name=f"ckpt-{train_step}",
-        extra_files=(
-            {layout.BUNDLED_CONFIG: config.source_text.encode()} if config.source_text else {}
-        ),
+        loaded.restorer = functools.partial(
+            _restore_checkpointer,
+            session=session,
+            assigner=checkpoints.Assigner(session, checkpoints.variables_by_key(objects)),
+            expected=expected,
+            config=config,
+            step_variable=step_variable,
+            normalizer=normalizer,
+            allow_partial=options.allow_partial,
+        )
+        loaded.restore(source, checked)
+        _require_initialized(session, prefix)
+    return loaded
+
+
+def _restore_checkpointer(
+    source: PolicySource,
+    checked: CheckedInputs,
+    *,
+    session,
+    assigner,
+    expected,
+    config: PolicyConfig,
+    step_variable,
+    normalizer,
+    allow_partial: bool,
+) -> dict:
+    """Check every variable of `source`'s ckpt-<step> against the rebuilt objects (TensorFlow
+    itself "restores" a transposed kernel), assign their values as validation read them, set the
+    normalisation statistics from its NumpyState side data (decoded without pickle)."""
+    prefix = source.checkpoint_prefix
+    found = checkpoints.checkpoint_contents(checked.get(prefix).bundle)
+    unmatched = checkpoints.check_variables(expected, found, prefix, config.path)
+    lost = describe_unmatched(unmatched, config.policy_key)
+    if unmatched and not allow_partial:
+        raise InputError(
+            f"{prefix}: {len(unmatched)} saved variable(s) are not part of the policy "
+            f"built from {config.path}, e.g. {unmatched[0]}",
+            "fix the config, or pass --allow-partial to restore only what matches; it "
+            "would leave out: " + "; ".join(lost),
+            path=prefix,
+        )
+    assigner.assign(checked.get(prefix).values, prefix)
+    side_data = _side_data(source, checked)
+    if normalizer is not None:
+        shape = tuple(normalizer.time_step_spec.observation.shape)
+        normalizer.set_statistics(session, *_normalization(config, side_data, prefix, shape))
+    train_step = (
+        int(session.run(step_variable)) if step_variable is not None else source.checkpoint_step
     )
+    return {
+        "train_step": train_step,
+        "side_data": side_data,
+        "unmatched": unmatched,
+        "lost": lost,
+        "checkpoint_name": f"ckpt-{train_step}",
+    }
 
 
 def _discrete_actions(action_spec) -> Optional[int]:
@@ -388,11 +502,10 @@ def _new_session(options: LoadOptions):
         raise
 
 
-def _normalized(policy, config: PolicyConfig, side_data: dict, prefix: str):
-    """Wrap `policy` with the observation normalisation the config names, if any."""
+def _normalization(config: PolicyConfig, side_data: dict, prefix: str, shape: tuple):
+    """(mean, scale) for the config's [normalization], from the checkpoint's NumpyState arrays:
+    observations become clip((obs - mean) * scale), scale = 1 / sqrt(variance + epsilon)."""
     norm = config.normalization
-    if norm is None:
-        return policy
     names = [norm.mean, norm.std or norm.variance]
     for name in names:
         if name not in side_data:
@@ -405,7 +518,6 @@ def _normalized(policy, config: PolicyConfig, side_data: dict, prefix: str):
     mean = np.asarray(side_data[norm.mean], dtype=np.float64)
     spread = np.asarray(side_data[names[1]], dtype=np.float64)
     variance = spread**2 if norm.std else spread
-    shape = tuple(policy.time_step_spec.observation.shape)
     for name, array in ((norm.mean, mean), (names[1], variance)):
         try:
             np.broadcast_to(array, shape)
@@ -421,7 +533,7 @@ def _normalized(policy, config: PolicyConfig, side_data: dict, prefix: str):
             "re-save the normalisation statistics",
             path=prefix,
         )
-    return networks.ObservationNormalizingPolicy(policy, mean, variance, norm.epsilon, norm.clip)
+    return mean, 1.0 / (variance + norm.epsilon) ** 0.5
 
 
 def _side_data(source: PolicySource, checked: CheckedInputs) -> dict:
@@ -436,8 +548,13 @@ def _side_data(source: PolicySource, checked: CheckedInputs) -> dict:
 
 
 def _load_saved_model(saved_model_dir: str):
+    """The SavedModel's graph and functions; its variables are left to pytfpol to assign
+    (`experimental_skip_checkpoint`): TensorFlow reads no checkpoint file pytfpol has not read."""
     try:
-        return tf.saved_model.load(saved_model_dir)
+        return tf.saved_model.load(
+            saved_model_dir,
+            options=tf.saved_model.LoadOptions(experimental_skip_checkpoint=True),
+        )
     except Exception as exc:  # noqa: BLE001 - TF raises many types for damaged SavedModels
         raise InputError(
             f"{saved_model_dir}: could not load the SavedModel ({first_line(exc)})",
@@ -458,24 +575,6 @@ def _build(py_policy, batch_size: int, saved_model_dir: str) -> None:
             "re-export the policy with PolicySaver(policy, batch_size=None)",
             path=saved_model_dir,
         ) from exc
-
-
-def _apply_checkpoint(loaded, session, source: PolicySource, checked) -> Optional[int]:
-    """Restore a `policy_checkpoint_*` into the loaded SavedModel; return its train step."""
-    prefix = source.checkpoint_prefix
-    try:
-        status = tf.train.Checkpoint(policy=loaded).read(prefix)
-        status.assert_existing_objects_matched().expect_partial()
-        status.run_restore_ops(session)
-    except Exception as exc:  # noqa: BLE001 - damaged checkpoints raise many types
-        raise InputError(
-            f"{source.checkpoint_dir}: could not apply the checkpoint to "
-            f"{source.saved_model_dir} ({first_line(exc)})",
-            "check that the checkpoint was saved from the same policy (PolicySavedModelTrigger)",
-            path=source.checkpoint_dir,
-        ) from exc
-    step = checked.get(prefix).step(TRAIN_STEP_KEY)
-    return step if step is not None else source.checkpoint_step
 
 
 def _read_metadata(loaded, session) -> dict:

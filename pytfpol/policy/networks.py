@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 from tf_agents.agents.ddpg import actor_network, actor_rnn_network
 from tf_agents.agents.ppo import ppo_policy
@@ -223,9 +224,10 @@ def _from_factory(config: PolicyConfig, time_step_spec, action_spec):
 
 class ObservationNormalizingPolicy(tf_policy.TFPolicy):
     """Applies saved observation statistics in the graph before the wrapped policy sees them:
-    `clip((obs - mean) / sqrt(variance + epsilon))`."""
+    `clip((obs - mean) * scale)`, scale = 1 / sqrt(variance + epsilon). The statistics are
+    variables, set with `set_statistics` for each checkpoint restored into the graph."""
 
-    def __init__(self, wrapped, mean, variance, epsilon: float, clip) -> None:
+    def __init__(self, wrapped, clip) -> None:
         super().__init__(
             wrapped.time_step_spec,
             wrapped.action_spec,
@@ -235,10 +237,28 @@ class ObservationNormalizingPolicy(tf_policy.TFPolicy):
             validate_args=False,
         )
         self._wrapped = wrapped
-        dtype = wrapped.time_step_spec.observation.dtype
-        self._mean = tf.constant(mean, dtype=dtype)
-        self._scale = tf.constant(1.0 / (variance + epsilon) ** 0.5, dtype=dtype)
+        spec = wrapped.time_step_spec.observation
+        self._mean = tf.Variable(tf.zeros(spec.shape, spec.dtype), trainable=False, name="mean")
+        self._scale = tf.Variable(tf.ones(spec.shape, spec.dtype), trainable=False, name="scale")
+        self._mean_in = tf.compat.v1.placeholder(spec.dtype, spec.shape, name="mean_in")
+        self._scale_in = tf.compat.v1.placeholder(spec.dtype, spec.shape, name="scale_in")
+        self._assign = tf.group(
+            self._mean.assign(self._mean_in), self._scale.assign(self._scale_in)
+        )
+        self._shape, self._dtype = tuple(spec.shape), spec.dtype.as_numpy_dtype
         self._clip = clip
+
+    @property
+    def variables_to_set(self) -> list:
+        return [self._mean, self._scale]
+
+    def set_statistics(self, session, mean, scale) -> None:
+        """Give the graph these statistics (float64 arrays broadcastable to the observations)."""
+        feed = {
+            self._mean_in: np.broadcast_to(mean, self._shape).astype(self._dtype),
+            self._scale_in: np.broadcast_to(scale, self._shape).astype(self._dtype),
+        }
+        session.run(self._assign, feed)
 
     def _normalize(self, time_step):
         observation = (time_step.observation - self._mean) * self._scale

@@ -14,7 +14,6 @@ not per step. Knows no files and no UI: progress is reported through a callback.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -23,18 +22,8 @@ from tf_agents.trajectories import time_step as ts
 
 from pytfpol.errors import PytfpolError, RunError, interrupted, stopped_by
 from pytfpol.running.envs import ActionUnbatcher, _pack_like, flatten_with_paths
+from pytfpol.running.units import EpisodeRecord
 from pytfpol.running.vector import EnvFailure, Stepper
-
-
-@dataclass(frozen=True)
-class EpisodeResult:
-    index: int
-    seed: int
-    return_: float
-    length: int
-    terminated: bool
-    truncated: bool
-    success: Optional[bool] = None  # the env's final info["is_success"]; None: not reported
 
 
 class _Slots:
@@ -67,12 +56,14 @@ def run_episodes(
     stepper: Stepper,
     episodes: int,
     seed: int,
-    on_episode: Optional[Callable[[EpisodeResult], None]] = None,
+    on_episode: Optional[Callable[[EpisodeRecord], None]] = None,
     deadline: Optional[float] = None,
     timeout: Optional[float] = None,
     on_step: Optional[Callable[[int], None]] = None,
-) -> list[EpisodeResult]:
-    """Run exactly `episodes` episodes of `policy` (a batched PyPolicy) on `stepper`'s slots.
+    first: int = 0,
+) -> list[EpisodeRecord]:
+    """Run exactly `episodes` episodes of `policy` (a batched PyPolicy) on `stepper`'s slots:
+    episode indices `first .. first + episodes - 1`, episode i reset with seed `seed + i`.
 
     `policy` must accept a batch of `stepper.num_envs` time steps. Raises RunError (or
     Interrupted on Ctrl-C / SIGTERM) with the episodes completed so far in `.completed`; RunError
@@ -85,13 +76,13 @@ def run_episodes(
     # step, so its draws do not depend on the batch.
     set_episode_keys = getattr(policy, "set_episode_keys", None)
     unbatcher = ActionUnbatcher(policy.action_spec, stepper.action_space)
-    results: dict[int, EpisodeResult] = {}
-    next_episode = 0
+    results: dict[int, EpisodeRecord] = {}
+    next_episode, end = first, first + episodes
 
     def begin(free: np.ndarray) -> None:
         """Start the next unstarted episodes on the `free` slots; idle the rest."""
         nonlocal next_episode
-        count = min(free.size, episodes - next_episode)
+        count = min(free.size, end - next_episode)
         starting, idle = free[:count], free[count:]
         slots.episode[idle] = -1
         if not count:
@@ -107,7 +98,7 @@ def run_episodes(
 
     def finish(slot: int, terminated: bool, truncated: bool, success: int) -> None:
         index = int(slots.episode[slot])
-        result = EpisodeResult(
+        result = EpisodeRecord(
             index=index,
             seed=seed + index,
             return_=float(slots.returns[slot]),
@@ -174,7 +165,7 @@ def run_episodes(
     return _in_order(results)
 
 
-def _in_order(results: dict[int, EpisodeResult]) -> list[EpisodeResult]:
+def _in_order(results: dict[int, EpisodeRecord]) -> list[EpisodeRecord]:
     return [results[i] for i in sorted(results)]
 
 

@@ -30,6 +30,7 @@ from pytfpol.policy.policy_config import (
     shipped_hint,
 )
 from pytfpol.running.env_spec import EnvSpec, preflight
+from pytfpol.running.units import RunOptions, Unit
 
 
 @dataclass
@@ -62,11 +63,31 @@ class Plan:
             paths.append(str(Path(source.saved_model_dir).parent))
         return [p for p in paths if p is not None]
 
+    def unit(self) -> Unit:
+        """The evaluation as one unit of work: all its episodes, on this plan's checkpoint."""
+        settings = self.settings
+        options = RunOptions(
+            num_envs=settings.num_envs_used,
+            vector=settings.vector,
+            stochastic=settings.stochastic,
+            allow_partial=settings.allow_partial,
+        )
+        return Unit(
+            self.source, self.env, 0, settings.episodes, settings.seed, options, self.policy_config
+        )
+
+    def take_first_env(self) -> Any:
+        """The env the preflight made, handed to whoever runs the episodes (once)."""
+        env, self.first_env = self.first_env, None
+        return env
+
     def close(self) -> None:
-        try:
-            self.first_env.close()
-        except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
-            pass
+        env = self.take_first_env()
+        if env is not None:
+            try:
+                env.close()
+            except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
+                pass
 
 
 def plan_evaluation(settings: EvalSettings) -> Plan:

@@ -16,6 +16,7 @@ from typing import Iterable, Optional
 
 from pytfpol.errors import PytfpolError, RunError
 from pytfpol.formats.sources import PolicySource
+from pytfpol.policy.policy_config import PolicyConfig
 from pytfpol.running.env_spec import EnvSpec
 
 
@@ -40,6 +41,7 @@ class Unit:
     count: int
     seed: int
     options: RunOptions
+    config: Optional[PolicyConfig] = None  # what rebuilds a Checkpointer policy's network
 
     @property
     def step(self) -> Optional[int]:
