@@ -16,14 +16,22 @@ from pathlib import Path
 from typing import Optional, Protocol
 
 from pytfpol import interrupts
-from pytfpol.config import EvalSettings
+from pytfpol.config import EvalSettings, SweepSettings
 from pytfpol.errors import Interrupted, RunError, interrupted, stopped_by
 from pytfpol.results import locking, output_checkpoint, storage
 from pytfpol.results.report import SCHEMA_VERSION, check_gates, finish_report, report_base
 from pytfpol.running.plan import Plan, plan_evaluation
 from pytfpol.running.units import merge
 
-__all__ = ["EvalSettings", "evaluate", "check_gates", "configs", "SCHEMA_VERSION"]
+__all__ = [
+    "EvalSettings",
+    "SweepSettings",
+    "evaluate",
+    "sweep",
+    "check_gates",
+    "configs",
+    "SCHEMA_VERSION",
+]
 
 
 class Progress(Protocol):
@@ -186,6 +194,14 @@ def _blocked_timeout(completed, settings: EvalSettings) -> RunError:
     )
     error.completed = completed
     return error
+
+
+def sweep(settings, progress: Optional[Progress] = None) -> dict:
+    """`pytfpol sweep` (see `pytfpol.sweep`): every chosen checkpoint of one or more training
+    runs on the same seeds; returns `sweep.json`'s document."""
+    from pytfpol import sweep as sweeping
+
+    return sweeping.sweep(settings, progress)
 
 
 def configs() -> dict:

@@ -69,6 +69,26 @@ Exit codes:
   {EXIT_INPUT}    a shipped config cannot be read
 """
 
+SWEEP_EXAMPLES = """\b
+Examples:
+  pytfpol sweep train/policies --env CartPole-v1 --episodes 20
+  pytfpol sweep train/policy --env Pendulum-v1 --every 5 --select iqm_return
+  pytfpol sweep seed0/policies seed1/policies --env CartPole-v1   # runs
+  pytfpol sweep train/policies --env CartPole-v1 --watch --watch-timeout 600
+"""
+
+SWEEP_EXIT_CODES = f"""\b
+Exit codes:
+  {EXIT_OK}    ok
+  {EXIT_GATE}    a gate on the best checkpoint failed (--gate, --min-return)
+  {EXIT_USAGE}    usage or config error, or an option that means nothing for the input
+  {EXIT_INPUT}    input error, or a checkpoint could not be evaluated (the others were)
+  {EXIT_RUNTIME}    the environment or the policy failed while running
+  {EXIT_OUTPUT}    output error: not writable, disk full, in use, or holds other results
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); the checkpoints evaluated are written
+  {EXIT_TERMINATED}  terminated (SIGTERM); the checkpoints evaluated are written
+"""
+
 INPUT_KINDS = """\b
 POLICY is any of:
   a PolicySaver SavedModel directory (saved_model.pb)
@@ -146,6 +166,15 @@ class SectionedCommand(click.Command):
 
 class EvalCommand(SectionedCommand):
     sections = EVAL_SECTIONS
+
+
+class SweepCommand(SectionedCommand):
+    sections = {
+        **EVAL_SECTIONS,
+        "Checkpoints": ("steps", "every", "last", "watch", "watch_timeout", "poll_seconds"),
+        "Best": ("select", "confirm_episodes"),
+        "Output": (*EVAL_SECTIONS["Output"], "tensorboard"),
+    }
 
 
 class PytfpolGroup(click.Group):
@@ -249,6 +278,168 @@ def main() -> None:
     pass
 
 
+def _options(*decorators):
+    """Apply a group of click options (shared by `eval` and `sweep`) in the order given."""
+
+    def apply(function):
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+RUN_OPTIONS = _options(
+    click.option(
+        "--env",
+        "env_id",
+        required=True,
+        metavar="ID",
+        help="Gymnasium environment id, or module:ID.",
+    ),
+    click.option(
+        "--episodes",
+        default=10,
+        show_default=True,
+        type=IntRange(min=1),
+        help="Number of episodes (per checkpoint, for a sweep).",
+    ),
+    click.option(
+        "--seed",
+        default=0,
+        show_default=True,
+        type=IntRange(min=0, max=2**32 - 1),
+        help="Episode i is reset with seed S+i.",
+    ),
+    click.option(
+        "--out",
+        type=click.Path(path_type=str),
+        help="Output directory (default: a new directory under ./pytfpol-runs/).",
+    ),
+    click.option(
+        "--overwrite",
+        is_flag=True,
+        help="Write into an --out that holds other files or another policy's results.",
+    ),
+    click.option(
+        "--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (nothing else)."
+    ),
+    click.option(
+        "--min-return", type=float, help="Exit 1 when the mean return is below this: a CI gate."
+    ),
+    click.option(
+        "--gate",
+        "gate_expressions",
+        multiple=True,
+        metavar="EXPR",
+        help="A CI gate STATISTIC OP NUMBER on any summary statistic, e.g. 'iqm_return>=450', "
+        "'mean_return_ci_low>=400', 'success_rate>=0.9' (OP: >= > <= <); repeatable; exit 1 "
+        "listing every failing gate.",
+    ),
+    click.option(
+        "--success-threshold",
+        type=float,
+        metavar="X",
+        help="An episode succeeds when its return is at least X (default: the env's "
+        "info['is_success'], if it reports one): gives success_rate.",
+    ),
+    click.option(
+        "--junit",
+        "junit_path",
+        type=click.Path(path_type=str),
+        metavar="FILE",
+        help="Write the gates as JUnit XML test cases to FILE (for CI test reports).",
+    ),
+    click.option(
+        "--policy",
+        type=click.Choice(["greedy", "collect", "policy"]),
+        help="Which SavedModel of a Learner policies/ root (default: greedy).",
+    ),
+    click.option(
+        "--env-kwargs",
+        multiple=True,
+        metavar="KWARGS",
+        help="Arguments for gymnasium.make: a JSON object or key=value pairs (repeatable).",
+    ),
+    click.option(
+        "--max-episode-steps",
+        type=IntRange(min=1),
+        help="Truncate episodes after this many steps.",
+    ),
+    click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=str),
+        metavar="NAME|FILE",
+        help="Policy config that rebuilds a Checkpointer directory's policy: the name of a "
+        "shipped config (`pytfpol configs` lists them) or a TOML file.",
+    ),
+    click.option(
+        "--allow-partial",
+        is_flag=True,
+        help="Checkpointer directories: restore the variables that match the config; say what "
+        "the others were and what leaving them out means.",
+    ),
+    click.option(
+        "--stochastic",
+        is_flag=True,
+        help="Sample actions from the policy's distribution, seeded per episode (S+i and the "
+        "step), instead of the greedy mode.",
+    ),
+    click.option(
+        "--num-envs",
+        type=IntRange(min=1),
+        help="Environments run side by side, one policy call for all (default: "
+        "min(episodes, 64); async 32 per CPU; native 256).",
+    ),
+    click.option(
+        "--vector",
+        type=click.Choice(["sync", "async", "native"]),
+        default="sync",
+        show_default=True,
+        help="How the environments run: in this process, in worker processes (slow envs), or "
+        "the env's own vectorised implementation (CartPole). Results are the same.",
+    ),
+    click.option(
+        "--trusted-sha256",
+        "trusted_sha256",
+        multiple=True,
+        metavar="HEX",
+        help="Load a SavedModel only if the sha256 of its saved_model.pb is one of these "
+        "(repeatable): a SavedModel is a program.",
+    ),
+    click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and TensorFlow's logs."),
+    click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table."),
+)
+
+
+def _eval_settings(policy_path: str, options: dict, **extra):
+    """EvalSettings from the options of RUN_OPTIONS (and `extra`: eval's own)."""
+    from pytfpol.config import EvalSettings, parse_env_kwargs
+
+    return EvalSettings(
+        policy_path=policy_path,
+        env_id=options["env_id"],
+        episodes=options["episodes"],
+        seed=options["seed"],
+        env_kwargs=parse_env_kwargs(options["env_kwargs"]),
+        max_episode_steps=options["max_episode_steps"],
+        policy=options["policy"],
+        num_envs=options["num_envs"],
+        out=options["out"],
+        min_return=options["min_return"],
+        config=options["config_path"],
+        allow_partial=options["allow_partial"],
+        stochastic=options["stochastic"],
+        vector=options["vector"],
+        trusted_sha256=options["trusted_sha256"],
+        overwrite=options["overwrite"],
+        gates=options["gate_expressions"],
+        success_threshold=options["success_threshold"],
+        **extra,
+    )
+
+
 @main.command(
     "eval",
     cls=EvalCommand,
@@ -256,68 +447,8 @@ def main() -> None:
     short_help="Run seeded episodes of a saved policy; write stats.json and episodes.csv.",
 )
 @click.argument("policy_dir", metavar="POLICY", type=click.Path(path_type=str))
-@click.option(
-    "--env", "env_id", required=True, metavar="ID", help="Gymnasium environment id, or module:ID."
-)
-@click.option(
-    "--episodes",
-    default=10,
-    show_default=True,
-    type=IntRange(min=1),
-    help="Number of episodes.",
-)
-@click.option(
-    "--seed",
-    default=0,
-    show_default=True,
-    type=IntRange(min=0, max=2**32 - 1),
-    help="Episode i is reset with seed S+i.",
-)
-@click.option(
-    "--out",
-    type=click.Path(path_type=str),
-    help="Output directory (default: a new directory under ./pytfpol-runs/).",
-)
-@click.option(
-    "--overwrite",
-    is_flag=True,
-    help="Write into an --out that holds other files or another policy's results.",
-)
-@click.option(
-    "--json", "as_json", is_flag=True, help="Print the report as JSON on stdout (nothing else)."
-)
-@click.option(
-    "--min-return", type=float, help="Exit 1 when the mean return is below this: a CI gate."
-)
-@click.option(
-    "--gate",
-    "gate_expressions",
-    multiple=True,
-    metavar="EXPR",
-    help="A CI gate STATISTIC OP NUMBER on any summary statistic, e.g. 'iqm_return>=450', "
-    "'mean_return_ci_low>=400', 'success_rate>=0.9' (OP: >= > <= <); repeatable; exit 1 "
-    "listing every failing gate.",
-)
-@click.option(
-    "--success-threshold",
-    type=float,
-    metavar="X",
-    help="An episode succeeds when its return is at least X (default: the env's "
-    "info['is_success'], if it reports one): gives success_rate.",
-)
+@RUN_OPTIONS
 @click.option("--plot", is_flag=True, help="Also write OUT/returns.png.")
-@click.option(
-    "--junit",
-    "junit_path",
-    type=click.Path(path_type=str),
-    metavar="FILE",
-    help="Write the gates as JUnit XML test cases to FILE (for CI test reports).",
-)
-@click.option(
-    "--policy",
-    type=click.Choice(["greedy", "collect", "policy"]),
-    help="Which SavedModel of a Learner policies/ root (default: greedy).",
-)
 @click.option(
     "--step",
     type=IntRange(min=0),
@@ -331,128 +462,30 @@ def main() -> None:
     "policy_checkpoint_<step> directory of a Learner root.",
 )
 @click.option(
-    "--env-kwargs",
-    multiple=True,
-    metavar="KWARGS",
-    help="Arguments for gymnasium.make: a JSON object or key=value pairs (repeatable).",
-)
-@click.option(
-    "--max-episode-steps",
-    type=IntRange(min=1),
-    help="Truncate episodes after this many steps.",
-)
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=str),
-    metavar="NAME|FILE",
-    help="Policy config that rebuilds a Checkpointer directory's policy: the name of a shipped "
-    "config (`pytfpol configs` lists them) or a TOML file.",
-)
-@click.option(
-    "--allow-partial",
-    is_flag=True,
-    help="Checkpointer directories: restore the variables that match the config; say what "
-    "the others were and what leaving them out means.",
-)
-@click.option(
-    "--stochastic",
-    is_flag=True,
-    help="Sample actions from the policy's distribution, seeded per episode (S+i and the step), "
-    "instead of the greedy mode.",
-)
-@click.option(
-    "--num-envs",
-    type=IntRange(min=1),
-    help="Environments run side by side, one policy call for all (default: min(episodes, 64); "
-    "async 32 per CPU; native 256).",
-)
-@click.option(
-    "--vector",
-    type=click.Choice(["sync", "async", "native"]),
-    default="sync",
-    show_default=True,
-    help="How the environments run: in this process, in worker processes (slow envs), or the "
-    "env's own vectorised implementation (CartPole). Results are the same.",
-)
-@click.option(
     "--timeout",
     type=FloatRange(min=0, min_open=True),
     metavar="SECONDS",
     help="Stop the whole run (loading included) after this long: exit 4, completed episodes "
     "are written, marked incomplete.",
 )
-@click.option(
-    "--trusted-sha256",
-    "trusted_sha256",
-    multiple=True,
-    metavar="HEX",
-    help="Load a SavedModel only if the sha256 of its saved_model.pb is one of these "
-    "(repeatable): a SavedModel is a program.",
-)
-@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and TensorFlow's logs.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
-def eval_command(
-    policy_dir: str,
-    env_id: str,
-    episodes: int,
-    seed: int,
-    out: Optional[str],
-    overwrite: bool,
-    as_json: bool,
-    min_return: Optional[float],
-    gate_expressions: tuple,
-    success_threshold: Optional[float],
-    plot: bool,
-    junit_path: Optional[str],
-    policy: Optional[str],
-    step: Optional[int],
-    checkpoint: Optional[str],
-    env_kwargs: tuple,
-    max_episode_steps: Optional[int],
-    config_path: Optional[str],
-    allow_partial: bool,
-    stochastic: bool,
-    num_envs: Optional[int],
-    vector: str,
-    timeout: Optional[float],
-    trusted_sha256: tuple,
-    verbose: bool,
-    quiet: bool,
-) -> None:
+def eval_command(policy_dir: str, **options) -> None:
     """Evaluate POLICY on --env for --episodes seeded episodes.
 
     Writes stats.json, episodes.csv and a new checkpoint into --out. Options that mean
     nothing for the kind of POLICY given are refused (exit 2), never ignored.
     """
+    as_json, quiet, junit_path = options["as_json"], options["quiet"], options["junit_path"]
 
     def run() -> None:
         from pytfpol import api, reporting
-        from pytfpol.config import EvalSettings, parse_env_kwargs
 
-        settings = EvalSettings(
-            policy_path=policy_dir,
-            env_id=env_id,
-            episodes=episodes,
-            seed=seed,
-            env_kwargs=parse_env_kwargs(env_kwargs),
-            max_episode_steps=max_episode_steps,
-            policy=policy,
-            checkpoint=checkpoint,
-            num_envs=num_envs,
-            out=out,
-            min_return=min_return,
-            config=config_path,
-            step=step,
-            allow_partial=allow_partial,
-            stochastic=stochastic,
-            vector=vector,
-            timeout=timeout,
-            trusted_sha256=trusted_sha256,
-            overwrite=overwrite,
-            gates=gate_expressions,
-            success_threshold=success_threshold,
-            plot=plot,
+        settings = _eval_settings(
+            policy_dir,
+            options,
+            checkpoint=options["checkpoint"],
+            step=options["step"],
+            timeout=options["timeout"],
+            plot=options["plot"],
         )
         progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=quiet)
         try:
@@ -476,7 +509,126 @@ def eval_command(
             reporting.print_note(f"warning: --allow-partial: {sentence}")
         api.check_gates(report)
 
-    _run_command(run, verbose)
+    _run_command(run, options["verbose"])
+
+
+@main.command(
+    "sweep",
+    cls=SweepCommand,
+    epilog=SWEEP_EXAMPLES + "\n" + SWEEP_EXIT_CODES,
+    short_help="Evaluate every checkpoint of a training run on the same seeds: curve, best.",
+)
+@click.argument("paths", metavar="RUN...", nargs=-1, required=True, type=click.Path(path_type=str))
+@RUN_OPTIONS
+@click.option(
+    "--steps",
+    metavar="A:B",
+    help="Only the checkpoints with train steps from A to B (inclusive; either may be left out).",
+)
+@click.option(
+    "--every",
+    type=IntRange(min=1),
+    metavar="K",
+    help="Every K-th checkpoint, from the oldest (of those there at the start: --watch "
+    "evaluates every new one).",
+)
+@click.option(
+    "--last",
+    type=IntRange(min=1),
+    metavar="N",
+    help="Only the newest N checkpoints (of those there at the start).",
+)
+@click.option(
+    "--select",
+    default="mean_return",
+    show_default=True,
+    metavar="STATISTIC",
+    help="The summary statistic whose highest value picks the best checkpoint.",
+)
+@click.option(
+    "--confirm-episodes",
+    type=IntRange(min=0),
+    metavar="M",
+    help="Re-evaluate the best checkpoint on M fresh seeds (default: --episodes; 0: don't).",
+)
+@click.option(
+    "--tensorboard",
+    type=click.Path(path_type=str),
+    metavar="DIR",
+    help="Write TensorBoard event files here (default: OUT/tensorboard); e.g. "
+    "TRAIN_DIR/eval_pytfpol overlays them on training's curves.",
+)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Keep evaluating new checkpoints as they appear; Ctrl-C while waiting for one ends "
+    "the watch and finishes the sweep (best, outputs) as usual.",
+)
+@click.option(
+    "--watch-timeout",
+    type=FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --watch: stop after this long without a new checkpoint (default: never).",
+)
+@click.option(
+    "--poll",
+    "poll_seconds",
+    default=5.0,
+    show_default=True,
+    type=FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --watch: how often the directories are listed.",
+)
+def sweep_command(paths: tuple, **options) -> None:
+    """Evaluate every checkpoint of one or more training runs (RUN: a Learner policies/ root or
+    the train dir above it, a common.Checkpointer directory, PPO's policy_saved_model/; one RUN
+    per training seed) on the same seeds, as `pytfpol eval --step N` would.
+
+    Writes sweep.json, curve.csv, episodes.csv, curve.png, TensorBoard event files and the best
+    checkpoint, re-evaluated on fresh seeds, as OUT/best/. Running the same sweep into the same
+    --out again evaluates only the checkpoints it has not.
+    """
+    as_json, quiet, junit_path = options["as_json"], options["quiet"], options["junit_path"]
+
+    def run() -> None:
+        from pytfpol import api, reporting
+        from pytfpol.config import SweepSettings, parse_steps
+
+        settings = SweepSettings(
+            paths=paths,
+            eval=_eval_settings(paths[0], options),
+            steps=parse_steps(options["steps"]),
+            every=options["every"],
+            last=options["last"],
+            select=options["select"],
+            confirm_episodes=options["confirm_episodes"],
+            tensorboard=options["tensorboard"],
+            watch=options["watch"],
+            watch_timeout=options["watch_timeout"],
+            poll_seconds=options["poll_seconds"],
+        )
+        progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=quiet)
+        try:
+            document = api.sweep(settings, progress=progress)
+        except PytfpolError as exc:
+            if exc.report is not None:
+                _show_sweep(exc.report, as_json, quiet)
+                _write_junit(junit_path, exc.report, "eval")
+            raise
+        _show_sweep(document, as_json, quiet)
+        _write_junit(junit_path, document, "eval")
+        api.check_gates(document)
+
+    _run_command(run, options["verbose"])
+
+
+def _show_sweep(document: dict, as_json: bool, quiet: bool) -> None:
+    from pytfpol import reporting
+
+    if as_json:
+        reporting.print_json(document)
+    elif not quiet:
+        reporting.print_sweep_table(document)
 
 
 @main.command(

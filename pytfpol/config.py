@@ -111,6 +111,82 @@ class EvalSettings:
         return max(1, min(wanted, self.episodes))
 
 
+@dataclass(frozen=True)
+class SweepSettings:
+    """`pytfpol sweep`: the selected checkpoints of one or more training runs (`paths`), each
+    evaluated as `eval` would with `eval` (its `policy_path` is the first path; `--step` and
+    `--checkpoint` are the sweep's to choose)."""
+
+    paths: tuple
+    eval: EvalSettings
+    steps: Optional[tuple] = None  # (first, last) train steps, inclusive; either may be None
+    every: Optional[int] = None  # every K-th selected checkpoint, from the first
+    last: Optional[int] = None  # only the newest N selected checkpoints
+    select: str = "mean_return"  # the statistic that picks the best checkpoint (the highest)
+    confirm_episodes: Optional[int] = None  # fresh episodes for the best one (None: --episodes)
+    tensorboard: Optional[str] = None  # where to write event files (None: OUT/tensorboard)
+    watch: bool = False  # keep evaluating new checkpoints as training writes them
+    watch_timeout: Optional[float] = None  # stop watching after this long without a new one
+    poll_seconds: float = 5.0  # how often --watch lists the directories
+
+    def __post_init__(self) -> None:
+        from pytfpol import stats
+
+        if not self.paths:
+            raise UsageError("sweep needs at least one PATH", "give a training run's directory")
+        object.__setattr__(self, "paths", tuple(str(p) for p in self.paths))
+        if self.eval.step is not None or self.eval.checkpoint is not None:
+            raise UsageError(
+                "--step / --checkpoint: a sweep evaluates every checkpoint",
+                "choose them with --steps A:B, --every K or --last N",
+            )
+        for option, value in (("--every", self.every), ("--last", self.last)):
+            if value is not None:
+                _require_int(option, value, minimum=1)
+        if self.confirm_episodes is not None:
+            _require_int("--confirm-episodes", self.confirm_episodes, minimum=0)
+        names = [k for k in stats.SUMMARY_KEYS if k not in ("episodes", "total_steps")]
+        if self.select not in names:
+            raise UsageError(
+                f"--select {self.select!r}: not a summary statistic",
+                f"choose one of: {', '.join(names)}",
+            )
+        for option, value in (
+            ("--watch-timeout", self.watch_timeout),
+            ("--poll", self.poll_seconds),
+        ):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
+            ):
+                raise UsageError(f"{option} {value!r}: must be a number of seconds > 0", "e.g. 60")
+
+    @property
+    def confirm(self) -> int:
+        return self.eval.episodes if self.confirm_episodes is None else self.confirm_episodes
+
+
+def parse_steps(text: Optional[str]) -> Optional[tuple]:
+    """`--steps A:B` (either side may be empty) as (A, B), inclusive train steps."""
+    if text is None:
+        return None
+    first, sep, last = text.partition(":")
+    try:
+        bounds = tuple(int(part) if part.strip() else None for part in (first, last))
+    except ValueError:
+        bounds = None
+    if not sep or bounds is None or any(b is not None and b < 0 for b in bounds):
+        raise UsageError(
+            f"--steps {text!r}: expected A:B, train steps (either may be left out)",
+            "e.g. --steps 10000:50000, --steps 20000: or --steps :5000",
+        )
+    if None not in bounds and bounds[0] > bounds[1]:
+        raise UsageError(
+            f"--steps {text!r}: the first step is after the last",
+            f"did you mean --steps {last}:{first}?",
+        )
+    return bounds
+
+
 def default_num_envs(vector: str) -> int:
     """64 environments in-process (a policy call then costs little per step); 32 per worker
     process for async (one worker per CPU); 256 for native vectorised envs, whose steps are

@@ -139,6 +139,61 @@ def print_eval_table(report: dict, console: Optional[Console] = None) -> None:
     _print_rows("pytfpol eval", _eval_rows(report), console or stdout_console())
 
 
+def print_sweep_table(document: dict, console: Optional[Console] = None) -> None:
+    """A sweep: one row per checkpoint (step, mean, IQM, CI), a compact curve, and the best."""
+    from pytfpol.results.sweep_report import sparkline
+
+    console = console or stdout_console()
+    select = document["settings"]["select"]
+    ascii_only = _encodable("█", "") == ""
+    entries = document["checkpoints"]
+    rows = []
+    for number, run in enumerate(document["runs"]):
+        mine = [e for e in entries if e["run"] == number]
+        values = [e["summary"].get(select) if e["error"] is None else None for e in mine]
+        label = f"curve ({select})" + (f" {run['path']}" if len(document["runs"]) > 1 else "")
+        rows.append((label, sparkline(values, ascii_only) or "-"))
+    for entry in entries:
+        summary = entry["summary"]
+        name = f"step {entry['step']}" + (
+            f" (run {entry['run']})" if len(document["runs"]) > 1 else ""
+        )
+        if entry["error"] is not None:
+            rows.append((name, "FAILED: " + entry["error"]["message"]))
+            continue
+        low, high = summary.get("mean_return_ci_low"), summary.get("mean_return_ci_high")
+        interval = "" if low is None else f" [{_fmt(low)}, {_fmt(high)}]"
+        reused = " (from the journal)" if entry.get("reused") else ""
+        rows.append(
+            (
+                name,
+                f"mean {_fmt(summary['mean_return'])}{interval}  IQM {_fmt(summary.get('iqm_return'))}"
+                f"  length {_fmt(summary['mean_length'])}{reused}",
+            )
+        )
+    best = document.get("best")
+    if best is not None:
+        rows.append(("best", f"step {best['step']}: {select} {_fmt(best['value'])}"))
+        confirmation = best.get("confirmation")
+        if confirmation:
+            rows.append(
+                (
+                    "best, fresh seeds",
+                    f"{select} {_fmt(confirmation.get(select))} over "
+                    f"{confirmation['episodes']} episodes ({best['output']})",
+                )
+            )
+    for gate in document.get("gates", []):
+        verdict = "passed" if gate["passed"] else "FAILED"
+        rows.append(
+            (f"gate {gate['gate']}", f"{verdict} ({gate['statistic']} = {_fmt(gate['value'])})")
+        )
+    if not document["complete"]:
+        rows.append(("complete", "NO: " + (document["error"] or {}).get("message", "")))
+    rows.append(("output", document["output"]["dir"]))
+    _print_rows("pytfpol sweep", rows, console)
+
+
 def _eval_rows(report: dict) -> list[tuple[str, str]]:
     summary, policy, env = report["summary"], report["policy"], report["env"]
     plus_minus = _encodable(_PLUS_MINUS, "+/-")

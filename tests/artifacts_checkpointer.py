@@ -87,6 +87,38 @@ def dqn_v2_train_eval(out: Path) -> None:
     _save_reference(out, reference_returns(agent.policy, "CartPole-v1", REFERENCE_SEEDS))
 
 
+def dqn_v2_policy(seed: int = 0):
+    """DQN v2 train_eval's agent.policy (Sequential Dense(100)+logits) for CartPole, and its
+    network's variables: what `train_dir/policy` checkpoints hold."""
+    from tf_agents.agents.dqn.examples.v2 import train_eval as dqn_v2
+
+    tf.keras.utils.set_random_seed(seed)
+    time_step_spec, action_spec = _specs("CartPole-v1")
+    q_net = dqn_v2.create_feedforward_network((100,), 2)
+    agent = dqn_agent.DqnAgent(
+        time_step_spec,
+        action_spec,
+        q_network=q_net,
+        optimizer=tf.compat.v1.train.AdamOptimizer(learning_rate=1e-3),
+    )
+    agent.initialize()
+    return agent.policy, q_net.variables
+
+
+def dqn_v2_run(out: Path) -> None:
+    """A DQN v2 `train_dir/policy` with checkpoints at steps 10, 20 and 30, each with other
+    weights (for sweeps)."""
+    policy, variables = dqn_v2_policy()
+    global_step = tf.Variable(0, dtype=tf.int64)
+    checkpointer = common.Checkpointer(
+        ckpt_dir=str(out / "train" / "policy"), policy=policy, global_step=global_step
+    )
+    for step in (10, 20, 30):
+        _perturb(variables, seed=step)
+        global_step.assign(step)
+        checkpointer.save(global_step=step)
+
+
 def _checkpoint(out: Path, policy, step: int, **side) -> None:
     global_step = tf.Variable(step, dtype=tf.int64)
     checkpointer = common.Checkpointer(
@@ -205,5 +237,6 @@ def write_all(out: Path) -> None:
     q_network_with_side_data(out / "q_network_side")
     normalized_countdown(out / "normalized_countdown")
     normalized_countdown_two_steps(out / "normalized_countdown_two_steps")
+    dqn_v2_run(out / "dqn_v2_run")
     step_counter(out / "step_counter")
     bad_actions(out / "bad_actions")

@@ -62,8 +62,9 @@ MUTANTS = [
         "evaluation-inside-the-policy-checkpoint",
         "OUT/checkpoint loads with PyTFPolicy.restore(dir) as TF-Agents calls it",
         "pytfpol/policy/loading.py",
-        "        objects = dict(self.checkpoint_objects)\n",
-        "        objects = {**self.checkpoint_objects, checkpoints.EVALUATION: evaluation}\n",
+        "            self.session, self.checkpoint_objects, target, self.checkpoint_name",
+        "            self.session, {**self.checkpoint_objects, checkpoints.EVALUATION: evaluation},\n"
+        "            target, self.checkpoint_name",
         ("tests/test_checkpointer.py::test_output_checkpoint_loads_with_pytfpolicy_restore",),
     ),
     Mutant(
@@ -171,7 +172,7 @@ MUTANTS = [
     Mutant(
         "rerun-drops-the-history",
         "a re-run of the same policy into the same OUT appends to its history",
-        "pytfpol/api.py",
+        "pytfpol/results/output_checkpoint.py",
         "    if claim.previous_report is None:\n        return None\n",
         "    return None\n",
         ("tests/test_cli.py::test_a_rerun_into_the_same_out_appends_to_its_history",),
@@ -257,6 +258,73 @@ MUTANTS = [
         "            if on_step is not None:\n                on_step(active.size)\n",
         "",
         ("tests/test_newcomer.py::test_progress_advances_with_every_step",),
+    ),
+    Mutant(
+        "sweep-seeds-shifted",
+        "each checkpoint of a sweep is evaluated exactly as eval --step N",
+        "pytfpol/sweep.py",
+        "            settings.eval.episodes,\n            settings.eval.seed,\n",
+        "            settings.eval.episodes,\n            settings.eval.seed + 1,\n",
+        (
+            "tests/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
+        ),
+    ),
+    Mutant(
+        "best-confirmed-on-the-same-seeds",
+        "the best checkpoint is re-evaluated on fresh seeds S+N ..",
+        "pytfpol/sweep.py",
+        "self.plan.env, base.episodes, settings.confirm,",
+        "self.plan.env, 0, settings.confirm,",
+        (
+            "tests/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
+        ),
+    ),
+    Mutant(
+        "gates-judge-the-sweep-summary",
+        "gates judge the best checkpoint's fresh-seed re-evaluation",
+        "pytfpol/sweep.py",
+        '        judged = (overall or {}).get("confirmation") or',
+        "        judged = None or",
+        ("tests/test_sweep.py::test_two_runs_aggregate_per_step_and_gate_on_the_confirmed_best",),
+    ),
+    Mutant(
+        "journal-not-consulted",
+        "a re-run into the same --out evaluates only what its journal lacks",
+        "pytfpol/sweep.py",
+        '        reused = self.journal.get(entry["key"])',
+        "        reused = None",
+        (
+            "tests/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
+        ),
+    ),
+    Mutant(
+        "journal-key-ignores-the-episodes",
+        "a sweep with other settings reuses nothing from the journal",
+        "pytfpol/sweep.py",
+        '                "max_episode_steps": base.max_episode_steps,\n'
+        '                "episodes": base.episodes,\n',
+        '                "max_episode_steps": base.max_episode_steps,\n',
+        (
+            "tests/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
+        ),
+    ),
+    Mutant(
+        "failed-checkpoint-stops-the-sweep",
+        "a damaged checkpoint is an entry with its error, and the sweep goes on",
+        "pytfpol/sweep.py",
+        "            return self._record_failure(entry, exc)",
+        "            raise exc",
+        (
+            "tests/test_sweep.py::test_damaged_checkpoint_in_the_middle_is_recorded_and_the_sweep_goes_on",
+        ),
+    ),
+    Mutant(
+        "half-written-checkpoint-taken",
+        "--watch evaluates checkpoints training writes, not half-written ones",
+        "pytfpol/running/sweep_plan.py",
+        "        if not checkpoint.complete:",
+        "        if False:",
+        ("tests/test_sweep.py::test_watch_evaluates_a_checkpoint_written_while_it_watches",),
     ),
 ]
 

@@ -14,6 +14,7 @@ CRC32C; index blocks are verified when opened, tensor data when read.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import mmap
 import os
@@ -519,6 +520,7 @@ class Bundle:
     header: Header
     entries: dict[str, Entry]
     shard_sizes: list[int] = field(default_factory=list)
+    index_sha256: str = ""  # of the .index file's bytes
 
     @property
     def index_file(self) -> Path:
@@ -552,10 +554,11 @@ class Bundle:
         except _Corrupt as exc:
             raise InputError(f"{path}: {exc}", HINT_CORRUPT, path=path) from None
 
-    def read_all(self, visit: Callable[[Entry, np.ndarray, Path], None]) -> None:
+    def read_all(self, visit: Callable[[Entry, np.ndarray, Path], None], hasher=None) -> None:
         """Read and verify every readable tensor, each data shard opened once (mapped), and
         call `visit(entry, value, data_file)` with each; nothing is kept here, so a large
-        checkpoint is never held in memory at once."""
+        checkpoint is never held in memory at once. `hasher` (a hashlib object) is fed each
+        whole data shard, in order."""
         by_shard: dict[int, list[Entry]] = {}
         for entry in self.entries.values():
             if entry.sliced or (
@@ -563,9 +566,12 @@ class Bundle:
             ):
                 continue
             by_shard.setdefault(entry.shard_id, []).append(entry)
-        for shard, entries in sorted(by_shard.items()):
+        for shard in range(self.header.num_shards):
+            entries = by_shard.get(shard, [])
             path = self.data_file(shard)
             with _mapped(path) as data:
+                if hasher is not None:
+                    hasher.update(data)
                 for entry in sorted(entries, key=lambda e: e.offset):
                     raw = bytes(data[entry.offset : entry.offset + entry.size])
                     if len(raw) != entry.size:
@@ -646,13 +652,14 @@ def read_index(prefix: str | os.PathLike) -> Bundle:
             f"{path}: {size} bytes is too large for a checkpoint index", HINT_CORRUPT, path=path
         )
     data = _read_file(path)
+    index_sha256 = hashlib.sha256(data).hexdigest()
     try:
         header, entries = _parse_index(data)
     except (_Corrupt, ValueError, IndexError, OverflowError, struct.error) as exc:
         raise InputError(
             f"{path}: corrupt checkpoint index ({exc})", HINT_CORRUPT, path=path
         ) from None
-    return Bundle(os.fspath(prefix), header, entries)
+    return Bundle(os.fspath(prefix), header, entries, index_sha256=index_sha256)
 
 
 def open_bundle(prefix: str | os.PathLike) -> Bundle:

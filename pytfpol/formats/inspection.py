@@ -559,8 +559,12 @@ def _fill_eval_output(report: dict, found: lay.Layout, step: Optional[int]) -> N
     checkpoint_dir = directory / lay.OUTPUT_CHECKPOINT_DIR
     prefixes = [str(checkpoint_dir / lay.EVALUATION_PREFIX)]
     if found.checkpoints:
+        ckpt_names = all(lay.CKPT_NAME_RE.match(c.name) for c in found.checkpoints)
         listing_layout = lay.Layout(
-            KIND_CHECKPOINTER, found.path, str(checkpoint_dir), checkpoints=found.checkpoints
+            KIND_CHECKPOINTER if ckpt_names else KIND_POLICY_CHECKPOINT,
+            found.path,
+            str(checkpoint_dir),
+            checkpoints=found.checkpoints,
         )
         report["checkpoints"] = checkpoint_listing(listing_layout)
         report["checkpoint"] = _describe_selected(listing_layout, report, step)

@@ -57,6 +57,13 @@ RETURNS_PNG = "returns.png"  # with --plot
 OUTPUT_CHECKPOINT_DIR = "checkpoint"  # the new checkpoint, in the layout of the input
 BUNDLED_CONFIG = "pytfpol-policy.toml"  # the policy config saved with it
 LOCK_NAME = ".pytfpol.lock"  # the output directory's lock file (see locking)
+# What `pytfpol sweep` writes into OUT.
+SWEEP_JSON = "sweep.json"
+CURVE_CSV = "curve.csv"
+CURVE_PNG = "curve.png"
+TENSORBOARD_DIR = "tensorboard"
+BEST_DIR = "best"  # the best checkpoint, as an output directory of `pytfpol eval`
+JOURNAL_DIR = "journal"  # each checkpoint's result, as soon as it is known
 EVALUATION_DIR = "evaluation"  # OUT/checkpoint/evaluation/: pytfpol's own NumpyState checkpoint
 EVALUATION_PREFIX = os.path.join(EVALUATION_DIR, "evaluation")
 # The columns of the `evaluation/history` NumpyState array, one row per evaluation.

@@ -41,6 +41,7 @@ class CheckedBundle:
     values: dict[str, np.ndarray] = field(default_factory=dict)  # variable key -> value
     side_data: dict[str, np.ndarray] = field(default_factory=dict)  # name -> array (no suffix)
     scalars: dict[str, int] = field(default_factory=dict)  # key -> value of integer scalars
+    digest: str = ""  # sha256 over the index and every data shard: the checkpoint's content
 
     @property
     def prefix(self) -> str:
@@ -116,7 +117,11 @@ def check_bundle(prefix: str) -> CheckedBundle:
             if entry.key.endswith(VALUE_SUFFIX):
                 checked.values[entry.key] = value
 
-    bundle.read_all(visit)
+    data = hashlib.sha256()
+    bundle.read_all(visit, hasher=data)
+    checked.digest = hashlib.sha256(
+        f"{bundle.index_sha256}:{data.hexdigest()}".encode()
+    ).hexdigest()
     return checked
 
 

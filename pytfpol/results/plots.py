@@ -174,3 +174,50 @@ def _draw_difference(axis, result: dict) -> None:
     interval = "no interval" if low is None else f"{level:.0%} CI [{low:.1f}, {high:.1f}]"
     axis.set_title(f"candidate − baseline: {value:.1f}\n{interval}", fontsize=9)
     axis.set_xlabel(f"difference of {result['statistic']} (candidate − baseline)")
+
+
+def write_curve_plot(sweep: dict, path: Path) -> None:
+    """Return against train step for every run of a sweep: the mean with its confidence band,
+    the IQM, the best checkpoint marked (and its confirmation on fresh seeds)."""
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(10, 4.8))
+    runs = sweep["runs"]
+    level = sweep.get("confidence_level", 0.95)
+    for number, run in enumerate(runs):
+        entries = [e for e in sweep["checkpoints"] if e["run"] == number and e["error"] is None]
+        steps = [e["step"] for e in entries]
+        mean = [e["summary"]["mean_return"] for e in entries]
+        iqm = [e["summary"].get("iqm_return") for e in entries]
+        low = [e["summary"].get("mean_return_ci_low") for e in entries]
+        high = [e["summary"].get("mean_return_ci_high") for e in entries]
+        suffix = f" ({Path(run['path']).name})" if len(runs) > 1 else ""
+        line = axis.plot(steps, mean, "o-", color=None if len(runs) > 1 else MEAN_COLOR, ms=4,
+                         lw=1.5, label=f"mean return{suffix}")[0]  # fmt: skip
+        if all(v is not None for v in low + high) and steps:
+            axis.fill_between(steps, low, high, color=line.get_color(), alpha=0.15, lw=0)
+        if len(runs) == 1 and all(v is not None for v in iqm):
+            axis.plot(steps, iqm, "s--", color=IQM_COLOR, ms=3, lw=1, label="IQM return")
+        best = run.get("best")
+        if best is not None:
+            axis.plot([best["step"]], [best["value"]], marker="*", ms=16, color="#ff7f0e",
+                      ls="none", label=f"best{suffix}: step {best['step']}")  # fmt: skip
+            confirm = best.get("confirmation")
+            if confirm and confirm.get("mean_return") is not None:
+                axis.plot([best["step"]], [confirm["mean_return"]], marker="D", ms=7,
+                          color="#ff7f0e", mfc="none", ls="none",
+                          label=f"best re-evaluated on fresh seeds{suffix}")  # fmt: skip
+    if sweep.get("aggregate"):
+        rows = sweep["aggregate"]
+        axis.plot([r["step"] for r in rows], [r["mean"] for r in rows], "k-", lw=2.5,
+                  label="mean over runs")  # fmt: skip
+    axis.set_xlabel("train step")
+    axis.set_ylabel(f"return ({sweep['settings']['episodes']} episodes per checkpoint)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, loc="best")
+    axis.set_title(
+        f"{sweep['env']['id']}: every checkpoint on the same seeds; band: {level:.0%} CI of "
+        "the mean (bootstrap over episodes)",
+        fontsize=10,
+    )
+    figure.tight_layout()
+    _save(figure, path)

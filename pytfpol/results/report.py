@@ -103,24 +103,9 @@ def finish_report(
 ) -> dict:
     """The report with its episodes, summary (and how it was computed), timing and gates."""
     report = dict(base)
-    successes = [_success(r, settings.success_threshold) for r in results]
-    report["episodes"] = [
-        {
-            "index": r.index,
-            "seed": r.seed,
-            "return": finite_or_none(r.return_),
-            "length": r.length,
-            "terminated": r.terminated,
-            "truncated": r.truncated,
-            "success": success,
-        }
-        for r, success in zip(results, successes)
-    ]
-    computed = stats.compute(
-        [r.return_ for r in results], [r.length for r in results], successes, seed=settings.seed
+    report["episodes"], report["summary"], report["statistics"] = summarize_records(
+        settings, results
     )
-    report["summary"] = _finite_summary(computed.values)
-    report["statistics"] = _statistics_block(settings, computed, successes)
     report["complete"] = error is None
     report["error"] = (
         None if error is None else {"message": error.message, "exit_code": error.exit_code}
@@ -134,6 +119,28 @@ def finish_report(
     report["gates"] = gates.evaluate(settings.all_gates, report["summary"], error is None)
     report["passed"] = error is None and all(g["passed"] for g in report["gates"])
     return report
+
+
+def summarize_records(settings: EvalSettings, records: list) -> tuple[list, dict, dict]:
+    """(episodes, summary, statistics) of a report for these episode records."""
+    successes = [_success(r, settings.success_threshold) for r in records]
+    episodes = [
+        {
+            "index": r.index,
+            "seed": r.seed,
+            "return": finite_or_none(r.return_),
+            "length": r.length,
+            "terminated": r.terminated,
+            "truncated": r.truncated,
+            "success": success,
+        }
+        for r, success in zip(records, successes)
+    ]
+    computed = stats.compute(
+        [r.return_ for r in records], [r.length for r in records], successes, seed=settings.seed
+    )
+    statistics = _statistics_block(settings, computed, successes)
+    return episodes, _finite_summary(computed.values), statistics
 
 
 def check_gates(report: dict) -> None:

@@ -72,6 +72,7 @@ def claim_output_dir(
     inputs: Iterable[str | os.PathLike] = (),
     identity: Optional[dict] = None,
     overwrite: bool = False,
+    report_name: str = STATS_JSON,
 ) -> OutputClaim:
     """Check `out` may receive this run's outputs, then create it if needed (and check it is
     writable), before any episode runs.
@@ -86,7 +87,7 @@ def claim_output_dir(
         raise OutputError(
             f"--out {out}: exists and is not a directory", "choose another --out", path=out
         )
-    previous = _previous_report(out, identity, overwrite) if out.is_dir() else None
+    previous = _previous_report(out, identity, overwrite, report_name) if out.is_dir() else None
     created = [p for p in [out, *out.parents] if not p.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -135,7 +136,9 @@ def _refuse_overlap(out: Path, inputs: Iterable[str | os.PathLike]) -> None:
             )
 
 
-def _previous_report(out: Path, identity: Optional[dict], overwrite: bool) -> Optional[dict]:
+def _previous_report(
+    out: Path, identity: Optional[dict], overwrite: bool, report_name: str = STATS_JSON
+) -> Optional[dict]:
     """The report in `out` when it is of the same policy and env; refuse what is not ours."""
     foreign = sorted(n for n in os.listdir(out) if not _own(n))
     if foreign and not overwrite:
@@ -145,7 +148,7 @@ def _previous_report(out: Path, identity: Optional[dict], overwrite: bool) -> Op
             "choose a new or empty --out, or pass --overwrite to write beside them",
             path=out,
         )
-    stats = out / STATS_JSON
+    stats = out / report_name
     if not os.path.lexists(stats):
         return None
     report = _read_report(stats)
@@ -166,7 +169,8 @@ def _previous_report(out: Path, identity: Optional[dict], overwrite: bool) -> Op
 
 
 def _own(name: str) -> bool:
-    return name in (*OUTPUT_NAMES, layout.LOCK_NAME) or name.startswith(OWN_PREFIXES)
+    own = (*OUTPUT_NAMES, *SWEEP_OUTPUT_NAMES, layout.JOURNAL_DIR, layout.LOCK_NAME)
+    return name in own or name.startswith(OWN_PREFIXES)
 
 
 def _read_report(path: Path) -> Optional[dict]:
@@ -313,8 +317,16 @@ def write_report(out: Path, report: dict) -> None:
 # output set, never a mixture.
 
 OUTPUT_CHECKPOINT = layout.OUTPUT_CHECKPOINT_DIR
-# moved into place in this order
+# The output sets of `eval` and of `sweep`, each moved into place in this order (the report last).
 OUTPUT_NAMES = (OUTPUT_CHECKPOINT, RETURNS_PNG, EPISODES_CSV, STATS_JSON)
+SWEEP_OUTPUT_NAMES = (
+    layout.BEST_DIR,
+    layout.TENSORBOARD_DIR,
+    layout.CURVE_PNG,
+    layout.CURVE_CSV,
+    EPISODES_CSV,
+    layout.SWEEP_JSON,
+)
 PENDING_PREFIX = ".pending-"
 COMMIT_PREFIX = ".commit-"
 MANIFEST = ".manifest.json"
@@ -332,11 +344,12 @@ def stage_outputs(out: Path) -> Path:
         ) from exc
 
 
-def commit_outputs(out: Path, stage: Path) -> None:
-    """Make the staged output set OUT's, as one unit (see above)."""
+def commit_outputs(out: Path, stage: Path, names: tuple = OUTPUT_NAMES) -> None:
+    """Make the staged output set OUT's, as one unit (see above); `names` are the outputs of
+    the set (those not staged are removed from OUT)."""
     out, stage = Path(out), Path(stage)
-    present = [name for name in OUTPUT_NAMES if (stage / name).exists()]
-    manifest = {"set": present, "unset": [n for n in OUTPUT_NAMES if n not in present]}
+    present = [name for name in names if (stage / name).exists()]
+    manifest = {"set": present, "unset": [n for n in names if n not in present]}
     try:
         (stage / MANIFEST).write_text(json.dumps(manifest))
         for path in stage.rglob("*"):

@@ -1,0 +1,146 @@
+"""What a sweep costs per checkpoint, next to a shell loop of `pytfpol eval --step N`.
+
+    python bench/sweep_bench.py [RUN] [--episodes 5] [--max-episode-steps 100] [--repeats 3]
+
+RUN defaults to the shipped example run `examples/cartpole-dqn-run` (9 Learner checkpoints). Each
+repeat times, as fresh processes, interleaved:
+
+  sweep     `pytfpol sweep RUN` over all K checkpoints (no confirmation of the best)
+  rerun     the same sweep into the same --out again: every result comes from the journal
+  eval-1    one `pytfpol eval RUN --step N` (the newest checkpoint)
+  loop      K `pytfpol eval RUN --step N`, one per checkpoint, as a shell loop would
+
+and reports the medians, the marginal cost of one more checkpoint in a sweep
+((sweep - eval-1) / (K - 1)) next to the cost of one eval process, and loop / sweep.
+Results go to stdout and, unless --no-readme, into bench/README.md's "sweep" section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+README = REPO / "bench" / "README.md"
+SECTION = "## sweep"
+DEFAULT_RUN = REPO / "examples" / "cartpole-dqn-run"
+
+sys.path.insert(0, str(REPO))
+
+
+def timed(args: list[str]) -> float:
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "NO_COLOR": "1"}
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "pytfpol", *args],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=REPO,
+    )
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", nargs="?", default=str(DEFAULT_RUN))
+    parser.add_argument("--env", default="CartPole-v1")
+    parser.add_argument("--episodes", type=int, default=5)
+    parser.add_argument("--max-episode-steps", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-readme", action="store_true")
+    args = parser.parse_args()
+
+    from pytfpol.formats import layout
+
+    steps = [c.step for c in layout.detect(args.run).in_context().checkpoints if c.complete]
+    common = [
+        "--env", args.env, "--episodes", str(args.episodes),
+        "--max-episode-steps", str(args.max_episode_steps), "-q",
+    ]  # fmt: skip
+    times: dict[str, list[float]] = {"sweep": [], "rerun": [], "eval-1": [], "loop": []}
+    with tempfile.TemporaryDirectory(prefix="pytfpol-sweep-bench-") as scratch:
+        scratch = Path(scratch)
+        for repeat in range(args.repeats):
+            out = scratch / f"sweep-{repeat}"
+            sweep = ["sweep", args.run, *common, "--confirm-episodes", "0", "--out", str(out)]
+            times["sweep"].append(timed(sweep))
+            times["rerun"].append(timed(sweep))
+            times["eval-1"].append(
+                timed(
+                    ["eval", args.run, *common, "--step", str(steps[-1]), "--out", str(out / "e")]
+                )
+            )
+            loop = 0.0
+            for step in steps:
+                target = scratch / f"eval-{repeat}-{step}"
+                loop += timed(
+                    ["eval", args.run, *common, "--step", str(step), "--out", str(target)]
+                )
+            times["loop"].append(loop)
+            shutil.rmtree(out, ignore_errors=True)
+            print(f"repeat {repeat + 1}/{args.repeats}: " + ", ".join(
+                f"{name} {values[-1]:.2f} s" for name, values in times.items()
+            ), file=sys.stderr)  # fmt: skip
+
+    median = {name: statistics.median(values) for name, values in times.items()}
+    count = len(steps)
+    marginal = (median["sweep"] - median["eval-1"]) / max(1, count - 1)
+    load = os.getloadavg()[0]
+    lines = [
+        f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} by `python bench/sweep_bench.py`"
+        f" on {platform.node()}: {os.cpu_count()} CPUs, load average {load:.1f} at the end, "
+        f"Python {platform.python_version()}. Medians of {args.repeats} interleaved repeats; "
+        f"run `{os.path.relpath(args.run, REPO)}` ({count} checkpoints), {args.env}, "
+        f"{args.episodes} episodes per checkpoint, capped at {args.max_episode_steps} steps.",
+        "",
+        "| what | median | per checkpoint |",
+        "|---|---|---|",
+        f"| `pytfpol sweep` ({count} checkpoints) | {median['sweep']:.2f} s | "
+        f"{median['sweep'] / count:.2f} s |",
+        f"| the same sweep again (all from the journal) | {median['rerun']:.2f} s | |",
+        f"| one `pytfpol eval --step N` | {median['eval-1']:.2f} s | {median['eval-1']:.2f} s |",
+        f"| loop of {count} `pytfpol eval --step N` | {median['loop']:.2f} s | "
+        f"{median['loop'] / count:.2f} s |",
+        "",
+        f"One more checkpoint in a sweep costs **{marginal:.2f} s** (one eval process: "
+        f"{median['eval-1']:.2f} s); the loop takes **{median['loop'] / median['sweep']:.1f}x** "
+        "as long as the sweep.",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_readme:
+        write_section(text)
+
+
+def write_section(text: str) -> None:
+    """Replace (or append) README's sweep section, up to the next `## ` heading."""
+    readme = README.read_text()
+    body = (
+        f"{SECTION}\n\n`python bench/sweep_bench.py` (also run by `make bench`) times a sweep of "
+        "a training run against a shell loop of `pytfpol eval --step N` over the same "
+        "checkpoints. A sweep imports TensorFlow and builds the graph once per run, then per "
+        "checkpoint validates its files (each read once), assigns the variables and runs the "
+        f"episodes.\n\n{text}\n"
+    )
+    if SECTION in readme:
+        start = readme.index(SECTION)
+        following = readme.find("\n## ", start + len(SECTION))
+        readme = readme[:start] + body + ("" if following < 0 else readme[following:])
+    else:
+        readme = readme.rstrip("\n") + "\n\n" + body
+    README.write_text(readme)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""What a sweep writes: `sweep.json`, `curve.csv`, `episodes.csv` (with the step of each
+episode), TensorBoard event files, and which checkpoint is the best. TensorFlow only for the event files.
+
+Each checkpoint's entry in `sweep.json` is what `pytfpol eval --step N` reports of it (its
+`summary` and `episodes`), with `step`, `checkpoint`, `error` (null, or why it has no result) and
+`reused` (true when taken from the journal of an earlier run of the same sweep).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from pytfpol.results import storage
+
+SWEEP_SCHEMA_VERSION = 1
+CURVE_COLUMNS = (
+    "run",
+    "step",
+    "episodes",
+    "mean_return",
+    "mean_return_ci_low",
+    "mean_return_ci_high",
+    "iqm_return",
+    "iqm_return_ci_low",
+    "iqm_return_ci_high",
+    "median_return",
+    "std_return",
+    "min_return",
+    "max_return",
+    "mean_length",
+    "success_rate",
+)
+# TF-Agents' own eval writes these tags at step = train step: written alike, pytfpol's curves
+# overlay training's in TensorBoard (`--tensorboard TRAIN_DIR/eval_pytfpol`).
+TAG_RETURN = "Metrics/AverageReturn"
+TAG_LENGTH = "Metrics/AverageEpisodeLength"
+TAG_HISTOGRAM = "Metrics/Returns"
+
+
+def best_entry(entries: list[dict], statistic: str) -> Optional[dict]:
+    """The entry with the highest `statistic` among those evaluated completely (the earliest
+    step on a tie); None when none was."""
+    scored = [
+        e
+        for e in entries
+        if e["error"] is None and e["summary"].get(statistic) is not None and e["complete"]
+    ]
+    if not scored:
+        return None
+    return max(scored, key=lambda e: (e["summary"][statistic], -(e["step"] or 0)))
+
+
+def aggregate(entries: list[dict], runs: list[str], statistic: str) -> Optional[list[dict]]:
+    """Across runs (one per training seed): per train step present in every run, the mean,
+    min and max over runs of the statistic; None with one run."""
+    if len(runs) < 2:
+        return None
+    by_step: dict = {}
+    for entry in entries:
+        value = entry["summary"].get(statistic) if entry["error"] is None else None
+        if value is not None:
+            by_step.setdefault(entry["step"], {})[entry["run"]] = value
+    rows = []
+    for step in sorted(s for s in by_step if s is not None):
+        values = by_step[step]
+        if len(values) == len(runs):
+            array = np.asarray(list(values.values()), dtype=np.float64)
+            rows.append(
+                {
+                    "step": step,
+                    "runs": len(values),
+                    "mean": float(array.mean()),
+                    "min": float(array.min()),
+                    "max": float(array.max()),
+                }
+            )
+    return rows
+
+
+def curve_csv(entries: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CURVE_COLUMNS)
+    for entry in entries:
+        if entry["error"] is not None:
+            continue
+        summary = entry["summary"]
+        row = [entry["run"], entry["step"]] + [summary.get(c) for c in CURVE_COLUMNS[2:]]
+        writer.writerow([_csv(v) for v in row])
+    return buffer.getvalue()
+
+
+def episodes_csv(entries: list[dict]) -> str:
+    """Every episode of every checkpoint: `run`, `step`, then eval's columns."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("run", "step", *storage.EPISODE_COLUMNS))
+    for entry in entries:
+        for episode in entry["episodes"]:
+            row = [entry["run"], entry["step"], *(episode[c] for c in storage.EPISODE_COLUMNS)]
+            writer.writerow([_csv(v) for v in row])
+    return buffer.getvalue()
+
+
+def _csv(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return value
+
+
+def write_tensorboard(directory: Path, entries: list[dict], runs: list[str]) -> None:
+    """Event files (`tf.summary`) with TF-Agents' eval tags at step = train step, and a histogram
+    of each checkpoint's returns; one subdirectory per run when there are several."""
+    from pytfpol.quiet_tf import import_tf
+
+    tf = import_tf()
+    for number in range(len(runs)):
+        logdir = Path(directory) / (f"run-{number}" if len(runs) > 1 else "")
+        writer = tf.summary.create_file_writer(str(logdir))
+        try:
+            with writer.as_default():
+                for entry in entries:
+                    if entry["run"] != number or entry["error"] is not None:
+                        continue
+                    if entry["step"] is None:
+                        continue
+                    step = entry["step"]
+                    tf.summary.scalar(TAG_RETURN, entry["summary"]["mean_return"], step=step)
+                    tf.summary.scalar(TAG_LENGTH, entry["summary"]["mean_length"], step=step)
+                    values = [e["return"] for e in entry["episodes"] if e["return"] is not None]
+                    if values:
+                        tf.summary.histogram(TAG_HISTOGRAM, np.asarray(values), step=step)
+        finally:
+            writer.close()
+
+
+def sparkline(values: list[Optional[float]], ascii_only: bool = False) -> str:
+    """A compact curve for the terminal: one character per checkpoint, low to high."""
+    levels = " .:-=+*#" if ascii_only else " ▁▂▃▄▅▆▇█"
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return ""
+    low, high = min(finite), max(finite)
+    span = (high - low) or 1.0
+    return "".join(
+        "?" if v is None else levels[1 + int(round((v - low) / span * (len(levels) - 2)))]
+        for v in values
+    )

@@ -1,0 +1,497 @@
+"""`pytfpol sweep`: every chosen checkpoint of one or more training runs, on the same seeds.
+
+plan (no TensorFlow) → claim and lock OUT → for each run, for each checkpoint: validate it (read
+once), look its key up in the journal (`results.journal`: a re-run or a resumed sweep evaluates
+only what it has not), else run it as one unit on the run's worker (the graph is built once per
+run; each checkpoint is restored into it) and journal the result → with `--watch`, keep listing
+the directories for new complete checkpoints → pick the best, re-evaluate it on fresh seeds →
+write sweep.json, curve.csv, episodes.csv, curve.png, TensorBoard events and OUT/best/ as one
+output set. A checkpoint that cannot be evaluated is recorded with its error and the sweep goes
+on; the exit code then says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Optional
+
+from pytfpol import gates, interrupts
+from pytfpol.config import SweepSettings
+from pytfpol.errors import (
+    InputError,
+    Interrupted,
+    PytfpolError,
+    RunError,
+    Terminated,
+    interrupted,
+    stopped_by,
+)
+from pytfpol.formats import layout, validation
+from pytfpol.results import journal as journal_module
+from pytfpol.results import locking, output_checkpoint, plots, report, storage, sweep_report
+from pytfpol.running import sweep_plan
+from pytfpol.running.plan import policy_config_for
+from pytfpol.running.units import RunOptions, Unit
+
+WATCH_TRIES = 3  # a checkpoint that keeps failing validation while watched is recorded as failed
+
+
+def sweep(settings: SweepSettings, progress=None) -> dict:
+    """Run the sweep, write its outputs, return `sweep.json`'s document. Raises (with `.report`
+    set, after writing) InputError when a checkpoint could not be evaluated, Interrupted on
+    Ctrl-C/SIGTERM; check the gates with `report.check_gates`."""
+    from pytfpol.api import _NoProgress
+
+    progress = progress or _NoProgress()
+    with interrupts.stop_on_signals():
+        plan = sweep_plan.plan_sweep(settings)
+        for note in plan.notes:
+            progress.warn(note)
+        try:
+            base = settings.eval
+            out = (
+                Path(base.out)
+                if base.out
+                else storage.default_run_dir(
+                    plan.env.env_id, f"sweep-{Path(settings.paths[0]).name}"
+                )
+            )
+            identity = _identity(settings, plan)
+            claim = storage.claim_output_dir(
+                out,
+                [run.found.directory for run in plan.runs] + list(settings.paths),
+                identity,
+                base.overwrite,
+                report_name=layout.SWEEP_JSON,
+            )
+            try:
+                with locking.locked_output(out):
+                    locking.clean_stale_temporaries(out)
+                    document, error = Sweeper(plan, out, progress).run()
+            except BaseException:
+                storage.release_unused(claim)
+                raise
+        finally:
+            plan.close()
+    if error is not None:
+        error.report = document
+        raise error
+    return document
+
+
+def _identity(settings: SweepSettings, plan) -> dict:
+    return {
+        "policy": "|".join(str(Path(p).resolve()) for p in settings.paths),
+        "policy_name": settings.eval.policy,
+        "env": plan.env.env_id,
+    }
+
+
+class Sweeper:
+    """One sweep, under the lock: evaluates, journals, and writes the output set."""
+
+    def __init__(self, plan, out: Path, progress) -> None:
+        from pytfpol.running.runners import InProcessRunner  # TensorFlow from here on
+
+        self.plan, self.settings, self.out, self.progress = plan, plan.settings, out, progress
+        self.journal = journal_module.Journal(out)
+        self.runners = [InProcessRunner() for _ in plan.runs]
+        self.runners[0]._first_env = plan.take_first_env()
+        self.entries: list[dict] = []
+        self.notes: list[str] = list(plan.notes)
+        self.started = time.perf_counter()
+
+    # ------------------------------------------------------------------------------- running
+
+    def run(self) -> tuple[dict, Optional[PytfpolError]]:
+        stopped: Optional[PytfpolError] = None
+        deferral = interrupts.Deferral()
+        stage = storage.stage_outputs(self.out)
+        try:
+            try:
+                for number, run in enumerate(self.plan.runs):
+                    for checkpoint in run.chosen:
+                        self._evaluate(number, run, checkpoint)
+                if self.settings.watch:
+                    self._watch()
+            except Interrupted as exc:
+                stopped = exc
+            except KeyboardInterrupt as exc:  # between checkpoints, or while restoring one
+                stopped = interrupted(
+                    exc, f"{stopped_by(exc)} after {len(self.entries)} checkpoints", ""
+                )
+            best = None
+            if stopped is None:
+                try:
+                    best = self._best_and_confirm(stage)
+                except KeyboardInterrupt as exc:
+                    stopped = interrupted(exc, f"{stopped_by(exc)} while confirming the best", "")
+                except Interrupted as exc:
+                    stopped = exc
+            deferral.start()
+            document = self._document(best, stopped)
+            self._write(stage, document)
+            storage.commit_outputs(self.out, stage, storage.SWEEP_OUTPUT_NAMES)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+            for runner in self.runners:
+                runner.close()
+            late = deferral.finish()
+        error = stopped or self._failures(document)
+        if late is not None and error is None:
+            error = interrupted(late, f"{stopped_by(late)} after the sweep was written", "")
+        return document, error
+
+    def _evaluate(self, number: int, run, checkpoint, watching: bool = False) -> Optional[str]:
+        """Evaluate one checkpoint (or take it from the journal) and record its entry. Returns
+        "retry" when a watched checkpoint failed validation (it may still be being written),
+        "deleted" when it went away before it was read."""
+        settings = self.settings
+        entry = {
+            "run": number,
+            "step": checkpoint.step,
+            "checkpoint": os.path.abspath(checkpoint.path),
+            "train_step": None,
+            "complete": False,
+            "reused": False,
+            "error": None,
+            "key": None,
+            "summary": {},
+            "episodes": [],
+        }
+        try:
+            source = sweep_plan.source_for(run, checkpoint, settings)
+            checked = validation.validate(source, settings.eval.trusted_sha256)
+            if run.config is None and source.rebuilt:
+                run.config = policy_config_for(settings.eval, source, checked)
+        except PytfpolError as exc:
+            if not all(os.path.lexists(f) for f in _files(checkpoint)):
+                self._note(f"{checkpoint.name}: deleted before it was evaluated; skipped")
+                return "deleted"
+            if watching:
+                return "retry"
+            return self._record_failure(entry, exc)
+        entry["key"] = self._key(source, checked, run)
+        reused = self.journal.get(entry["key"])
+        if reused is not None:
+            reused.update(run=number, reused=True, checkpoint=entry["checkpoint"])
+            self.entries.append(reused)
+            return None
+        unit = Unit(
+            source,
+            self.plan.env,
+            0,
+            settings.eval.episodes,
+            settings.eval.seed,
+            self._options(),
+            run.config,
+        )
+        result = self._run_unit(number, unit, checked, f"step {checkpoint.step}")
+        if isinstance(result, PytfpolError):
+            return self._record_failure(entry, result)
+        if isinstance(result.error, Interrupted):
+            raise result.error  # the checkpoint in progress is lost; the rest is journaled
+        if result.error is not None:
+            return self._record_failure(entry, result.error)
+        episodes, summary, _ = report.summarize_records(settings.eval, result.records)
+        entry.update(train_step=result.train_step, complete=True, summary=summary)
+        entry["episodes"] = episodes
+        self.journal.put(entry)
+        self.entries.append(entry)
+        return None
+
+    def _run_unit(self, number: int, unit: Unit, checked, description: str):
+        progress = self.progress
+        progress.stage(f"loading {unit.source.path}")
+        try:
+            self.runners[number].worker_for(unit, checked)
+            progress.start(unit.count, description, self.plan.max_episode_steps)
+            return self.runners[number].run(
+                unit, checked, on_episode=progress.advance, on_step=progress.step
+            )
+        except (InputError, RunError) as exc:
+            return exc
+        finally:
+            progress.stop()
+
+    def _record_failure(self, entry: dict, exc: PytfpolError) -> None:
+        entry["error"] = {"message": exc.message, "exit_code": exc.exit_code}
+        self.entries.append(entry)
+        self.progress.warn(f"step {entry['step']}: {exc.message}")
+        return None
+
+    def _note(self, message: str) -> None:
+        self.notes.append(message)
+        self.progress.warn(message)
+
+    def _options(self) -> RunOptions:
+        base = self.settings.eval
+        return RunOptions(
+            num_envs=base.num_envs_used,
+            vector=base.vector,
+            stochastic=base.stochastic,
+            allow_partial=base.allow_partial,
+        )
+
+    def _key(self, source, checked, run) -> str:
+        base = self.settings.eval
+        graph = None
+        if source.saved_model_dir is not None:
+            pb = Path(source.saved_model_dir) / layout.SAVED_MODEL_PB
+            info = pb.stat()
+            graph = [info.st_size, info.st_mtime_ns]
+        return journal_module.checkpoint_key(
+            [bundle.digest for bundle in checked.bundles.values()],
+            {
+                "saved_model_pb": graph,
+                "config": None
+                if run.config is None
+                else run.config.source_text or repr(run.config),
+                "policy": source.policy_name,
+                "env": self.plan.env.env_id,
+                "kwargs": dict(base.env_kwargs),
+                "max_episode_steps": base.max_episode_steps,
+                "episodes": base.episodes,
+                "seed": base.seed,
+                "stochastic": base.stochastic,
+                "allow_partial": base.allow_partial,
+                "success_threshold": base.success_threshold,
+            },
+        )
+
+    def _watch(self) -> None:
+        """Evaluate new checkpoints as training writes them, until --watch-timeout passes with
+        none or Ctrl-C is pressed while waiting (the sweep then finishes as usual; Ctrl-C while
+        a checkpoint is evaluated, or SIGTERM, stops it as interrupted). A checkpoint that fails validation is tried again on the
+        next listings (it may still be being written)."""
+        settings = self.settings
+        # --every / --last chose among the checkpoints there at the start; every new one counts
+        seen = [{c.name for c in run.found.checkpoints if c.complete} for run in self.plan.runs]
+        tries: dict = {}
+        last_new = time.monotonic()
+        while True:
+            found = False
+            for number, run in enumerate(self.plan.runs):
+                for checkpoint in sweep_plan.new_checkpoints(run, settings, seen[number]):
+                    outcome = self._evaluate(number, run, checkpoint, watching=True)
+                    if outcome == "retry":
+                        tries[checkpoint.name] = tries.get(checkpoint.name, 0) + 1
+                        if tries[checkpoint.name] < WATCH_TRIES:
+                            continue
+                        self._evaluate(number, run, checkpoint)  # record why it fails
+                    seen[number].add(checkpoint.name)
+                    found = True
+            if found:
+                last_new = time.monotonic()
+            elif (
+                settings.watch_timeout is not None
+                and time.monotonic() - last_new > settings.watch_timeout
+            ):
+                return
+            try:
+                self.progress.stage("watching for new checkpoints (Ctrl-C ends the watch)")
+                time.sleep(settings.poll_seconds)
+            except Terminated:
+                raise
+            except KeyboardInterrupt:  # while idle, Ctrl-C is how a watch without timeout ends
+                self._note("watching ended by Ctrl-C")
+                return
+
+    # ------------------------------------------------------------------------------- best
+
+    def _best_and_confirm(self, stage: Path) -> Optional[dict]:
+        """Each run's best checkpoint by --select; the best of all re-evaluated on fresh seeds
+        (the episodes after the sweep's) and written to OUT/best/ as an eval output."""
+        settings = self.settings
+        overall = None
+        for number, run in enumerate(self.plan.runs):
+            entries = [e for e in self.entries if e["run"] == number]
+            best = sweep_report.best_entry(entries, settings.select)
+            run.best = best
+            if best is not None and (
+                overall is None
+                or best["summary"][settings.select] > overall["summary"][settings.select]
+            ):
+                overall = best
+        if overall is None:
+            return None
+        confirmation = None
+        if settings.confirm > 0:
+            confirmation = self._confirm(overall, stage / layout.BEST_DIR)
+        return {"entry": overall, "confirmation": confirmation}
+
+    def _confirm(self, entry: dict, directory: Path) -> Optional[dict]:
+        """The best checkpoint on `--confirm-episodes` fresh seeds: a unit of episodes
+        N .. N+M-1 (seeds S+N ...), on the run's worker; its eval output in `directory`."""
+        settings, number = self.settings, entry["run"]
+        run = self.plan.runs[number]
+        checkpoint = next(c for c in run.found.checkpoints if c.step == entry["step"])
+        source = sweep_plan.source_for(run, checkpoint, settings)
+        checked = validation.validate(source, settings.eval.trusted_sha256)
+        base = settings.eval
+        unit = Unit(
+            source, self.plan.env, base.episodes, settings.confirm, base.seed, self._options(),
+            run.config,
+        )  # fmt: skip
+        result = self._run_unit(number, unit, checked, f"best (step {entry['step']}), fresh seeds")
+        if isinstance(result, PytfpolError) or result.error is not None:
+            problem = result if isinstance(result, PytfpolError) else result.error
+            if isinstance(problem, Interrupted):
+                raise problem
+            self._note(f"the best checkpoint could not be re-evaluated: {problem.message}")
+            return None
+        loaded = self.runners[number].worker_for(unit, checked).loaded
+        directory.mkdir()
+        staged = output_checkpoint.write(loaded, directory, result.records, None)
+        best_settings = dataclasses.replace(base, policy_path=run.path, step=entry["step"])
+        document = report.report_base(
+            best_settings, source, loaded, directory, self.plan.env.env_id
+        )
+        document["output"]["checkpoint"] = staged
+        document = report.finish_report(document, best_settings, result.records, None, 0.0, 0.0)
+        final = self.out / layout.BEST_DIR
+        document["output"] = {
+            **document["output"],
+            "dir": str(final),
+            "stats": str(final / layout.STATS_JSON),
+            "episodes": str(final / layout.EPISODES_CSV),
+            "checkpoint": str(final / Path(staged).relative_to(directory)),
+        }
+        storage.write_report(directory, document)
+        return document
+
+    # ------------------------------------------------------------------------------- outputs
+
+    def _document(self, best: Optional[dict], stopped: Optional[PytfpolError]) -> dict:
+        settings, base = self.settings, self.settings.eval
+        runs = []
+        for number, run in enumerate(self.plan.runs):
+            chosen = getattr(run, "best", None)
+            runs.append(
+                {
+                    "path": run.path,
+                    "directory": run.found.directory,
+                    "kind": run.found.kind,
+                    "checkpoints": sum(1 for e in self.entries if e["run"] == number),
+                    "best": None if chosen is None else _best_summary(chosen, settings.select),
+                }
+            )
+        overall = None
+        if best is not None:
+            overall = _best_summary(best["entry"], settings.select)
+            confirmation = best["confirmation"]
+            overall["confirmation"] = None if confirmation is None else confirmation["summary"]
+            overall["output"] = None if confirmation is None else confirmation["output"]["dir"]
+            run_best = runs[best["entry"]["run"]]["best"]
+            run_best["confirmation"] = overall["confirmation"]
+        judged = (overall or {}).get("confirmation") or ((overall or {}).get("summary") or {})
+        gate_results = gates.evaluate(base.all_gates, judged, stopped is None and bool(overall))
+        entries = sorted(self.entries, key=lambda e: (e["run"], e["step"] is None, e["step"] or 0))
+        return {
+            "schema_version": sweep_report.SWEEP_SCHEMA_VERSION,
+            "kind": "sweep",
+            "complete": stopped is None,
+            "error": None
+            if stopped is None
+            else {"message": stopped.message, "exit_code": stopped.exit_code},
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "policy": {
+                "path": " ".join(settings.paths),
+                "resolved_path": _identity(settings, self.plan)["policy"],
+                "policy": base.policy,
+                "stochastic": base.stochastic,
+            },
+            "env": {
+                "id": self.plan.env.env_id,
+                "requested_id": base.env_id,
+                "kwargs": dict(base.env_kwargs),
+                "max_episode_steps": base.max_episode_steps,
+            },
+            "settings": {
+                "episodes": base.episodes,
+                "seed": base.seed,
+                "num_envs": base.num_envs_used,
+                "vector": base.vector,
+                "select": settings.select,
+                "confirm_episodes": settings.confirm,
+                "steps": None if settings.steps is None else list(settings.steps),
+                "every": settings.every,
+                "last": settings.last,
+                "watch": settings.watch,
+            },
+            "runs": runs,
+            "checkpoints": entries,
+            "best": overall,
+            "aggregate": sweep_report.aggregate(entries, settings.paths, settings.select),
+            "gates": gate_results,
+            "passed": stopped is None
+            and bool(gate_results or overall)
+            and all(g["passed"] for g in gate_results),
+            "warnings": self.notes,
+            "timing": {"seconds": round(time.perf_counter() - self.started, 3)},
+            "versions": report.versions(),
+            "output": {
+                "dir": str(self.out),
+                "sweep": str(self.out / layout.SWEEP_JSON),
+                "curve": str(self.out / layout.CURVE_CSV),
+                "episodes": str(self.out / layout.EPISODES_CSV),
+                "plot": str(self.out / layout.CURVE_PNG),
+                "tensorboard": str(self._tensorboard_dir()),
+                "best": str(self.out / layout.BEST_DIR) if overall and overall["output"] else None,
+            },
+        }
+
+    def _tensorboard_dir(self) -> Path:
+        if self.settings.tensorboard:
+            return Path(self.settings.tensorboard)
+        return self.out / layout.TENSORBOARD_DIR
+
+    def _write(self, stage: Path, document: dict) -> None:
+        entries = document["checkpoints"]
+        storage.write_atomic(stage / layout.CURVE_CSV, sweep_report.curve_csv(entries).encode())
+        storage.write_atomic(
+            stage / layout.EPISODES_CSV, sweep_report.episodes_csv(entries).encode()
+        )
+        if any(e["error"] is None for e in entries):
+            plots.write_curve_plot(document, stage / layout.CURVE_PNG)
+        board = (
+            Path(self.settings.tensorboard)
+            if self.settings.tensorboard
+            else stage / layout.TENSORBOARD_DIR
+        )
+        sweep_report.write_tensorboard(board, entries, list(self.settings.paths))
+        storage.write_atomic(stage / layout.SWEEP_JSON, storage.report_json(document).encode())
+
+    def _failures(self, document: dict) -> Optional[PytfpolError]:
+        failed = [e for e in document["checkpoints"] if e["error"] is not None]
+        if not failed:
+            return None
+        first = failed[0]
+        error = (InputError if first["error"]["exit_code"] == 3 else RunError)(
+            f"{len(failed)} of {len(document['checkpoints'])} checkpoints could not be "
+            f"evaluated, e.g. step {first['step']}: {first['error']['message']}",
+            f"the others are in {document['output']['sweep']}",
+        )
+        error.exit_code = first["error"]["exit_code"]
+        return error
+
+
+def _best_summary(entry: dict, statistic: str) -> dict:
+    return {
+        "run": entry["run"],
+        "step": entry["step"],
+        "checkpoint": entry["checkpoint"],
+        "statistic": statistic,
+        "value": entry["summary"][statistic],
+        "summary": entry["summary"],
+        "confirmation": None,
+    }
+
+
+def _files(checkpoint) -> list[str]:
+    return [f"{checkpoint.prefix}.index"]
