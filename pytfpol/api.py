@@ -19,7 +19,7 @@ from typing import Optional, Protocol
 
 import numpy as np
 
-from pytfpol import interrupts
+from pytfpol import interrupts, recording
 from pytfpol.config import EvalSettings
 from pytfpol.errors import Interrupted, PytfpolError, RunError, interrupted, stopped_by
 from pytfpol.formats import layout, validation
@@ -86,6 +86,7 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
         for note in plan.notes:
             progress.warn(note)
         try:
+            recording.check(plan)  # --video, --dataset: refused before anything is written
             out = (
                 Path(settings.out)
                 if settings.out
@@ -126,8 +127,13 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
                 load_seconds = time.perf_counter() - started
                 base = report_base(settings, plan.source, loaded, out, plan.env.env_id, plan.notes)
                 progress.start(settings.episodes, plan.env.env_id, plan.max_episode_steps)
+                recorder = recording.Recorder(
+                    plan, stage, out, stepper.observation_space, stepper.action_space
+                )
                 run_started = time.perf_counter()
-                results, error = _run(loaded, stepper, settings, progress, deadline)
+                results, error = _run(
+                    loaded, stepper, settings, progress, deadline, recorder.observer
+                )
                 run_seconds = time.perf_counter() - run_started
                 deferral.start()
                 if error is None:
@@ -138,6 +144,7 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
         finally:
             progress.stop()
         report = finish_report(base, settings, results, error, load_seconds, run_seconds)
+        recorder.finish(report, error)  # videos, trajectories, the Minari dataset
         if settings.plot and results:
             from pytfpol.results import plots  # matplotlib, only when asked for
 
@@ -263,7 +270,7 @@ def _write_history(loaded, directory: Path, history: Optional[np.ndarray]) -> No
     loaded.write_evaluation(Path(directory) / layout.OUTPUT_CHECKPOINT_DIR, evaluation)
 
 
-def _run(loaded, stepper, settings: EvalSettings, progress: Progress, deadline=None):
+def _run(loaded, stepper, settings: EvalSettings, progress: Progress, deadline=None, observer=None):
     """(results, None), or (completed results, the error) when the run stopped early."""
     from pytfpol.running import evaluation
 
@@ -279,6 +286,7 @@ def _run(loaded, stepper, settings: EvalSettings, progress: Progress, deadline=N
                 deadline=deadline,
                 timeout=settings.timeout,
                 on_step=progress.step,
+                observer=observer,
             )
         return results, None
     except PytfpolError as exc:

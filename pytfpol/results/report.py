@@ -17,6 +17,7 @@ from typing import Optional
 from pytfpol import __version__, gates, stats
 from pytfpol.config import EvalSettings
 from pytfpol.errors import GateFailed, PytfpolError
+from pytfpol.formats import provenance
 from pytfpol.formats.sources import FORMAT_CHECKPOINTER, PolicySource
 from pytfpol.results import storage
 
@@ -64,6 +65,8 @@ def report_base(
                 {"name": name, "dtype": array.dtype.name, "shape": list(array.shape)}
                 for name, array in sorted(loaded.side_data.items())
             ],
+            # every file the policy was loaded from, with its sha256 (checked by replay)
+            "files": provenance.fingerprints(source, loaded.config_path),
         },
         "env": {
             "id": env_id,
@@ -76,6 +79,8 @@ def report_base(
             "seed": settings.seed,
             "num_envs": settings.num_envs_used,
             "vector": settings.vector,
+            "stochastic": settings.stochastic,
+            "allow_partial": settings.allow_partial,
         },
         "statistics": {},
         "gates": [],
@@ -89,6 +94,9 @@ def report_base(
             "episodes": str(out / storage.EPISODES_CSV),
             "checkpoint": None,
             "plot": None,
+            "videos": [],  # [{"index", "seed", "path"}] with --video
+            "trajectories": None,  # OUT/trajectories with --save-trajectories
+            "dataset": None,  # {"id", "path", "episodes"} with --dataset
         },
     }
 
