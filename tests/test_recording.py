@@ -232,7 +232,7 @@ def test_replay_refuses_a_changed_policy_file(artifacts, tmp_path):
     policy = tmp_path / "policy"
     shutil.copytree(artifacts / "countdown_sm", policy)
     out = tmp_path / "out"
-    api.evaluate(EvalSettings(str(policy), countdown_env.ENV_ID, episodes=2, out=str(out)))
+    api.evaluate(EvalSettings(str(policy), countdown_env.CLI_ENV_ID, episodes=2, out=str(out)))
     specs = policy / "policy_specs.pbtxt"
     specs.write_text(specs.read_text() + "\n# edited\n")
     result = run_cli("replay", str(out), "--episode", "0")
