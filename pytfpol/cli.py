@@ -848,7 +848,7 @@ def replay_command(
     def run() -> None:
         from pytfpol import replay, reporting
 
-        progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=True)
+        progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=quiet)
         try:
             result = replay.replay(
                 out, episode, video=video, trajectory=trajectory, progress=progress

@@ -200,7 +200,3 @@ class TrajectoryCollector:
             if terminated[k] or truncated[k]:
                 del self._running[slot]
                 self._on_trajectory(episode.trajectory(self._names))
-
-    def discard(self) -> None:
-        """Forget the episodes still running (a run that stopped early)."""
-        self._running.clear()
