@@ -2,7 +2,7 @@
 
 `TrajectoryCollector` is an observer of the evaluation loop (`evaluation.EpisodeObserver`): for
 the episodes it is asked for, it copies each step's rows out of the loop's batch arrays and hands
-over a finished `Trajectory` when the episode ends. Other episodes cost one set lookup per step.
+over a finished `Trajectory` when the episode ends. Other episodes cost a dict lookup per step.
 
 A trajectory of T steps holds T+1 observations (the reset observation, then one per step, the
 last one the final observation), T actions, the policy's info per step (`PolicyStep.info`:
@@ -18,14 +18,11 @@ in step order (`np.cumsum(rewards)[-1]`), as the evaluation loop adds them up.
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 import numpy as np
-
-NPZ_FIELDS = ("observations", "actions", "rewards", "terminated", "truncated")
 
 
 @dataclass
@@ -86,12 +83,6 @@ def read_npz(path: str | Path) -> Trajectory:
         truncated=arrays["truncated"],
         info=group("info"),
     )
-
-
-def npz_names(path: str | Path) -> list[str]:
-    """The array names in an .npz file, without reading the arrays."""
-    with zipfile.ZipFile(path) as archive:
-        return [name[: -len(".npy")] for name in archive.namelist()]
 
 
 def flat(nest: Any, prefix: str) -> list[tuple[str, Any]]:
