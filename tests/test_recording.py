@@ -311,3 +311,46 @@ def test_minari_dataset_loads_back_with_the_same_returns_and_seeds(
             )
         )
     assert not (tmp_path / "again").exists()  # refused before anything was written
+
+
+def test_nested_spaces_round_trip_through_a_trajectory_file(tmp_path):
+    """Dict/Tuple observations and namedtuple policy info are stored as `observations/<key>`,
+    `info/<field>` arrays and packed back into the space's structure (for Minari)."""
+    from collections import namedtuple
+
+    from gymnasium import spaces
+
+    from pytfpol.running.trajectories import Trajectory, flat, nest_like
+
+    space = spaces.Dict(
+        {
+            "pos": spaces.Box(-1, 1, (2,)),
+            "more": spaces.Tuple((spaces.Discrete(3), spaces.Box(0, 1, (1,)))),
+        }
+    )
+    nest = {"pos": np.zeros((4, 2)), "more": (np.arange(4), np.ones((4, 1)))}
+    arrays = dict(flat(nest, "observations"))
+    assert sorted(arrays) == ["observations/more/0", "observations/more/1", "observations/pos"]
+    packed = nest_like(space, arrays, "observations")
+    assert np.array_equal(packed["more"][0], np.arange(4)) and packed["pos"].shape == (4, 2)
+    Info = namedtuple("Info", ["log_probability"])
+    info = dict(flat(Info(np.full(3, -0.5)), "info"))
+    assert list(info) == ["info/log_probability"]
+    trajectory = Trajectory(
+        index=7,
+        seed=107,
+        observations=arrays,
+        actions={"actions": np.array([0, 1, 2])},
+        rewards=np.array([0.1, 0.2, 0.7]),
+        terminated=np.array([False, False, True]),
+        truncated=np.zeros(3, bool),
+        info=info,
+    )
+    path = tmp_path / "t.npz"
+    path.write_bytes(trajectory.to_npz())
+    again = read_npz(path)
+    assert (again.index, again.seed, again.length) == (7, 107, 3)
+    assert again.return_ == 0.1 + 0.2 + 0.7  # in step order, as the loop adds
+    assert sorted(again.observations) == sorted(arrays) and list(again.info) == list(info)
+    with np.load(path, allow_pickle=False) as data:  # plain arrays: no pickle needed
+        assert float(data["return"]) == again.return_
