@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Optional, Protocol
 
-from pytfpol import interrupts
+from pytfpol import interrupts, recording
 from pytfpol.config import EvalSettings, SweepSettings
 from pytfpol.errors import Interrupted, RunError, interrupted, stopped_by
 from pytfpol.results import locking, output_checkpoint, storage
@@ -88,6 +88,7 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
         for note in plan.notes:
             progress.warn(note)
         try:
+            recording.check(plan)  # --video, --dataset: refused before anything is written
             out = (
                 Path(settings.out)
                 if settings.out
@@ -127,12 +128,18 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
     runner = InProcessRunner(first_env=plan.take_first_env())
     try:
         try:
-            loaded = runner.worker_for(unit, plan.checked).loaded
+            worker = runner.worker_for(unit, plan.checked)
+            loaded = worker.loaded
             load_seconds = time.perf_counter() - started
-            base = report_base(settings, plan.source, loaded, out, plan.env.env_id, plan.notes)
+            base = report_base(
+                settings, plan.source, loaded, out, plan.env.env_id, plan.notes, plan.checked
+            )
             progress.start(settings.episodes, plan.env.env_id, plan.max_episode_steps)
+            recorder = recording.Recorder(
+                plan, stage, out, worker.stepper.observation_space, worker.stepper.action_space
+            )
             run_started = time.perf_counter()
-            result = _run(runner, unit, plan, progress, deadline)
+            result = _run(runner, unit, plan, progress, deadline, recorder.observer)
             run_seconds = time.perf_counter() - run_started
             records, error = result.records, result.error
             deferral.start()
@@ -145,6 +152,7 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
         finally:
             progress.stop()
         report = finish_report(base, settings, records, error, load_seconds, run_seconds)
+        recorder.finish(report, error)  # videos, trajectories, the Minari dataset
         if settings.plot and records:
             from pytfpol.results import plots  # matplotlib, only when asked for
 
@@ -166,7 +174,7 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
     return report, error
 
 
-def _run(runner, unit, plan: Plan, progress: Progress, deadline=None):
+def _run(runner, unit, plan: Plan, progress: Progress, deadline=None, observer=None):
     """The unit's result; an env step that blocks past --timeout is stopped by SIGALRM and
     reported as the timeout it is."""
     with interrupts.hard_deadline(deadline) as expired:
@@ -177,6 +185,7 @@ def _run(runner, unit, plan: Plan, progress: Progress, deadline=None):
             on_step=progress.step,
             deadline=deadline,
             timeout=plan.settings.timeout,
+            observer=observer,
         )
     if isinstance(result.error, Interrupted) and expired:
         result.error = _blocked_timeout(result.records, plan.settings)

@@ -63,6 +63,22 @@ Exit codes:
   {EXIT_TERMINATED}  terminated (SIGTERM)
 """
 
+REPLAY_EXIT_CODES = f"""\b
+Exit codes:
+  {EXIT_OK}    ok: the episode replayed exactly (return and length as recorded)
+  {EXIT_USAGE}    usage error (an episode that did not run, a --video name that is not .mp4/.gif)
+  {EXIT_INPUT}    input error: no report, or a policy file changed or gone since the evaluation
+  {EXIT_RUNTIME}    the replay differs from the recording (named both), or it failed while running
+  {EXIT_OUTPUT}    --video or --trajectory could not be written
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+"""
+
+REPLAY_EXAMPLES = """\b
+Examples:
+  pytfpol replay runs/ci --episode 37 --video ep37.mp4     # CI says episode 37 failed
+  pytfpol replay runs/ci --episode worst --trajectory worst.npz
+"""
+
 CONFIGS_EXIT_CODES = f"""\b
 Exit codes:
   {EXIT_OK}    ok
@@ -127,6 +143,7 @@ EVAL_SECTIONS = {
     "Environment": ("env_id", "env_kwargs", "max_episode_steps"),
     "Run": ("episodes", "seed", "stochastic", "num_envs", "vector", "timeout"),
     "Output": ("out", "overwrite", "as_json", "plot", "junit_path", "verbose", "quiet"),
+    "Recording": ("video", "video_indices", "video_format", "save_trajectories", "dataset"),
     "Gate": ("gate_expressions", "min_return", "success_threshold"),
 }
 
@@ -468,6 +485,38 @@ def _eval_settings(policy_path: str, options: dict, **extra):
     help="Stop the whole run (loading included) after this long: exit 4, completed episodes "
     "are written, marked incomplete.",
 )
+@click.option(
+    "--video",
+    type=IntRange(min=1),
+    metavar="N",
+    help="Record the first N episodes as OUT/videos/episode-<index>.mp4 (rendered in an env "
+    "of their own: results do not change).",
+)
+@click.option(
+    "--video-episodes",
+    "video_indices",
+    metavar="I,J,...",
+    help="Record these episodes (indices from 0) instead of the first N.",
+)
+@click.option(
+    "--video-format",
+    type=click.Choice(["mp4", "gif"]),
+    default="mp4",
+    show_default=True,
+    help="mp4 (imageio-ffmpeg, frames padded to multiples of 16) or gif (no ffmpeg).",
+)
+@click.option(
+    "--save-trajectories",
+    is_flag=True,
+    help="Write every episode's observations, actions, rewards, flags and policy info to "
+    "OUT/trajectories/episode-<index>.npz.",
+)
+@click.option(
+    "--dataset",
+    metavar="NAME",
+    help="Also export the episodes as the Minari dataset NAME, e.g. cartpole/dqn-eval-v0 "
+    "(needs pytfpol[minari]).",
+)
 def eval_command(policy_dir: str, **options) -> None:
     """Evaluate POLICY on --env for --episodes seeded episodes.
 
@@ -478,6 +527,7 @@ def eval_command(policy_dir: str, **options) -> None:
 
     def run() -> None:
         from pytfpol import api, reporting
+        from pytfpol.config import video_episodes
 
         settings = _eval_settings(
             policy_dir,
@@ -486,6 +536,10 @@ def eval_command(policy_dir: str, **options) -> None:
             step=options["step"],
             timeout=options["timeout"],
             plot=options["plot"],
+            video=video_episodes(options["video"], options["video_indices"], options["episodes"]),
+            video_format=options["video_format"],
+            save_trajectories=options["save_trajectories"],
+            dataset=options["dataset"],
         )
         progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=quiet)
         try:
@@ -888,6 +942,73 @@ def compare_command(
                 f"candidate {result['candidate']['report']}; baseline "
                 f"{result['baseline']['report']}",
             )
+
+    _run_command(run, verbose)
+
+
+@main.command(
+    "replay",
+    cls=SectionedCommand,
+    epilog=REPLAY_EXAMPLES + "\n" + REPLAY_EXIT_CODES,
+    short_help="Run one episode of a past evaluation again, exactly; check it; video it.",
+)
+@click.argument("out", metavar="OUT", type=click.Path(path_type=str))
+@click.option(
+    "--episode",
+    default="worst",
+    show_default=True,
+    metavar="K|worst|best|median",
+    help="The episode: its index, or the one with the lowest / highest / median return.",
+)
+@click.option(
+    "--video",
+    type=click.Path(path_type=str),
+    metavar="FILE",
+    help="Write the episode's video to FILE (.mp4, or .gif).",
+)
+@click.option(
+    "--trajectory",
+    type=click.Path(path_type=str),
+    metavar="FILE.npz",
+    help="Write its observations, actions, rewards, flags and policy info to FILE.npz.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (nothing else)."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
+def replay_command(
+    out: str,
+    episode: str,
+    video: Optional[str],
+    trajectory: Optional[str],
+    as_json: bool,
+    verbose: bool,
+    quiet: bool,
+) -> None:
+    """Replay one episode of the evaluation in OUT (an output directory of `pytfpol eval`).
+
+    Episode K is run alone with its seed S+K, from the policy files, checkpoint, env, kwargs
+    and step limit stats.json recorded (refused when a policy file changed since); its return
+    and length must equal the recorded ones (exit 4 otherwise: something is not deterministic).
+    """
+
+    def run() -> None:
+        from pytfpol import replay, reporting
+
+        progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=quiet)
+        try:
+            result = replay.replay(
+                out, episode, video=video, trajectory=trajectory, progress=progress
+            )
+        except PytfpolError as exc:
+            if exc.report is not None:
+                _print_result(exc.report, as_json, reporting.print_replay)
+            raise
+        if as_json:
+            reporting.print_json(result)
+        elif not quiet:
+            reporting.print_replay(result)
 
     _run_command(run, verbose)
 

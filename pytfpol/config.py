@@ -12,6 +12,7 @@ from pytfpol.errors import UsageError
 
 MAX_SEED = 2**32 - 1
 VECTOR_MODES = ("sync", "async", "native")
+VIDEO_FORMATS = ("mp4", "gif")
 # Commas separate key=value pairs only where a new `key=` follows: `sizes=[1,2],g=9.8` is 2 pairs.
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _PAIR_SEPARATOR = re.compile(r",(?=\s*[A-Za-z_]\w*\s*=)")
@@ -43,6 +44,10 @@ class EvalSettings:
     gates: tuple = ()  # --gate expressions ("iqm_return>=450") or gates.Gate values
     success_threshold: Optional[float] = None  # an episode succeeds when its return >= this
     plot: bool = False  # also write OUT/returns.png
+    video: tuple = ()  # episode indices recorded as OUT/videos/episode-<index>.<video_format>
+    video_format: str = "mp4"  # mp4 (imageio-ffmpeg) or gif (Pillow)
+    save_trajectories: bool = False  # OUT/trajectories/episode-<index>.npz for every episode
+    dataset: Optional[str] = None  # also export the episodes as this Minari dataset
 
     def __post_init__(self) -> None:
         _require_int("--episodes", self.episodes, minimum=1)
@@ -86,6 +91,7 @@ class EvalSettings:
         parsed = tuple(g if isinstance(g, gates.Gate) else gates.parse(g) for g in self.gates)
         object.__setattr__(self, "gates", parsed)
         gates.gates_for((), self.min_return)  # checks --min-return
+        self._check_recording()
         if self.success_threshold is not None and not (
             isinstance(self.success_threshold, (int, float))
             and not isinstance(self.success_threshold, bool)
@@ -95,6 +101,28 @@ class EvalSettings:
                 f"--success-threshold {self.success_threshold!r}: must be a finite number",
                 "e.g. --success-threshold 475 (an episode succeeds when its return is at least this)",
             )
+
+    def _check_recording(self) -> None:
+        for index in self.video:
+            if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+                raise UsageError(
+                    f"--video-episodes {index!r}: not an episode index",
+                    "episode indices are whole numbers from 0",
+                )
+            if index >= self.episodes:
+                raise UsageError(
+                    f"--video-episodes {index}: there are only {self.episodes} episodes "
+                    f"(0..{self.episodes - 1})",
+                    "record episodes of this run, or raise --episodes",
+                )
+        object.__setattr__(self, "video", tuple(sorted(set(self.video))))
+        if self.video_format not in VIDEO_FORMATS:
+            raise UsageError(
+                f"--video-format {self.video_format!r}: unknown",
+                f"choose one of {', '.join(VIDEO_FORMATS)}",
+            )
+        if self.dataset is not None and not str(self.dataset).strip():
+            raise UsageError("--dataset is empty", "name the dataset, e.g. cartpole/dqn-eval-v0")
 
     @property
     def all_gates(self) -> tuple:
@@ -185,6 +213,34 @@ def parse_steps(text: Optional[str]) -> Optional[tuple]:
             f"did you mean --steps {last}:{first}?",
         )
     return bounds
+
+
+def video_episodes(first: Optional[int], indices: Optional[str], episodes: int) -> tuple:
+    """`--video N` (the first N episodes) or `--video-episodes 3,7` as episode indices."""
+    if first is not None and indices is not None:
+        raise UsageError(
+            "--video and --video-episodes: give one of them",
+            "--video N records the first N episodes, --video-episodes I,J,... those episodes",
+        )
+    if first is not None:
+        if first > episodes:
+            raise UsageError(
+                f"--video {first}: there are only {episodes} episodes",
+                f"record at most --video {episodes}, or raise --episodes",
+            )
+        return tuple(range(first))
+    if indices is None:
+        return ()
+    chosen = []
+    for part in indices.split(","):
+        try:
+            chosen.append(int(part.strip()))
+        except ValueError:
+            raise UsageError(
+                f"--video-episodes {indices!r}: {part.strip()!r} is not an episode index",
+                "e.g. --video-episodes 3,7 (episode indices from 0)",
+            ) from None
+    return tuple(chosen)
 
 
 def default_num_envs(vector: str) -> int:

@@ -238,7 +238,46 @@ def _eval_rows(report: dict) -> list[tuple[str, str]]:
     if not report["complete"]:
         rows.append(("complete", "NO: " + (report["error"] or {}).get("message", "")))
     rows.append(("output", report["output"]["dir"]))
+    rows += _recording_rows(report["output"])
     return rows
+
+
+def _recording_rows(output: dict) -> list[tuple[str, str]]:
+    """--video, --save-trajectories, --dataset: where they went."""
+    rows = [(f"video of episode {v['index']}", v["path"]) for v in output.get("videos") or []]
+    if output.get("trajectories"):
+        rows.append(("trajectories", output["trajectories"]))
+    if output.get("dataset"):
+        dataset = output["dataset"]
+        rows.append(("Minari dataset", f"{dataset['id']} ({dataset['path']})"))
+    return rows
+
+
+def print_replay(result: dict, console: Optional[Console] = None) -> None:
+    """`pytfpol replay`: the episode, recorded vs replayed, and the files written."""
+    recorded, replayed = result["recorded"], result["replayed"]
+
+    def outcome(side: dict) -> str:
+        end = "terminated" if side["terminated"] else "truncated" if side["truncated"] else ""
+        return f"return {_fmt(side['return'])} in {side['length']} steps" + (
+            f", {end}" if end else ""
+        )
+
+    rows = [
+        ("episode", f"{result['episode']} (seed {result['seed']})"),
+        ("policy", result["policy"]),
+        ("checkpoint", result["checkpoint"] or "-"),
+        ("env", result["env"]),
+        ("actions", "sampled (seeded by the episode)" if result["stochastic"] else "greedy"),
+        ("recorded", outcome(recorded)),
+        ("replayed", outcome(replayed)),
+        ("identical", "yes" if result["identical"] else "NO"),
+    ]
+    if result.get("video"):
+        rows.append(("video", f"{result['video']} ({result['frames']} frames)"))
+    if result.get("trajectory"):
+        rows.append(("trajectory", result["trajectory"]))
+    _print_rows("pytfpol replay", rows, console or stdout_console())
 
 
 def _encodable(text: str, fallback: str) -> str:

@@ -103,6 +103,8 @@ class Sweeper:
         self.runners = [InProcessRunner() for _ in plan.runs]
         self.runners[0]._first_env = plan.take_first_env()
         self.entries: list[dict] = []
+        self.best_inputs: dict[int, tuple] = {}  # run -> (best entry, its source, its inputs)
+        self.saved_models: list[dict] = [{} for _ in plan.runs]  # each run's SavedModel, read once
         self.notes: list[str] = list(plan.notes)
         self.started = time.perf_counter()
 
@@ -166,7 +168,9 @@ class Sweeper:
         }
         try:
             source = sweep_plan.source_for(run, checkpoint, settings)
-            checked = validation.validate(source, settings.eval.trusted_sha256)
+            checked = validation.validate(
+                source, settings.eval.trusted_sha256, self.saved_models[number]
+            )
             if run.config is None and source.rebuilt:
                 run.config = policy_config_for(settings.eval, source, checked)
         except PytfpolError as exc:
@@ -180,7 +184,7 @@ class Sweeper:
         reused = self.journal.get(entry["key"])
         if reused is not None:
             reused.update(run=number, reused=True, checkpoint=entry["checkpoint"])
-            self.entries.append(reused)
+            self._add(reused, source, checked)
             return None
         unit = Unit(
             source,
@@ -202,8 +206,17 @@ class Sweeper:
         entry.update(train_step=result.train_step, complete=True, summary=summary)
         entry["episodes"] = episodes
         self.journal.put(entry)
-        self.entries.append(entry)
+        self._add(entry, source, checked)
         return None
+
+    def _add(self, entry: dict, source, checked) -> None:
+        """Record an evaluated entry; keep what was validated of its run's best so far, so
+        that confirming the best reads no file again."""
+        self.entries.append(entry)
+        kept = self.best_inputs.get(entry["run"])
+        contenders = [entry] if kept is None else [kept[0], entry]
+        if sweep_report.best_entry(contenders, self.settings.select) is entry:
+            self.best_inputs[entry["run"]] = (entry, source, checked)
 
     def _run_unit(self, number: int, unit: Unit, checked, description: str):
         progress = self.progress
@@ -330,9 +343,15 @@ class Sweeper:
         N .. N+M-1 (seeds S+N ...), on the run's worker; its eval output in `directory`."""
         settings, number = self.settings, entry["run"]
         run = self.plan.runs[number]
-        checkpoint = next(c for c in run.found.checkpoints if c.step == entry["step"])
-        source = sweep_plan.source_for(run, checkpoint, settings)
-        checked = validation.validate(source, settings.eval.trusted_sha256)
+        kept = self.best_inputs.get(number)
+        if kept is not None and kept[0] is entry:
+            source, checked = kept[1], kept[2]
+        else:  # not kept (cannot happen for an entry evaluated in this sweep): validate again
+            checkpoint = next(c for c in run.found.checkpoints if c.step == entry["step"])
+            source = sweep_plan.source_for(run, checkpoint, settings)
+            checked = validation.validate(
+                source, settings.eval.trusted_sha256, self.saved_models[number]
+            )
         base = settings.eval
         unit = Unit(
             source, self.plan.env, base.episodes, settings.confirm, base.seed, self._options(),
@@ -350,7 +369,7 @@ class Sweeper:
         staged = output_checkpoint.write(loaded, directory, result.records, None)
         best_settings = dataclasses.replace(base, policy_path=run.path, step=entry["step"])
         document = report.report_base(
-            best_settings, source, loaded, directory, self.plan.env.env_id
+            best_settings, source, loaded, directory, self.plan.env.env_id, (), checked
         )
         document["output"]["checkpoint"] = staged
         document = report.finish_report(document, best_settings, result.records, None, 0.0, 0.0)

@@ -10,6 +10,8 @@ never share a process with the graph-mode loading under test. Writes:
     OUT/cartpole_qrnn_sm      GreedyPolicy(QPolicy(QRnnNetwork)) for CartPole-v1 (recurrent)
     OUT/cartpole_actor_rnn_sm GreedyPolicy(ActorPolicy(ActorDistributionRnnNetwork)), CartPole-v1
     OUT/pendulum_actor_rnn_sm GreedyPolicy(ActorPolicy(ActorDistributionRnnNetwork)), Pendulum-v1
+    OUT/pendulum_ppo_collect_sm  PPOPolicy(collect=True) for Pendulum-v1: it samples, and its
+                              PolicyStep.info holds the distribution's parameters (dist_params)
 """
 
 from __future__ import annotations
@@ -130,6 +132,24 @@ def recurrent_actor_policy(out: Path, env_id: str) -> None:
     save(greedy_policy.GreedyPolicy(policy), out, 4)
 
 
+def ppo_collect_policy(out: Path) -> None:
+    """A PPO collect policy as PolicySaver saves a PPO agent's `collect_policy`: its action()
+    samples, and its info carries the normal distribution's parameters (loc, scale)."""
+    from tf_agents.agents.ppo import ppo_policy
+    from tf_agents.networks import value_network
+
+    tf.keras.utils.set_random_seed(0)
+    time_step_spec, action_spec = env_tensor_specs(gym.make("Pendulum-v1"))
+    actor = actor_distribution_network.ActorDistributionNetwork(
+        time_step_spec.observation, action_spec, fc_layer_params=(16,)
+    )
+    value = value_network.ValueNetwork(time_step_spec.observation, fc_layer_params=(16,))
+    policy = ppo_policy.PPOPolicy(
+        time_step_spec, action_spec, actor_network=actor, value_network=value, collect=True
+    )
+    save(policy, out, 6)
+
+
 def _scale_weights(net, factor: float) -> None:
     """Build `net` and scale its kernels, so the recurrent state visibly changes the actions."""
     net.create_variables()
@@ -148,6 +168,7 @@ def main(out_dir: str) -> None:
     recurrent_q_policy(out / "cartpole_qrnn_sm", "CartPole-v1")
     recurrent_actor_policy(out / "cartpole_actor_rnn_sm", "CartPole-v1")
     recurrent_actor_policy(out / "pendulum_actor_rnn_sm", "Pendulum-v1")
+    ppo_collect_policy(out / "pendulum_ppo_collect_sm")
 
 
 if __name__ == "__main__":

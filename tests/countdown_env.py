@@ -128,3 +128,21 @@ def long_episode(seed: int) -> bool:
 SUCCESS_ENV_ID = "pytfpol_test/SuccessCountdown-v0"
 if SUCCESS_ENV_ID not in gym.registry:
     gym.register(SUCCESS_ENV_ID, entry_point=SuccessCountdownEnv)
+
+
+class NoisyCountdownEnv(CountdownEnv):
+    """Countdown whose rewards carry noise from an unseeded generator: NOT reproducible from
+    its seed (each process, each env draws differently). For replay's mismatch detection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._noise = np.random.default_rng()  # deliberately unseeded
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = super().step(action)
+        return observation, reward + float(self._noise.random()), terminated, truncated, info
+
+
+NOISY_ENV_ID = "pytfpol_test/NoisyCountdown-v0"
+if NOISY_ENV_ID not in gym.registry:
+    gym.register(NOISY_ENV_ID, entry_point=NoisyCountdownEnv)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
@@ -159,8 +160,20 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
         "unmatched": [],
         "lost": [],
         "side_data": [],
+        "files": [  # every file of the SavedModel, with its sha256 (what replay re-checks)
+            {"path": str(f), "sha256": hashlib.sha256(f.read_bytes()).hexdigest(),
+             "bytes": f.stat().st_size}
+            for f in sorted((f for f in policy.rglob("*") if f.is_file()), key=str)
+        ],
+    }  # fmt: skip
+    assert report["settings"] == {
+        "episodes": 6,
+        "seed": 10,
+        "num_envs": 6,
+        "vector": "sync",
+        "stochastic": False,
+        "allow_partial": False,
     }
-    assert report["settings"] == {"episodes": 6, "seed": 10, "num_envs": 6, "vector": "sync"}
     assert set(report["timing"]) == {"load_seconds", "run_seconds", "steps_per_second"}
     assert report["output"] == {
         "dir": str(out),
@@ -168,6 +181,9 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
         "episodes": str(out / "episodes.csv"),
         "checkpoint": str(out / "checkpoint" / "variables" / "variables"),
         "plot": None,
+        "videos": [],
+        "trajectories": None,
+        "dataset": None,
     }
     assert report["warnings"] == []
     assert report["env"] == {

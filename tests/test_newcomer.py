@@ -211,6 +211,7 @@ def test_help_is_grouped_has_examples_and_fits_80_columns():
         "Environment options:",
         "Run options:",
         "Output options:",
+        "Recording options:",
         "Gate options:",
         "Other options:",
     ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -418,3 +419,39 @@ def test_sweep_settings_refuse_what_they_cannot_do():
         SweepSettings(paths=("x",), eval=base, every=0)
     with pytest.raises(UsageError, match="at least one PATH"):
         SweepSettings(paths=(), eval=base)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (Debian's strace)")
+@pytest.mark.parametrize("kind", ["checkpointer", "learner"])
+def test_a_sweep_opens_each_checkpoint_file_once(artifacts, tmp_path, kind):
+    """Validation reads each checkpoint once and keeps what it read: the journal key, the report's
+    file digests and the restore into the graph all come from it, and the best is confirmed from
+    what was kept (strace counts every open of the process and its children)."""
+    if kind == "checkpointer":
+        root = artifacts / "checkpointer" / "dqn_v2_run" / "train" / "policy"
+        args = ["--config", DQN_V2_CONFIG]
+        files = [f"ckpt-{s}.{e}" for s in (10, 20, 30) for e in ("index", "data-00000-of-00001")]
+    else:
+        root, args = LEARNER_RUN / "policies", ["--last", "2"]
+        files = [
+            f"{d}/variables/variables.{e}"
+            for d in (
+                "greedy_policy",
+                "checkpoints/policy_checkpoint_0000014336",
+                "checkpoints/policy_checkpoint_0000015360",
+            )
+            for e in ("index", "data-00000-of-00001")
+        ]
+    log = tmp_path / "strace.log"
+    result = subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=open,openat", "-o", str(log), sys.executable, "-m",
+         "pytfpol", "sweep", str(root), "--env", "CartPole-v1", "--episodes", "2",
+         "--confirm-episodes", "2", "--out", str(tmp_path / "out"), "-q", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads((tmp_path / "out" / layout.SWEEP_JSON).read_text())
+    assert document["best"]["confirmation"] is not None
+    opened = re.findall(r'open(?:at)?\([^"]*"([^"]+)"[^)]*\)\s*=\s*\d+', log.read_text())
+    counts = {name: opened.count(str(root / name)) for name in files}
+    assert counts == dict.fromkeys(files, 1)

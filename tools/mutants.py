@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+REC = "tests/test_recording.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -325,6 +326,71 @@ MUTANTS = [
         "        if not checkpoint.complete:",
         "        if False:",
         ("tests/test_sweep.py::test_watch_evaluates_a_checkpoint_written_while_it_watches",),
+    ),
+    Mutant(
+        "video-run-other-seeds",
+        "recording videos changes no result: per-episode returns equal a run without --video",
+        "pytfpol/running/worker.py",
+        "                    unit.seed,\n                    on_episode=on_episode,",
+        "                    unit.seed + (observer is not None),\n"
+        "                    on_episode=on_episode,",
+        (REC + "test_video_frames_are_length_plus_one_padded_and_change_no_result",),
+    ),
+    Mutant(
+        "video-resized-not-padded",
+        "MP4 frames are padded with black to multiples of 16, never resized",
+        "pytfpol/running/video.py",
+        'writer.append_data(pad_frame(image) if video_format == "mp4" else image)',
+        "writer.append_data(image)",
+        (REC + "test_video_frames_are_length_plus_one_padded_and_change_no_result",),
+    ),
+    Mutant(
+        "video-without-reset-frame",
+        "a video has length + 1 frames: the reset frame and one per step",
+        "pytfpol/running/video.py",
+        "        _append(writer, env, spec, path, video_format)\n        frames = 1",
+        "        frames = 0",
+        (REC + "test_video_frames_are_length_plus_one_padded_and_change_no_result",),
+    ),
+    Mutant(
+        "replay-another-seed",
+        "replay runs episode K with its own seed S+K and reproduces it exactly",
+        "pytfpol/replay.py",
+        '        seed=record["seed"],',
+        '        seed=record["seed"] + 1,',
+        (REC + "test_replay_reproduces_an_episode_of_a_num_envs_8_run",),
+    ),
+    Mutant(
+        "replay-mismatch-ignored",
+        "a replay whose return or length differs is exit 4 naming both",
+        "pytfpol/replay.py",
+        '    identical = all(replayed[f] == record[f] for f in ("return", "length"))',
+        "    identical = True",
+        (REC + "test_replay_detects_a_non_deterministic_env",),
+    ),
+    Mutant(
+        "replay-ignores-changed-files",
+        "replay refuses (exit 3, naming it) a policy file changed since the evaluation",
+        "pytfpol/replay.py",
+        "    provenance.check_unchanged(files, f\"the evaluation in {report['output']['dir']}\")",
+        "    pass",
+        (REC + "test_replay_refuses_a_changed_policy_file",),
+    ),
+    Mutant(
+        "trajectory-without-policy-info",
+        "trajectories hold the policy's info per step (e.g. distribution parameters)",
+        "pytfpol/running/trajectories.py",
+        '        info = [] if action_step.info is None else flat(action_step.info, "info")',
+        "        info = []",
+        (REC + "test_replay_of_a_sampling_policy_records_its_distribution_per_step",),
+    ),
+    Mutant(
+        "minari-without-seeds",
+        "each Minari episode carries its pytfpol episode's seed",
+        "pytfpol/results/minari_export.py",
+        "                seed=trajectory.seed,",
+        "                seed=None,",
+        (REC + "test_minari_dataset_loads_back_with_the_same_returns_and_seeds",),
     ),
 ]
 

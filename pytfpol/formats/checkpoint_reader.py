@@ -521,6 +521,7 @@ class Bundle:
     entries: dict[str, Entry]
     shard_sizes: list[int] = field(default_factory=list)
     index_sha256: str = ""  # of the .index file's bytes
+    index_bytes: int = 0
 
     @property
     def index_file(self) -> Path:
@@ -554,11 +555,13 @@ class Bundle:
         except _Corrupt as exc:
             raise InputError(f"{path}: {exc}", HINT_CORRUPT, path=path) from None
 
-    def read_all(self, visit: Callable[[Entry, np.ndarray, Path], None], hasher=None) -> None:
+    def read_all(
+        self, visit: Callable[[Entry, np.ndarray, Path], None], digests: Optional[dict] = None
+    ) -> None:
         """Read and verify every readable tensor, each data shard opened once (mapped), and
         call `visit(entry, value, data_file)` with each; nothing is kept here, so a large
-        checkpoint is never held in memory at once. `hasher` (a hashlib object) is fed each
-        whole data shard, in order."""
+        checkpoint is never held in memory at once. `digests`, when given, receives each data
+        shard's path -> (sha256, bytes), computed from the same mapping."""
         by_shard: dict[int, list[Entry]] = {}
         for entry in self.entries.values():
             if entry.sliced or (
@@ -570,8 +573,8 @@ class Bundle:
             entries = by_shard.get(shard, [])
             path = self.data_file(shard)
             with _mapped(path) as data:
-                if hasher is not None:
-                    hasher.update(data)
+                if digests is not None:
+                    digests[str(path)] = (hashlib.sha256(data).hexdigest(), len(data))
                 for entry in sorted(entries, key=lambda e: e.offset):
                     raw = bytes(data[entry.offset : entry.offset + entry.size])
                     if len(raw) != entry.size:
@@ -659,7 +662,9 @@ def read_index(prefix: str | os.PathLike) -> Bundle:
         raise InputError(
             f"{path}: corrupt checkpoint index ({exc})", HINT_CORRUPT, path=path
         ) from None
-    return Bundle(os.fspath(prefix), header, entries, index_sha256=index_sha256)
+    return Bundle(
+        os.fspath(prefix), header, entries, index_sha256=index_sha256, index_bytes=len(data)
+    )
 
 
 def open_bundle(prefix: str | os.PathLike) -> Bundle:

@@ -41,7 +41,15 @@ class CheckedBundle:
     values: dict[str, np.ndarray] = field(default_factory=dict)  # variable key -> value
     side_data: dict[str, np.ndarray] = field(default_factory=dict)  # name -> array (no suffix)
     scalars: dict[str, int] = field(default_factory=dict)  # key -> value of integer scalars
-    digest: str = ""  # sha256 over the index and every data shard: the checkpoint's content
+    # path -> (sha256, bytes) of its .index and every data shard, computed from the bytes read
+    files: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        """One sha256 of the checkpoint's content (its files' digests, in order)."""
+        return hashlib.sha256(
+            "".join(f"{sha}:{size};" for sha, size in self.files.values()).encode()
+        ).hexdigest()
 
     @property
     def prefix(self) -> str:
@@ -64,25 +72,47 @@ class CheckedInputs:
     def get(self, prefix: Optional[str]) -> Optional[CheckedBundle]:
         return None if prefix is None else self.bundles.get(str(prefix))
 
+    def file_digests(self) -> dict[str, tuple[str, int]]:
+        """Every checkpoint file validated, by absolute path -> (sha256, bytes)."""
+        return {
+            os.path.abspath(path): digest
+            for checked in self.bundles.values()
+            for path, digest in checked.files.items()
+        }
+
     @property
     def total_bytes(self) -> int:
         return sum(sum(b.bundle.shard_sizes) for b in self.bundles.values())
 
 
-def validate(source: PolicySource, trusted_sha256: tuple = ()) -> CheckedInputs:
-    """Validate every file of `source` that TensorFlow will read (see the module docstring)."""
+def validate(
+    source: PolicySource, trusted_sha256: tuple = (), saved_models: Optional[dict] = None
+) -> CheckedInputs:
+    """Validate every file of `source` that TensorFlow will read (see the module docstring).
+    `saved_models` (prefix -> CheckedBundle), kept by a caller validating many checkpoints of
+    one SavedModel (a sweep), holds its variables once validated: they are not read again."""
     check_trusted(source, trusted_sha256)
     check_saved_model_files(source)
     checked = CheckedInputs()
     for prefix in _prefixes(source):
+        own = source.saved_model_dir is not None and prefix == _saved_model_prefix(source)
+        if own and saved_models is not None and prefix in saved_models:
+            checked.bundles[prefix] = saved_models[prefix]
+            continue
         checked.bundles[prefix] = check_bundle(prefix)
+        if own and saved_models is not None:
+            saved_models[prefix] = checked.bundles[prefix]
     return checked
+
+
+def _saved_model_prefix(source: PolicySource) -> str:
+    return os.path.join(source.saved_model_dir, lay.VARIABLES_PREFIX)
 
 
 def _prefixes(source: PolicySource) -> list[str]:
     prefixes = []
     if source.saved_model_dir is not None:
-        prefixes.append(os.path.join(source.saved_model_dir, lay.VARIABLES_PREFIX))
+        prefixes.append(_saved_model_prefix(source))
     for prefix in (source.checkpoint_prefix, source.evaluation_prefix):
         if prefix is not None:
             prefixes.append(prefix)
@@ -117,11 +147,8 @@ def check_bundle(prefix: str) -> CheckedBundle:
             if entry.key.endswith(VALUE_SUFFIX):
                 checked.values[entry.key] = value
 
-    data = hashlib.sha256()
-    bundle.read_all(visit, hasher=data)
-    checked.digest = hashlib.sha256(
-        f"{bundle.index_sha256}:{data.hexdigest()}".encode()
-    ).hexdigest()
+    checked.files[str(bundle.index_file)] = (bundle.index_sha256, bundle.index_bytes)
+    bundle.read_all(visit, digests=checked.files)
     return checked
 
 

@@ -17,6 +17,7 @@ from typing import Optional
 from pytfpol import __version__, gates, stats
 from pytfpol.config import EvalSettings
 from pytfpol.errors import GateFailed, PytfpolError
+from pytfpol.formats import provenance
 from pytfpol.formats.sources import FORMAT_CHECKPOINTER, PolicySource
 from pytfpol.results import storage
 
@@ -30,8 +31,11 @@ def report_base(
     out: Path,
     env_id: str,
     notes: tuple = (),
+    checked=None,
 ) -> dict:
-    """Everything known once the policy is loaded; episodes and summary come later."""
+    """Everything known once the policy is loaded; episodes and summary come later. `checked`
+    (the validated inputs) gives the digests of the checkpoint files already read."""
+    known = checked.file_digests() if checked is not None else None
     return {
         "schema_version": SCHEMA_VERSION,
         "complete": True,
@@ -64,6 +68,8 @@ def report_base(
                 {"name": name, "dtype": array.dtype.name, "shape": list(array.shape)}
                 for name, array in sorted(loaded.side_data.items())
             ],
+            # every file the policy was loaded from, with its sha256 (checked by replay)
+            "files": provenance.fingerprints(source, loaded.config_path, known),
         },
         "env": {
             "id": env_id,
@@ -76,6 +82,8 @@ def report_base(
             "seed": settings.seed,
             "num_envs": settings.num_envs_used,
             "vector": settings.vector,
+            "stochastic": settings.stochastic,
+            "allow_partial": settings.allow_partial,
         },
         "statistics": {},
         "gates": [],
@@ -89,6 +97,9 @@ def report_base(
             "episodes": str(out / storage.EPISODES_CSV),
             "checkpoint": None,
             "plot": None,
+            "videos": [],  # [{"index", "seed", "path"}] with --video
+            "trajectories": None,  # OUT/trajectories with --save-trajectories
+            "dataset": None,  # {"id", "path", "episodes"} with --dataset
         },
     }
 

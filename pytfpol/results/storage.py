@@ -27,6 +27,8 @@ STATS_JSON = layout.STATS_JSON
 EPISODES_CSV = layout.EPISODES_CSV
 EPISODE_COLUMNS = ("index", "seed", "return", "length", "terminated", "truncated", "success")
 RETURNS_PNG = layout.RETURNS_PNG
+VIDEOS_DIR = layout.VIDEOS_DIR
+TRAJECTORIES_DIR = layout.TRAJECTORIES_DIR
 DEFAULT_RUNS_DIR = "pytfpol-runs"
 # Room kept free beyond what a run writes: reports, the checkpoint's metadata, file system slack.
 FREE_SPACE_MARGIN = 16 << 20
@@ -307,7 +309,8 @@ def write_report(out: Path, report: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The output set: checkpoint/, returns.png, episodes.csv and stats.json are replaced together.
+# The output set: checkpoint/, returns.png, videos/, trajectories/, episodes.csv and stats.json
+# are replaced together.
 #
 # A run assembles its outputs in a private `OUT/.pending-*` directory, writes a manifest, fsyncs,
 # and renames it to `OUT/.commit-*` (the commit point, one atomic rename). It then moves each
@@ -318,7 +321,14 @@ def write_report(out: Path, report: dict) -> None:
 
 OUTPUT_CHECKPOINT = layout.OUTPUT_CHECKPOINT_DIR
 # The output sets of `eval` and of `sweep`, each moved into place in this order (the report last).
-OUTPUT_NAMES = (OUTPUT_CHECKPOINT, RETURNS_PNG, EPISODES_CSV, STATS_JSON)
+OUTPUT_NAMES = (
+    OUTPUT_CHECKPOINT,
+    RETURNS_PNG,
+    VIDEOS_DIR,
+    TRAJECTORIES_DIR,
+    EPISODES_CSV,
+    STATS_JSON,
+)
 SWEEP_OUTPUT_NAMES = (
     layout.BEST_DIR,
     layout.TENSORBOARD_DIR,

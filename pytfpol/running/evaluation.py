@@ -14,7 +14,7 @@ not per step. Knows no files and no UI: progress is reported through a callback.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 import numpy as np
 import tensorflow as tf
@@ -24,6 +24,29 @@ from pytfpol.errors import PytfpolError, RunError, interrupted, stopped_by
 from pytfpol.running.envs import ActionUnbatcher, _pack_like, flatten_with_paths
 from pytfpol.running.units import EpisodeRecord
 from pytfpol.running.vector import EnvFailure, Stepper
+
+
+class EpisodeObserver(Protocol):
+    """Sees every episode start and batch step through the loop's own arrays, for recording
+    videos and trajectories (`pytfpol.recording`); must not modify them. `observations`,
+    `rewards` and the flags have one row per entry of `slots` (the env's dtypes, as the stepper
+    returned them); `action_step` (actions, policy info) has a row for every slot: take rows
+    `slots`. `indices` are the episodes those slots run, `seeds` their reset seeds."""
+
+    def episode_start(
+        self, slots: np.ndarray, indices: np.ndarray, seeds: np.ndarray, observations: Any
+    ) -> None: ...
+
+    def step(
+        self,
+        slots: np.ndarray,
+        indices: np.ndarray,
+        action_step: Any,
+        observations: Any,
+        rewards: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> None: ...
 
 
 class _Slots:
@@ -61,6 +84,7 @@ def run_episodes(
     timeout: Optional[float] = None,
     on_step: Optional[Callable[[int], None]] = None,
     first: int = 0,
+    observer: Optional[EpisodeObserver] = None,
 ) -> list[EpisodeRecord]:
     """Run exactly `episodes` episodes of `policy` (a batched PyPolicy) on `stepper`'s slots:
     episode indices `first .. first + episodes - 1`, episode i reset with seed `seed + i`.
@@ -68,7 +92,9 @@ def run_episodes(
     `policy` must accept a batch of `stepper.num_envs` time steps. Raises RunError (or
     Interrupted on Ctrl-C / SIGTERM) with the episodes completed so far in `.completed`; RunError
     too once `time.monotonic()` passes `deadline` (checked once per batch step; `timeout` is only
-    named). `on_step(n)` is told after each batch step how many env steps it took.
+    named). `on_step(n)` is told after each batch step how many env steps it took. `observer`
+    sees each episode start (the env's reset observations) and each step (actions, policy info,
+    observations, rewards and flags, the rows of the active slots); None costs nothing.
     """
     n = stepper.num_envs
     slots = _Slots(n, policy.time_step_spec.observation, policy.action_spec)
@@ -94,7 +120,10 @@ def run_episodes(
         slots.lengths[starting] = 0
         slots.step_type[starting] = ts.StepType.FIRST
         slots.reward[starting] = 0.0
-        slots.write(starting, stepper.reset(starting, seed + indices))
+        observations = stepper.reset(starting, seed + indices)
+        slots.write(starting, observations)
+        if observer is not None:
+            observer.episode_start(starting, indices, seed + indices, observations)
 
     def finish(slot: int, terminated: bool, truncated: bool, success: int) -> None:
         index = int(slots.episode[slot])
@@ -134,6 +163,16 @@ def run_episodes(
             slots.lengths[active] += 1
             slots.step_type[active] = ts.StepType.MID
             slots.reward[active] = reward
+            if observer is not None:
+                observer.step(
+                    active,
+                    slots.episode[active],
+                    action_step,
+                    observation,
+                    reward,
+                    terminated,
+                    truncated,
+                )
             if on_step is not None:
                 on_step(active.size)
             done = terminated | truncated

@@ -33,7 +33,7 @@ class InProcessRunner:
         return self._worker
 
     def run(self, unit: Unit, checked: CheckedInputs, **hooks) -> UnitResult:
-        """Execute `unit` (hooks: on_episode, on_step, deadline, timeout; see PolicyWorker)."""
+        """Execute `unit` (hooks: on_episode, on_step, deadline, timeout, observer; see PolicyWorker)."""
         return self.worker_for(unit, checked).run(unit, checked, **hooks)
 
     def close(self) -> None:

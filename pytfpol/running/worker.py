@@ -76,6 +76,7 @@ class PolicyWorker:
         on_step: Optional[Callable[[int], None]] = None,
         deadline: Optional[float] = None,
         timeout: Optional[float] = None,
+        observer: Optional[evaluation.EpisodeObserver] = None,
     ) -> UnitResult:
         """Restore `unit`'s checkpoint if it is not the one loaded, run its episodes. A failure
         while restoring is raised (nothing ran); one while running is the result's `error`, with
@@ -97,6 +98,7 @@ class PolicyWorker:
                     timeout=timeout,
                     on_step=on_step,
                     first=unit.first,
+                    observer=observer,
                 )
         except PytfpolError as exc:
             if exc.completed is None:

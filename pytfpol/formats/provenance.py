@@ -1,0 +1,79 @@
+"""Which files a policy was loaded from, and their sha256: what `pytfpol replay` re-checks.
+
+A report records, in `policy.files`, every file the run's policy came from: all files of the
+SavedModel directory, the `.index` and `.data-*` files of the checkpoint applied (and of an eval
+output's side data), and the policy config a Checkpointer policy was rebuilt from. A replay
+refuses to run (exit 3) when one of them has changed or gone since. No TensorFlow.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterable, Optional
+
+from pytfpol.errors import InputError
+from pytfpol.formats.sources import PolicySource
+
+_CHUNK = 1 << 20
+
+
+def policy_files(source: PolicySource, config_path: Optional[str] = None) -> list[str]:
+    """Absolute paths of the files `source` (and its config) is loaded from, sorted."""
+    files: set[str] = set()
+    if source.saved_model_dir is not None:
+        for root, _, names in os.walk(source.saved_model_dir):
+            files.update(os.path.join(root, name) for name in names)
+    for prefix in (source.checkpoint_prefix, source.evaluation_prefix):
+        if prefix is not None:
+            files.add(f"{prefix}.index")
+            files.update(glob.glob(f"{glob.escape(prefix)}.data-*"))
+    if config_path is not None:
+        files.add(config_path)
+    return sorted(os.path.abspath(f) for f in files if os.path.isfile(f))
+
+
+def sha256(path: str | os.PathLike) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fingerprints(
+    source: PolicySource, config_path: Optional[str] = None, known: Optional[dict] = None
+) -> list[dict]:
+    """[{"path", "sha256", "bytes"}] for `policy_files`: the report's `policy.files`. `known`
+    (absolute path -> (sha256, bytes)) holds the digests validation computed from the bytes it
+    read: those checkpoint files are not read again (each file is read once)."""
+    known = known or {}
+    found = []
+    for path in policy_files(source, config_path):
+        digest, size = known.get(path) or (sha256(path), os.path.getsize(path))
+        found.append({"path": path, "sha256": digest, "bytes": size})
+    return found
+
+
+def check_unchanged(files: Iterable[dict], what: str) -> None:
+    """InputError (exit 3) naming the first recorded file that is gone or whose sha256 differs."""
+    for entry in files:
+        path = Path(entry["path"])
+        try:
+            digest = sha256(path)
+        except OSError as exc:
+            raise InputError(
+                f"{path}: the policy file {what} used is gone ({exc.strerror or exc})",
+                "replay needs the policy files exactly as they were evaluated",
+                path=path,
+            ) from exc
+        if digest != entry["sha256"]:
+            raise InputError(
+                f"{path}: the policy file changed since {what} (sha256 {digest[:12]}..., "
+                f"recorded {entry['sha256'][:12]}...)",
+                "replay needs the policy files exactly as they were evaluated; evaluate the "
+                "changed policy anew",
+                path=path,
+            )

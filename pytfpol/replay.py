@@ -1,0 +1,228 @@
+"""`pytfpol replay OUT --episode K|worst|best|median`: one episode of a past evaluation, run again
+exactly, checked against what was recorded, and shown (a video, a trajectory file).
+
+Every episode of `pytfpol eval` has its own seed (episode i: S+i) and its result depends on
+nothing else — not the batch, not the backend (README, "What is reproducible"). So episode K
+run alone, as a one-episode evaluation with seed S+K, is episode K: the same observations,
+actions (sampled ones too: their draws are keyed by S+K and the step) and rewards. Replay reads
+from OUT/stats.json what was evaluated (the policy files, with their sha256; the SavedModel,
+checkpoint and config actually loaded; env id, kwargs and step limit; --stochastic and
+--allow-partial), refuses when a policy file changed since (exit 3, naming it), runs the
+episode through `api.evaluate` into a temporary directory, and compares its return and length
+with the recorded ones: a difference is exit 4 naming both — the env or the policy is not
+deterministic (or the stack changed). `--video FILE` and `--trajectory FILE.npz` are written
+either way.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Optional
+
+from pytfpol.compare import load_report
+from pytfpol.config import EvalSettings
+from pytfpol.errors import InputError, OutputError, RunError, UsageError
+from pytfpol.formats import provenance
+from pytfpol.formats.sources import FORMAT_CHECKPOINTER, FORMAT_SAVED_MODEL
+from pytfpol.results import storage
+
+SELECTORS = ("worst", "best", "median")
+
+
+def select_episode(report: dict, episode: str | int) -> dict:
+    """The report's episode record for `episode`: an index, or worst / best / median by return
+    (ties: the lowest index; median: the lower median of an even count)."""
+    episodes = report["episodes"]
+    where = report["output"]["stats"]
+    if isinstance(episode, str) and episode not in SELECTORS:
+        try:
+            episode = int(episode)
+        except ValueError:
+            raise UsageError(
+                f"--episode {episode!r}: not an episode index nor one of {', '.join(SELECTORS)}",
+                "e.g. --episode 37, --episode worst",
+            ) from None
+    if isinstance(episode, int):
+        for record in episodes:
+            if record["index"] == episode:
+                return record
+        indices = sorted(r["index"] for r in episodes)
+        known = f"{indices[0]}..{indices[-1]}" if indices else "none"
+        raise UsageError(
+            f"--episode {episode}: {where} has no episode {episode} (it has {known})",
+            "give an index of an episode that ran, or worst / best / median",
+        )
+    ranked = sorted(
+        (r for r in episodes if r["return"] is not None), key=lambda r: (r["return"], r["index"])
+    )
+    if not ranked:
+        raise InputError(f"{where}: no episode with a finite return to pick {episode} from")
+    if episode == "worst":
+        return ranked[0]
+    if episode == "best":
+        return max(ranked, key=lambda r: (r["return"], -r["index"]))
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def settings_for(report: dict, record: dict, **recording) -> EvalSettings:
+    """The one-episode evaluation that is episode `record` of `report` again."""
+    policy, env = report["policy"], report["env"]
+    recorded = report.get("settings", {})
+    if policy["format"] == FORMAT_CHECKPOINTER:
+        path, checkpoint, config = policy["resolved_path"], policy["checkpoint"], policy["config"]
+    elif policy["format"] == FORMAT_SAVED_MODEL:
+        path, checkpoint, config = policy["saved_model"], None, None
+    else:  # a Learner root: its SavedModel, and the checkpoint applied to it
+        path, checkpoint, config = policy["saved_model"], policy["checkpoint"], None
+    return EvalSettings(
+        policy_path=path,
+        env_id=env["id"],
+        episodes=1,
+        seed=record["seed"],
+        env_kwargs=dict(env.get("kwargs") or {}),
+        max_episode_steps=env.get("max_episode_steps"),
+        checkpoint=checkpoint,
+        config=config,
+        num_envs=1,
+        stochastic=bool(recorded.get("stochastic", False)),
+        allow_partial=bool(recorded.get("allow_partial", False)),
+        **recording,
+    )
+
+
+def replay(
+    out: str | Path,
+    episode: str | int = "worst",
+    video: Optional[str | Path] = None,
+    trajectory: Optional[str | Path] = None,
+    progress=None,
+) -> dict:
+    """Replay one episode of the evaluation in `out` (see the module docstring). Returns a plain
+    dict; RunError (exit 4) when the replayed return or length differs from the recorded one,
+    after writing `video` / `trajectory`."""
+    from pytfpol import api
+
+    report = load_report(out)
+    record = select_episode(report, episode)
+    files = report["policy"].get("files")
+    if not files:
+        raise InputError(
+            f"{report['output']['stats']}: records no policy files with their sha256 (written "
+            "by an older pytfpol): replay cannot check that it runs the same policy",
+            "evaluate the policy again with this pytfpol, then replay",
+        )
+    provenance.check_unchanged(files, f"the evaluation in {report['output']['dir']}")
+    video_format = _video_format(video)
+    targets = [Path(p) for p in (video, trajectory) if p is not None]
+    for target in targets:
+        _check_writable(target)
+    scratch = Path(tempfile.mkdtemp(prefix="pytfpol-replay-"))
+    try:
+        settings = settings_for(
+            report,
+            record,
+            out=str(scratch / "run"),
+            video=(0,) if video is not None else (),
+            video_format=video_format or "mp4",
+            save_trajectories=trajectory is not None,
+        )
+        run = api.evaluate(settings, progress)
+        _check_same_policy(report, run)
+        replayed = run["episodes"][0]
+        result = _result(report, record, replayed, run)
+        if video is not None:
+            staged = Path(run["output"]["videos"][0]["path"])
+            storage.write_atomic(Path(video), staged.read_bytes())
+            result["video"] = str(video)
+            result["frames"] = run["output"]["videos"][0]["frames"]
+        if trajectory is not None:
+            _write_trajectory(Path(run["output"]["trajectories"]), record["index"], trajectory)
+            result["trajectory"] = str(trajectory)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    if not result["identical"]:
+        raise _mismatch(report, record, replayed, run, result)
+    return result
+
+
+def _video_format(video: Optional[str | Path]) -> Optional[str]:
+    if video is None:
+        return None
+    suffix = Path(video).suffix.lower().lstrip(".")
+    if suffix not in ("mp4", "gif"):
+        raise UsageError(
+            f"--video {video}: the file name must end in .mp4 or .gif",
+            "e.g. --video episode-37.mp4 (or .gif, which needs no ffmpeg)",
+        )
+    return suffix
+
+
+def _check_writable(target: Path) -> None:
+    parent = target.parent if str(target.parent) else Path(".")
+    if not parent.is_dir() or target.is_dir():
+        raise OutputError(
+            f"{target}: cannot be written ({'a directory' if target.is_dir() else 'no directory ' + str(parent)})",
+            "give a file path in an existing directory",
+            path=target,
+        )
+
+
+def _check_same_policy(report: dict, run: dict) -> None:
+    """The replay loaded the SavedModel and checkpoint the evaluation did (e.g. no newer
+    sibling checkpoint picked instead of none)."""
+    for key in ("saved_model", "checkpoint"):
+        then, now = report["policy"].get(key), run["policy"].get(key)
+        if then != now:
+            raise InputError(
+                f"replay loaded {key} {now}, the evaluation {then}",
+                "the policy directory changed since the evaluation; evaluate it anew",
+            )
+
+
+def _result(report: dict, record: dict, replayed: dict, run: dict) -> dict:
+    fields = ("return", "length", "terminated", "truncated")
+    identical = all(replayed[f] == record[f] for f in ("return", "length"))
+    return {
+        "report": report["output"]["stats"],
+        "episode": record["index"],
+        "seed": record["seed"],
+        "recorded": {f: record.get(f) for f in fields},
+        "replayed": {f: replayed.get(f) for f in fields},
+        "identical": identical,
+        "policy": report["policy"]["resolved_path"],
+        "checkpoint": report["policy"]["checkpoint"],
+        "env": report["env"]["id"],
+        "stochastic": run["policy"]["stochastic"],
+        "video": None,
+        "frames": None,
+        "trajectory": None,
+        "versions": {"recorded": report.get("versions"), "replayed": run.get("versions")},
+    }
+
+
+def _write_trajectory(directory: Path, index: int, target: str | Path) -> None:
+    """The replayed trajectory (episode 0 of the one-episode run) as episode `index`."""
+    from pytfpol.running.trajectories import read_npz
+
+    replayed = read_npz(directory / "episode-0.npz")
+    replayed.index = index
+    storage.write_atomic(Path(target), replayed.to_npz())
+
+
+def _mismatch(report: dict, record: dict, replayed: dict, run: dict, result: dict) -> RunError:
+    then = (report.get("versions") or {}).get("tensorflow")
+    now = (run.get("versions") or {}).get("tensorflow")
+    stack = f"; the stack changed too (TensorFlow {then} then, {now} now)" if then != now else ""
+    written = [p for p in (result["video"], result["trajectory"]) if p]
+    error = RunError(
+        f"episode {record['index']} (seed {record['seed']}) did not replay: return "
+        f"{replayed['return']!r} in {replayed['length']} steps now, recorded "
+        f"{record['return']!r} in {record['length']} steps",
+        "the environment or the policy is not deterministic from its seed"
+        + stack
+        + (f"; the replay is in {', '.join(written)}" if written else ""),
+    )
+    error.report = result
+    return error
