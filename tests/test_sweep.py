@@ -336,42 +336,48 @@ def test_checkpoint_deleted_during_the_sweep_is_skipped_with_a_note(dqn_run, tmp
 
 
 class WatchProgress(api._NoProgress):
-    """When the sweep starts watching: leave a half-written checkpoint (data, no index) and
-    have a separate process write a complete one with TF-Agents' Checkpointer."""
+    """Training, seen by a watching sweep. A separate process writes checkpoints 40 and 50 with
+    TF-Agents' Checkpointer (into a copy of the run); when the sweep first waits, step 50 appears
+    whole and step 40 half-written (its data, no index yet); when it waits again, step 40's index
+    appears (TensorFlow writes a checkpoint's index last)."""
 
-    def __init__(self, directory: Path) -> None:
-        self.directory, self.watching = directory, 0
+    def __init__(self, directory: Path, scratch: Path) -> None:
+        self.directory, self.scratch, self.watching = directory, scratch, 0
 
     def stage(self, description: str) -> None:
         if not description.startswith("watching"):
             return
         self.watching += 1
         if self.watching == 1:
-            (self.directory / "ckpt-40.data-00000-of-00001").write_bytes(b"\0" * 100)
+            shutil.copytree(self.directory, self.scratch)
             subprocess.run(
-                [
-                    sys.executable,
-                    str(REPO / "tests" / "checkpoint_writer.py"),
-                    str(self.directory),
-                    "50",
-                ],
-                check=True,
-                cwd=REPO,
-                capture_output=True,
-            )
+                [sys.executable, str(REPO / "tests" / "checkpoint_writer.py"), str(self.scratch),
+                 "40", "50"],
+                check=True, cwd=REPO, capture_output=True,
+            )  # fmt: skip
+            for name in (
+                "ckpt-50.data-00000-of-00001",
+                "ckpt-50.index",
+                "ckpt-40.data-00000-of-00001",
+            ):
+                shutil.copy(self.scratch / name, self.directory / name)
+        elif self.watching == 2:
+            shutil.copy(self.scratch / "ckpt-40.index", self.directory / "ckpt-40.index")
 
 
-def test_watch_evaluates_a_checkpoint_written_while_it_watches(dqn_run, tmp_path):
-    progress = WatchProgress(dqn_run)
+def test_watch_evaluates_checkpoints_written_while_it_watches(dqn_run, tmp_path):
+    progress = WatchProgress(dqn_run, tmp_path / "training")
     settings = settings_for(
         dqn_run, tmp_path / "o", last=1, watch=True, watch_timeout=1.0, poll_seconds=0.2,
         confirm_episodes=0,
     )  # fmt: skip
     document = api.sweep(settings, progress)
     entries = [(e["step"], e["train_step"], e["complete"]) for e in document["checkpoints"]]
-    assert entries == [(30, 30, True), (50, 50, True)]  # the half-written step 40 is not there
-    assert progress.watching >= 2
+    # 10 and 20 were left out by --last 1; 40 is evaluated once whole, after 50.
+    assert entries == [(30, 30, True), (40, 40, True), (50, 50, True)]
+    assert progress.watching >= 3
     assert document["complete"] and document["settings"]["watch"]
+    assert not any("deleted" in note for note in document["warnings"])
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 0), (signal.SIGTERM, 143)])

@@ -325,7 +325,7 @@ MUTANTS = [
         "pytfpol/running/sweep_plan.py",
         "        if not checkpoint.complete:",
         "        if False:",
-        ("tests/test_sweep.py::test_watch_evaluates_a_checkpoint_written_while_it_watches",),
+        ("tests/test_sweep.py::test_watch_evaluates_checkpoints_written_while_it_watches",),
     ),
     Mutant(
         "video-run-other-seeds",
