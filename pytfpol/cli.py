@@ -542,15 +542,11 @@ def eval_command(policy_dir: str, **options) -> None:
             dataset=options["dataset"],
         )
         progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=quiet)
-        try:
-            report = api.evaluate(settings, progress=progress)
-        except PytfpolError as exc:
-            if exc.report is not None:
-                _show(exc.report, as_json, quiet)
-                _write_junit(junit_path, exc.report, "eval")
-            raise
-        _show(report, as_json, quiet)
-        _write_junit(junit_path, report, "eval")
+        report = _shown(
+            lambda: api.evaluate(settings, progress=progress),
+            lambda document: _show(document, as_json, quiet),
+            junit_path,
+        )
         if report["policy"]["inferred"] and not quiet:
             reporting.print_note(
                 f"note: no --config: inferred {report['policy']['architecture']} from the "
@@ -662,18 +658,29 @@ def sweep_command(paths: tuple, **options) -> None:
             poll_seconds=options["poll_seconds"],
         )
         progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=quiet)
-        try:
-            document = api.sweep(settings, progress=progress)
-        except PytfpolError as exc:
-            if exc.report is not None:
-                _show_sweep(exc.report, as_json, quiet)
-                _write_junit(junit_path, exc.report, "eval")
-            raise
-        _show_sweep(document, as_json, quiet)
-        _write_junit(junit_path, document, "eval")
+        document = _shown(
+            lambda: api.sweep(settings, progress=progress),
+            lambda document: _show_sweep(document, as_json, quiet),
+            junit_path,
+        )
         api.check_gates(document)
 
     _run_command(run, options["verbose"])
+
+
+def _shown(run, show, junit_path: Optional[str]) -> dict:
+    """`run()`'s report, shown and written as JUnit; also the report an error carries (an
+    incomplete run, failed checkpoints) before the error goes on to set the exit code."""
+    try:
+        document = run()
+    except PytfpolError as exc:
+        if exc.report is not None:
+            show(exc.report)
+            _write_junit(junit_path, exc.report, "eval")
+        raise
+    show(document)
+    _write_junit(junit_path, document, "eval")
+    return document
 
 
 def _show_sweep(document: dict, as_json: bool, quiet: bool) -> None:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
@@ -249,9 +250,11 @@ def test_two_runs_aggregate_per_step_and_gate_on_the_confirmed_best(dqn_run, tmp
     shutil.copytree(dqn_run, second)
     (second / "ckpt-10.index").unlink()  # this run has no complete step-10 checkpoint
     out = tmp_path / "sweep"
+    junit = tmp_path / "gates.xml"
     result = invoke(
-        *sweep_args(dqn_run, out, "--episodes", "2", "--min-return", "1000"), str(second)
-    )
+        *sweep_args(dqn_run, out, "--episodes", "2", "--min-return", "1000"),
+        str(second), "--junit", str(junit),
+    )  # fmt: skip
     assert result.exit_code == 1, result.stderr
     assert "mean_return" in result.stderr and "1000" in result.stderr
     assert "best" in result.stdout and "step 30" in result.stdout  # the table
@@ -270,6 +273,9 @@ def test_two_runs_aggregate_per_step_and_gate_on_the_confirmed_best(dqn_run, tmp
     (gate,) = document["gates"]
     assert not gate["passed"]
     assert gate["value"] == document["best"]["confirmation"]["mean_return"]
+    (case,) = ElementTree.parse(junit).getroot().iter("testcase")
+    assert case.get("classname") == "pytfpol.sweep.CartPole-v1"
+    assert case.find("failure").get("message").startswith("mean_return>=1000 failed")
     board = out / layout.TENSORBOARD_DIR
     assert [s for s, _ in tensorboard_scalars(board / "run-1")["Metrics/AverageReturn"]] == [
         20,

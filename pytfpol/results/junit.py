@@ -1,7 +1,7 @@
 """Gates as JUnit XML, the test-report format CI systems show natively (GitHub, GitLab, Jenkins).
 
 One `<testsuite>` per command run; one `<testcase>` per gate, failing with the gate's value and
-threshold. The writer (`write`) takes plain `Case`s so every command (eval, compare, later sweep)
+threshold. The writer (`write`) takes plain `Case`s so every command (eval, sweep, compare)
 builds its own cases from its report and shares the file format.
 """
 
@@ -83,10 +83,13 @@ def write(path: str | Path, suites: Sequence[Suite]) -> None:
 
 
 def eval_suite(report: dict) -> Suite:
-    """`pytfpol eval`: one case per gate (none: one case saying the run completed)."""
-    summary = report.get("summary") or {}
+    """`pytfpol eval` (or `sweep`, whose gates judge its best checkpoint): one case per gate
+    (none: one case saying the run completed)."""
+    command = "sweep" if report.get("kind") == "sweep" else "eval"
+    summary = report.get("summary") or ((report.get("best") or {}).get("summary")) or {}
     env = (report.get("env") or {}).get("id", "?")
-    classname = f"pytfpol.eval.{env}"
+    classname = f"pytfpol.{command}.{env}"
+    written = report["output"].get("stats") or report["output"].get("sweep")
     cases = []
     for gate in report.get("gates", []):
         value = gate["value"]
@@ -103,7 +106,7 @@ def eval_suite(report: dict) -> Suite:
                 classname=classname,
                 passed=gate["passed"],
                 message=message,
-                details=message + f"\nreport: {report['output']['stats']}",
+                details=message + f"\nreport: {written}",
                 output=f"{gate['statistic']} = {shown} (threshold {gate['op']} {gate['threshold']:g})",
             )
         )
@@ -121,7 +124,7 @@ def eval_suite(report: dict) -> Suite:
     timing = report.get("timing") or {}
     seconds = float((timing.get("load_seconds") or 0) + (timing.get("run_seconds") or 0))
     return Suite(
-        name=f"pytfpol eval {report['policy']['path']} on {env}",
+        name=f"pytfpol {command} {report['policy']['path']} on {env}",
         cases=cases,
         seconds=seconds,
         error=None if error is None else error["message"],

@@ -287,11 +287,12 @@ def episodes_csv(episodes: list[dict]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(EPISODE_COLUMNS)
     for episode in episodes:
-        writer.writerow([_csv_value(episode.get(c)) for c in EPISODE_COLUMNS])
+        writer.writerow([csv_value(episode.get(c)) for c in EPISODE_COLUMNS])
     return buffer.getvalue()
 
 
-def _csv_value(value: Any) -> Any:
+def csv_value(value: Any) -> Any:
+    """A CSV cell: empty for None, true/false, floats exactly (repr)."""
     if value is None:
         return ""
     if isinstance(value, bool):

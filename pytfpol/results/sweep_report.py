@@ -92,7 +92,7 @@ def curve_csv(entries: list[dict]) -> str:
             continue
         summary = entry["summary"]
         row = [entry["run"], entry["step"]] + [summary.get(c) for c in CURVE_COLUMNS[2:]]
-        writer.writerow([_csv(v) for v in row])
+        writer.writerow([storage.csv_value(v) for v in row])
     return buffer.getvalue()
 
 
@@ -104,18 +104,8 @@ def episodes_csv(entries: list[dict]) -> str:
     for entry in entries:
         for episode in entry["episodes"]:
             row = [entry["run"], entry["step"], *(episode[c] for c in storage.EPISODE_COLUMNS)]
-            writer.writerow([_csv(v) for v in row])
+            writer.writerow([storage.csv_value(v) for v in row])
     return buffer.getvalue()
-
-
-def _csv(value):
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    return value
 
 
 def write_tensorboard(directory: Path, entries: list[dict], runs: list[str]) -> None:

@@ -33,8 +33,27 @@ from pytfpol.running.env_spec import EnvSpec, preflight
 from pytfpol.running.units import RunOptions, Unit
 
 
+class HoldsFirstEnv:
+    """A plan's `first_env`: the env its preflight made, handed over once to whoever runs the
+    episodes (the worker reuses it), else closed with the plan."""
+
+    first_env: Any
+
+    def take_first_env(self) -> Any:
+        env, self.first_env = self.first_env, None
+        return env
+
+    def close(self) -> None:
+        env = self.take_first_env()
+        if env is not None:
+            try:
+                env.close()
+            except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
+                pass
+
+
 @dataclass
-class Plan:
+class Plan(HoldsFirstEnv):
     """What a run will evaluate, checked; `first_env` was made by the preflight (reused)."""
 
     settings: EvalSettings
@@ -75,19 +94,6 @@ class Plan:
         return Unit(
             self.source, self.env, 0, settings.episodes, settings.seed, options, self.policy_config
         )
-
-    def take_first_env(self) -> Any:
-        """The env the preflight made, handed to whoever runs the episodes (once)."""
-        env, self.first_env = self.first_env, None
-        return env
-
-    def close(self) -> None:
-        env = self.take_first_env()
-        if env is not None:
-            try:
-                env.close()
-            except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
-                pass
 
 
 def plan_evaluation(settings: EvalSettings) -> Plan:

@@ -18,7 +18,7 @@ from pytfpol.errors import UsageError
 from pytfpol.formats import layout as lay
 from pytfpol.formats.sources import PolicySource, resolve_policy_source
 from pytfpol.running.env_spec import EnvSpec, preflight
-from pytfpol.running.plan import check_options
+from pytfpol.running.plan import HoldsFirstEnv, check_options
 
 SWEEPABLE = (lay.KIND_LEARNER, lay.KIND_CHECKPOINTER, lay.KIND_SAVED_MODEL_SERIES)
 
@@ -40,25 +40,13 @@ class SweepRun:
 
 
 @dataclass
-class SweepPlan:
+class SweepPlan(HoldsFirstEnv):
     settings: SweepSettings
     runs: list[SweepRun]
     env: EnvSpec  # with the id Gymnasium really made
     first_env: Any
     notes: tuple[str, ...]
     max_episode_steps: Optional[int] = None
-
-    def take_first_env(self) -> Any:
-        env, self.first_env = self.first_env, None
-        return env
-
-    def close(self) -> None:
-        env = self.take_first_env()
-        if env is not None:
-            try:
-                env.close()
-            except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
-                pass
 
 
 def plan_sweep(settings: SweepSettings) -> SweepPlan:
