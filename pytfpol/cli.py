@@ -189,7 +189,7 @@ class SweepCommand(SectionedCommand):
     sections = {
         **EVAL_SECTIONS,
         "Checkpoints": ("steps", "every", "last", "watch", "watch_timeout", "poll_seconds"),
-        "Best": ("select", "confirm_episodes"),
+        "Best": ("select", "confirm_episodes", "video_best", "video_format"),
         "Output": (*EVAL_SECTIONS["Output"], "tensorboard"),
     }
 
@@ -430,6 +430,15 @@ RUN_OPTIONS = _options(
 )
 
 
+VIDEO_FORMAT_OPTION = click.option(
+    "--video-format",
+    type=click.Choice(["mp4", "gif"]),
+    default="mp4",
+    show_default=True,
+    help="mp4 (imageio-ffmpeg, frames padded to multiples of 16) or gif (no ffmpeg).",
+)
+
+
 def _eval_settings(policy_path: str, options: dict, **extra):
     """EvalSettings from the options of RUN_OPTIONS (and `extra`: eval's own)."""
     from pytfpol.config import EvalSettings, parse_env_kwargs
@@ -498,13 +507,7 @@ def _eval_settings(policy_path: str, options: dict, **extra):
     metavar="I,J,...",
     help="Record these episodes (indices from 0) instead of the first N.",
 )
-@click.option(
-    "--video-format",
-    type=click.Choice(["mp4", "gif"]),
-    default="mp4",
-    show_default=True,
-    help="mp4 (imageio-ffmpeg, frames padded to multiples of 16) or gif (no ffmpeg).",
-)
+@VIDEO_FORMAT_OPTION
 @click.option(
     "--save-trajectories",
     is_flag=True,
@@ -629,6 +632,13 @@ def eval_command(policy_dir: str, **options) -> None:
     metavar="SECONDS",
     help="With --watch: how often the directories are listed.",
 )
+@click.option(
+    "--video-best",
+    is_flag=True,
+    help="Also record the best checkpoint's median episode (of its fresh-seed re-evaluation) "
+    "as OUT/videos/best-step-<step>-episode-<index>.mp4.",
+)
+@VIDEO_FORMAT_OPTION
 def sweep_command(paths: tuple, **options) -> None:
     """Evaluate every checkpoint of one or more training runs (RUN: a Learner policies/ root or
     the train dir above it, a common.Checkpointer directory, PPO's policy_saved_model/; one RUN
@@ -646,7 +656,7 @@ def sweep_command(paths: tuple, **options) -> None:
 
         settings = SweepSettings(
             paths=paths,
-            eval=_eval_settings(paths[0], options),
+            eval=_eval_settings(paths[0], options, video_format=options["video_format"]),
             steps=parse_steps(options["steps"]),
             every=options["every"],
             last=options["last"],
@@ -656,6 +666,7 @@ def sweep_command(paths: tuple, **options) -> None:
             watch=options["watch"],
             watch_timeout=options["watch_timeout"],
             poll_seconds=options["poll_seconds"],
+            video_best=options["video_best"],
         )
         progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=quiet)
         document = _shown(

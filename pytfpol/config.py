@@ -156,6 +156,7 @@ class SweepSettings:
     watch: bool = False  # keep evaluating new checkpoints as training writes them
     watch_timeout: Optional[float] = None  # stop watching after this long without a new one
     poll_seconds: float = 5.0  # how often --watch lists the directories
+    video_best: bool = False  # a video of the best checkpoint's median episode (eval.video_format)
 
     def __post_init__(self) -> None:
         from pytfpol import stats

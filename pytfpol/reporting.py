@@ -183,6 +183,15 @@ def print_sweep_table(document: dict, console: Optional[Console] = None) -> None
                     f"{confirmation['episodes']} episodes ({best['output']})",
                 )
             )
+        video = best.get("video")
+        if video:
+            rows.append(
+                (
+                    "video of the best",
+                    f"episode {video['index']} (median, return {_fmt(video['return'])}): "
+                    f"{video['path']}",
+                )
+            )
     for gate in document.get("gates", []):
         verdict = "passed" if gate["passed"] else "FAILED"
         rows.append(

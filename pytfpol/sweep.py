@@ -25,9 +25,11 @@ from pytfpol.config import SweepSettings
 from pytfpol.errors import (
     InputError,
     Interrupted,
+    OutputError,
     PytfpolError,
     RunError,
     Terminated,
+    UsageError,
     interrupted,
     stopped_by,
 )
@@ -53,6 +55,15 @@ def sweep(settings: SweepSettings, progress=None) -> dict:
         for note in plan.notes:
             progress.warn(note)
         try:
+            if settings.video_best:  # refused before anything is written
+                from pytfpol.running import video
+
+                video.check_can_render(
+                    plan.env,
+                    getattr(plan.first_env, "metadata", {}),
+                    settings.eval.seed,
+                    settings.eval.video_format,
+                )
             base = settings.eval
             out = (
                 Path(base.out)
@@ -105,6 +116,7 @@ class Sweeper:
         self.entries: list[dict] = []
         self.best_inputs: dict[int, tuple] = {}  # run -> (best entry, its source, its inputs)
         self.saved_models: list[dict] = [{} for _ in plan.runs]  # each run's SavedModel, read once
+        self.video_error: Optional[PytfpolError] = None
         self.notes: list[str] = list(plan.notes)
         self.started = time.perf_counter()
 
@@ -144,7 +156,7 @@ class Sweeper:
             for runner in self.runners:
                 runner.close()
             late = deferral.finish()
-        error = stopped or self._failures(document)
+        error = stopped or self._failures(document) or self.video_error
         if late is not None and error is None:
             error = interrupted(late, f"{stopped_by(late)} after the sweep was written", "")
         return document, error
@@ -336,22 +348,61 @@ class Sweeper:
         confirmation = None
         if settings.confirm > 0:
             confirmation = self._confirm(overall, stage / layout.BEST_DIR)
-        return {"entry": overall, "confirmation": confirmation}
+        video = None
+        if settings.video_best:
+            episodes = (confirmation or overall)["episodes"]
+            video = self._video(overall, episodes, stage / storage.VIDEOS_DIR)
+        return {"entry": overall, "confirmation": confirmation, "video": video}
+
+    def _best_inputs(self, entry: dict) -> tuple:
+        """The best entry's run number, source and validated inputs (kept when it was
+        evaluated, so nothing is read again)."""
+        number, settings = entry["run"], self.settings
+        kept = self.best_inputs.get(number)
+        if kept is not None and kept[0] is entry:
+            return number, kept[1], kept[2]
+        run = self.plan.runs[number]  # not kept (cannot happen for an entry of this sweep)
+        checkpoint = next(c for c in run.found.checkpoints if c.step == entry["step"])
+        source = sweep_plan.source_for(run, checkpoint, settings)
+        checked = validation.validate(
+            source, settings.eval.trusted_sha256, self.saved_models[number]
+        )
+        return number, source, checked
+
+    def _video(self, entry: dict, episodes: list, directory: Path) -> Optional[dict]:
+        """--video-best: the median episode re-run on the run's worker and recorded. A failure
+        is noted, and makes the exit code once the sweep is written."""
+        from pytfpol import best_video
+
+        number, source, checked = self._best_inputs(entry)
+        run, base = self.plan.runs[number], self.settings.eval
+
+        def run_episode(index: int, observer):
+            unit = Unit(
+                source, self.plan.env, index, 1, base.seed, self._options(), run.config
+            )  # fmt: skip
+            self.progress.stage(f"recording episode {index} of step {entry['step']}")
+            return self.runners[number].run(unit, checked, observer=observer)
+
+        try:
+            video, notes = best_video.record_median_episode(
+                episodes, entry["step"], run_episode, self.plan.env, directory, base.video_format
+            )
+        except (InputError, RunError, OutputError, UsageError) as exc:
+            self.video_error = exc
+            self._note(f"--video-best: {exc.message}")
+            return None
+        for note in notes:
+            self._note(note)
+        video["path"] = str(self.out / storage.VIDEOS_DIR / video.pop("file"))
+        return video
 
     def _confirm(self, entry: dict, directory: Path) -> Optional[dict]:
         """The best checkpoint on `--confirm-episodes` fresh seeds: a unit of episodes
         N .. N+M-1 (seeds S+N ...), on the run's worker; its eval output in `directory`."""
-        settings, number = self.settings, entry["run"]
+        settings = self.settings
+        number, source, checked = self._best_inputs(entry)
         run = self.plan.runs[number]
-        kept = self.best_inputs.get(number)
-        if kept is not None and kept[0] is entry:
-            source, checked = kept[1], kept[2]
-        else:  # not kept (cannot happen for an entry evaluated in this sweep): validate again
-            checkpoint = next(c for c in run.found.checkpoints if c.step == entry["step"])
-            source = sweep_plan.source_for(run, checkpoint, settings)
-            checked = validation.validate(
-                source, settings.eval.trusted_sha256, self.saved_models[number]
-            )
         base = settings.eval
         unit = Unit(
             source, self.plan.env, base.episodes, settings.confirm, base.seed, self._options(),
@@ -406,6 +457,8 @@ class Sweeper:
             confirmation = best["confirmation"]
             overall["confirmation"] = None if confirmation is None else confirmation["summary"]
             overall["output"] = None if confirmation is None else confirmation["output"]["dir"]
+            overall["video"] = best["video"]
+            runs[best["entry"]["run"]]["best"]["video"] = best["video"]
             run_best = runs[best["entry"]["run"]]["best"]
             run_best["confirmation"] = overall["confirmation"]
         judged = (overall or {}).get("confirmation") or ((overall or {}).get("summary") or {})
@@ -509,6 +562,7 @@ def _best_summary(entry: dict, statistic: str) -> dict:
         "value": entry["summary"][statistic],
         "summary": entry["summary"],
         "confirmation": None,
+        "video": None,
     }
 
 

@@ -467,3 +467,23 @@ def test_a_sweep_opens_each_checkpoint_file_once(artifacts, tmp_path, kind):
     opened = re.findall(r'open(?:at)?\([^"]*"([^"]+)"[^)]*\)\s*=\s*\d+', log.read_text())
     counts = {name: opened.count(str(root / name)) for name in files}
     assert counts == dict.fromkeys(files, 1)
+
+
+def test_video_best_records_the_median_episode_of_the_confirmation(dqn_run, tmp_path):
+    from tests.test_recording import read_frames
+
+    out = tmp_path / "o"
+    document = run_json(*sweep_args(dqn_run, out, "--episodes", "2", "--confirm-episodes", "3",
+                                    "--video-best"))  # fmt: skip
+    best, video = document["best"], document["best"]["video"]
+    confirmation = json.loads((out / layout.BEST_DIR / layout.STATS_JSON).read_text())
+    ranked = sorted(confirmation["episodes"], key=lambda e: (e["return"], e["index"]))
+    median = ranked[1]  # of episodes 2, 3, 4 (seeds 2..4)
+    assert (video["index"], video["seed"], video["return"]) == (
+        median["index"], median["seed"], median["return"],
+    )  # fmt: skip
+    path = Path(video["path"])
+    assert path == out / "videos" / f"best-step-{best['step']}-episode-{median['index']}.mp4"
+    frames = read_frames(path)
+    assert len(frames) == video["frames"] == median["length"] + 1
+    assert document["runs"][0]["best"]["video"] == video

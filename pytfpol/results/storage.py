@@ -332,6 +332,7 @@ OUTPUT_NAMES = (
 )
 SWEEP_OUTPUT_NAMES = (
     layout.BEST_DIR,
+    VIDEOS_DIR,
     layout.TENSORBOARD_DIR,
     layout.CURVE_PNG,
     layout.CURVE_CSV,
