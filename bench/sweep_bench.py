@@ -11,7 +11,10 @@ repeat times, as fresh processes, interleaved:
   loop      K `pytfpol eval RUN --step N`, one per checkpoint, as a shell loop would
 
 and reports the medians, the marginal cost of one more checkpoint in a sweep
-((sweep - eval-1) / (K - 1)) next to the cost of one eval process, and loop / sweep.
+((sweep - eval-1) / (K - 1)) next to the cost of one eval process, and loop / sweep. The
+overhead beyond a checkpoint's episodes is read from sweep.json (`seconds`: validating its files
+and restoring its weights into the graph, per checkpoint) and set against the start-up of one
+`pytfpol eval` (its wall time minus its episodes' `run_seconds`): the target is under 5 %.
 Results go to stdout and, unless --no-readme, into bench/README.md's "sweep" section.
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import shutil
@@ -69,18 +73,23 @@ def main() -> None:
         "--max-episode-steps", str(args.max_episode_steps), "-q",
     ]  # fmt: skip
     times: dict[str, list[float]] = {"sweep": [], "rerun": [], "eval-1": [], "loop": []}
+    overheads: list[float] = []  # validate + restore of each checkpoint after the first
+    startups: list[float] = []  # an eval's wall time minus its episodes'
     with tempfile.TemporaryDirectory(prefix="pytfpol-sweep-bench-") as scratch:
         scratch = Path(scratch)
         for repeat in range(args.repeats):
             out = scratch / f"sweep-{repeat}"
             sweep = ["sweep", args.run, *common, "--confirm-episodes", "0", "--out", str(out)]
             times["sweep"].append(timed(sweep))
+            entries = json.loads((out / "sweep.json").read_text())["checkpoints"]
+            overheads += [e["seconds"]["validate"] + e["seconds"]["restore"] for e in entries[1:]]
             times["rerun"].append(timed(sweep))
+            single = scratch / f"eval-1-{repeat}"
             times["eval-1"].append(
-                timed(
-                    ["eval", args.run, *common, "--step", str(steps[-1]), "--out", str(out / "e")]
-                )
+                timed(["eval", args.run, *common, "--step", str(steps[-1]), "--out", str(single)])
             )
+            report = json.loads((single / "stats.json").read_text())
+            startups.append(times["eval-1"][-1] - report["timing"]["run_seconds"])
             loop = 0.0
             for step in steps:
                 target = scratch / f"eval-{repeat}-{step}"
@@ -94,6 +103,7 @@ def main() -> None:
             ), file=sys.stderr)  # fmt: skip
 
     median = {name: statistics.median(values) for name, values in times.items()}
+    overhead, startup = statistics.median(overheads), statistics.median(startups)
     count = len(steps)
     marginal = (median["sweep"] - median["eval-1"]) / max(1, count - 1)
     load = os.getloadavg()[0]
@@ -116,6 +126,11 @@ def main() -> None:
         f"One more checkpoint in a sweep costs **{marginal:.2f} s** (one eval process: "
         f"{median['eval-1']:.2f} s); the loop takes **{median['loop'] / median['sweep']:.1f}x** "
         "as long as the sweep.",
+        "",
+        f"Overhead beyond its episodes (validating the checkpoint's files, restoring its weights; "
+        f"median over {len(overheads)} checkpoints, from sweep.json): **{overhead * 1000:.1f} ms**"
+        f", {overhead / startup:.1%} of one `pytfpol eval` start-up ({startup:.2f} s: wall time "
+        "minus its episodes). Target: under 5 %.",
     ]
     text = "\n".join(lines)
     print(text)

@@ -177,7 +177,9 @@ class Sweeper:
             "key": None,
             "summary": {},
             "episodes": [],
+            "seconds": None,  # validate, restore, episodes (in the sweep that evaluated it)
         }
+        started = time.perf_counter()
         try:
             source = sweep_plan.source_for(run, checkpoint, settings)
             checked = validation.validate(
@@ -192,10 +194,12 @@ class Sweeper:
             if watching:
                 return "retry"
             return self._record_failure(entry, exc)
+        validate_seconds = time.perf_counter() - started
         entry["key"] = self._key(source, checked, run)
         reused = self.journal.get(entry["key"])
         if reused is not None:
             reused.update(run=number, reused=True, checkpoint=entry["checkpoint"])
+            reused.setdefault("seconds", None)
             self._add(reused, source, checked)
             return None
         unit = Unit(
@@ -217,6 +221,11 @@ class Sweeper:
         episodes, summary, _ = report.summarize_records(settings.eval, result.records)
         entry.update(train_step=result.train_step, complete=True, summary=summary)
         entry["episodes"] = episodes
+        entry["seconds"] = {
+            "validate": round(validate_seconds, 4),
+            "restore": round(result.restore_seconds, 4),
+            "episodes": round(result.seconds - result.restore_seconds, 4),
+        }
         self.journal.put(entry)
         self._add(entry, source, checked)
         return None

@@ -41,7 +41,7 @@ SWEEP_KEYS = {
 }  # fmt: skip
 ENTRY_KEYS = {
     "run", "step", "checkpoint", "train_step", "complete", "reused", "error", "key", "summary",
-    "episodes",
+    "episodes", "seconds",
 }  # fmt: skip
 
 
@@ -131,13 +131,13 @@ def test_sweep_of_one_policy_says_to_use_eval():
 def test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds(tmp_path):
     out = tmp_path / "sweep"
     document = run_json(
-        "sweep", str(LEARNER_RUN), "--env", "CartPole-v1", "--last", "2", "--episodes", "4",
+        "sweep", str(LEARNER_RUN), "--env", "CartPole-v1", "--last", "3", "--episodes", "4",
         "--seed", "7", "--confirm-episodes", "3", "--out", str(out),
     )  # fmt: skip
     assert set(document) == SWEEP_KEYS
     assert document["complete"] and document["passed"]
     entries = document["checkpoints"]
-    assert [e["step"] for e in entries] == [14336, 15360]
+    assert [e["step"] for e in entries] == [12288, 14336, 15360]
     for entry in entries:
         assert set(entry) == ENTRY_KEYS
         assert entry["complete"] and entry["error"] is None and not entry["reused"]
@@ -169,8 +169,8 @@ def test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds(tmp_
     # The files: one curve row per checkpoint, one episodes row per episode.
     with open(out / layout.CURVE_CSV) as handle:
         curve = list(csv.DictReader(handle))
-    assert [int(r["step"]) for r in curve] == [14336, 15360]
-    assert [float(r["mean_return"]) for r in curve] == [means[14336], means[15360]]
+    assert [int(r["step"]) for r in curve] == [12288, 14336, 15360]
+    assert [float(r["mean_return"]) for r in curve] == [means[s] for s in (12288, 14336, 15360)]
     with open(out / layout.EPISODES_CSV) as handle:
         rows = list(csv.DictReader(handle))
     assert [(int(r["step"]), float(r["return"])) for r in rows] == [

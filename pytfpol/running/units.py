@@ -80,7 +80,8 @@ class UnitResult:
     records: list[EpisodeRecord] = field(default_factory=list)
     train_step: Optional[int] = None
     error: Optional[PytfpolError] = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # restoring the checkpoint and running the episodes
+    restore_seconds: float = 0.0  # of which restoring its weights into the graph
     worker: str = ""  # which process or host ran it
 
     @property

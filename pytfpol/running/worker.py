@@ -86,6 +86,7 @@ class PolicyWorker:
             self.loaded.restore(unit.source, checked)
             self.current = unit.source
         result = UnitResult(unit, train_step=self.loaded.train_step, worker=socket.gethostname())
+        result.restore_seconds = time.perf_counter() - started
         try:
             with self.loaded.session.as_default():
                 episodes = evaluation.run_episodes(
