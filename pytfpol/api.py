@@ -195,7 +195,7 @@ def _policy_and_stepper(plan: Plan):
             "action": envs.space_to_spec(first.action_space, "action"),
         }
         options = loading.LoadOptions(
-            batch_size=settings.num_envs_used,
+            batch_size=settings.policy_batch_size,
             config=plan.policy_config,
             stochastic=settings.stochastic,
             seed=settings.seed,
@@ -279,6 +279,7 @@ def _run(loaded, stepper, settings: EvalSettings, progress: Progress, deadline=N
                 deadline=deadline,
                 timeout=settings.timeout,
                 on_step=progress.step,
+                groups=settings.groups_used,
             )
         return results, None
     except PytfpolError as exc:

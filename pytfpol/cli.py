@@ -105,7 +105,7 @@ EVAL_SECTIONS = {
         "trusted_sha256",
     ),
     "Environment": ("env_id", "env_kwargs", "max_episode_steps"),
-    "Run": ("episodes", "seed", "stochastic", "num_envs", "vector", "timeout"),
+    "Run": ("episodes", "seed", "stochastic", "num_envs", "vector", "pipeline_groups", "timeout"),
     "Output": ("out", "overwrite", "as_json", "plot", "junit_path", "verbose", "quiet"),
     "Gate": ("gate_expressions", "min_return", "success_threshold"),
 }
@@ -376,6 +376,13 @@ def main() -> None:
     "env's own vectorised implementation (CartPole). Results are the same.",
 )
 @click.option(
+    "--pipeline-groups",
+    "pipeline_groups",
+    type=IntRange(min=1),
+    help="Split the environments into this many groups, one policy call each, computed in a "
+    "worker thread while the other groups step (default: 1). Results are the same.",
+)
+@click.option(
     "--timeout",
     type=FloatRange(min=0, min_open=True),
     metavar="SECONDS",
@@ -415,6 +422,7 @@ def eval_command(
     stochastic: bool,
     num_envs: Optional[int],
     vector: str,
+    pipeline_groups: Optional[int],
     timeout: Optional[float],
     trusted_sha256: tuple,
     verbose: bool,
@@ -447,6 +455,7 @@ def eval_command(
             allow_partial=allow_partial,
             stochastic=stochastic,
             vector=vector,
+            pipeline_groups=pipeline_groups,
             timeout=timeout,
             trusted_sha256=trusted_sha256,
             overwrite=overwrite,
