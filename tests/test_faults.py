@@ -346,8 +346,11 @@ def test_nan_weights_are_refused_at_load(artifacts, tmp_path, kind):
 
 
 # Tensors larger than a piece (checkpoint_reader.PIECE_BYTES) are checksummed and tested for
-# non-finite values piece by piece, never assembled; what is reported must not change.
+# non-finite values piece by piece, never assembled; what is reported must not change. Three
+# pieces are read in the caller's thread, ten by a thread reading ahead.
 BIG = (3 * cr.PIECE_BYTES) // 4 + 1001  # float32 elements: three pieces, the last one partial
+BIGGER = (10 * cr.PIECE_BYTES) // 4 - 77  # ten pieces (>= READ_AHEAD_PIECES)
+assert BIGGER * 4 > cr.READ_AHEAD_PIECES * cr.PIECE_BYTES
 
 
 def big_tensor(artifacts, tmp_path, values: np.ndarray, crc_of=None) -> tuple[Path, str]:
@@ -360,42 +363,71 @@ def big_tensor(artifacts, tmp_path, values: np.ndarray, crc_of=None) -> tuple[Pa
     return prefix, KERNEL
 
 
-def test_large_finite_tensor_passes_and_reads_back(artifacts, tmp_path):
+@pytest.mark.parametrize("count", [BIG, BIGGER])
+def test_large_finite_tensor_passes_and_reads_back(artifacts, tmp_path, count):
     from pytfpol.formats import validation
 
-    values = np.random.default_rng(0).normal(size=BIG).astype(np.float32)
+    values = np.random.default_rng(0).normal(size=count).astype(np.float32)
     prefix, key = big_tensor(artifacts, tmp_path, values)
     assert cr.open_bundle(prefix).entries[key].size > 2 * cr.PIECE_BYTES
     validation.check_bundle(str(prefix))
     np.testing.assert_array_equal(cr.open_bundle(prefix).read(key), values)
 
 
-def test_large_tensor_non_finite_values_counted_exactly(artifacts, tmp_path):
+@pytest.mark.parametrize("count", [BIG, BIGGER])
+def test_large_tensor_non_finite_values_counted_exactly(artifacts, tmp_path, count):
     """NaN/inf in the first and the last (partial) piece: the whole tensor's counts."""
     from pytfpol.formats import validation
 
-    values = np.ones(BIG, np.float32)
-    values[[3, BIG - 2]] = np.nan
-    values[BIG - 1] = -np.inf
+    values = np.ones(count, np.float32)
+    values[[3, count - 2]] = np.nan
+    values[count - 1] = -np.inf
     prefix, _ = big_tensor(artifacts, tmp_path, values)
     with pytest.raises(InputError, match=r"holds non-finite values \(2 NaN, 1 inf\)"):
         validation.check_bundle(str(prefix))
 
 
+@pytest.mark.parametrize("count", [BIG, BIGGER])
 @pytest.mark.parametrize("nan", [False, True])
-def test_large_tensor_checksum_mismatch_reported_first(artifacts, tmp_path, nan):
+def test_large_tensor_checksum_mismatch_reported_first(artifacts, tmp_path, nan, count):
     """A damaged byte in the last piece is a checksum error, also when it made a NaN that an
     earlier piece's test would have found first."""
     from pytfpol.formats import validation
 
-    stored = np.ones(BIG, np.float32)
+    stored = np.ones(count, np.float32)
     values = stored.copy()
-    values[BIG - 5] = 2.0
+    values[count - 5] = 2.0
     if nan:
         values[0] = np.nan
     prefix, _ = big_tensor(artifacts, tmp_path, values, crc_of=stored)
     with pytest.raises(InputError, match="data checksum mismatch"):
         validation.check_bundle(str(prefix))
+
+
+def test_truncated_large_tensor_is_an_input_error(artifacts, tmp_path):
+    """The data file ends inside a large tensor: refused before any piece is read; and a file
+    that ends under the thread reading ahead is a truncation error in the caller's thread, with
+    the thread stopped."""
+    import threading
+
+    from pytfpol.formats import validation
+
+    prefix, key = big_tensor(artifacts, tmp_path, np.ones(BIGGER, np.float32))
+    entry = cr.open_bundle(prefix).entries[key]
+    data_file = cr.data_path(prefix, 0, 1)
+    os.truncate(data_file, entry.offset + entry.size - 3 * cr.PIECE_BYTES)
+    with pytest.raises(InputError, match="is past the end of the file"):
+        validation.check_bundle(str(prefix))
+    spans = [(entry, entry.offset + k * cr.PIECE_BYTES, cr.PIECE_BYTES) for k in range(10)]
+    with cr._opened(data_file) as (fd, _):
+        pieces = cr._Pieces(fd, data_file, spans)
+        try:
+            with pytest.raises(InputError, match=r"truncated \(wanted"):
+                for _ in spans:
+                    pieces.give_back(pieces.take())
+        finally:
+            pieces.close()
+    assert not [t for t in threading.enumerate() if t.name == "pytfpol-read"]
 
 
 @pytest.mark.parametrize(

@@ -14,12 +14,15 @@ tensor data when read.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
 import os
+import queue
 import re
 import stat
 import struct
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional
@@ -72,6 +75,8 @@ DT_BOOL = 10
 # Large tensors are read, checksummed and tested in pieces of this size, each while it is still
 # in the CPU's cache (`Bundle.read_all`); a multiple of every element size.
 PIECE_BYTES = 1 << 20
+READ_AHEAD_PIECES = 8  # from this many pieces in a data file, a thread reads ahead
+READ_AHEAD_BUFFERS = 4
 
 
 # ----------------------------------------------------------------------------- CRC32C
@@ -545,29 +550,43 @@ class Bundle:
             by_shard.setdefault(entry.shard_id, []).append(entry)
         for shard, entries in sorted(by_shard.items()):
             path = self.data_file(shard)
+            entries = sorted(entries, key=lambda e: e.offset)
             with _opened(path) as (fd, size):
-                window = _Window(fd, path, size)
-                for entry in sorted(entries, key=lambda e: e.offset):
-                    if entry.offset + entry.size > size:
-                        raise InputError(
-                            f"{path}: {entry.key!r} at {entry.offset}+{entry.size} is past the "
-                            "end of the file",
-                            HINT_CORRUPT,
-                            path=path,
-                        )
-                    if (
-                        accept is not None
-                        and entry.size > PIECE_BYTES
-                        and entry.dtype_enum not in (DT_STRING, DT_BOOL)
-                        and _accepted_in_pieces(fd, path, entry, accept)
-                    ):
-                        continue
-                    raw = window.bytes(entry.offset, entry.size)
-                    try:
-                        value = _decode(entry, raw, copy=False)
-                    except _Corrupt as exc:
-                        raise InputError(f"{path}: {exc}", HINT_CORRUPT, path=path) from None
-                    visit(entry, value, path)
+                in_pieces = {
+                    e.key: list(_spans(e))
+                    for e in entries
+                    if accept is not None
+                    and e.size > PIECE_BYTES
+                    and e.dtype_enum not in (DT_STRING, DT_BOOL)
+                    and e.offset + e.size <= size
+                }
+                spans = [span for s in in_pieces.values() for span in s]
+                pieces = _Pieces(fd, path, spans)
+                try:
+                    self._read_shard(fd, path, size, entries, in_pieces, pieces, visit, accept)
+                finally:
+                    pieces.close()
+
+    @staticmethod
+    def _read_shard(fd, path, size, entries, in_pieces, pieces, visit, accept) -> None:
+        window = _Window(fd, path, size)
+        for entry in entries:
+            if entry.offset + entry.size > size:
+                raise InputError(
+                    f"{path}: {entry.key!r} at {entry.offset}+{entry.size} is past the end of "
+                    "the file",
+                    HINT_CORRUPT,
+                    path=path,
+                )
+            spans = in_pieces.get(entry.key)
+            if spans is not None and _accepted_in_pieces(path, entry, accept, pieces, len(spans)):
+                continue
+            raw = window.bytes(entry.offset, entry.size)
+            try:
+                value = _decode(entry, raw, copy=False)
+            except _Corrupt as exc:
+                raise InputError(f"{path}: {exc}", HINT_CORRUPT, path=path) from None
+            visit(entry, value, path)
 
     def read_bytes(self, key: str) -> bytes:
         """A scalar string tensor's bytes (e.g. a NumpyState payload)."""
@@ -581,19 +600,111 @@ class Bundle:
         return value.item()
 
 
-def _accepted_in_pieces(fd: int, path: Path, entry: Entry, accept) -> bool:
-    """Checksum a numeric tensor piece by piece, testing each piece with `accept`; True when
-    every piece was accepted (InputError when the checksum does not match)."""
+def _spans(entry: Entry) -> Iterator[tuple[Entry, int, int]]:
+    """(entry, offset, size) of the pieces of an entry's bytes, in order."""
+    end = entry.offset + entry.size
+    for start in range(entry.offset, end, PIECE_BYTES):
+        yield entry, start, min(PIECE_BYTES, end - start)
+
+
+def _accepted_in_pieces(path: Path, entry: Entry, accept, pieces: _Pieces, count: int) -> bool:
+    """Checksum a numeric tensor's `count` pieces (the next ones `pieces` hands out), testing
+    each with `accept` while it is in cache; True when every piece was accepted (InputError when
+    the checksum does not match). google-crc32c takes the numpy buffer as it is."""
     dtype = np.dtype(DTYPES[entry.dtype_enum][1])
     crc, accepted = 0, True
-    for start in range(entry.offset, entry.offset + entry.size, PIECE_BYTES):
-        piece = _pread(fd, path, start, min(PIECE_BYTES, entry.offset + entry.size - start))
+    for _ in range(count):
+        piece = pieces.take()
         crc = google_crc32c.extend(crc, piece)
         if accepted:
-            accepted = bool(accept(entry, np.frombuffer(piece, dtype)))
+            accepted = bool(accept(entry, piece.view(dtype)))
+        pieces.give_back(piece)
     if entry.crc32c is not None and mask_crc(crc) != entry.crc32c:
         raise InputError(f"{path}: {entry.key!r}: data checksum mismatch", HINT_CORRUPT, path=path)
     return accepted
+
+
+class _Pieces:
+    """The bytes at `spans` (entry, offset, size; each at most PIECE_BYTES) of an open file,
+    handed out in order (`take`, then `give_back`), each in a reused buffer: no allocation per
+    piece.
+
+    With READ_AHEAD_PIECES or more, a thread reads ahead into READ_AHEAD_BUFFERS buffers
+    (`os.preadv` releases the GIL), so that reading the next pieces overlaps checksumming and
+    testing this one (measured on 1 GB: ~2x the time of `cat` instead of ~2.4x). Checksums and
+    tests stay in the caller's thread: google-crc32c holds the GIL on a numpy buffer, and a
+    test in the reading thread would wait for it."""
+
+    def __init__(self, fd: int, path: Path, spans: list) -> None:
+        self._fd, self._path = fd, path
+        self._spans = collections.deque(spans)
+        self._thread: Optional[threading.Thread] = None
+        self._stopped = False
+        if len(spans) < READ_AHEAD_PIECES:
+            self._buffer = np.empty(PIECE_BYTES, np.uint8) if spans else None
+            return
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        self._full: queue.SimpleQueue = queue.SimpleQueue()
+        for _ in range(READ_AHEAD_BUFFERS):
+            self._free.put(np.empty(PIECE_BYTES, np.uint8))
+        self._thread = threading.Thread(target=self._read_ahead, name="pytfpol-read", daemon=True)
+        self._thread.start()
+
+    def _read(self, buffer: np.ndarray) -> np.ndarray:
+        _, offset, size = self._spans.popleft()
+        piece = buffer[:size]
+        _pread_into(self._fd, self._path, piece, offset)
+        return piece
+
+    def take(self) -> np.ndarray:
+        if self._thread is None:
+            return self._read(self._buffer)
+        item = self._full.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def give_back(self, piece: np.ndarray) -> None:
+        if self._thread is not None:
+            self._free.put(piece.base)
+
+    def _read_ahead(self) -> None:
+        while self._spans:
+            buffer = self._free.get()
+            if buffer is None or self._stopped:
+                return
+            try:
+                self._full.put(self._read(buffer))
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                self._full.put(exc)
+                return
+
+    def close(self) -> None:
+        """Stop reading ahead (before the file is closed)."""
+        if self._thread is not None:
+            self._stopped = True
+            self._free.put(None)
+            self._thread.join()
+            self._thread = None
+
+
+def _pread_into(fd: int, path: Path, target: np.ndarray, offset: int) -> None:
+    """Fill `target` (bytes) from `offset` of an open file (InputError when it ends first)."""
+    done, size = 0, target.size
+    try:
+        while done < size:
+            count = os.preadv(fd, [target[done:]], offset + done)
+            if not count:
+                raise InputError(
+                    f"{path}: truncated (wanted {size} bytes at {offset}, got {done})",
+                    HINT_CORRUPT,
+                    path=path,
+                )
+            done += count
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot read ({exc.strerror or exc})", HINT_CORRUPT, path=path
+        ) from None
 
 
 def _decode(entry: Entry, raw: bytes, copy: bool = True) -> np.ndarray:
