@@ -20,6 +20,7 @@ Other `PyPolicy`s (e.g. a numpy stand-in in `make bench`) are called through the
 
 from __future__ import annotations
 
+import weakref
 from typing import Optional
 
 import numpy as np
@@ -61,22 +62,30 @@ class BatchCall:
         raise NotImplementedError
 
 
+# Session calls made so far, by policy: making one prunes and optimises the graph (~25 ms), once
+# per policy, not once per run (e.g. a sweep restoring checkpoint after checkpoint into it).
+_SESSION_CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def batch_call(policy, batch_size: int) -> BatchCall:
     """The fastest way to call `policy` on batches of `batch_size` rows: through the session
     when it is a built `PyTFPolicy` (or `sampling.EpisodeKeyedPyPolicy` over one), else its
     `action()`."""
     inner = policy.inner if isinstance(policy, sampling.EpisodeKeyedPyPolicy) else policy
-    if (
+    if not (
         isinstance(inner, py_tf_policy.PyTFPolicy)
         and getattr(inner, "_built", False)
         and inner.session is not None
     ):
-        if inner._batch_size != batch_size:  # noqa: SLF001
-            raise ValueError(
-                f"the policy was built for batches of {inner._batch_size}, not {batch_size}"  # noqa: SLF001
-            )
-        return _SessionCall(inner, keyed=inner is not policy)
-    return _ActionCall(policy, batch_size)
+        return _ActionCall(policy, batch_size)
+    if inner._batch_size != batch_size:  # noqa: SLF001
+        raise ValueError(
+            f"the policy was built for batches of {inner._batch_size}, not {batch_size}"  # noqa: SLF001
+        )
+    call = _SESSION_CALLS.get(policy)
+    if call is None or call.session is not inner.session:
+        call = _SESSION_CALLS[policy] = _SessionCall(inner, keyed=inner is not policy)
+    return call
 
 
 class _SessionCall(BatchCall):
@@ -88,7 +97,7 @@ class _SessionCall(BatchCall):
     def __init__(self, py_policy: py_tf_policy.PyTFPolicy, keyed: bool) -> None:
         self.batch_size = py_policy._batch_size  # noqa: SLF001
         self.keyed = keyed
-        self._session = py_policy.session
+        self.session = py_policy.session
         time_step = tf.nest.flatten(py_policy._time_step)  # noqa: SLF001
         state_in = py_policy._policy_state  # noqa: SLF001
         step = py_policy._action_step  # noqa: SLF001
@@ -110,8 +119,8 @@ class _SessionCall(BatchCall):
         )
         # `Session.make_callable` with a feed list only wraps `Session.run` (TF 2.15); this is
         # the C++ `Session::MakeCallable` behind it, as Keras' graph functions use it.
-        self._call = self._session._make_callable_from_options(options)  # noqa: SLF001
-        self._initial = self._session.run(tf.nest.flatten(initial))
+        self._call = self.session._make_callable_from_options(options)  # noqa: SLF001
+        self._initial = self.session.run(tf.nest.flatten(initial))
 
     def initial_state(self) -> list:
         return [np.array(leaf) for leaf in self._initial]
