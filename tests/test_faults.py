@@ -372,6 +372,9 @@ def test_large_finite_tensor_passes_and_reads_back(artifacts, tmp_path, count):
     assert cr.open_bundle(prefix).entries[key].size > 2 * cr.PIECE_BYTES
     validation.check_bundle(str(prefix))
     np.testing.assert_array_equal(cr.open_bundle(prefix).read(key), values)
+    seen = {}  # without `accept`, every tensor is visited whole (read in pieces into its array)
+    cr.open_bundle(prefix).read_all(lambda e, v, _: seen.setdefault(e.key, v.copy()))
+    np.testing.assert_array_equal(seen[key], values)
 
 
 @pytest.mark.parametrize("count", [BIG, BIGGER])
