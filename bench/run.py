@@ -408,6 +408,42 @@ def worker(job: dict) -> None:
             )
         )
 
+    # One batch step, part by part: the loop run with the stepper and the policy call timed.
+    def profiled(name: str, n: int) -> dict:
+        entry = loaded[name, n]
+        parts = {"step": 0.0, "reset": 0.0, "call": 0.0, "calls": 0}
+        real_stepper = stepper("sync", n)
+        timed = _TimedStepper(real_stepper, parts)
+        made = evaluation.batch_call
+
+        def timed_batch_call(policy, size):
+            return _TimedCall(made(policy, size), parts)
+
+        evaluation.batch_call = timed_batch_call
+        try:
+            start = time.perf_counter()
+            with entry.session.as_default():
+                results = evaluation.run_episodes(entry.py_policy, timed, episodes, SEED)
+            total = time.perf_counter() - start
+        finally:
+            evaluation.batch_call = made
+        calls = max(1, parts["calls"])
+        return {
+            "total_us": total / calls * 1e6,
+            "step_us": parts["step"] / calls * 1e6,
+            "reset_us": parts["reset"] / calls * 1e6,
+            "call_us": parts["call"] / calls * 1e6,
+            "episodes_per_call": len(results) / calls,
+            "steps_per_call": sum(r.length for r in results) / calls,
+        }
+
+    profile_configs = [
+        (name, n, lambda name=name, n=n: profiled(name, n))
+        for name in job["policies"]
+        for n in PROFILE_NUM_ENVS
+        if n in sync_sizes
+    ]
+
     # One policy call, as the loop makes it (batch_call) and through PyTFPolicy.action.
     def observations(spec, n: int, rng) -> list:
         return [rng.normal(size=(n, *s.shape)).astype(s.dtype) for s in tf.nest.flatten(spec)]
@@ -458,11 +494,14 @@ def worker(job: dict) -> None:
 
     samples: dict = {}
     call_samples: dict = {}
+    profile_samples: dict = {}
     for repeat in range(job["repeats"]):  # interleaved: every configuration once per repeat
         for group, name, label, n, thunk in configs:
             samples.setdefault((group, name, label, n), []).append(thunk())
         for name, label, n, thunk in call_configs:
             call_samples.setdefault((name, label, n), []).append(_time_call(thunk))
+        for name, n, thunk in profile_configs:
+            profile_samples.setdefault((name, n), []).append(thunk())
         print(f"#   repeat {repeat + 1}/{job['repeats']} done", file=sys.stderr, flush=True)
     for stepper_ in steppers.values():
         stepper_.close()
@@ -483,6 +522,10 @@ def worker(job: dict) -> None:
             "worker_peak_rss_mb": round(peak),
         }
         print("ROW " + json.dumps(row), flush=True)
+    for (name, n), runs in profile_samples.items():
+        row = {"env": env_id, "group": "profile", "policy": name, "config": "sync", "num_envs": n}
+        row.update({k: statistics.median(r[k] for r in runs) for k in runs[0]})
+        print("ROW " + json.dumps(row), flush=True)
     for (name, label, n), runs in call_samples.items():
         row = {
             "env": env_id,
@@ -493,6 +536,50 @@ def worker(job: dict) -> None:
             "us_per_call": statistics.median(runs),
         }
         print("ROW " + json.dumps(row), flush=True)
+
+
+class _TimedStepper:
+    """A stepper whose `step` and `reset` add their seconds to `parts` (for the profile)."""
+
+    def __init__(self, stepper, parts: dict) -> None:
+        self._stepper, self._parts = stepper, parts
+        self.num_envs = stepper.num_envs
+        self.observation_space = stepper.observation_space
+        self.action_space = stepper.action_space
+        self.steps_every_slot = stepper.steps_every_slot
+
+    def step(self, slots, actions):
+        start = time.perf_counter()
+        try:
+            return self._stepper.step(slots, actions)
+        finally:
+            self._parts["step"] += time.perf_counter() - start
+
+    def reset(self, slots, seeds):
+        start = time.perf_counter()
+        try:
+            return self._stepper.reset(slots, seeds)
+        finally:
+            self._parts["reset"] += time.perf_counter() - start
+
+
+class _TimedCall:
+    """A `batch_call` whose calls add their seconds and count to `parts`."""
+
+    def __init__(self, call, parts: dict) -> None:
+        self._call, self._parts = call, parts
+        self.keyed, self.batch_size = call.keyed, call.batch_size
+
+    def initial_state(self):
+        return self._call.initial_state()
+
+    def __call__(self, *args):
+        start = time.perf_counter()
+        try:
+            return self._call(*args)
+        finally:
+            self._parts["call"] += time.perf_counter() - start
+            self._parts["calls"] += 1
 
 
 def _load_with_pools(tf, invariance, batch_call, load_policy, options, source, n, intra, inter):
@@ -811,36 +898,33 @@ def _calls(env_rows: list) -> list:
 
 
 def _profile(env_rows: list) -> list:
-    """One batch step, part by part: the env with pytfpol's loop (the numpy stand-in run),
-    the policy call (batch_call), and the rest (checks and bookkeeping the policy adds)."""
+    """One batch step of pytfpol sync (one group), part by part, timed inside the run."""
+    rows = [r for r in env_rows if r["group"] == "profile"]
+    if not rows:
+        return []
     lines = [
         "",
-        "one batch step, part by part (us per batch step; pytfpol sync, one group): env + loop "
-        "= the bare loop run with a numpy stand-in policy; call = `batch_call` alone; rest = "
-        "what remains (observation and action checks, state resets, feeding the call):",
+        "one batch step, part by part (us per batch step, i.e. per policy call; pytfpol sync, one "
+        "group, timed inside the run): env step = `Stepper.step` of the active envs; env reset = "
+        "`reset(seed=S+i)` of the episodes started; policy call = `batch_call`; rest = the "
+        "loop's own work (observation and action checks, writing the batch arrays, state "
+        "resets, results). The bare `SyncVectorEnv` step is for the same number of envs "
+        "(random actions, its own autoreset without seeds):",
         "",
-        "| policy | num_envs | total | env + loop | policy call | rest | bare gym step |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| policy | num_envs | env steps / call | episodes / call | total | env step | env reset | "
+        "policy call | rest | bare gym step |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    found = False
-    for name in dict.fromkeys(r["policy"] for r in env_rows if r["group"] == "pytfpol"):
-        for n in PROFILE_NUM_ENVS:
-            run = _one_group(env_rows, name, n)
-            loop = _find(env_rows, group="bare", config=f"loop-sync {n}")
-            gym_ = _find(env_rows, group="bare", config=f"gym-sync {n}")
-            call = _find(env_rows, group="call", policy=name, config="batch_call", num_envs=n)
-            if not (run and loop and call and gym_):
-                continue
-            found = True
-            total = n / run["steps_per_s"] * 1e6
-            env = n / loop["steps_per_s"] * 1e6
-            bare = n / gym_["steps_per_s"] * 1e6
-            policy = call["us_per_call"]
-            lines.append(
-                f"| {name} | {n} | {total:.0f} | {env:.0f} | {policy:.0f} | "
-                f"{total - env - policy:.0f} | {bare:.0f} |"
-            )
-    return lines if found else []
+    for r in rows:
+        gym_ = _find(env_rows, group="bare", config=f"gym-sync {r['num_envs']}")
+        bare = f"{r['num_envs'] / gym_['steps_per_s'] * 1e6:.0f}" if gym_ else ""
+        rest = r["total_us"] - r["step_us"] - r["reset_us"] - r["call_us"]
+        lines.append(
+            f"| {r['policy']} | {r['num_envs']} | {r['steps_per_call']:.1f} | "
+            f"{r['episodes_per_call']:.2f} | {r['total_us']:.0f} | {r['step_us']:.0f} | "
+            f"{r['reset_us']:.0f} | {r['call_us']:.0f} | {rest:.0f} | {bare} |"
+        )
+    return lines
 
 
 def _pools(env_rows: list) -> list:

@@ -53,6 +53,7 @@ class _Slots:
     def __init__(
         self, slots: np.ndarray, size: int, observation_spec: Any, action_spec: Any, state: list
     ) -> None:
+        self.size = size
         self.slot = np.full(size, -1, dtype=np.int64)
         self.slot[: slots.size] = slots
         self.real = np.arange(slots.size)  # the rows that are real slots
@@ -71,7 +72,7 @@ class _Slots:
         self.state = state
         self.initial_state = state
 
-    def write(self, rows: np.ndarray, observations: Any) -> None:
+    def write(self, rows: Any, observations: Any) -> None:
         """Observations (a batch nest from the env) into `rows`, in the policy's dtypes."""
         for leaf, (_, values) in zip(self.leaves, flatten_with_paths(observations)):
             leaf[rows] = values
@@ -162,22 +163,25 @@ def run_episodes(
         if not active.size:
             return
         _check_observations(lane, active, seed)
-        lane.state = _reset_state(lane.state, lane.initial_state, lane.step_type)
+        if lane.state:  # a flat list: empty for a policy without state
+            lane.state = _reset_state(lane.state, lane.initial_state, lane.step_type)
         keys = (seed + lane.episode, lane.lengths) if call.keyed else None
         calls.submit((lane, active), lane.time_step, lane.state, keys)
 
     def advance(lane: _Slots, active: np.ndarray, action: Any) -> None:
         """Step `lane`'s active environments with `action`; finish and begin episodes."""
         _check_actions(unbatcher, action, active, lane, seed)
-        slots = lane.slot[active]
+        full = active.size == lane.size  # every row runs: slices, not fancy indexing
+        rows = slice(None) if full else active
+        slots = lane.slot if full else lane.slot[active]
         if scatter is not None:
             action = scatter(action, slots, active)
         observation, reward, terminated, truncated, success = stepper.step(slots, action)
-        lane.write(active, observation)
-        lane.returns[active] += reward
-        lane.lengths[active] += 1
-        lane.step_type[active] = ts.StepType.MID
-        lane.reward[active] = reward
+        lane.write(rows, observation)
+        lane.returns[rows] += reward
+        lane.lengths[rows] += 1
+        lane.step_type[rows] = ts.StepType.MID
+        lane.reward[rows] = reward
         if on_step is not None:
             on_step(active.size)
         done = terminated | truncated
