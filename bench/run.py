@@ -101,6 +101,8 @@ def main() -> None:
     parser.add_argument("--envs", default=",".join(ENVS))
     parser.add_argument("--no-readme", action="store_true", help="do not write bench/README.md")
     parser.add_argument("--no-validation", action="store_true", help="skip checkpoint validation")
+    parser.add_argument("--save", metavar="JSON", help="also write the measurements here")
+    parser.add_argument("--render", metavar="JSON", help="only render measurements saved before")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--make-policies", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -110,6 +112,9 @@ def main() -> None:
     if args.worker:
         return worker(json.loads(args.worker))
 
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        return report(saved, args)
     started = time.perf_counter()
     loads = [os.getloadavg()[0]]
     env_ids = [e for e in args.envs.split(",") if e]
@@ -139,15 +144,27 @@ def main() -> None:
             loads.append(os.getloadavg()[0])
         startup = measure_startup(policy_dir / "CartPole-v1--small", Path(tmp), args.repeats)
     loads.append(os.getloadavg()[0])
-    elapsed = time.perf_counter() - started
-    header = _header(args.repeats, elapsed, loads)
-    text = render(rows, startup, header)
+    saved = {
+        "rows": rows,
+        "startup": startup,
+        "validation": validation_rows,
+        "header": _header(args.repeats, time.perf_counter() - started, loads),
+        "repeats": args.repeats,
+    }
+    if args.save:
+        Path(args.save).write_text(json.dumps(saved))
+    report(saved, args)
+
+
+def report(saved: dict, args) -> None:
+    """Print the sections and write them into bench/README.md (unless --no-readme)."""
+    text = render(saved["rows"], saved["startup"], saved["header"])
     print(text)
     sections = {SECTION: text}
-    if validation_rows:
-        import validation_bench
-
-        sections[VALIDATION_SECTION] = render_validation(validation_rows, header, args.repeats)
+    if saved["validation"]:
+        sections[VALIDATION_SECTION] = render_validation(
+            saved["validation"], saved["header"], saved["repeats"]
+        )
         print(sections[VALIDATION_SECTION])
     if not args.no_readme:
         for title, body in sections.items():
@@ -712,7 +729,7 @@ def render(rows: list, startup: dict, header: str) -> str:
             tfa1 = next(r for r in mine if r["config"] == "1 env")
             tfab = next(r for r in mine if r["config"].startswith("batched"))
             for r in mine:
-                if r["group"] in ("not-invariant", "call"):
+                if r["group"] in ("not-invariant", "call", "profile"):
                     continue
                 if r["group"] == "tf-agents":
                     lines.append(
