@@ -80,18 +80,22 @@ SEED = 0
 NOTE = """
 Reading the figures. Since issue 15 the loop calls the policy's graph through one C++ callable
 (`pytfpol.policy.batch_call`: the PyTFPolicy's own placeholders and fetches, ops run in the
-calling thread): a call costs ~15-50 us up to 256 rows instead of 0.1-0.3 ms through
-`PyTFPolicy.action` (table "one policy call"), so the policy is no longer what limits pytfpol
-against the bare env at 32 envs and more; the env steps, pytfpol's per-step checks (finite
-observations, actions in spec) and bookkeeping are (table "one batch step, part by part").
-`sync N g2` splits the N envs into two groups whose policy calls run in a worker thread while
-the other group steps (--pipeline-groups 2): with a call this cheap there is little left to
-hide, and on this shared 2-core machine the second core is often busy, so one group is the
-default. `async` pays a pipe round trip per worker per step and only helps envs much slower than
-that on free cores. `native` (CartPole's numpy vector env) resets each slot with its own seed
-(`np.random.PCG64(seed)` per episode, ~12 us), which the bare native env (autoreset from one
-shared generator) does not. Random-weight CartPole policies fail in ~10 steps, so reset
-(seeding) costs weigh on their rows.
+calling thread): a call costs ~15-45 us for the 64x64 MLPs up to 256 rows (up to 0.2 ms for
+256x256) instead of 0.1-0.3 ms through `PyTFPolicy.action` (table "one policy call"), so the
+policy is no longer what limits pytfpol against the bare env from 32 envs up: the env steps are
+(table "one batch step, part by part"). Two things the bare `SyncVectorEnv` does not do weigh where
+episodes are short (random-weight CartPole policies fail in ~9 steps): pytfpol resets every
+episode with its own seed (`reset(seed=S+i)`, ~15 us for CartPole against ~3.5 us for the bare
+env's unseeded autoreset) and runs exactly the episodes asked for, so envs idle while the last
+ones finish (column "env steps / call"). `sync N g2` splits the N envs into two groups whose
+policy calls run in a worker thread while the other group steps (--pipeline-groups 2): with a
+call this cheap there is little left to hide, and on this shared 2-core machine the second core
+is often busy, so one group is the default. `async` pays a pipe round trip per worker per step
+and only helps envs much slower than that on free cores. `native` (CartPole's numpy vector env)
+resets each slot with its own seed too (`np_random(seed)`, ~10 us per episode), which the bare
+native env (autoreset from one shared generator) does not; at 2048 envs the policy call on one
+intra-op thread costs about as much as the env step. The machine is shared: ratios between rows
+move by 10-30 % from run to run.
 """
 
 
@@ -123,7 +127,7 @@ def main() -> None:
         import validation_bench
 
         print("# checkpoint validation", file=sys.stderr, flush=True)
-        validation_rows = validation_bench.run(max(5, args.repeats))
+        validation_rows = validation_bench.run(max(9, args.repeats))
     with tempfile.TemporaryDirectory(prefix="pytfpol-bench-") as tmp:
         policy_dir = Path(tmp) / "policies"
         subprocess.run(
@@ -981,7 +985,7 @@ def render_validation(rows: list, header: str, repeats: int) -> str:
         "TensorFlow (`tf.train.Checkpoint`, float32 variables of at most 16 MiB, random normal "
         "values) in a temporary directory, from the page cache; target: at most 2x `cat`.",
         "",
-        *validation_bench.render(rows, max(5, repeats)),
+        *validation_bench.render(rows, max(9, repeats)),
         "",
     ]
     return "\n".join(lines)
