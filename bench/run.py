@@ -1,4 +1,5 @@
-"""`make bench`: evaluation throughput of pytfpol vs the bare environment and TF-Agents' own loop.
+"""`make bench`: evaluation throughput of pytfpol vs the bare environment and TF-Agents' own loop,
+and checkpoint validation vs reading the files.
 
 For CartPole-v1, Acrobot-v1, Pendulum-v1 and HalfCheetah-v5, on the same policies, env, seeds
 and episodes:
@@ -9,16 +10,22 @@ and episodes:
   tfa-1     TF-Agents' evaluation as its examples do it: `metric_utils.compute` (PyDriver) with
             `SavedModelPyTFEagerPolicy` on one env (`pytfpol.running.envs.GymnasiumEnvironment`)
   tfa-128   the same over `BatchedPyEnvironment` of 128 envs
-  pytfpol   `evaluation.run_episodes` (what `pytfpol eval` runs) at --num-envs 1, 8, 32, 128,
-            the default, and the default with --vector async (+ native for CartPole)
+  pytfpol   `evaluation.run_episodes` (what `pytfpol eval` runs) at --num-envs 1 to 256 in one
+            group, 32 to 256 in two pipelined groups (--pipeline-groups 2), the async default,
+            and for CartPole --vector native at 32 to 2048 envs
   off       pytfpol sync at --num-envs 1, 8, 64 with batch invariance switched off
             (`LoadOptions(batch_invariant=False)`): what `pytfpol.policy.invariance` costs
+  calls     one policy call per batch size: TF-Agents' `PyTFPolicy.action` vs pytfpol's
+            `batch_call` (the same graph through one C++ callable); for CartPole also the
+            session's thread pools (one intra-op thread or TensorFlow's default; ops in the
+            calling thread or an inter-op pool)
 
 Policies: the shipped example `examples/cartpole-dqn` when present, and PolicySaver SavedModels
 made here with random weights of the env's specs: a small (64, 64) and a wide (256, 256) MLP.
 Each env runs in its own child process; configurations are interleaved over repeats and the
 medians reported. Start-up is timed in fresh processes: `pytfpol eval` of one short episode vs
-importing TF-Agents' policies and loading the SavedModel; peak RSS from `os.wait4`.
+importing TF-Agents' policies and loading the SavedModel; peak RSS from `os.wait4`. Checkpoint
+validation: `bench/validation_bench.py`.
 
     python bench/run.py [--repeats 3] [--envs CartPole-v1,...] [--no-readme]
 """
@@ -41,6 +48,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "bench" / "README.md"
 SECTION = "## eval throughput"
+VALIDATION_SECTION = "## checkpoint validation"
+EARLIER = "## earlier figures"  # new sections go before the kept earlier figures
 EXAMPLE = REPO / "examples" / "cartpole-dqn"
 
 # Per env: episodes for the batched configurations, episodes for the one-env ones (same seeds,
@@ -51,23 +60,42 @@ ENVS = {
     "Pendulum-v1": {"episodes": 128, "few": 4, "tfa_few": 2, "max_steps": 60},
     "HalfCheetah-v5": {"episodes": 64, "few": 2, "tfa_few": 1, "max_steps": 100},
 }
+NUM_ENVS = (1, 8, 32, 64, 128, 256)
+PIPELINED = (32, 64, 128, 256)  # run again in 2 groups (--pipeline-groups 2)
+NATIVE_NUM_ENVS = (32, 128, 256, 512, 2048)  # CartPole's native vector env; episodes >= 2 per env
 # Batch sizes at which pytfpol also runs with batch invariance off (LoadOptions(batch_invariant=
 # False): no padding to 16 rows, the session's default intra-op threads), to show its cost.
 INVARIANCE_NUM_ENVS = (1, 8, 64)
-NUM_ENVS = (1, 8, 32, 128)
+CALL_BATCHES = (16, 32, 64, 128, 256)
+POOL_BATCHES = (16, 64, 256, 1024, 2048)  # thread pools, CartPole only
+POOLS = {  # label: (intra-op threads, inter-op threads); 0 = TensorFlow's default, -1 = caller
+    "1 intra, caller's thread (pytfpol)": (1, -1),
+    "1 intra, inter-op pool": (1, 0),
+    "default intra, caller's thread": (0, -1),
+    "TensorFlow's defaults": (0, 0),
+}
+PROFILE_NUM_ENVS = (32, 64)
 TFA_BATCH = 128
 SEED = 0
 NOTE = """
-Reading the figures. A `session.run` costs about the same for 1 row as for 128 (0.3-0.8 ms
-here, more under load), so pytfpol's rate grows with `--num-envs` until the environment
-dominates. Against the bare env the policy call is the whole gap: with a slow env (Acrobot,
-~150 us a step) pytfpol reaches 0.8x from 32 envs; with fast ones (CartPole ~25 us, and
-Gymnasium's native CartPole ~1.5 us a step at 128 envs) one call per batch step still costs
-more than the steps it serves, and only overlapping inference with stepping (two half-batches,
-`session.run` in a thread while the other half steps) or a cheaper call (`make_callable`,
-single-threaded session) would close it. `async` pays a pipe round trip
-per worker per step and only helps envs much slower than that on free cores. Random-weight
-CartPole policies fail in ~10 steps, so reset (seeding) costs weigh on their rows.
+Reading the figures. Since issue 15 the loop calls the policy's graph through one C++ callable
+(`pytfpol.policy.batch_call`: the PyTFPolicy's own placeholders and fetches, ops run in the
+calling thread): a call costs ~15-45 us for the 64x64 MLPs up to 256 rows (up to 0.2 ms for
+256x256) instead of 0.1-0.3 ms through `PyTFPolicy.action` (table "one policy call"), so the
+policy is no longer what limits pytfpol against the bare env from 32 envs up: the env steps are
+(table "one batch step, part by part"). Two things the bare `SyncVectorEnv` does not do weigh where
+episodes are short (random-weight CartPole policies fail in ~9 steps): pytfpol resets every
+episode with its own seed (`reset(seed=S+i)`, ~15 us for CartPole against ~3.5 us for the bare
+env's unseeded autoreset) and runs exactly the episodes asked for, so envs idle while the last
+ones finish (column "env steps / call"). `sync N g2` splits the N envs into two groups whose
+policy calls run in a worker thread while the other group steps (--pipeline-groups 2): with a
+call this cheap there is little left to hide, and on this shared 2-core machine the second core
+is often busy, so one group is the default. `async` pays a pipe round trip per worker per step
+and only helps envs much slower than that on free cores. `native` (CartPole's numpy vector env)
+resets each slot with its own seed too (`np_random(seed)`, ~10 us per episode), which the bare
+native env (autoreset from one shared generator) does not; at 2048 envs the policy call on one
+intra-op thread costs about as much as the env step. The machine is shared: ratios between rows
+move by 10-30 % from run to run.
 """
 
 
@@ -76,6 +104,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--envs", default=",".join(ENVS))
     parser.add_argument("--no-readme", action="store_true", help="do not write bench/README.md")
+    parser.add_argument("--no-validation", action="store_true", help="skip checkpoint validation")
+    parser.add_argument("--save", metavar="JSON", help="also write the measurements here")
+    parser.add_argument("--render", metavar="JSON", help="only render measurements saved before")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--make-policies", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -85,8 +116,18 @@ def main() -> None:
     if args.worker:
         return worker(json.loads(args.worker))
 
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        return report(saved, args)
     started = time.perf_counter()
+    loads = [os.getloadavg()[0]]
     env_ids = [e for e in args.envs.split(",") if e]
+    validation_rows: list = []
+    if not args.no_validation:
+        import validation_bench
+
+        print("# checkpoint validation", file=sys.stderr, flush=True)
+        validation_rows = validation_bench.run(max(9, args.repeats))
     with tempfile.TemporaryDirectory(prefix="pytfpol-bench-") as tmp:
         policy_dir = Path(tmp) / "policies"
         subprocess.run(
@@ -104,12 +145,46 @@ def main() -> None:
             job = {"env_id": env_id, "policies": policies, "repeats": args.repeats, **ENVS[env_id]}
             print(f"# {env_id}: {', '.join(policies)}", file=sys.stderr, flush=True)
             rows += run_child([sys.executable, __file__, "--worker", json.dumps(job)])
-        startup = measure_startup(policy_dir / "CartPole-v1--small", Path(tmp), args.repeats)
-    elapsed = time.perf_counter() - started
-    text = render(rows, startup, args.repeats, elapsed)
+            loads.append(os.getloadavg()[0])
+        startup = measure_startup(
+            policy_dir / "CartPole-v1--small", Path(tmp), max(7, args.repeats)
+        )
+    loads.append(os.getloadavg()[0])
+    saved = {
+        "rows": rows,
+        "startup": startup,
+        "validation": validation_rows,
+        "header": _header(args.repeats, time.perf_counter() - started, loads),
+        "repeats": args.repeats,
+    }
+    if args.save:
+        Path(args.save).write_text(json.dumps(saved))
+    report(saved, args)
+
+
+def report(saved: dict, args) -> None:
+    """Print the sections and write them into bench/README.md (unless --no-readme)."""
+    text = render(saved["rows"], saved["startup"], saved["header"])
     print(text)
+    sections = {SECTION: text}
+    if saved["validation"]:
+        sections[VALIDATION_SECTION] = render_validation(
+            saved["validation"], saved["header"], saved["repeats"]
+        )
+        print(sections[VALIDATION_SECTION])
     if not args.no_readme:
-        write_section(text)
+        for title, body in sections.items():
+            write_section(title, body)
+
+
+def _header(repeats: int, elapsed: float, loads: list) -> str:
+    return (
+        f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} by `make bench` "
+        f"({elapsed:.0f} s) on {platform.node()}: {_cpu_model()}, {os.cpu_count()} CPUs, load "
+        f"average (1 min) {min(loads):.1f}-{max(loads):.1f} during the run (the machine is "
+        f"shared with other jobs), Python {platform.python_version()}. Medians of {repeats} "
+        "interleaved repeats."
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,7 +232,7 @@ def worker(job: dict) -> None:
     sys.path.insert(0, str(REPO))
     from pytfpol.quiet_tf import import_tf
 
-    import_tf()
+    tf = import_tf()
     import gymnasium as gym
     import numpy as np
     from tf_agents.environments import batched_py_environment
@@ -165,9 +240,11 @@ def worker(job: dict) -> None:
     from tf_agents.metrics import py_metrics
     from tf_agents.policies import py_tf_eager_policy
     from tf_agents.trajectories import policy_step
+    from tf_agents.trajectories import time_step as ts
 
     from pytfpol.config import default_num_envs
     from pytfpol.formats.sources import resolve_policy_source
+    from pytfpol.policy import batch_call, invariance
     from pytfpol.policy.loading import LoadOptions, load_policy
     from pytfpol.running import evaluation, vector
     from pytfpol.running.env_spec import EnvSpec
@@ -205,10 +282,10 @@ def worker(job: dict) -> None:
         def action(self, time_step, state):
             return policy_step.PolicyStep(next(self._pool), (), ())
 
-    def run_loop(policy, mode: str, n: int, count: int) -> dict:
+    def run_loop(policy, mode: str, n: int, count: int, groups: int = 1) -> dict:
         step = stepper(mode, n)
         start = time.perf_counter()
-        results = evaluation.run_episodes(policy, step, count, SEED)
+        results = evaluation.run_episodes(policy, step, count, SEED, groups=groups)
         seconds = time.perf_counter() - start
         return _rate(sum(r.length for r in results), count, seconds)
 
@@ -254,14 +331,21 @@ def worker(job: dict) -> None:
         environment.close()
         return _rate(int(metrics[0].result()), int(metrics[1].result()), seconds)
 
+    def native_count(n: int) -> int:
+        return max(episodes, 2 * n)
+
     # Load everything first (not timed): pytfpol graphs per batch size, TF-Agents eager policies.
+    sync_sizes = sorted({*NUM_ENVS, default_sync} & set(range(1, episodes + 1)))
+    pipelined = [n for n in PIPELINED if n <= episodes]
+    batches = {*sync_sizes, default_async, *(-(-n // 2) for n in pipelined), *CALL_BATCHES}
+    if native:
+        batches |= set(NATIVE_NUM_ENVS)
     loaded, tfa_policies = {}, {}
-    batches = sorted({*NUM_ENVS, default_sync, default_async} & set(range(1, episodes + 1)))
     for name, path in job["policies"].items():
         source = resolve_policy_source(path)
-        for n in batches:
+        for n in sorted(batches):
             loaded[name, n] = load_policy(source, LoadOptions(batch_size=n))
-        for n in set(INVARIANCE_NUM_ENVS) & set(batches):
+        for n in set(INVARIANCE_NUM_ENVS) & set(sync_sizes):
             loaded[name, n, "variant"] = load_policy(
                 source, LoadOptions(batch_size=n, batch_invariant=False)
             )
@@ -271,10 +355,13 @@ def worker(job: dict) -> None:
             )
     like = next(iter(loaded.values())).py_policy
 
+    def pytfpol(name: str, n: int, mode: str, count: int, groups: int = 1, key=None):
+        entry = loaded[key or (name, -(-n // groups))]
+        return lambda: _in(entry.session, run_loop, entry.py_policy, mode, n, count, groups)
+
     configs = []  # (group, policy name, label, n, thunk)
-    for n in sorted({*NUM_ENVS, default_sync}):
+    for n in sync_sizes:
         count = few if n == 1 else episodes
-        label = "default" if n == default_sync else str(n)
         configs.append(
             ("bare", "-", f"gym-sync {n}", n, lambda n=n, c=count: bare_gym("sync", n, c))
         )
@@ -297,9 +384,10 @@ def worker(job: dict) -> None:
         )
     )
     if native:
-        for n in (32, 128):
+        for n in NATIVE_NUM_ENVS:
+            c = native_count(n)
             configs.append(
-                ("bare", "-", f"gym-native {n}", n, lambda n=n: bare_gym("native", n, episodes))
+                ("bare", "-", f"gym-native {n}", n, lambda n=n, c=c: bare_gym("native", n, c))
             )
             configs.append(
                 (
@@ -307,63 +395,29 @@ def worker(job: dict) -> None:
                     "-",
                     f"loop-native {n}",
                     n,
-                    lambda n=n: run_loop(NoPolicy(like, n), "native", n, episodes),
+                    lambda n=n, c=c: run_loop(NoPolicy(like, n), "native", n, c),
                 )
             )
     for name, path in job["policies"].items():
-        for n in sorted({*NUM_ENVS, default_sync} & set(batches)):
+        for n in sync_sizes:
             count = few if n == 1 else episodes
             label = f"sync {n}" + (" (default)" if n == default_sync else "")
-            policy = loaded[name, n].py_policy
-            session = loaded[name, n].session
+            configs.append(("pytfpol", name, label, n, pytfpol(name, n, "sync", count)))
+        for n in pipelined:
             configs.append(
-                (
-                    "pytfpol",
-                    name,
-                    label,
-                    n,
-                    lambda p=policy, s=session, n=n, c=count: _in(s, run_loop, p, "sync", n, c),
-                )
+                ("pytfpol", name, f"sync {n} g2", n, pytfpol(name, n, "sync", episodes, 2))
             )
         n = default_async
-        configs.append(
-            (
-                "pytfpol",
-                name,
-                f"async {n}",
-                n,
-                lambda p=loaded[name, n].py_policy, s=loaded[name, n].session, n=n: _in(
-                    s, run_loop, p, "async", n, episodes
-                ),
-            )
-        )
+        configs.append(("pytfpol", name, f"async {n}", n, pytfpol(name, n, "async", episodes)))
         if native:
-            for n in (32, 128):
+            for n in NATIVE_NUM_ENVS:
                 configs.append(
-                    (
-                        "pytfpol",
-                        name,
-                        f"native {n}",
-                        n,
-                        lambda p=loaded[name, n].py_policy, s=loaded[name, n].session, n=n: _in(
-                            s, run_loop, p, "native", n, episodes
-                        ),
-                    )
+                    ("pytfpol", name, f"native {n}", n, pytfpol(name, n, "native", native_count(n)))
                 )
-        for n in sorted(set(INVARIANCE_NUM_ENVS) & set(batches)):
+        for n in sorted(set(INVARIANCE_NUM_ENVS) & set(sync_sizes)):
             count = few if n == 1 else episodes
-            variant = loaded[name, n, "variant"]
-            configs.append(
-                (
-                    "not-invariant",
-                    name,
-                    f"sync {n}",
-                    n,
-                    lambda p=variant.py_policy, s=variant.session, n=n, c=count: _in(
-                        s, run_loop, p, "sync", n, c
-                    ),
-                )
-            )
+            thunk = pytfpol(name, n, "sync", count, key=(name, n, "variant"))
+            configs.append(("not-invariant", name, f"sync {n}", n, thunk))
         configs.append(
             ("tf-agents", name, "1 env", 1, lambda p=path: tf_agents(p, 1, job["tfa_few"]))
         )
@@ -377,10 +431,100 @@ def worker(job: dict) -> None:
             )
         )
 
+    # One batch step, part by part: the loop run with the stepper and the policy call timed.
+    def profiled(name: str, n: int) -> dict:
+        entry = loaded[name, n]
+        parts = {"step": 0.0, "reset": 0.0, "call": 0.0, "calls": 0}
+        real_stepper = stepper("sync", n)
+        timed = _TimedStepper(real_stepper, parts)
+        made = evaluation.batch_call
+
+        def timed_batch_call(policy, size, with_info=False):
+            return _TimedCall(made(policy, size, with_info), parts)
+
+        evaluation.batch_call = timed_batch_call
+        try:
+            start = time.perf_counter()
+            with entry.session.as_default():
+                results = evaluation.run_episodes(entry.py_policy, timed, episodes, SEED)
+            total = time.perf_counter() - start
+        finally:
+            evaluation.batch_call = made
+        calls = max(1, parts["calls"])
+        return {
+            "total_us": total / calls * 1e6,
+            "step_us": parts["step"] / calls * 1e6,
+            "reset_us": parts["reset"] / calls * 1e6,
+            "call_us": parts["call"] / calls * 1e6,
+            "episodes_per_call": len(results) / calls,
+            "steps_per_call": sum(r.length for r in results) / calls,
+        }
+
+    profile_configs = [
+        (name, n, lambda name=name, n=n: profiled(name, n))
+        for name in job["policies"]
+        for n in PROFILE_NUM_ENVS
+        if n in sync_sizes
+    ]
+
+    # One policy call, as the loop makes it (batch_call) and through PyTFPolicy.action.
+    def observations(spec, n: int, rng) -> list:
+        return [rng.normal(size=(n, *s.shape)).astype(s.dtype) for s in tf.nest.flatten(spec)]
+
+    def call_thunks(entry, n: int) -> dict:
+        spec = entry.py_policy.time_step_spec
+        rng = np.random.default_rng(0)
+        leaves = [
+            np.full(n, ts.StepType.MID, np.int32),
+            np.zeros(n, np.float32),
+            np.ones(n, np.float32),
+            *observations(spec.observation, n, rng),
+        ]
+        time_step = tf.nest.pack_sequence_as(spec, leaves)
+        call = batch_call.batch_call(entry.py_policy, n)
+        state = call.initial_state()
+        py_state = entry.py_policy.get_initial_state(n)
+        return {
+            "PyTFPolicy.action": lambda: entry.py_policy.action(time_step, py_state),
+            "batch_call": lambda: call(leaves, state),
+        }
+
+    call_configs = []  # (policy, label, batch, thunk)
+    for name in job["policies"]:
+        for n in sorted({*CALL_BATCHES, *PROFILE_NUM_ENVS} & batches):
+            for label, thunk in call_thunks(loaded[name, n], n).items():
+                call_configs.append((name, label, n, thunk))
+    pool_loaded = []
+    if native:  # thread pools: sessions made with each configuration
+        for name in [p for p in ("example", "wide") if p in job["policies"]]:
+            source = resolve_policy_source(job["policies"][name])
+            for label, (intra, inter) in POOLS.items():
+                for n in POOL_BATCHES:
+                    entry = _load_with_pools(
+                        tf,
+                        invariance,
+                        batch_call,
+                        load_policy,
+                        LoadOptions,
+                        source,
+                        n,
+                        intra,
+                        inter,
+                    )
+                    pool_loaded.append(entry)
+                    thunk = call_thunks(entry, n)["batch_call"]
+                    call_configs.append((name, f"pool: {label}", n, thunk))
+
     samples: dict = {}
+    call_samples: dict = {}
+    profile_samples: dict = {}
     for repeat in range(job["repeats"]):  # interleaved: every configuration once per repeat
         for group, name, label, n, thunk in configs:
             samples.setdefault((group, name, label, n), []).append(thunk())
+        for name, label, n, thunk in call_configs:
+            call_samples.setdefault((name, label, n), []).append(_time_call(thunk))
+        for name, n, thunk in profile_configs:
+            profile_samples.setdefault((name, n), []).append(thunk())
         print(f"#   repeat {repeat + 1}/{job['repeats']} done", file=sys.stderr, flush=True)
     for stepper_ in steppers.values():
         stepper_.close()
@@ -401,6 +545,88 @@ def worker(job: dict) -> None:
             "worker_peak_rss_mb": round(peak),
         }
         print("ROW " + json.dumps(row), flush=True)
+    for (name, n), runs in profile_samples.items():
+        row = {"env": env_id, "group": "profile", "policy": name, "config": "sync", "num_envs": n}
+        row.update({k: statistics.median(r[k] for r in runs) for k in runs[0]})
+        print("ROW " + json.dumps(row), flush=True)
+    for (name, label, n), runs in call_samples.items():
+        row = {
+            "env": env_id,
+            "group": "call",
+            "policy": name,
+            "config": label,
+            "num_envs": n,
+            "us_per_call": statistics.median(runs),
+        }
+        print("ROW " + json.dumps(row), flush=True)
+
+
+class _TimedStepper:
+    """A stepper whose `step` and `reset` add their seconds to `parts` (for the profile)."""
+
+    def __init__(self, stepper, parts: dict) -> None:
+        self._stepper, self._parts = stepper, parts
+        self.num_envs = stepper.num_envs
+        self.observation_space = stepper.observation_space
+        self.action_space = stepper.action_space
+        self.steps_every_slot = stepper.steps_every_slot
+
+    def step(self, slots, actions):
+        start = time.perf_counter()
+        try:
+            return self._stepper.step(slots, actions)
+        finally:
+            self._parts["step"] += time.perf_counter() - start
+
+    def reset(self, slots, seeds):
+        start = time.perf_counter()
+        try:
+            return self._stepper.reset(slots, seeds)
+        finally:
+            self._parts["reset"] += time.perf_counter() - start
+
+
+class _TimedCall:
+    """A `batch_call` whose calls add their seconds and count to `parts`."""
+
+    def __init__(self, call, parts: dict) -> None:
+        self._call, self._parts = call, parts
+        self.keyed, self.batch_size = call.keyed, call.batch_size
+
+    def initial_state(self):
+        return self._call.initial_state()
+
+    def __call__(self, *args):
+        start = time.perf_counter()
+        try:
+            return self._call(*args)
+        finally:
+            self._parts["call"] += time.perf_counter() - start
+            self._parts["calls"] += 1
+
+
+def _load_with_pools(tf, invariance, batch_call, load_policy, options, source, n, intra, inter):
+    """The policy loaded into a session with these thread pools (padding as shipped)."""
+    saved = invariance.session_config, batch_call.INTER_OP_THREADS
+    invariance.session_config = lambda: tf.compat.v1.ConfigProto(intra_op_parallelism_threads=intra)
+    batch_call.INTER_OP_THREADS = inter
+    try:
+        return load_policy(source, options(batch_size=n))
+    finally:
+        invariance.session_config, batch_call.INTER_OP_THREADS = saved
+
+
+def _time_call(thunk, seconds: float = 0.05) -> float:
+    """Median microseconds of one call over ~`seconds`, after a warm-up."""
+    for _ in range(10):
+        thunk()
+    times = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(times) < 20:
+        start = time.perf_counter()
+        thunk()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
 
 
 def _in(session, function, *args):
@@ -469,26 +695,26 @@ def _timed(command: list) -> tuple[float, float]:
 # Report
 
 
-def render(rows: list, startup: dict, repeats: int, elapsed: float) -> str:
-    cpu = _cpu_model()
+def render(rows: list, startup: dict, header: str) -> str:
     lines = [
         SECTION,
         "",
-        f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} by `make bench` ({elapsed:.0f} s) on "
-        f"{platform.node()}: {cpu}, {os.cpu_count()} CPUs, load average "
-        f"{os.getloadavg()[0]:.1f} at the end, Python {platform.python_version()}. Medians of "
-        f"{repeats} interleaved repeats. Seeds {SEED}+i; "
+        header
+        + " Seeds "
+        + f"{SEED}+i; "
         + "; ".join(
             f"{e}: {c['episodes']} episodes (one-env rows: the first {c['few']}, TF-Agents "
             f"one-env the first {c['tfa_few']}), capped at {c['max_steps']} steps"
             for e, c in ENVS.items()
         )
-        + ". Policies other than `example` have random weights (greedy), so CartPole episodes "
-        "are short; the trained `example` runs every episode to the cap.",
+        + "; native rows run max(episodes, 2 x envs) episodes. Policies other than `example` "
+        "have random weights (greedy), so CartPole episodes are short; the trained `example` "
+        "runs every episode to the cap. `sync N g2`: N envs in two pipelined groups.",
         "",
         *NOTE.strip().splitlines(),
         "",
     ]
+    lines += _targets(rows)
     for env_id in dict.fromkeys(r["env"] for r in rows):
         env_rows = [r for r in rows if r["env"] == env_id]
         bare = {r["config"]: r for r in env_rows if r["group"] == "bare"}
@@ -504,12 +730,12 @@ def render(rows: list, startup: dict, repeats: int, elapsed: float) -> str:
             "| / TF-Agents batched 128 |",
             "|---|---|---:|---:|---:|---:|---:|---:|",
         ]
-        for name in dict.fromkeys(r["policy"] for r in env_rows if r["group"] != "bare"):
+        for name in dict.fromkeys(r["policy"] for r in env_rows if r["group"] == "pytfpol"):
             mine = [r for r in env_rows if r["policy"] == name]
             tfa1 = next(r for r in mine if r["config"] == "1 env")
             tfab = next(r for r in mine if r["config"].startswith("batched"))
             for r in mine:
-                if r["group"] == "not-invariant":
+                if r["group"] in ("not-invariant", "call", "profile"):
                     continue
                 if r["group"] == "tf-agents":
                     lines.append(
@@ -525,14 +751,21 @@ def render(rows: list, startup: dict, repeats: int, elapsed: float) -> str:
                     f"{r['episodes_per_s']:,.1f} | {_ratio(r, gym_bare)} | {_ratio(r, loop_bare)} | "
                     f"{_ratio(r, tfa1)} | {_ratio(r, tfab) if n == TFA_BATCH or 'default' in r['config'] else ''} |"
                 )
+        lines += _pipelining(env_rows)
         lines += _invariance_cost(env_rows)
-        peak = max(r["worker_peak_rss_mb"] for r in env_rows)
+        lines += _calls(env_rows)
+        lines += _profile(env_rows)
+        lines += _pools(env_rows)
+        peak = max(r.get("worker_peak_rss_mb", 0) for r in env_rows)
         lines += [
             "",
             f"Peak RSS of this env's benchmark process (all policies loaded): {peak} MB.",
             "",
         ]
-    lines += ["### start-up (CartPole-v1, small policy; fresh processes)", ""]
+    lines += [
+        "### start-up (CartPole-v1, small policy; fresh processes, 7 interleaved repeats)",
+        "",
+    ]
     lines += ["| what | seconds | peak RSS MB |", "|---|---:|---:|"]
     for what, s in startup.items():
         lines.append(f"| {what} | {s['seconds']:.2f} | {s['peak_rss_mb']:.0f} |")
@@ -544,6 +777,100 @@ def render(rows: list, startup: dict, repeats: int, elapsed: float) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _find(rows: list, **where):
+    return next((r for r in rows if all(r.get(k) == v for k, v in where.items())), None)
+
+
+def _one_group(rows: list, policy: str, n: int):
+    """pytfpol sync at `n` envs in one group."""
+    return next(
+        (
+            r
+            for r in rows
+            if r["group"] == "pytfpol"
+            and r["policy"] == policy
+            and r["num_envs"] == n
+            and r["config"].startswith("sync")
+            and not r["config"].endswith(" g2")
+        ),
+        None,
+    )
+
+
+def _targets(rows: list) -> list:
+    """Issue 15's targets, read off this run: pytfpol / bare SyncVectorEnv from 32 envs up
+    (the best of one and two groups), and native / bare native."""
+    lines = [
+        "### targets",
+        "",
+        "pytfpol sync / bare `SyncVectorEnv` (target >= 0.8x from 32 envs up); in brackets the "
+        "run that gave it (1 or 2 groups):",
+        "",
+        "| env | policy | " + " | ".join(f"{n} envs" for n in PIPELINED) + " |",
+        "|---|---|" + "---:|" * len(PIPELINED),
+    ]
+    for env_id in dict.fromkeys(r["env"] for r in rows):
+        env_rows = [r for r in rows if r["env"] == env_id]
+        for name in dict.fromkeys(r["policy"] for r in env_rows if r["group"] == "pytfpol"):
+            cells = []
+            for n in PIPELINED:
+                bare = _find(env_rows, group="bare", config=f"gym-sync {n}")
+                runs = [
+                    r
+                    for r in env_rows
+                    if r["group"] == "pytfpol"
+                    and r["policy"] == name
+                    and r["num_envs"] == n
+                    and r["config"].startswith("sync")
+                ]
+                if not bare or not runs:
+                    cells.append("")
+                    continue
+                best = max(runs, key=lambda r: r["steps_per_s"])
+                groups = "2" if best["config"].endswith("g2") else "1"
+                ratio = best["steps_per_s"] / bare["steps_per_s"]
+                mark = "**" if ratio >= 0.8 else ""
+                cells.append(f"{mark}{ratio:.2f}x{mark} ({groups})")
+            lines.append(f"| {env_id} | {name} | " + " | ".join(cells) + " |")
+    native_rows = [r for r in rows if r["config"].startswith(("native", "gym-native"))]
+    if native_rows:
+        lines += [
+            "",
+            "pytfpol --vector native / bare native CartPole vector env (target >= 0.5x):",
+            "",
+            "| policy | " + " | ".join(f"{n} envs" for n in NATIVE_NUM_ENVS) + " |",
+            "|---|" + "---:|" * len(NATIVE_NUM_ENVS),
+        ]
+        for name in dict.fromkeys(r["policy"] for r in native_rows if r["group"] == "pytfpol"):
+            cells = []
+            for n in NATIVE_NUM_ENVS:
+                mine = _find(native_rows, policy=name, config=f"native {n}")
+                bare = _find(native_rows, config=f"gym-native {n}")
+                cells.append(_ratio(mine, bare) if mine else "")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return [*lines, ""]
+
+
+def _pipelining(env_rows: list) -> list:
+    two = [r for r in env_rows if r["group"] == "pytfpol" and r["config"].endswith(" g2")]
+    if not two:
+        return []
+    lines = [
+        "",
+        "one group vs two pipelined groups (--pipeline-groups 2), pytfpol sync steps/s:",
+        "",
+        "| policy | num_envs | 1 group | 2 groups | 2 / 1 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in two:
+        one = _one_group(env_rows, r["policy"], r["num_envs"]) or {}
+        lines.append(
+            f"| {r['policy']} | {r['num_envs']} | {one.get('steps_per_s', 0):,.0f} | "
+            f"{r['steps_per_s']:,.0f} | {_ratio(r, one)} |"
+        )
+    return lines
 
 
 def _invariance_cost(env_rows: list) -> list:
@@ -559,14 +886,7 @@ def _invariance_cost(env_rows: list) -> list:
         "|---|---:|---:|---:|---:|",
     ]
     for off in before:
-        on = next(
-            r
-            for r in env_rows
-            if r["group"] == "pytfpol"
-            and r["policy"] == off["policy"]
-            and r["num_envs"] == off["num_envs"]
-            and r["config"].startswith("sync")
-        )
+        on = _one_group(env_rows, off["policy"], off["num_envs"])
         lines.append(
             f"| {off['policy']} | {off['num_envs']} | {on['steps_per_s']:,.0f} | "
             f"{off['steps_per_s']:,.0f} | {_ratio(on, off)} |"
@@ -574,8 +894,110 @@ def _invariance_cost(env_rows: list) -> list:
     return lines
 
 
-def _ratio(row: dict, base) -> str:
-    if not base:
+def _calls(env_rows: list) -> list:
+    calls = [r for r in env_rows if r["group"] == "call" and not r["config"].startswith("pool")]
+    if not calls:
+        return []
+    sizes = sorted({r["num_envs"] for r in calls})
+    lines = [
+        "",
+        "one policy call (us, median): TF-Agents' `PyTFPolicy.action` vs pytfpol's `batch_call` "
+        "(the same graph and session):",
+        "",
+        "| policy | call | " + " | ".join(f"batch {n}" for n in sizes) + " |",
+        "|---|---|" + "---:|" * len(sizes),
+    ]
+    for name in dict.fromkeys(r["policy"] for r in calls):
+        for label in ("PyTFPolicy.action", "batch_call"):
+            cells = [
+                _find(calls, policy=name, config=label, num_envs=n) or {"us_per_call": None}
+                for n in sizes
+            ]
+            lines.append(
+                f"| {name} | {label} | "
+                + " | ".join(
+                    f"{c['us_per_call']:.0f}" if c["us_per_call"] is not None else "" for c in cells
+                )
+                + " |"
+            )
+    return lines
+
+
+def _profile(env_rows: list) -> list:
+    """One batch step of pytfpol sync (one group), part by part, timed inside the run."""
+    rows = [r for r in env_rows if r["group"] == "profile"]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "one batch step, part by part (us per batch step, i.e. per policy call; pytfpol sync, one "
+        "group, timed inside the run): env step = `Stepper.step` of the active envs; env reset = "
+        "`reset(seed=S+i)` of the episodes started; policy call = `batch_call`; rest = the "
+        "loop's own work (observation and action checks, writing the batch arrays, state "
+        "resets, results). The bare `SyncVectorEnv` step is for the same number of envs "
+        "(random actions, its own autoreset without seeds):",
+        "",
+        "| policy | num_envs | env steps / call | episodes / call | total | env step | env reset | "
+        "policy call | rest | bare gym step |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        gym_ = _find(env_rows, group="bare", config=f"gym-sync {r['num_envs']}")
+        bare = f"{r['num_envs'] / gym_['steps_per_s'] * 1e6:.0f}" if gym_ else ""
+        rest = r["total_us"] - r["step_us"] - r["reset_us"] - r["call_us"]
+        lines.append(
+            f"| {r['policy']} | {r['num_envs']} | {r['steps_per_call']:.1f} | "
+            f"{r['episodes_per_call']:.2f} | {r['total_us']:.0f} | {r['step_us']:.0f} | "
+            f"{r['reset_us']:.0f} | {r['call_us']:.0f} | {rest:.0f} | {bare} |"
+        )
+    return lines
+
+
+def _pools(env_rows: list) -> list:
+    pools = [r for r in env_rows if r["group"] == "call" and r["config"].startswith("pool: ")]
+    if not pools:
+        return []
+    sizes = sorted({r["num_envs"] for r in pools})
+    lines = [
+        "",
+        "session thread pools, one `batch_call` (us, median; batches padded to 16 rows as "
+        "shipped). One intra-op thread is also what batch invariance needs:",
+        "",
+        "| policy | threads | " + " | ".join(f"batch {n}" for n in sizes) + " |",
+        "|---|---|" + "---:|" * len(sizes),
+    ]
+    for name in dict.fromkeys(r["policy"] for r in pools):
+        for label in POOLS:
+            cells = [_find(pools, policy=name, config=f"pool: {label}", num_envs=n) for n in sizes]
+            lines.append(
+                f"| {name} | {label} | "
+                + " | ".join(f"{c['us_per_call']:.0f}" if c else "" for c in cells)
+                + " |"
+            )
+    return lines
+
+
+def render_validation(rows: list, header: str, repeats: int) -> str:
+    import validation_bench
+
+    lines = [
+        VALIDATION_SECTION,
+        "",
+        header.replace(f"Medians of {repeats} interleaved", "Medians of interleaved"),
+        "",
+        "Every checkpoint TensorFlow will read is validated first (`pytfpol.formats.validation`:"
+        " each tensor's CRC32C, non-finite floats, NumPy payloads). Checkpoints written by "
+        "TensorFlow (`tf.train.Checkpoint`, float32 variables of at most 16 MiB, random normal "
+        "values) in a temporary directory, from the page cache; target: at most 2x `cat`.",
+        "",
+        *validation_bench.render(rows, max(9, repeats)),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _ratio(row, base) -> str:
+    if not base or not row:
         return ""
     return f"{row['steps_per_s'] / base['steps_per_s']:.2f}x"
 
@@ -590,17 +1012,28 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def write_section(text: str) -> None:
-    """Replace (or append) our section of bench/README.md; other sections stay as they are."""
+def write_section(title: str, text: str) -> None:
+    """Replace (or insert, before the earlier figures) one section of bench/README.md; other
+    sections stay as they are."""
     current = README.read_text() if README.exists() else "# Benchmarks\n"
-    start = current.find(SECTION)
-    if start < 0:
-        new = current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
+    lines = current.split("\n")
+    try:
+        start = lines.index(title)
+    except ValueError:
+        start = None
+    if start is None:
+        earlier = next((i for i, line in enumerate(lines) if line.startswith(EARLIER)), None)
+        if earlier is None:
+            new = current.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n"
+        else:
+            new = "\n".join([*lines[:earlier], text.rstrip("\n"), "", *lines[earlier:]])
     else:
-        end = current.find("\n## ", start + len(SECTION))
-        tail = current[end:] if end >= 0 else ""
-        new = current[:start] + text.rstrip("\n") + "\n" + tail
-    README.write_text(new)
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+        tail = lines[end:]
+        new = "\n".join([*lines[:start], text.rstrip("\n"), *([""] + tail if tail else [])])
+    README.write_text(new if new.endswith("\n") else new + "\n")
 
 
 if __name__ == "__main__":

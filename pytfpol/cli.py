@@ -141,7 +141,7 @@ EVAL_SECTIONS = {
         "trusted_sha256",
     ),
     "Environment": ("env_id", "env_kwargs", "max_episode_steps"),
-    "Run": ("episodes", "seed", "stochastic", "num_envs", "vector", "timeout"),
+    "Run": ("episodes", "seed", "stochastic", "num_envs", "vector", "pipeline_groups", "timeout"),
     "Output": ("out", "overwrite", "as_json", "plot", "junit_path", "verbose", "quiet"),
     "Recording": ("video", "video_indices", "video_format", "save_trajectories", "dataset"),
     "Gate": ("gate_expressions", "min_return", "success_threshold"),
@@ -418,6 +418,13 @@ RUN_OPTIONS = _options(
         "the env's own vectorised implementation (CartPole). Results are the same.",
     ),
     click.option(
+        "--pipeline-groups",
+        "pipeline_groups",
+        type=IntRange(min=1),
+        help="Split the environments into this many groups, one policy call each, computed in a "
+        "worker thread while the other groups step (default: 1). Results are the same.",
+    ),
+    click.option(
         "--trusted-sha256",
         "trusted_sha256",
         multiple=True,
@@ -458,6 +465,7 @@ def _eval_settings(policy_path: str, options: dict, **extra):
         allow_partial=options["allow_partial"],
         stochastic=options["stochastic"],
         vector=options["vector"],
+        pipeline_groups=options["pipeline_groups"],
         trusted_sha256=options["trusted_sha256"],
         overwrite=options["overwrite"],
         gates=options["gate_expressions"],

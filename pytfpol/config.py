@@ -38,6 +38,9 @@ class EvalSettings:
     allow_partial: bool = False  # restore what matches; list the rest
     stochastic: bool = False  # sample from the policy instead of its greedy mode
     vector: str = "sync"  # how the environments run side by side: sync | async | native
+    # Groups of environments whose policy calls overlap the other groups' steps; None: chosen by
+    # --vector and --num-envs (default_pipeline_groups).
+    pipeline_groups: Optional[int] = None
     timeout: Optional[float] = None  # seconds for the whole run (loading included); exit 4
     trusted_sha256: tuple = ()  # accepted sha256 digests of saved_model.pb; () accepts any
     overwrite: bool = False  # replace another policy's results in --out, beside foreign files
@@ -67,6 +70,14 @@ class EvalSettings:
             raise UsageError(
                 f"--vector {self.vector!r}: unknown", f"choose one of {', '.join(VECTOR_MODES)}"
             )
+        if self.pipeline_groups is not None:
+            _require_int("--pipeline-groups", self.pipeline_groups, minimum=1)
+            if self.pipeline_groups > 1 and self.vector == "native":
+                raise UsageError(
+                    f"--pipeline-groups {self.pipeline_groups}: --vector native steps all its "
+                    "environments at once, so no group can step while another is computed",
+                    "drop --pipeline-groups, or use --vector sync",
+                )
         if not self.env_id:
             raise UsageError("--env is empty", "name a Gymnasium environment, e.g. CartPole-v1")
         if self.timeout is not None and (
@@ -137,6 +148,27 @@ class EvalSettings:
         enough that one policy call serves many env steps (`default_num_envs`)."""
         wanted = self.num_envs if self.num_envs is not None else default_num_envs(self.vector)
         return max(1, min(wanted, self.episodes))
+
+    @property
+    def groups_used(self) -> int:
+        """Groups of environments, each computed by one policy call (see
+        `default_pipeline_groups`); never more than there are environments."""
+        wanted = self.pipeline_groups
+        if wanted is None:
+            wanted = default_pipeline_groups(self.vector, self.num_envs_used)
+        return max(1, min(wanted, self.num_envs_used))
+
+    @property
+    def policy_batch_size(self) -> int:
+        """Rows of one policy call: the environments of one group."""
+        return -(-self.num_envs_used // self.groups_used)
+
+
+def default_pipeline_groups(vector: str, num_envs: int) -> int:
+    """One group: measured by `make bench` (bench/README.md), a policy call through the session
+    callable costs ~15-50 us, less than the steps it serves from 16 environments up, and on a
+    2-core machine shared with other jobs a worker thread rarely finds a free core to overlap it."""
+    return 1
 
 
 @dataclass(frozen=True)

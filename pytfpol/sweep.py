@@ -37,7 +37,7 @@ from pytfpol.formats import layout, validation
 from pytfpol.results import journal as journal_module
 from pytfpol.results import locking, output_checkpoint, plots, report, storage, sweep_report
 from pytfpol.running import sweep_plan
-from pytfpol.running.plan import policy_config_for
+from pytfpol.running.plan import policy_config_for, run_options
 from pytfpol.running.units import RunOptions, Unit
 
 WATCH_TRIES = 3  # a checkpoint that keeps failing validation while watched is recorded as failed
@@ -264,13 +264,7 @@ class Sweeper:
         self.progress.warn(message)
 
     def _options(self) -> RunOptions:
-        base = self.settings.eval
-        return RunOptions(
-            num_envs=base.num_envs_used,
-            vector=base.vector,
-            stochastic=base.stochastic,
-            allow_partial=base.allow_partial,
-        )
+        return run_options(self.settings.eval)
 
     def _key(self, source, checked, run) -> str:
         base = self.settings.eval

@@ -204,3 +204,74 @@ def test_stochastic_q_policy_saved_model_is_per_episode(artifacts):
             loaded.close()
         runs.append([(r.return_, r.length) for r in results])
     assert runs[0] == runs[1]
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 15: the loop calls the PyTFPolicy's graph through one C++ callable, and may pipeline
+# groups of slots; neither changes an action.
+
+
+def actions_through_batch_call(loaded, batch: int, observations: np.ndarray) -> np.ndarray:
+    """`actions_by_row`, with every call made through `batch_call` (flat arrays, the policy
+    state carried as a flat list, the episode keys fed directly)."""
+    from pytfpol.policy.batch_call import batch_call
+
+    call = batch_call(loaded.py_policy, batch)
+    out = np.zeros((len(OFFSETS), ROWS, STEPS, *loaded.action_spec.shape), np.float32)
+    for o, offset in enumerate(OFFSETS):
+        for start in range(0, ROWS, batch):
+            real = (offset + np.arange(start, min(start + batch, ROWS))) % ROWS
+            rows = np.concatenate([real, np.repeat(real[:1], batch - len(real))])
+            state = call.initial_state()
+            for t in range(STEPS):
+                step_type = ts.StepType.FIRST if t == 0 else ts.StepType.MID
+                time_step = [
+                    np.full(batch, step_type, np.int32),
+                    np.zeros(batch, np.float32),
+                    np.ones(batch, np.float32),
+                    observations[(rows + 7 * t) % ROWS],
+                ]
+                keys = (1000 + rows, np.full(batch, t)) if call.keyed else None
+                action, state, _ = call(time_step, state, keys)
+                out[o, real, t] = action[: len(real)]
+    return out
+
+
+@pytest.mark.parametrize("name", list(POLICIES))
+def test_batch_call_equals_py_tf_policy_action(det_artifacts, name):
+    for batch in (3, 33):
+        loaded = load(det_artifacts, name, batch)
+        try:
+            observations = observations_for(loaded.observation_spec)
+            theirs = actions_by_row(loaded, batch, observations)
+            ours = actions_through_batch_call(loaded, batch, observations)
+        finally:
+            loaded.close()
+        assert np.array_equal(ours, theirs), (name, batch)
+        assert len({theirs[0, r].tobytes() for r in range(ROWS)}) == ROWS  # not constants
+
+
+PIPELINED = [(8, "sync", 2), (32, "sync", 3), (32, "async", 2)]
+
+
+def pipelined_episodes(det_artifacts, name: str, num_envs: int, mode: str, groups: int):
+    loaded = load(det_artifacts, name, -(-num_envs // groups))
+    stepper = vector.make_stepper(mode, EnvSpec(CHEETAH, {}, MAX_STEPS), num_envs)
+    try:
+        with loaded.session.as_default():
+            results = evaluation.run_episodes(
+                loaded.py_policy, stepper, EPISODES, SEED, groups=groups
+            )
+    finally:
+        stepper.close()
+        loaded.close()
+    return [(r.return_, r.length) for r in results]
+
+
+@pytest.mark.parametrize("name", ["mlp", "rnn", "mlp-rebuilt-stochastic"])
+def test_cheetah_returns_identical_for_any_group_count(det_artifacts, name):
+    alone = episodes_of(det_artifacts, name, 1, "sync")
+    assert len({r for r, _ in alone}) == EPISODES
+    for num_envs, mode, groups in PIPELINED:
+        got = pipelined_episodes(det_artifacts, name, num_envs, mode, groups)
+        assert got == alone, (num_envs, mode, groups)

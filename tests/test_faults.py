@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pytfpol.errors import OutputError
+from pytfpol.errors import InputError, OutputError
 from pytfpol.formats import checkpoint_reader as cr
 from pytfpol.results import locking, storage
 from tests import countdown_env
@@ -343,6 +343,88 @@ def test_nan_weights_are_refused_at_load(artifacts, tmp_path, kind):
     assert cr.open_bundle(prefix).read(key).flat[0] != cr.open_bundle(prefix).read(key).flat[0]
     result = evaluate(tmp_path, target, "CartPole-v1", *EXTRA.get(kind, ()))
     assert_refused(result, 3, str(cr.data_path(prefix, 0, 1)), "non-finite")
+
+
+# Tensors larger than a piece (checkpoint_reader.PIECE_BYTES) are checksummed and tested for
+# non-finite values piece by piece, never assembled; what is reported must not change. Three
+# pieces are read in the caller's thread, ten by a thread reading ahead.
+BIG = (3 * cr.PIECE_BYTES) // 4 + 1001  # float32 elements: three pieces, the last one partial
+BIGGER = (10 * cr.PIECE_BYTES) // 4 - 77  # ten pieces (>= READ_AHEAD_PIECES)
+assert BIGGER * 4 > cr.READ_AHEAD_PIECES * cr.PIECE_BYTES
+
+
+def big_tensor(artifacts, tmp_path, values: np.ndarray, crc_of=None) -> tuple[Path, str]:
+    """The SavedModel's kernel replaced by `values` (1-D float32); its entry's checksum is that
+    of `crc_of` (default: the values themselves)."""
+    _, prefix = copy_input(artifacts, tmp_path, "sm")
+    raw = values.astype("<f4").tobytes()
+    crc = cr.masked_crc32c(raw if crc_of is None else crc_of.astype("<f4").tobytes())
+    replace_tensor(prefix, KERNEL, raw, crc, shape=(values.size,))
+    return prefix, KERNEL
+
+
+@pytest.mark.parametrize("count", [BIG, BIGGER])
+def test_large_finite_tensor_passes_and_reads_back(artifacts, tmp_path, count):
+    from pytfpol.formats import validation
+
+    values = np.random.default_rng(0).normal(size=count).astype(np.float32)
+    prefix, key = big_tensor(artifacts, tmp_path, values)
+    assert cr.open_bundle(prefix).entries[key].size > 2 * cr.PIECE_BYTES
+    validation.check_bundle(str(prefix))
+    np.testing.assert_array_equal(cr.open_bundle(prefix).read(key), values)
+    seen = {}  # without `accept`, every tensor is visited whole (read in pieces into its array)
+    cr.open_bundle(prefix).read_all(lambda e, v, _: seen.setdefault(e.key, v.copy()))
+    np.testing.assert_array_equal(seen[key], values)
+
+
+@pytest.mark.parametrize("count", [BIG, BIGGER])
+def test_large_tensor_non_finite_values_counted_exactly(artifacts, tmp_path, count):
+    """NaN/inf in the first and the last (partial) piece: the whole tensor's counts."""
+    from pytfpol.formats import validation
+
+    values = np.ones(count, np.float32)
+    values[[3, count - 2]] = np.nan
+    values[count - 1] = -np.inf
+    prefix, _ = big_tensor(artifacts, tmp_path, values)
+    with pytest.raises(InputError, match=r"holds non-finite values \(2 NaN, 1 inf\)"):
+        validation.check_bundle(str(prefix))
+
+
+@pytest.mark.parametrize("count", [BIG, BIGGER])
+@pytest.mark.parametrize("nan", [False, True])
+def test_large_tensor_checksum_mismatch_reported_first(artifacts, tmp_path, nan, count):
+    """A damaged byte in the last piece is a checksum error, also when it made a NaN that an
+    earlier piece's test would have found first."""
+    from pytfpol.formats import validation
+
+    stored = np.ones(count, np.float32)
+    values = stored.copy()
+    values[count - 5] = 2.0
+    if nan:
+        values[0] = np.nan
+    prefix, _ = big_tensor(artifacts, tmp_path, values, crc_of=stored)
+    with pytest.raises(InputError, match="data checksum mismatch"):
+        validation.check_bundle(str(prefix))
+
+
+def test_truncated_large_tensor_is_an_input_error(artifacts, tmp_path):
+    """The data file ends inside a large tensor: refused before any piece is read; and a file
+    that ends under the thread reading ahead is a truncation error in the caller's thread, with
+    the thread stopped."""
+    import threading
+
+    from pytfpol.formats import validation
+
+    prefix, key = big_tensor(artifacts, tmp_path, np.ones(BIGGER, np.float32))
+    entry = cr.open_bundle(prefix).entries[key]
+    data_file = cr.data_path(prefix, 0, 1)
+    os.truncate(data_file, entry.offset + entry.size - 3 * cr.PIECE_BYTES)
+    with pytest.raises(InputError, match="is past the end of the file"):
+        validation.check_bundle(str(prefix))
+    with cr._opened(data_file) as (fd, _):  # the reader's own check bypassed
+        with pytest.raises(InputError, match=r"truncated \(wanted"):
+            cr._read_numeric(fd, data_file, entry, None)
+    assert not [t for t in threading.enumerate() if t.name == "pytfpol-read"]
 
 
 @pytest.mark.parametrize(

@@ -272,3 +272,128 @@ def test_reset_state_replaces_exactly_the_starting_rows():
     np.testing.assert_array_equal(reset["count"], [5.0, 0.0, 9.0])
     np.testing.assert_array_equal(reset["h"], [[1.0, 1.0], [0.0, 0.0], [3.0, 3.0]])
     assert evaluation._reset_state((), (), step_type) == ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 15: pipelined groups (a worker thread computes one group while the others step)
+
+
+def run_grouped(policies, name, env_id, num_envs, mode, groups, episodes, seed, max_steps=None):
+    """As `run`, with the slots split into `groups`, each one policy call of its own size."""
+    loaded = policies(name, -(-num_envs // groups))
+    stepper = vector.make_stepper(mode, EnvSpec(env_id, {}, max_steps), num_envs)
+    try:
+        with loaded.session.as_default():
+            results = evaluation.run_episodes(
+                loaded.py_policy, stepper, episodes, seed, groups=groups
+            )
+    finally:
+        stepper.close()
+    assert [r.index for r in results] == list(range(episodes))
+    return [(r.return_, r.length, r.terminated, r.truncated) for r in results]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_results_identical_for_any_group_count(policies, case):
+    """Groups of 1, 2 or 3 slots (some groups with a filler row: 8 = 3 + 3 + 2), sync and
+    async: the same per-episode results as one slot. Recurrent state is carried per group."""
+    name, env_id, episodes, seed, max_steps = CASES[case]
+    baseline = run(policies, name, env_id, 1, "sync", episodes, seed, max_steps)
+    for mode, num_envs, groups in [("sync", 3, 3), ("sync", 8, 2), ("sync", 8, 3), ("async", 8, 2)]:
+        got = run_grouped(policies, name, env_id, num_envs, mode, groups, episodes, seed, max_steps)
+        assert got == baseline, (mode, num_envs, groups)
+
+
+def test_pipelined_state_is_reset_for_each_episode(artifacts, tmp_path):
+    """StepCounterPolicy (state that ignores the step type) through the API, 2 groups."""
+    config = tmp_path / "counter.toml"
+    config.write_text('factory = "tests.factories:step_counter_policy"\n')
+    settings = EvalSettings(
+        str(artifacts / "checkpointer" / "step_counter"),
+        countdown_env.ENV_ID,
+        episodes=12,
+        seed=2,
+        config=str(config),
+        num_envs=5,
+        pipeline_groups=2,
+        out=str(tmp_path / "out"),
+    )
+    assert (settings.groups_used, settings.policy_batch_size) == (2, 3)
+    report = api.evaluate(settings)
+    lengths = [countdown_env.episode_length(2 + i) for i in range(12)]
+    assert [e["length"] for e in report["episodes"]] == lengths
+    assert [e["return"] for e in report["episodes"]] == [step_counter_return(n) for n in lengths]
+
+
+def test_pipelined_env_failure_names_the_episode(policies):
+    loaded = policies("countdown_sm", 2)
+    stepper = vector.make_stepper("sync", EnvSpec(countdown_env.FAULTY_ENV_ID, {"fail_seed": 5}), 4)
+    try:
+        with loaded.session.as_default(), pytest.raises(RunError) as info:
+            evaluation.run_episodes(loaded.py_policy, stepper, 8, 0, groups=2)
+    finally:
+        stepper.close()
+    assert "episode 5 (seed 5)" in info.value.message
+    assert 5 not in [r.index for r in info.value.completed]
+
+
+def test_native_takes_one_group_only(policies):
+    with pytest.raises(UsageError, match="--vector native steps all its environments at once"):
+        EvalSettings("p", "CartPole-v1", episodes=8, vector="native", pipeline_groups=2)
+    assert EvalSettings("p", "CartPole-v1", episodes=8, vector="native").groups_used == 1
+    loaded = policies("cartpole_sm", 2)
+    stepper = vector.make_stepper("native", EnvSpec("CartPole-v1"), 4)
+    try:
+        with loaded.session.as_default(), pytest.raises(ValueError, match="steps all its slots"):
+            evaluation.run_episodes(loaded.py_policy, stepper, 4, 0, groups=2)
+    finally:
+        stepper.close()
+
+
+def test_a_policy_built_for_another_batch_is_refused(policies):
+    loaded = policies("cartpole_sm", 3)
+    stepper = vector.make_stepper("sync", EnvSpec("CartPole-v1"), 4)
+    try:
+        with pytest.raises(ValueError, match="built for batches of 3, not 2"):
+            evaluation.run_episodes(loaded.py_policy, stepper, 4, 0, groups=2)
+    finally:
+        stepper.close()
+
+
+def counting_py_policy():
+    """A numpy PyPolicy whose state counts steps and which never looks at the step type (no
+    TF-Agents policy resets it on FIRST): right while its count is below the limit, wrong
+    after. Only the loop's reset per starting slot gives each episode its exact return."""
+    from tf_agents.policies import py_policy
+    from tf_agents.specs import array_spec
+    from tf_agents.trajectories import policy_step
+    from tf_agents.trajectories import time_step as ts
+
+    class CountingPolicy(py_policy.PyPolicy):
+        def _get_initial_state(self, batch_size):
+            return np.zeros(batch_size, np.float32)
+
+        def _action(self, time_step, policy_state):
+            good = np.argmax(time_step.observation, axis=-1).astype(np.int64)
+            right = policy_state < STEP_COUNTER_LIMIT
+            return policy_step.PolicyStep(np.where(right, good, 1 - good), policy_state + 1)
+
+    observation = array_spec.BoundedArraySpec((2,), np.float32, 0.0, 1.0, "observation")
+    return CountingPolicy(
+        ts.time_step_spec(observation),
+        array_spec.BoundedArraySpec((), np.int64, 0, 1, "action"),
+        policy_state_spec=array_spec.ArraySpec((), np.float32),
+    )
+
+
+@pytest.mark.parametrize(("num_envs", "groups"), [(1, 1), (3, 1), (5, 2), (6, 3)])
+def test_loop_resets_state_per_episode_in_every_group(num_envs, groups):
+    policy = counting_py_policy()
+    stepper = vector.make_stepper("sync", EnvSpec(countdown_env.ENV_ID), num_envs)
+    try:
+        results = evaluation.run_episodes(policy, stepper, 12, 2, groups=groups)
+    finally:
+        stepper.close()
+    lengths = [countdown_env.episode_length(2 + i) for i in range(12)]
+    assert [r.length for r in results] == lengths
+    assert [r.return_ for r in results] == [step_counter_return(n) for n in lengths]

@@ -1,4 +1,4 @@
-"""Read TensorFlow checkpoints (V2 tensor bundles) in pure Python + numpy, without TensorFlow.
+"""Read TensorFlow checkpoints (V2 tensor bundles) with numpy and google-crc32c, without TensorFlow.
 
 Why: `pytfpol inspect` should answer faster than `import tensorflow`, and TensorFlow aborts,
 segfaults or hangs on some crafted checkpoint files, so every checkpoint is validated here before
@@ -8,7 +8,8 @@ TensorFlow reads it. The reader is strict: any byte string either parses complet
 A bundle `<prefix>` is `<prefix>.index`, an SSTable (LevelDB table format) mapping tensor names to
 `BundleEntryProto`s (the header `BundleHeaderProto` is under the key ""), and
 `<prefix>.data-<shard>-of-<num_shards>` files holding the tensor bytes. Checksums are TF's masked
-CRC32C; index blocks are verified when opened, tensor data when read.
+CRC32C (computed by `google-crc32c`, Google's C library); index blocks are verified when opened,
+tensor data when read.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import mmap
 import os
+import queue
 import re
 import stat
 import struct
+import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
+import google_crc32c
 import numpy as np
 
 from pytfpol.errors import InputError
@@ -69,80 +71,20 @@ DTYPES: dict[int, tuple[str, Optional[str]]] = {
     23: ("uint64", "<u8"),
 }
 DT_STRING = 7
+DT_BOOL = 10
+# Large tensors are read, checksummed and tested in pieces of this size, each while it is still
+# in the CPU's cache (`Bundle.read_all`); a multiple of every element size.
+PIECE_BYTES = 1 << 20
+READ_AHEAD_PIECES = 8  # from this many pieces in a tensor, a thread reads ahead
 
 
 # ----------------------------------------------------------------------------- CRC32C
 
 
-def _crc_table() -> np.ndarray:
-    table = np.zeros(256, np.uint32)
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
-        table[byte] = crc
-    return table
-
-
-_TABLE = _crc_table()
-_TABLE_LIST = [int(x) for x in _TABLE]
-
-
-def _raw_crc_lanes(lanes: np.ndarray, registers: np.ndarray) -> np.ndarray:
-    """Run the CRC register of every column of `lanes` (shape L x N) over its L bytes at once."""
-    index = np.empty(registers.shape, np.uint32)
-    for row in lanes:
-        np.bitwise_xor(registers, row, out=index)
-        np.bitwise_and(index, 0xFF, out=index)
-        registers = _TABLE[index] ^ (registers >> 8)
-    return registers
-
-
-@lru_cache(maxsize=8)
-def _zero_shift_tables(length: int) -> tuple[list[int], ...]:
-    """Byte tables of the linear map `register -> register after `length` zero bytes`."""
-    basis = _raw_crc_lanes(
-        np.zeros((length, 32), np.uint8), np.uint32(1) << np.arange(32, dtype=np.uint32)
-    )
-    basis = [int(x) for x in basis]
-    tables = []
-    for part in range(4):
-        table = [0] * 256
-        for value in range(1, 256):
-            low = value & -value
-            table[value] = table[value ^ low] ^ basis[8 * part + low.bit_length() - 1]
-        tables.append(table)
-    return tuple(tables)
-
-
 def crc32c(data: bytes, crc: int = 0) -> int:
-    """CRC32C (Castagnoli) of `data`, extending `crc`; vectorised with numpy for large inputs.
-
-    Large inputs are cut into equal lanes whose registers numpy advances together; the lane
-    results are then combined with the (linear) "shift by L zero bytes" map.
-    """
-    n = len(data)
-    if n < 2048:
-        register = crc ^ 0xFFFFFFFF
-        table = _TABLE_LIST
-        for byte in data:
-            register = table[(register ^ byte) & 0xFF] ^ (register >> 8)
-        return register ^ 0xFFFFFFFF
-    lane = 1 << max(6, (n.bit_length() + 1) // 2)  # about sqrt(n) bytes per lane
-    count = -(-n // lane)
-    buffer = np.zeros(count * lane, np.uint8)
-    buffer[count * lane - n :] = np.frombuffer(data, np.uint8)
-    start = count * lane - n  # leading zeros do not change a zero register
-    init = np.frombuffer(struct.pack("<I", crc ^ 0xFFFFFFFF), np.uint8)
-    buffer[start : start + 4] ^= init  # the initial register == the first 4 bytes xor-ed
-    lanes = np.ascontiguousarray(buffer.reshape(count, lane).T)
-    registers = _raw_crc_lanes(lanes, np.zeros(count, np.uint32))
-    t0, t1, t2, t3 = _zero_shift_tables(lane)
-    acc = 0
-    for value in registers.tolist():
-        acc = t0[acc & 0xFF] ^ t1[(acc >> 8) & 0xFF] ^ t2[(acc >> 16) & 0xFF] ^ t3[acc >> 24]
-        acc ^= value
-    return acc ^ 0xFFFFFFFF
+    """CRC32C (Castagnoli) of `data`, extending `crc`: Google's C implementation
+    (`google-crc32c`, several GB/s), which takes `bytes` only."""
+    return google_crc32c.extend(crc, data if isinstance(data, bytes) else bytes(data))
 
 
 def masked_crc32c(data: bytes) -> int:
@@ -473,8 +415,8 @@ def _read_file(path: Path, offset: int = 0, size: Optional[int] = None) -> bytes
 
 
 @contextlib.contextmanager
-def _mapped(path: Path):
-    """A regular file's bytes, memory-mapped (opened non-blocking, re-checked with fstat)."""
+def _opened(path: Path):
+    """A regular file's descriptor and size (opened non-blocking, re-checked with fstat)."""
     _regular_file_size(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
@@ -486,22 +428,51 @@ def _mapped(path: Path):
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise InputError(f"{path}: not a regular file", "give a checkpoint file", path=path)
-        if info.st_size == 0:
-            yield b""
-            return
-        try:
-            data = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: cannot read ({exc})", HINT_CORRUPT, path=path) from None
-        try:
-            yield memoryview(data)
-        finally:
-            try:
-                data.close()
-            except BufferError:  # a view still refers to it; the GC will unmap it
-                pass
+        yield fd, info.st_size
     finally:
         os.close(fd)
+
+
+def _pread(fd: int, path: Path, offset: int, size: int) -> bytes:
+    """Exactly `size` bytes at `offset` of an open file (InputError when it ends first)."""
+    chunks, done = [], 0
+    try:
+        while done < size:
+            chunk = os.pread(fd, min(size - done, 1 << 30), offset + done)
+            if not chunk:
+                raise InputError(
+                    f"{path}: truncated (wanted {size} bytes at {offset}, got {done})",
+                    HINT_CORRUPT,
+                    path=path,
+                )
+            chunks.append(chunk)
+            done += len(chunk)
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot read ({exc.strerror or exc})", HINT_CORRUPT, path=path
+        ) from None
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class _Window:
+    """Sequential reads of a data file in pieces of at least PIECE_BYTES: tensors read in offset
+    order cost one `pread` per piece, not one per tensor."""
+
+    def __init__(self, fd: int, path: Path, size: int) -> None:
+        self._fd, self._path, self._size = fd, path, size
+        self._start, self._data = 0, b""
+
+    def bytes(self, offset: int, size: int) -> bytes:
+        start = offset - self._start
+        if start < 0 or start + size > len(self._data):
+            self._start = offset
+            self._data = _pread(
+                self._fd, self._path, offset, max(size, min(PIECE_BYTES, self._size - offset))
+            )
+            start = 0
+        if start == 0 and size == len(self._data):
+            return self._data
+        return self._data[start : start + size]
 
 
 def index_path(prefix: str | os.PathLike) -> Path:
@@ -556,39 +527,41 @@ class Bundle:
             raise InputError(f"{path}: {exc}", HINT_CORRUPT, path=path) from None
 
     def read_all(
-        self, visit: Callable[[Entry, np.ndarray, Path], None], digests: Optional[dict] = None
+        self,
+        visit: Callable[..., None],
+        accept: Optional[Callable[[Entry, np.ndarray], bool]] = None,
+        digests: Optional[dict] = None,
     ) -> None:
-        """Read and verify every readable tensor, each data shard opened once (mapped), and
-        call `visit(entry, value, data_file)` with each; nothing is kept here, so a large
-        checkpoint is never held in memory at once. `digests`, when given, receives each data
-        shard's path -> (sha256, bytes), computed from the same mapping."""
+        """Read and verify every readable tensor, each data shard opened once and read in
+        offset order, and call `visit(entry, value, data_file)` with each (a read-only array;
+        nothing is kept here, so a large checkpoint is held only by what `visit` keeps).
+
+        Numeric tensors larger than PIECE_BYTES are read straight into their array piece by
+        piece (a thread reading ahead), each piece checksummed and, with `accept(entry, piece)`,
+        tested while it is in the CPU's cache; with `accept`, `visit` is called as
+        `visit(entry, value, data_file, tested)`, `tested` True when every piece of a large
+        tensor was accepted (so `visit` need not look again). A checksum mismatch is always
+        reported first. `digests`, when given, receives each data shard's path ->
+        (sha256, bytes), hashed by a thread from the same open file while it is read.
+        """
         by_shard: dict[int, list[Entry]] = {}
         for entry in self.entries.values():
             if entry.sliced or (
-                DTYPES[entry.dtype_enum][1] is None and entry.dtype_enum != DT_STRING
+                entry.dtype_enum != DT_STRING and DTYPES[entry.dtype_enum][1] is None
             ):
                 continue
             by_shard.setdefault(entry.shard_id, []).append(entry)
         for shard in range(self.header.num_shards):
-            entries = by_shard.get(shard, [])
+            entries = sorted(by_shard.get(shard, []), key=lambda e: e.offset)
             path = self.data_file(shard)
-            with _mapped(path) as data:
+            with _opened(path) as (fd, size):
+                hasher = _Hasher(fd, path, size) if digests is not None else None
+                try:
+                    _read_shard(fd, path, size, entries, visit, accept)
+                finally:
+                    digest = hasher.finish() if hasher is not None else None
                 if digests is not None:
-                    digests[str(path)] = (hashlib.sha256(data).hexdigest(), len(data))
-                for entry in sorted(entries, key=lambda e: e.offset):
-                    raw = bytes(data[entry.offset : entry.offset + entry.size])
-                    if len(raw) != entry.size:
-                        raise InputError(
-                            f"{path}: {entry.key!r} at {entry.offset}+{entry.size} is past the "
-                            "end of the file",
-                            HINT_CORRUPT,
-                            path=path,
-                        )
-                    try:
-                        value = _decode(entry, raw)
-                    except _Corrupt as exc:
-                        raise InputError(f"{path}: {exc}", HINT_CORRUPT, path=path) from None
-                    visit(entry, value, path)
+                    digests[str(path)] = (digest, size)
 
     def read_bytes(self, key: str) -> bytes:
         """A scalar string tensor's bytes (e.g. a NumpyState payload)."""
@@ -602,7 +575,125 @@ class Bundle:
         return value.item()
 
 
-def _decode(entry: Entry, raw: bytes) -> np.ndarray:
+def _read_shard(fd: int, path: Path, size: int, entries: list, visit, accept) -> None:
+    window = _Window(fd, path, size)
+    for entry in entries:
+        if entry.offset + entry.size > size:
+            raise InputError(
+                f"{path}: {entry.key!r} at {entry.offset}+{entry.size} is past the end of the file",
+                HINT_CORRUPT,
+                path=path,
+            )
+        tested = False
+        if entry.size > PIECE_BYTES and entry.dtype_enum not in (DT_STRING, DT_BOOL):
+            value, tested = _read_numeric(fd, path, entry, accept)
+        else:
+            raw = window.bytes(entry.offset, entry.size)
+            try:
+                value = _decode(entry, raw, copy=False)
+            except _Corrupt as exc:
+                raise InputError(f"{path}: {exc}", HINT_CORRUPT, path=path) from None
+        if accept is None:
+            visit(entry, value, path)
+        else:
+            visit(entry, value, path, tested)
+
+
+class _Hasher:
+    """The sha256 of an open file, computed by a thread that reads it in PIECE_BYTES pieces
+    (`os.preadv` and hashlib release the GIL), so that hashing overlaps validation."""
+
+    def __init__(self, fd: int, path: Path, size: int) -> None:
+        self._fd, self._path, self._size = fd, path, size
+        self._digest = hashlib.sha256()
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._run, name="pytfpol-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        buffer = np.empty(min(PIECE_BYTES, max(self._size, 1)), np.uint8)
+        try:
+            for start in range(0, self._size, buffer.size):
+                piece = buffer[: min(buffer.size, self._size - start)]
+                _pread_into(self._fd, self._path, piece, start)
+                self._digest.update(piece)
+        except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+            self._error = exc
+
+    def finish(self) -> str:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._digest.hexdigest()
+
+
+def _read_numeric(fd: int, path: Path, entry: Entry, accept) -> tuple[np.ndarray, bool]:
+    """A large numeric tensor read straight into its array piece by piece, each piece
+    checksummed and tested with `accept` while in cache (no `bytes` copy of the whole); from
+    READ_AHEAD_PIECES pieces a thread reads the next pieces meanwhile (`os.preadv` releases the
+    GIL; google-crc32c holds it, so checksums stay in this thread). Returns (array, every piece
+    accepted)."""
+    raw = np.empty(entry.size, np.uint8)
+    starts = range(0, entry.size, PIECE_BYTES)
+    dtype = np.dtype(DTYPES[entry.dtype_enum][1])
+    ready: queue.SimpleQueue = queue.SimpleQueue()
+    reader = None
+    if len(starts) >= READ_AHEAD_PIECES:
+
+        def read_ahead() -> None:
+            try:
+                for start in starts:
+                    _pread_into(fd, path, raw[start : start + PIECE_BYTES], entry.offset + start)
+                    ready.put(None)
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                ready.put(exc)
+
+        reader = threading.Thread(target=read_ahead, name="pytfpol-read", daemon=True)
+        reader.start()
+    crc, accepted = 0, accept is not None
+    try:
+        for start in starts:
+            piece = raw[start : start + PIECE_BYTES]
+            if reader is None:
+                _pread_into(fd, path, piece, entry.offset + start)
+            else:
+                failure = ready.get()
+                if failure is not None:
+                    raise failure
+            crc = google_crc32c.extend(crc, piece)
+            if accepted:
+                accepted = bool(accept(entry, piece.view(dtype)))
+    finally:
+        if reader is not None:
+            reader.join()
+    if entry.crc32c is not None and mask_crc(crc) != entry.crc32c:
+        raise InputError(f"{path}: {entry.key!r}: data checksum mismatch", HINT_CORRUPT, path=path)
+    value = raw.view(dtype).reshape(entry.shape)
+    value.flags.writeable = False
+    return value, accepted
+
+
+def _pread_into(fd: int, path: Path, target: np.ndarray, offset: int) -> None:
+    """Fill `target` (bytes) from `offset` of an open file (InputError when it ends first)."""
+    done, size = 0, target.size
+    try:
+        while done < size:
+            count = os.preadv(fd, [target[done:]], offset + done)
+            if not count:
+                raise InputError(
+                    f"{path}: truncated (wanted {size} bytes at {offset}, got {done})",
+                    HINT_CORRUPT,
+                    path=path,
+                )
+            done += count
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot read ({exc.strerror or exc})", HINT_CORRUPT, path=path
+        ) from None
+
+
+def _decode(entry: Entry, raw: bytes, copy: bool = True) -> np.ndarray:
+    """The tensor in `raw`, its checksum verified; a read-only view of `raw` unless `copy`."""
     if entry.dtype_enum == DT_STRING:
         return _decode_strings(entry, raw)
     if entry.crc32c is not None and masked_crc32c(raw) != entry.crc32c:
@@ -610,8 +701,14 @@ def _decode(entry: Entry, raw: bytes) -> np.ndarray:
     numpy_dtype = DTYPES[entry.dtype_enum][1]
     if numpy_dtype is None:
         raise _Corrupt(f"{entry.key!r}: {entry.dtype} tensors cannot be read")
-    array = np.frombuffer(raw, np.dtype(numpy_dtype)).reshape(entry.shape).copy()
-    if entry.dtype_enum == 10 and array.size and not np.isin(array.view(np.uint8), (0, 1)).all():
+    array = np.frombuffer(raw, np.dtype(numpy_dtype)).reshape(entry.shape)
+    if copy:
+        array = array.copy()
+    if (
+        entry.dtype_enum == DT_BOOL
+        and array.size
+        and not np.isin(array.view(np.uint8), (0, 1)).all()
+    ):
         raise _Corrupt(f"{entry.key!r}: bool tensor holds bytes other than 0 and 1")
     return array
 

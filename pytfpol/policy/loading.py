@@ -32,7 +32,14 @@ import tensorflow_probability as tfp  # noqa: E402
 from tf_agents.policies import policy_saver, py_tf_policy, tf_policy  # noqa: E402
 from tf_agents.specs import tensor_spec  # noqa: E402
 
-from pytfpol.policy import checkpoints, inference, invariance, networks, sampling  # noqa: E402
+from pytfpol.policy import (  # noqa: E402
+    batch_call,
+    checkpoints,
+    inference,
+    invariance,
+    networks,
+    sampling,
+)
 from pytfpol.policy.partial_restore import describe_unmatched  # noqa: E402
 
 TRAIN_STEP_KEY = "train_step/.ATTRIBUTES/VARIABLE_VALUE"
@@ -494,6 +501,7 @@ def _py_policy(policy, options: LoadOptions, session, path: str):
 def _new_session(options: LoadOptions):
     """A session on a fresh graph, closed if loading into it fails (kept open otherwise)."""
     config = invariance.session_config() if options.batch_invariant else None
+    config = batch_call.session_config(config)  # ops run in the calling thread
     session = tf.compat.v1.Session(graph=tf.Graph(), config=config)
     try:
         yield session

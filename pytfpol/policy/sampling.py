@@ -148,6 +148,11 @@ class EpisodeKeyedPyPolicy(py_policy.PyPolicy):
     def session(self):
         return self._inner.session
 
+    @property
+    def inner(self):
+        """The `PyTFPolicy` of the `EpisodeSampledPolicy` (pytfpol.policy.batch_call calls it)."""
+        return self._inner
+
     def set_episode_keys(self, episode_seeds: np.ndarray, steps: np.ndarray) -> None:
         self._keys = {
             EPISODE: episode_key(episode_seeds),

@@ -1,14 +1,20 @@
-"""The evaluation loop: a batch of environment slots, one policy call per step for all of them.
+"""The evaluation loop: a batch of environment slots, one policy call per step for all of them
+(or for each group of them).
 
 Episode `i` is always reset with seed `seed + i`, whichever slot runs it, and results are kept by
-episode index: the per-episode results do not depend on how many environments run side by side
-nor on the backend (`pytfpol.running.vector`). A slot whose episode ends starts the next unstarted episode
-at once; when none is left it idles (its last observation still fills its row of the fixed-size
-policy batch, and its action is ignored). Recurrent policy state is reset for exactly the slots
-that start an episode.
+episode index: the per-episode results do not depend on how many environments run side by side,
+on the backend (`pytfpol.running.vector`) nor on how the slots are grouped. A slot whose episode
+ends starts the next unstarted episode at once; when none is left it idles (its last observation
+still fills its row of the fixed-size policy batch, and its action is ignored). Recurrent policy
+state is reset for exactly the slots that start an episode.
 
-The per-step work is done on whole batches with numpy; Python loops run per finished episode,
-not per step. Knows no files and no UI: progress is reported through a callback.
+The slots may be split into groups, each computed by one policy call; with more than one group a
+worker thread computes one group's actions while the loop steps another group's environments
+(`pytfpol.running.pipeline`). Each group keeps its time step in preallocated arrays, written in
+place, that the policy call (`pytfpol.policy.batch_call`: the PyTFPolicy's graph through one C++
+callable) takes as they are. The per-step work is done on whole batches with numpy; Python loops
+run per finished episode, not per step. Knows no files and no UI: progress is reported through
+callbacks.
 """
 
 from __future__ import annotations
@@ -18,20 +24,23 @@ from typing import Any, Callable, Optional, Protocol
 
 import numpy as np
 import tensorflow as tf
+from tf_agents.trajectories import policy_step
 from tf_agents.trajectories import time_step as ts
 
 from pytfpol.errors import PytfpolError, RunError, interrupted, stopped_by
-from pytfpol.running.envs import ActionUnbatcher, _pack_like, flatten_with_paths
+from pytfpol.policy.batch_call import batch_call
+from pytfpol.running.envs import ActionUnbatcher, flatten_with_paths
+from pytfpol.running.pipeline import Calls
 from pytfpol.running.units import EpisodeRecord
 from pytfpol.running.vector import EnvFailure, Stepper
 
 
 class EpisodeObserver(Protocol):
     """Sees every episode start and batch step through the loop's own arrays, for recording
-    videos and trajectories (`pytfpol.recording`); must not modify them. `observations`,
-    `rewards` and the flags have one row per entry of `slots` (the env's dtypes, as the stepper
-    returned them); `action_step` (actions, policy info) has a row for every slot: take rows
-    `slots`. `indices` are the episodes those slots run, `seeds` their reset seeds."""
+    videos and trajectories (`pytfpol.recording`); must not modify them. Every argument has one
+    row per entry of `slots` (the stepper's slots): `observations`, `rewards` and the flags in
+    the env's dtypes, as the stepper returned them, `action_step` the policy's actions and info.
+    `indices` are the episodes those slots run, `seeds` their reset seeds."""
 
     def episode_start(
         self, slots: np.ndarray, indices: np.ndarray, seeds: np.ndarray, observations: Any
@@ -50,28 +59,39 @@ class EpisodeObserver(Protocol):
 
 
 class _Slots:
-    """Per-slot state of the batch, as arrays: what the policy sees and what each slot runs."""
+    """One group of slots computed by one policy call, as arrays: what the policy sees, what each
+    slot runs, and the policy state. Row r is the stepper's slot `slot[r]`; rows past the real
+    slots (`slot == -1`) only fill the policy's fixed batch and never run an episode."""
 
-    def __init__(self, n: int, observation_spec: Any, action_spec: Any) -> None:
-        self.episode = np.full(n, -1, dtype=np.int64)  # episode index run by each slot, -1 idle
-        self.returns = np.zeros(n, dtype=np.float64)
-        self.lengths = np.zeros(n, dtype=np.int64)
-        self.step_type = np.full(n, ts.StepType.FIRST, dtype=np.int32)
-        self.reward = np.zeros(n, dtype=np.float32)
-        self.discount = np.ones(n, dtype=np.float32)
+    def __init__(
+        self, slots: np.ndarray, size: int, observation_spec: Any, action_spec: Any, state: list
+    ) -> None:
+        self.size = size
+        self.slot = np.full(size, -1, dtype=np.int64)
+        self.slot[: slots.size] = slots
+        self.real = np.arange(slots.size)  # the rows that are real slots
+        self.episode = np.full(size, -1, dtype=np.int64)  # episode index run by each row, -1 idle
+        self.returns = np.zeros(size, dtype=np.float64)
+        self.lengths = np.zeros(size, dtype=np.int64)
+        self.step_type = np.full(size, ts.StepType.MID, dtype=np.int32)  # FIRST when starting
+        self.reward = np.zeros(size, dtype=np.float32)
+        self.discount = np.ones(size, dtype=np.float32)
         leaves = flatten_with_paths(observation_spec, "observation")
         self.paths = [path for path, _ in leaves]
-        self.leaves = [np.zeros((n, *s.shape), dtype=s.dtype) for _, s in leaves]
-        self.observation = _pack_like(observation_spec, iter(self.leaves))  # views of `leaves`
+        self.leaves = [np.zeros((size, *s.shape), dtype=s.dtype) for _, s in leaves]
+        # The time step as the policy call takes it, in tf.nest order; written in place.
+        self.time_step = [self.step_type, self.reward, self.discount, *self.leaves]
         self.action_bounds = _ActionBounds(action_spec)
+        self.state = state
+        self.initial_state = state
 
-    def write(self, slots: np.ndarray, observations: Any) -> None:
-        """Observations (a batch nest from the env) into rows `slots`, in the policy's dtypes."""
+    def write(self, rows: Any, observations: Any) -> None:
+        """Observations (a batch nest from the env) into `rows`, in the policy's dtypes."""
         for leaf, (_, values) in zip(self.leaves, flatten_with_paths(observations)):
-            leaf[slots] = values
+            leaf[rows] = values
 
-    def time_step(self) -> ts.TimeStep:
-        return ts.TimeStep(self.step_type, self.reward, self.discount, self.observation)
+    def active(self) -> np.ndarray:
+        return np.flatnonzero(self.episode >= 0)
 
 
 def run_episodes(
@@ -83,55 +103,72 @@ def run_episodes(
     deadline: Optional[float] = None,
     timeout: Optional[float] = None,
     on_step: Optional[Callable[[int], None]] = None,
+    groups: int = 1,
     first: int = 0,
     observer: Optional[EpisodeObserver] = None,
 ) -> list[EpisodeRecord]:
     """Run exactly `episodes` episodes of `policy` (a batched PyPolicy) on `stepper`'s slots:
     episode indices `first .. first + episodes - 1`, episode i reset with seed `seed + i`.
 
-    `policy` must accept a batch of `stepper.num_envs` time steps. Raises RunError (or
-    Interrupted on Ctrl-C / SIGTERM) with the episodes completed so far in `.completed`; RunError
-    too once `time.monotonic()` passes `deadline` (checked once per batch step; `timeout` is only
-    named). `on_step(n)` is told after each batch step how many env steps it took. `observer`
-    sees each episode start (the env's reset observations) and each step (actions, policy info,
-    observations, rewards and flags, the rows of the active slots); None costs nothing.
+    The slots are split into `groups` (slot k in group k % groups), each computed by one policy
+    call: `policy` must accept batches of ceil(`stepper.num_envs` / `groups`) time steps. With
+    more than one group the policy calls run in a worker thread, overlapped with the steps of
+    the other groups' environments (`pytfpol.running.pipeline`); the results are the same for
+    any number of groups. Raises RunError (or Interrupted on Ctrl-C / SIGTERM) with the
+    episodes completed so far in `.completed`; RunError too once `time.monotonic()` passes
+    `deadline` (checked before each group's step; `timeout` is only named). `on_step(n)` is told
+    after each group's step how many env steps it took. `observer` sees each episode start (the
+    env's reset observations) and each step (actions, policy info, observations, rewards and
+    flags of the active slots); None costs nothing (the policy info is not even fetched).
     """
     n = stepper.num_envs
-    slots = _Slots(n, policy.time_step_spec.observation, policy.action_spec)
-    # A policy that samples per episode (pytfpol.policy.sampling) is told each row's episode seed and
-    # step, so its draws do not depend on the batch.
-    set_episode_keys = getattr(policy, "set_episode_keys", None)
+    groups = max(1, min(int(groups), n))
+    if groups > 1 and getattr(stepper, "steps_every_slot", False):
+        raise ValueError(f"{type(stepper).__name__} steps all its slots at once: use groups=1")
+    size = -(-n // groups)
+    call = batch_call(policy, size, with_info=observer is not None)
+    lanes = [
+        _Slots(
+            np.arange(g, n, groups),
+            size,
+            policy.time_step_spec.observation,
+            policy.action_spec,
+            call.initial_state(),
+        )
+        for g in range(groups)
+    ]
     unbatcher = ActionUnbatcher(policy.action_spec, stepper.action_space)
+    scatter = _ActionScatter(n) if groups > 1 else None
     results: dict[int, EpisodeRecord] = {}
     next_episode, end = first, first + episodes
 
-    def begin(free: np.ndarray) -> None:
-        """Start the next unstarted episodes on the `free` slots; idle the rest."""
+    def begin(lane: _Slots, free: np.ndarray) -> None:
+        """Start the next unstarted episodes on the `free` rows of `lane`; idle the rest."""
         nonlocal next_episode
         count = min(free.size, end - next_episode)
         starting, idle = free[:count], free[count:]
-        slots.episode[idle] = -1
+        lane.episode[idle] = -1
         if not count:
             return
         indices = np.arange(next_episode, next_episode + count, dtype=np.int64)
         next_episode += count
-        slots.episode[starting] = indices
-        slots.returns[starting] = 0.0
-        slots.lengths[starting] = 0
-        slots.step_type[starting] = ts.StepType.FIRST
-        slots.reward[starting] = 0.0
-        observations = stepper.reset(starting, seed + indices)
-        slots.write(starting, observations)
+        lane.episode[starting] = indices
+        lane.returns[starting] = 0.0
+        lane.lengths[starting] = 0
+        lane.step_type[starting] = ts.StepType.FIRST
+        lane.reward[starting] = 0.0
+        observations = stepper.reset(lane.slot[starting], seed + indices)
+        lane.write(starting, observations)
         if observer is not None:
-            observer.episode_start(starting, indices, seed + indices, observations)
+            observer.episode_start(lane.slot[starting], indices, seed + indices, observations)
 
-    def finish(slot: int, terminated: bool, truncated: bool, success: int) -> None:
-        index = int(slots.episode[slot])
+    def finish(lane: _Slots, row: int, terminated: bool, truncated: bool, success: int) -> None:
+        index = int(lane.episode[row])
         result = EpisodeRecord(
             index=index,
             seed=seed + index,
-            return_=float(slots.returns[slot]),
-            length=int(slots.lengths[slot]),
+            return_=float(lane.returns[row]),
+            length=int(lane.lengths[row]),
             terminated=terminated,
             truncated=truncated and not terminated,
             success=None if success < 0 else bool(success),
@@ -140,49 +177,74 @@ def run_episodes(
         if on_episode is not None:
             on_episode(result)
 
-    try:
-        begin(np.arange(n))
-        initial_state = policy.get_initial_state(n)
-        state = initial_state
-        active = np.flatnonzero(slots.episode >= 0)
-        while active.size:
-            if deadline is not None and time.monotonic() > deadline:
-                _timed_out(slots, active, seed, len(results), episodes, timeout)
-            _check_observations(slots, active, seed)
-            state = _reset_state(state, initial_state, slots.step_type)
-            if set_episode_keys is not None:
-                set_episode_keys(seed + slots.episode, slots.lengths)
-            action_step = policy.action(slots.time_step(), state)
-            state = action_step.state
-            _check_actions(unbatcher, action_step.action, active, slots, seed)
-            observation, reward, terminated, truncated, success = stepper.step(
-                active, action_step.action
+    def submit(lane: _Slots) -> None:
+        """Ask for the actions of `lane`'s active rows, if any (computed when taken, or in the
+        worker thread while other lanes step)."""
+        active = lane.active()
+        if not active.size:
+            return
+        _check_observations(lane, active, seed)
+        if lane.state:  # a flat list: empty for a policy without state
+            lane.state = _reset_state(lane.state, lane.initial_state, lane.step_type)
+        keys = (seed + lane.episode, lane.lengths) if call.keyed else None
+        calls.submit((lane, active), lane.time_step, lane.state, keys)
+
+    def advance(lane: _Slots, active: np.ndarray, action: Any, info: Any) -> None:
+        """Step `lane`'s active environments with `action`; finish and begin episodes."""
+        _check_actions(unbatcher, action, active, lane, seed)
+        full = active.size == lane.size  # every row runs: slices, not fancy indexing
+        rows = slice(None) if full else active
+        slots = lane.slot if full else lane.slot[active]
+        taken = action
+        if scatter is not None:
+            action = scatter(action, slots, active)
+        observation, reward, terminated, truncated, success = stepper.step(slots, action)
+        if observer is not None:
+            observer.step(
+                slots,
+                lane.episode[rows],
+                policy_step.PolicyStep(
+                    tf.nest.map_structure(lambda leaf: _rows(leaf, active), taken),
+                    (),
+                    tf.nest.map_structure(lambda leaf: _rows(np.asarray(leaf), active), info),
+                ),
+                observation,
+                reward,
+                terminated,
+                truncated,
             )
-            slots.write(active, observation)
-            slots.returns[active] += reward
-            slots.lengths[active] += 1
-            slots.step_type[active] = ts.StepType.MID
-            slots.reward[active] = reward
-            if observer is not None:
-                observer.step(
-                    active,
-                    slots.episode[active],
-                    action_step,
-                    observation,
-                    reward,
-                    terminated,
-                    truncated,
+        lane.write(rows, observation)
+        lane.returns[rows] += reward
+        lane.lengths[rows] += 1
+        lane.step_type[rows] = ts.StepType.MID
+        lane.reward[rows] = reward
+        if on_step is not None:
+            on_step(active.size)
+        done = terminated | truncated
+        if done.any():
+            for k in np.flatnonzero(done).tolist():
+                finish(
+                    lane, int(active[k]), bool(terminated[k]), bool(truncated[k]), int(success[k])
                 )
-            if on_step is not None:
-                on_step(active.size)
-            done = terminated | truncated
-            if done.any():
-                for k in np.flatnonzero(done).tolist():
-                    finish(int(active[k]), bool(terminated[k]), bool(truncated[k]), int(success[k]))
-                begin(active[done])
-                active = np.flatnonzero(slots.episode >= 0)
+            begin(lane, active[done])
+
+    calls = Calls(call, threaded=groups > 1)
+    failed_lane = lanes[0]
+    try:
+        for lane in lanes:
+            begin(lane, lane.real)
+        for lane in lanes:
+            submit(lane)
+        while len(calls):
+            if deadline is not None and time.monotonic() > deadline:
+                _timed_out(lanes, seed, len(results), episodes, timeout)
+            (lane, active), (action, state, info) = calls.next()
+            failed_lane = lane
+            lane.state = state
+            advance(lane, active, action, info)
+            submit(lane)
     except EnvFailure as exc:
-        index = int(slots.episode[exc.slot])
+        index = _episode_of_slot(lanes, exc.slot, failed_lane)
         error = RunError(
             f"episode {index} (seed {seed + index}): the environment raised in "
             f"{exc.method}(): {exc.description}",
@@ -201,7 +263,35 @@ def run_episodes(
     except PytfpolError as exc:
         exc.completed = _in_order(results)
         raise
+    finally:
+        calls.close()
     return _in_order(results)
+
+
+def _episode_of_slot(lanes: list, slot: int, lane: _Slots) -> int:
+    """The episode the stepper's `slot` runs (`lane`'s, else any lane's)."""
+    for candidate in (lane, *lanes):
+        rows = np.flatnonzero(candidate.slot == slot)
+        if rows.size:
+            return int(candidate.episode[rows[0]])
+    return -1
+
+
+class _ActionScatter:
+    """A group's actions placed at its slots' rows of an action batch for all `n` slots (what
+    `Stepper.step` takes); the other rows are left as they were."""
+
+    def __init__(self, n: int) -> None:
+        self._n = n
+        self._full = None
+
+    def __call__(self, action: Any, slots: np.ndarray, rows: np.ndarray) -> Any:
+        leaves = tf.nest.flatten(action)
+        if self._full is None:
+            self._full = [np.zeros((self._n, *leaf.shape[1:]), leaf.dtype) for leaf in leaves]
+        for full, leaf in zip(self._full, leaves):
+            full[slots] = leaf[rows]
+        return tf.nest.pack_sequence_as(action, list(self._full))
 
 
 def _in_order(results: dict[int, EpisodeRecord]) -> list[EpisodeRecord]:
@@ -223,14 +313,16 @@ def _reset_state(state, initial_state, step_type: np.ndarray):
     return tf.nest.map_structure(pick, state, initial_state)
 
 
-def _timed_out(slots: _Slots, active: np.ndarray, seed: int, done: int, total: int, timeout):
-    slot = int(active[np.argmin(slots.episode[active])])
-    first = int(slots.episode[slot])
-    more = f" (and {active.size - 1} more running)" if active.size > 1 else ""
+def _timed_out(lanes: list, seed: int, done: int, total: int, timeout):
+    running = [
+        (int(lane.episode[r]), int(lane.lengths[r])) for lane in lanes for r in lane.active()
+    ]
+    first, step = min(running)
+    more = f" (and {len(running) - 1} more running)" if len(running) > 1 else ""
     limit = f"--timeout {timeout:g}s" if timeout is not None else "the deadline"
     raise RunError(
         f"{limit} reached after {done} of {total} episodes, in episode {first} "
-        f"(seed {seed + first}) at step {int(slots.lengths[slot])}{more}",
+        f"(seed {seed + first}) at step {step}{more}",
         "raise --timeout, lower --max-episode-steps, or check the environment ends its "
         "episodes; completed episodes were written",
     )

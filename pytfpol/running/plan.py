@@ -85,15 +85,26 @@ class Plan(HoldsFirstEnv):
     def unit(self) -> Unit:
         """The evaluation as one unit of work: all its episodes, on this plan's checkpoint."""
         settings = self.settings
-        options = RunOptions(
-            num_envs=settings.num_envs_used,
-            vector=settings.vector,
-            stochastic=settings.stochastic,
-            allow_partial=settings.allow_partial,
-        )
         return Unit(
-            self.source, self.env, 0, settings.episodes, settings.seed, options, self.policy_config
+            self.source,
+            self.env,
+            0,
+            settings.episodes,
+            settings.seed,
+            run_options(settings),
+            self.policy_config,
         )
+
+
+def run_options(settings: EvalSettings) -> RunOptions:
+    """How every unit of a run with `settings` runs its episodes."""
+    return RunOptions(
+        num_envs=settings.num_envs_used,
+        vector=settings.vector,
+        stochastic=settings.stochastic,
+        allow_partial=settings.allow_partial,
+        groups=settings.groups_used,
+    )
 
 
 def plan_evaluation(settings: EvalSettings) -> Plan:

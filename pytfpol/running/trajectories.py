@@ -182,9 +182,9 @@ class TrajectoryCollector:
             if episode is None:
                 continue
             episode.observations.append([np.array(leaf[k]) for leaf in observation_leaves])
-            episode.actions.append([np.array(np.asarray(leaf)[slot]) for _, leaf in actions])
+            episode.actions.append([np.array(np.asarray(leaf)[k]) for _, leaf in actions])
             if info:
-                episode.info.append([np.array(np.asarray(leaf)[slot]) for _, leaf in info])
+                episode.info.append([np.array(np.asarray(leaf)[k]) for _, leaf in info])
             episode.rewards.append(rewards[k])
             episode.terminated.append(bool(terminated[k]))
             episode.truncated.append(bool(truncated[k]))

@@ -28,6 +28,12 @@ class RunOptions:
     vector: str = "sync"
     stochastic: bool = False
     allow_partial: bool = False
+    groups: int = 1  # pipelined groups of environments, one policy call each
+
+    @property
+    def policy_batch_size(self) -> int:
+        """Rows of one policy call: the environments of one group."""
+        return -(-self.num_envs // self.groups)
 
 
 @dataclass(frozen=True)

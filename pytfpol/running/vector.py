@@ -60,6 +60,7 @@ class Stepper:
     num_envs: int
     observation_space: spaces.Space  # of one environment
     action_space: spaces.Space
+    steps_every_slot: bool = False  # True: `step` steps all slots, whichever are asked for
 
     def reset(self, slots: np.ndarray, seeds: np.ndarray) -> Any:
         raise NotImplementedError
@@ -419,7 +420,12 @@ def _native_resetters() -> dict:
 
 
 class NativeStepper(Stepper):
-    """An env id's `vector_entry_point` implementation with an exact per-slot reset."""
+    """An env id's `vector_entry_point` implementation with an exact per-slot reset.
+
+    Each `step` steps every sub-environment (idle ones with filler actions), so the loop cannot
+    step one group of its slots while another group's actions are computed."""
+
+    steps_every_slot = True
 
     def __init__(self, env_spec: EnvSpec, num_envs: int) -> None:
         kwargs = dict(env_spec.kwargs)

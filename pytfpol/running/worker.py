@@ -35,7 +35,7 @@ class PolicyWorker:
                 "action": envs.space_to_spec(first.action_space, "action"),
             }
             options = loading.LoadOptions(
-                batch_size=unit.options.num_envs,
+                batch_size=unit.options.policy_batch_size,
                 config=unit.config,
                 stochastic=unit.options.stochastic,
                 seed=unit.seed,
@@ -100,6 +100,7 @@ class PolicyWorker:
                     on_step=on_step,
                     first=unit.first,
                     observer=observer,
+                    groups=unit.options.groups,
                 )
         except PytfpolError as exc:
             if exc.completed is None:
