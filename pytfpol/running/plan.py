@@ -8,6 +8,7 @@ policy config that rebuilds a Checkpointer policy. The result is a `Plan` that t
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -30,7 +31,7 @@ from pytfpol.policy.policy_config import (
     shipped_hint,
 )
 from pytfpol.running.env_spec import EnvSpec, preflight
-from pytfpol.running.units import RunOptions, Unit
+from pytfpol.running.units import RunOptions, Unit, split
 
 
 @dataclass
@@ -75,6 +76,18 @@ class Plan:
         return Unit(
             self.source, self.env, 0, settings.episodes, settings.seed, options, self.policy_config
         )
+
+    def units(self, size: Optional[int]) -> list[Unit]:
+        """The evaluation as units of `size` episodes (one unit when None). Each runs as many
+        envs side by side as it has episodes, up to --num-envs: results do not depend on it."""
+        whole = self.unit()
+        if size is None or size >= whole.count:
+            return [whole]
+        options = dataclasses.replace(whole.options, num_envs=min(whole.options.num_envs, size))
+        return [
+            dataclasses.replace(whole, first=first, count=count, options=options)
+            for first, count in split(whole.count, size)
+        ]
 
     def take_first_env(self) -> Any:
         """The env the preflight made, handed to whoever runs the episodes (once)."""

@@ -95,6 +95,22 @@ def split(count: int, block: Optional[int]) -> list[tuple[int, int]]:
     return [(first, min(size, count - first)) for first in range(0, count, size)]
 
 
+def unit_size(
+    episodes: int, asked: Optional[int], workers: int = 1, checkpoints: int = 1
+) -> Optional[int]:
+    """Episodes per unit: `asked` (--unit-episodes); else None (all of a checkpoint's episodes
+    in one unit) for one worker; for several, enough units that each has about two to run
+    (so none idles while another finishes a long one), but at least 8 episodes a unit, so
+    that the per-unit cost (a restore, a round trip) stays small next to the episodes."""
+    if asked is not None:
+        return min(asked, episodes)
+    if workers <= 1:
+        return None
+    per_checkpoint = max(1, -(-2 * workers // max(1, checkpoints)))
+    size = min(episodes, max(8, -(-episodes // per_checkpoint)))
+    return None if size >= episodes else size
+
+
 def merge(results: Iterable[UnitResult], expected: Iterable[tuple]) -> dict[tuple, EpisodeRecord]:
     """The records of `results` by (train step, episode index), exactly the `expected` keys:
     a key that two results hold, or that none holds, is a RunError naming it (a runner lost or
