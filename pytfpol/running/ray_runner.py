@@ -376,6 +376,8 @@ class RayRunner:
     def close(self) -> None:
         """The actors remove their copies and stop; a Ray started here is shut down."""
         try:
+            if self.pending():
+                self.cancel()
             if not self._cancelled and self.actors:
                 closing = [actor.close.remote() for actor in self.actors]
                 ray.wait(closing, num_returns=len(closing), timeout=10)

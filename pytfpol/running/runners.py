@@ -26,15 +26,16 @@ from pytfpol.running.worker import PolicyWorker
 class Hooks:
     """What the driver hears of a unit. `on_episode(record)` for each episode and `on_step(n)`
     for env steps: as they happen in this process, when its result arrives from elsewhere.
-    `before(unit)` / `after(unit)` bracket a unit run here (a remote runner cannot see when its
-    units start). `deadline` (time.monotonic) and `timeout` (named in messages) stop a unit run
-    here; a remote runner's driver checks them itself. `observer` sees the loop's arrays (only
-    here)."""
+    `loading(unit)`, `started(unit)` (its policy is loaded) and `ended(unit)` bracket a unit
+    run here (a remote runner cannot see when its units start). `deadline` (time.monotonic) and
+    `timeout` (named in messages) stop a unit run here; a remote runner's driver checks them
+    itself. `observer` sees the loop's arrays (only here)."""
 
     on_episode: Optional[Callable[[EpisodeRecord], None]] = None
     on_step: Optional[Callable[[int], None]] = None
-    before: Optional[Callable[[Unit], None]] = None
-    after: Optional[Callable[[Unit], None]] = None
+    loading: Optional[Callable[[Unit], None]] = None
+    started: Optional[Callable[[Unit], None]] = None
+    ended: Optional[Callable[[Unit], None]] = None
     deadline: Optional[float] = None
     timeout: Optional[float] = None
     observer: Any = None
@@ -120,16 +121,19 @@ class InProcessRunner:
         """Run the oldest submitted unit and return it. A failure to load or restore its policy
         (input or run error) is its result's `error`, with no records."""
         unit, checked, hooks, tag = self._queue.popleft()
-        if hooks.before is not None:
-            hooks.before(unit)
+        if hooks.loading is not None:
+            hooks.loading(unit)
         try:
             try:
-                result = self.run(unit, checked, **hooks.run_kwargs())
+                worker = self.worker_for(unit, checked)
+                if hooks.started is not None:
+                    hooks.started(unit)
+                result = worker.run(unit, checked, **hooks.run_kwargs())
             except (InputError, RunError) as exc:
                 result = UnitResult(unit, error=exc, worker=socket.gethostname())
         finally:
-            if hooks.after is not None:
-                hooks.after(unit)
+            if hooks.ended is not None:
+                hooks.ended(unit)
         return Done(tag, result, 1, {"host": result.worker, "pid": os.getpid()})
 
     def cancel(self) -> None:
