@@ -138,7 +138,11 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
         try:
             runner = (
                 remote_runner(
-                    settings.backend, settings.ray_address, settings.actors, settings.shared_path
+                    settings.backend,
+                    settings.ray_address,
+                    settings.actors,
+                    settings.shared_path,
+                    progress.warn,
                 )
                 or local
             )

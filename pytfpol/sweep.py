@@ -236,7 +236,9 @@ class Sweeper:
         from pytfpol.running.runners import remote_runner
 
         base = self.settings.eval
-        self.remote = remote_runner(base.backend, base.ray_address, base.actors, base.shared_path)
+        self.remote = remote_runner(
+            base.backend, base.ray_address, base.actors, base.shared_path, self._note
+        )
         if self.remote is not None:
             total = self._checkpoints() * base.episodes
             self.progress.start(total, f"sweep on {base.backend}", self.plan.max_episode_steps)

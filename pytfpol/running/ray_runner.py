@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import tempfile
+import threading
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 import ray
@@ -49,6 +51,8 @@ ACTOR_CPUS = 1  # one policy call and one env step at a time: TF runs one intra-
 UNITS_PER_ACTOR = 2  # in hand per actor: the next unit waits there while one runs
 UNIT_ATTEMPTS = 3  # a unit whose worker process died is sent again, up to this many starts
 POLL_SECONDS = 0.25  # how often the driver looks at signals and --timeout while waiting
+RESTART_PAUSE = 0.5  # seconds between probes of an actor whose process died (Ray restarts it)
+STALL_LIMIT = 600.0  # seconds units may wait with every actor restarting: then a RunError
 CACHE_DIR = "pytfpol-ray"  # under the node's temp dir: each actor's copies of shipped files
 # A worker process that died: Ray restarts the actor; the unit is sent again.
 _WORKER_DIED = (
@@ -214,14 +218,20 @@ class RayRunner:
     a Ray already initialised in this process is used as it is."""
 
     def __init__(
-        self, address: Optional[str] = None, actors: Optional[int] = None, shared: bool = False
+        self,
+        address: Optional[str] = None,
+        actors: Optional[int] = None,
+        shared: bool = False,
+        warn: Optional[Callable[[str], None]] = None,
     ) -> None:
         self.shared = shared
+        self._warn = warn or (lambda message: None)
         self._started = False
         address = address or os.environ.get("RAY_ADDRESS") or None
         if ray.is_initialized():
             self.address = "this process's Ray"
         else:
+            handlers = _python_signal_handlers()
             try:
                 ray.init(
                     address=address,
@@ -237,14 +247,24 @@ class RayRunner:
                     "(--ray-address HOST:6379 or RAY_ADDRESS), or leave both out for a Ray "
                     "instance on this machine",
                 ) from None
+            finally:  # Ray's core installs its own SIGTERM handler: pytfpol's stops the run
+                _restore_signal_handlers(handlers)
             self._started = True
             self.address = redact(address) if address else "local"
+        # Ray prints its raylet's error messages (e.g. "A worker died") on the driver's stdout,
+        # which carries only pytfpol's data: they are off; the runner says what happened.
+        if hasattr(ray._private.worker, "_worker_logs_enabled"):
+            ray._private.worker._worker_logs_enabled = False
         cpus = int(ray.cluster_resources().get("CPU", 1))
         count = actors if actors is not None else max(1, cpus // ACTOR_CPUS)
         remote = ray.remote(num_cpus=ACTOR_CPUS, max_restarts=-1, max_task_retries=0)(UnitActor)
         self.actors = [remote.remote() for _ in range(count)]
         self.capacity = UNITS_PER_ACTOR * count
         self._load = [0] * count
+        self._paused = [0.0] * count  # time.monotonic() before which an actor is not probed
+        self._restarting = [False] * count  # its process died: no unit until a probe answers
+        self._probes: dict = {}  # ObjectRef of UnitActor.pid -> actor index
+        self._stalled: Optional[float] = None  # since when every actor is restarting
         self._queue: deque[_Job] = deque()
         self._running: dict = {}  # ObjectRef -> _Job
         self._payloads: dict[str, list] = {}  # file set key -> [ObjectRef, units using it]
@@ -269,9 +289,21 @@ class RayRunner:
         self._dispatch()
 
     def _dispatch(self) -> None:
-        while self._queue and min(self._load) < UNITS_PER_ACTOR:
+        now = time.monotonic()
+        probing = set(self._probes.values())
+        for k, restarting in enumerate(self._restarting):
+            if restarting and k not in probing and self._paused[k] <= now:
+                self._probes[self.actors[k].pid.remote()] = k  # answers once it is back
+        while self._queue:
+            ready = [
+                k
+                for k in range(len(self.actors))
+                if self._load[k] < UNITS_PER_ACTOR and not self._restarting[k]
+            ]
+            if not ready:
+                return
             job = self._queue.popleft()
-            actor = min(range(len(self.actors)), key=lambda k: self._load[k])
+            actor = min(ready, key=lambda k: self._load[k])
             payloads = [
                 None if self.shared else [self._payloads[files.key][0]]
                 for files in job.shipment.sets
@@ -291,11 +323,20 @@ class RayRunner:
         """The next completed unit (None after `poll` seconds without one). A unit whose
         worker died is sent again and waited for; after UNIT_ATTEMPTS starts it is a RunError."""
         waited = 0.0
-        while self._running:
+        while self._running or self._queue:
+            self._dispatch()  # units held back while their actors restart
+            self._check_stalled()
             step = POLL_SECONDS if poll is None else min(POLL_SECONDS, max(poll - waited, 0))
-            ready, _ = ray.wait(list(self._running), num_returns=1, timeout=step)
+            waiting = [*self._running, *self._probes]
+            if waiting:
+                ready, _ = ray.wait(waiting, num_returns=1, timeout=step)
+            else:
+                ready = []
+                time.sleep(step)
             waited += step
-            if ready:
+            if ready and ready[0] in self._probes:
+                self._probed(ready[0])
+            elif ready:
                 done = self._collect(ready[0])
                 if done is not None:
                     return done
@@ -303,13 +344,45 @@ class RayRunner:
                 return None
         return None
 
+    def _probed(self, ref) -> None:
+        """An actor that died answered (it is back: it gets units again) or not yet."""
+        k = self._probes.pop(ref)
+        try:
+            ray.get(ref)
+        except _WORKER_DIED:
+            self._paused[k] = time.monotonic() + RESTART_PAUSE
+            return
+        self._restarting[k] = False
+        self._stalled = None
+
+    def _check_stalled(self) -> None:
+        """Units waiting while no actor comes back (a lost node, no resources left): after
+        STALL_LIMIT seconds the cluster cannot run them, a RunError for the first."""
+        if self._running or not self._queue or not all(self._restarting):
+            self._stalled = None
+            return
+        self._stalled = self._stalled or time.monotonic()
+        if time.monotonic() - self._stalled > STALL_LIMIT:
+            raise RunError(
+                f"{self._queue[0].unit.label}: no Ray actor came back for {STALL_LIMIT:g} s "
+                "after its process died",
+                "check the cluster (ray status); completed units were kept",
+            )
+
     def _collect(self, ref) -> Optional[Done]:
         job = self._running.pop(ref)
         self._load[job.actor] -= 1
         try:
             records, train_step, seconds, host, pid, error = ray.get(ref)
         except _WORKER_DIED as exc:
+            if not self._restarting[job.actor]:
+                self._restarting[job.actor] = True  # no unit there until a probe answers
+                self._paused[job.actor] = time.monotonic() + RESTART_PAUSE
             if job.attempts < UNIT_ATTEMPTS:
+                self._warn(
+                    f"{job.unit.label}: the Ray worker it was sent to died "
+                    f"({type(exc).__name__}); it runs again"
+                )
                 self._queue.appendleft(job)  # again, whole: its records count once
                 self._dispatch()
                 return None
@@ -359,6 +432,7 @@ class RayRunner:
         """Stop every unit: the queued ones are dropped, the running ones' actors killed."""
         self._queue.clear()
         self._running.clear()
+        self._probes.clear()
         self._payloads.clear()
         self._cancelled = True
         for actor in self.actors:
@@ -388,6 +462,18 @@ class RayRunner:
             if self._started:
                 ray.shutdown()
                 self._started = False
+
+
+def _python_signal_handlers() -> dict:
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _restore_signal_handlers(handlers: dict) -> None:
+    for sig, handler in handlers.items():
+        if handler is not None:
+            signal.signal(sig, handler)
 
 
 def _error(info: Optional[tuple], records: list) -> Optional[PytfpolError]:

@@ -166,9 +166,15 @@ class InProcessRunner:
         self.close()
 
 
-def remote_runner(backend: str, address: Optional[str], actors: Optional[int], shared: bool):
-    """The runner of `--backend` when it runs units elsewhere (None for local). Ray is imported
-    only here."""
+def remote_runner(
+    backend: str,
+    address: Optional[str],
+    actors: Optional[int],
+    shared: bool,
+    warn: Optional[Callable[[str], None]] = None,
+):
+    """The runner of `--backend` when it runs units elsewhere (None for local); `warn` hears
+    of workers that died (their units run again). Ray is imported only here."""
     if backend == "local":
         return None
     try:
@@ -180,4 +186,4 @@ def remote_runner(backend: str, address: Optional[str], actors: Optional[int], s
             f"--backend ray: Ray is not installed ({exc})",
             "install it with: pip install 'pytfpol[ray]'",
         ) from None
-    return RayRunner(address, actors, shared)
+    return RayRunner(address, actors, shared, warn)
