@@ -278,6 +278,13 @@ class Sweeper:
                 done = each.next_result(poll=0.25)
                 if done is not None:
                     self._arrived(done)
+        if limit == 0 and runner is None and self.jobs:  # a runner lost a unit: never silently
+            job = next(iter(self.jobs.values()))
+            raise RunError(
+                f"step {job.entry['step']}: {job.expected - job.arrived} of its units never "
+                "returned a result",
+                "a runner lost units of work; this is a bug in pytfpol",
+            )
 
     def _arrived(self, done) -> None:
         result = done.result

@@ -268,8 +268,10 @@ def test_a_file_that_differs_on_the_worker_is_an_input_error_not_retried(cluster
     shutil.copytree(LEARNER_RUN, run)
     source = resolve_policy_source(run, step=15360)
     checked = validation.validate(source)
-    index = Path(f"{source.checkpoint_prefix}.index")
-    index.write_bytes(index.read_bytes() + b"\0")  # changed after validation
+    # changed after validation, so that validation alone does not notice: bytes after the last
+    # tensor of a data shard are read by no one
+    data = next(Path(source.checkpoint_prefix).parent.glob("variables.data-*"))
+    data.write_bytes(data.read_bytes() + b"\0")
     unit = Unit(source, EnvSpec("CartPole-v1", {}, 20), 0, 2, 0, RunOptions(num_envs=2))
     runner = RayRunner(actors=1, shared=True)
     try:
@@ -282,7 +284,9 @@ def test_a_file_that_differs_on_the_worker_is_an_input_error_not_retried(cluster
         runner.close()
     assert done.attempts == 1 and done.result.records == []
     assert isinstance(done.result.error, InputError) and done.result.error.exit_code == 3
-    assert done.result.error.message.startswith(f"{index}: ")
+    assert done.result.error.message.startswith(
+        f"{data}: differs on this worker from the file the driver validated (sha256 "
+    )
 
 
 # ------------------------------------------------------------------------------- stopping
