@@ -234,7 +234,7 @@ class RayRunner:
             handlers = _python_signal_handlers()
             try:
                 ray.init(
-                    address=address,
+                    address=address or "local",  # "local": a new instance, never a stray one
                     include_dashboard=False,
                     logging_level="ERROR",
                     log_to_driver=False,
@@ -268,6 +268,7 @@ class RayRunner:
         self._queue: deque[_Job] = deque()
         self._running: dict = {}  # ObjectRef -> _Job
         self._payloads: dict[str, list] = {}  # file set key -> [ObjectRef, units using it]
+        self._saved_models: dict = {}  # SavedModel directory -> its FileSet, hashed once
         self._cancelled = False
 
     # ------------------------------------------------------------------------------ submit
@@ -275,7 +276,7 @@ class RayRunner:
     def submit(
         self, unit: Unit, checked: CheckedInputs, hooks: Optional[Hooks] = None, tag: Any = None
     ) -> None:
-        shipment = shipping.describe(unit.source, checked)
+        shipment = shipping.describe(unit.source, checked, self._saved_models)
         if not self.shared:
             for files in shipment.sets:
                 kept = self._payloads.get(files.key)

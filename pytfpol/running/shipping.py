@@ -61,12 +61,17 @@ class Shipment:
         return [s for s in (self.saved_model, self.checkpoint, self.evaluation) if s is not None]
 
 
-def describe(source: PolicySource, checked: CheckedInputs) -> Shipment:
+def describe(
+    source: PolicySource, checked: CheckedInputs, saved_models: Optional[dict] = None
+) -> Shipment:
     """The file sets `source` is loaded from, with the digests validation computed (the files
-    validation did not read, e.g. saved_model.pb, are hashed here)."""
+    validation did not read, e.g. saved_model.pb, are hashed here). `saved_models`, kept by a
+    caller describing many checkpoints of one SavedModel, holds its set once described."""
     known = checked.file_digests()
     saved_model = None
-    if source.saved_model_dir is not None:
+    if saved_models is not None and source.saved_model_dir in saved_models:
+        saved_model = saved_models[source.saved_model_dir]
+    elif source.saved_model_dir is not None:
         root = os.path.abspath(source.saved_model_dir)
         names = sorted(
             os.path.relpath(os.path.join(folder, name), root)
@@ -74,6 +79,8 @@ def describe(source: PolicySource, checked: CheckedInputs) -> Shipment:
             for name in files
         )
         saved_model = FileSet(root, tuple(_entry(root, name, known) for name in names))
+        if saved_models is not None:
+            saved_models[source.saved_model_dir] = saved_model
     return Shipment(
         saved_model, _bundle_set(source.checkpoint_prefix, checked), _bundle_set(
             source.evaluation_prefix, checked
