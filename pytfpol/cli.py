@@ -91,7 +91,7 @@ Examples:
   pytfpol sweep train/policy --env Pendulum-v1 --every 5 --select iqm_return
   pytfpol sweep seed0/policies seed1/policies --env CartPole-v1   # runs
   pytfpol sweep train/policies --env CartPole-v1 --watch --watch-timeout 600
-  pytfpol sweep train/policies --env CartPole-v1 --backend ray --actors 8   # a Ray cluster
+  pytfpol sweep train/policies --env CartPole-v1 --backend ray --actors 8
 """
 
 SWEEP_EXIT_CODES = f"""\b
@@ -122,7 +122,7 @@ Examples:
   pytfpol eval train/policies --env CartPole-v1 --step 20000 --json
   pytfpol eval train/policy --env Pendulum-v1 --config tf-agents-sac-v2-actor
   pytfpol eval POLICY --env CartPole-v1 --min-return 475 -q   # a CI gate
-  pytfpol eval POLICY --env CartPole-v1 --episodes 1000 --backend ray --ray-address HEAD:6379
+  pytfpol eval POLICY --env CartPole-v1 --backend ray --ray-address HEAD:6379
 """
 
 INSPECT_EXAMPLES = """\b
@@ -143,10 +143,21 @@ EVAL_SECTIONS = {
         "trusted_sha256",
     ),
     "Environment": ("env_id", "env_kwargs", "max_episode_steps"),
-    "Run": ("episodes", "seed", "stochastic", "num_envs", "vector", "timeout"),
+    "Run": (
+        "episodes",
+        "seed",
+        "stochastic",
+        "num_envs",
+        "vector",
+        "timeout",
+        "backend",
+        "ray_address",
+        "actors",
+        "unit_episodes",
+        "shared_path",
+    ),
     "Output": ("out", "overwrite", "as_json", "plot", "junit_path", "verbose", "quiet"),
     "Recording": ("video", "video_indices", "video_format", "save_trajectories", "dataset"),
-    "Backend": ("backend", "ray_address", "actors", "unit_episodes", "shared_path"),
     "Gate": ("gate_expressions", "min_return", "success_threshold"),
 }
 

@@ -27,7 +27,7 @@ ray = pytest.importorskip("ray")
 
 from pytfpol import api  # noqa: E402
 from pytfpol.config import EvalSettings, SweepSettings  # noqa: E402
-from pytfpol.errors import InputError, UsageError  # noqa: E402
+from pytfpol.errors import InputError, RunError, UsageError  # noqa: E402
 from pytfpol.formats import validation  # noqa: E402
 from pytfpol.formats.sources import resolve_policy_source  # noqa: E402
 from pytfpol.running import shipping  # noqa: E402
@@ -174,6 +174,31 @@ def test_eval_on_ray_equals_the_local_eval(cluster, tmp_path):
         (8, 3),
     ]
     assert remote["backend"]["address"] == "this process's Ray"
+
+
+def test_a_checkpointer_sweep_on_ray_equals_the_local_sweep(cluster, artifacts, tmp_path):
+    """A Checkpointer directory: no graph on disk, the network rebuilt on each actor from the
+    config (shipped in the unit), each ckpt-<step> shipped and restored into it."""
+    policy = artifacts / "checkpointer" / "dqn_v2_run" / "train" / "policy"
+    config = str(REPO / "configs" / "tf-agents-dqn-v2-cartpole.toml")
+
+    def sweep(name: str, **backend) -> dict:
+        settings = SweepSettings(
+            paths=(str(policy),),
+            eval=EvalSettings(
+                str(policy), "CartPole-v1", episodes=5, seed=1, config=config,
+                max_episode_steps=STEPS, out=str(tmp_path / name), **backend,
+            ),
+            confirm_episodes=2,
+        )  # fmt: skip
+        return api.sweep(settings)
+
+    local = sweep("local")
+    remote = sweep("ray", backend="ray", actors=2, unit_episodes=2)
+    record_workers(cluster, remote)
+    assert [e["step"] for e in remote["checkpoints"]] == [10, 20, 30]
+    assert outcome(remote) == outcome(local)
+    assert len(remote["backend"]["units"]) == 3 * 3 + 1
 
 
 # ------------------------------------------------------------------------------- faults
@@ -329,6 +354,26 @@ def test_sigterm_cancels_the_units_and_writes_what_completed(cluster, local_swee
     assert _actor_running_a_unit() is None
 
 
+def test_timeout_on_ray_stops_the_units_and_writes_what_completed(cluster, tmp_path):
+    settings = EvalSettings(
+        str(EXAMPLE_POLICY), "CartPole-v1", episodes=2000, out=str(tmp_path / "t"),
+        timeout=4, backend="ray", actors=2, unit_episodes=100,
+    )  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(RunError) as caught:
+        api.evaluate(settings)
+    assert time.monotonic() - started < 4 + 10  # the actors are stopped, not waited for
+    assert caught.value.exit_code == 4
+    assert caught.value.message.startswith("--timeout 4s reached after ")
+    report = json.loads((tmp_path / "t" / "stats.json").read_text())
+    assert not report["complete"] and report["error"]["exit_code"] == 4
+    done = report["backend"]["units"]
+    cluster["workers"].update(u["pid"] for u in done if u["pid"])
+    indices = sorted(e["index"] for e in report["episodes"])
+    assert indices == sorted(i for u in done for i in range(u["first"], u["first"] + 100))
+    assert all(e["seed"] == e["index"] for e in report["episodes"])
+
+
 # ------------------------------------------------------------------------ no cluster needed
 
 
@@ -391,4 +436,5 @@ def test_addresses_are_recorded_without_credentials():
     assert redact("ray://alice:s3cret@head.example:10001") == "ray://head.example:10001"
     assert redact("10.0.0.5:6379") == "10.0.0.5:6379"
     assert redact("http://u:p@h:8265/?token=abc") == "http://h:8265/"
+    assert redact("HEAD:6379") == "HEAD:6379"
     assert redact(None) is None

@@ -68,10 +68,7 @@ def redact(address: Optional[str]) -> Optional[str]:
     if not address:
         return address
     parts = urlsplit(address if "://" in address else f"//{address}")
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = host + (f":{parts.port}" if parts.port else "")
+    netloc = parts.netloc.rpartition("@")[2]
     text = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
     return text if "://" in address else text.lstrip("/")
 
