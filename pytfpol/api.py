@@ -21,7 +21,9 @@ from pytfpol.errors import Interrupted, RunError, interrupted, stopped_by
 from pytfpol.results import locking, output_checkpoint, storage
 from pytfpol.results.report import SCHEMA_VERSION, check_gates, finish_report, report_base
 from pytfpol.running.plan import Plan, plan_evaluation
-from pytfpol.running.units import merge
+from pytfpol.running.units import merge, unit_size
+
+POLL_SECONDS = 0.25  # how often a run waiting on remote workers looks at --timeout
 
 __all__ = [
     "EvalSettings",
@@ -117,18 +119,45 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
 def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
     """Load, run, and write the checkpoint and the report into `out` (locked by the caller) as
     one output set: staged in a private directory, then committed (see storage). Signals that
-    arrive once the episodes are over wait until the set is committed."""
-    from pytfpol.running.runners import InProcessRunner  # TensorFlow from here on
+    arrive once the episodes are over wait until the set is committed.
 
-    settings, unit = plan.settings, plan.unit()
+    The episodes run as units on the runner of --backend: locally one unit (or --unit-episodes
+    blocks) on the worker that loaded the policy; on Ray, blocks submitted before the policy is
+    loaded here (this process still loads it, for the report and the new checkpoint)."""
+    from pytfpol.running.runners import Hooks, InProcessRunner, remote_runner  # TensorFlow
+
+    settings = plan.settings
     started = time.perf_counter()
     progress.stage(f"loading {settings.policy_path}")
     stage = storage.stage_outputs(out)
     deferral = interrupts.Deferral()
-    runner = InProcessRunner(first_env=plan.take_first_env())
+    local = InProcessRunner(first_env=plan.take_first_env())
+    runner = local
     try:
         try:
-            worker = runner.worker_for(unit, plan.checked)
+            runner = (
+                remote_runner(
+                    settings.backend,
+                    settings.ray_address,
+                    settings.actors,
+                    settings.shared_path,
+                    progress.warn,
+                )
+                or local
+            )
+            workers = runner.describe()["actors"] or 1
+            size = unit_size(settings.episodes, settings.unit_episodes, workers)
+            units = plan.units(size)
+            hooks = Hooks(
+                on_episode=progress.advance,
+                on_step=progress.step,
+                deadline=deadline,
+                timeout=settings.timeout,
+            )
+            if runner is not local:  # the actors start while this process loads the policy
+                for unit in units:
+                    runner.submit(unit, plan.checked, hooks, tag=unit)
+            worker = local.worker_for(_driver_unit(units[0], runner is local), plan.checked)
             loaded = worker.loaded
             load_seconds = time.perf_counter() - started
             base = report_base(
@@ -138,13 +167,19 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
             recorder = recording.Recorder(
                 plan, stage, out, worker.stepper.observation_space, worker.stepper.action_space
             )
+            if runner is local:
+                hooks.observer = recorder.observer
+                for unit in units:
+                    runner.submit(unit, plan.checked, hooks, tag=unit)
             run_started = time.perf_counter()
-            result = _run(runner, unit, plan, progress, deadline, recorder.observer)
+            dones, error = _run(runner, settings, deadline)
             run_seconds = time.perf_counter() - run_started
-            records, error = result.records, result.error
+            records = sorted((r for d in dones for r in d.result.records), key=lambda r: r.index)
+            base["backend"] = _backend(runner, size or settings.episodes, dones)
             deferral.start()
             if error is None:
-                merge([result], [(result.key, index) for index in unit.indices])
+                key = dones[0].result.key
+                merge([d.result for d in dones], [(key, i) for i in range(settings.episodes)])
                 staged = output_checkpoint.write(loaded, stage, records, history)
                 base["output"]["checkpoint"] = str(out / Path(staged).relative_to(stage))
             else:  # no policy checkpoint for an incomplete run, but its history is kept
@@ -162,7 +197,9 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
         storage.commit_outputs(out, stage)
     finally:
         shutil.rmtree(stage, ignore_errors=True)  # nothing left once committed
-        runner.close()
+        if runner is not local:
+            runner.close()
+        local.close()
         late = deferral.finish()
     if late is not None and error is None:
         error = interrupted(
@@ -174,22 +211,45 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
     return report, error
 
 
-def _run(runner, unit, plan: Plan, progress: Progress, deadline=None, observer=None):
-    """The unit's result; an env step that blocks past --timeout is stopped by SIGALRM and
-    reported as the timeout it is."""
+def _driver_unit(unit, runs_here: bool):
+    """The unit this process loads the policy for: the first unit when it runs them; else the
+    same policy with one env in this process (its episodes run elsewhere)."""
+    return unit if runs_here else unit.with_one_env()
+
+
+def _run(runner, settings: EvalSettings, deadline):
+    """Collect every submitted unit's result, stopping at the first error (the others are
+    cancelled). An env step that blocks past --timeout here is stopped by SIGALRM and reported
+    as the timeout it is; elsewhere the deadline is checked while waiting. Returns the results
+    that arrived (with what stopped the run, if anything)."""
+    dones: list = []
+    error = None
     with interrupts.hard_deadline(deadline) as expired:
-        result = runner.run(
-            unit,
-            plan.checked,
-            on_episode=progress.advance,
-            on_step=progress.step,
-            deadline=deadline,
-            timeout=plan.settings.timeout,
-            observer=observer,
-        )
-    if isinstance(result.error, Interrupted) and expired:
-        result.error = _blocked_timeout(result.records, plan.settings)
-    return result
+        try:
+            while runner.pending():
+                done = runner.next_result(poll=POLL_SECONDS)
+                if done is None:
+                    if deadline is not None and time.monotonic() > deadline:
+                        error = _remote_timeout(dones, settings)
+                        break
+                    continue
+                dones.append(done)
+                if done.result.error is not None:
+                    error = done.result.error
+                    break
+        except KeyboardInterrupt as exc:
+            count = sum(len(d.result.records) for d in dones)
+            error = interrupted(
+                exc,
+                f"{stopped_by(exc)} after {count} of {settings.episodes} episodes",
+                "the completed episodes were written, marked incomplete",
+            )
+    if runner.pending():
+        runner.cancel()
+    if isinstance(error, Interrupted) and expired:
+        completed = [r for d in dones for r in d.result.records]
+        error = _blocked_timeout(sorted(completed, key=lambda r: r.index), settings)
+    return dones, error
 
 
 def _blocked_timeout(completed, settings: EvalSettings) -> RunError:
@@ -203,6 +263,38 @@ def _blocked_timeout(completed, settings: EvalSettings) -> RunError:
     )
     error.completed = completed
     return error
+
+
+def _remote_timeout(dones: list, settings: EvalSettings) -> RunError:
+    done = sorted(r.index for d in dones for r in d.result.records)
+    missing = sorted(set(range(settings.episodes)) - set(done))
+    return RunError(
+        f"--timeout {settings.timeout:g}s reached after {len(done)} of {settings.episodes} "
+        f"episodes; episodes {missing[0]}..{missing[-1]} were still running or waiting on "
+        f"the {settings.backend} workers",
+        "raise --timeout, add workers (--actors), or lower --max-episode-steps; completed "
+        "episodes were written",
+    )
+
+
+def _backend(runner, size: int, dones: list) -> dict:
+    """The report's `backend`: who ran the episodes, and where each unit ran."""
+    return {
+        **runner.describe(),
+        "unit_episodes": size,
+        "units": [
+            {
+                "step": d.result.key,
+                "first": d.result.unit.first,
+                "count": d.result.unit.count,
+                "host": d.where.get("host"),
+                "pid": d.where.get("pid"),
+                "seconds": round(d.result.seconds, 3),
+                "attempts": d.attempts,
+            }
+            for d in sorted(dones, key=lambda d: d.result.unit.first)
+        ],
+    }
 
 
 def sweep(settings, progress: Optional[Progress] = None) -> dict:

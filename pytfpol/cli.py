@@ -91,6 +91,7 @@ Examples:
   pytfpol sweep train/policy --env Pendulum-v1 --every 5 --select iqm_return
   pytfpol sweep seed0/policies seed1/policies --env CartPole-v1   # runs
   pytfpol sweep train/policies --env CartPole-v1 --watch --watch-timeout 600
+  pytfpol sweep train/policies --env CartPole-v1 --backend ray --actors 8
 """
 
 SWEEP_EXIT_CODES = f"""\b
@@ -121,6 +122,7 @@ Examples:
   pytfpol eval train/policies --env CartPole-v1 --step 20000 --json
   pytfpol eval train/policy --env Pendulum-v1 --config tf-agents-sac-v2-actor
   pytfpol eval POLICY --env CartPole-v1 --min-return 475 -q   # a CI gate
+  pytfpol eval POLICY --env CartPole-v1 --backend ray --ray-address HEAD:6379
 """
 
 INSPECT_EXAMPLES = """\b
@@ -141,7 +143,20 @@ EVAL_SECTIONS = {
         "trusted_sha256",
     ),
     "Environment": ("env_id", "env_kwargs", "max_episode_steps"),
-    "Run": ("episodes", "seed", "stochastic", "num_envs", "vector", "pipeline_groups", "timeout"),
+    "Run": (
+        "episodes",
+        "seed",
+        "stochastic",
+        "num_envs",
+        "vector",
+        "pipeline_groups",
+        "timeout",
+        "backend",
+        "ray_address",
+        "actors",
+        "unit_episodes",
+        "shared_path",
+    ),
     "Output": ("out", "overwrite", "as_json", "plot", "junit_path", "verbose", "quiet"),
     "Recording": ("video", "video_indices", "video_format", "save_trajectories", "dataset"),
     "Gate": ("gate_expressions", "min_return", "success_threshold"),
@@ -432,6 +447,40 @@ RUN_OPTIONS = _options(
         help="Load a SavedModel only if the sha256 of its saved_model.pb is one of these "
         "(repeatable): a SavedModel is a program.",
     ),
+    click.option(
+        "--backend",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="Who runs the episodes: this process, or actors of a Ray cluster (needs "
+        "pytfpol[ray]). Results are the same.",
+    ),
+    click.option(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="With --backend ray: the cluster's head, e.g. HOST:6379 (default: RAY_ADDRESS; "
+        "neither: a Ray instance started on this machine for the run).",
+    ),
+    click.option(
+        "--actors",
+        type=IntRange(min=1),
+        metavar="N",
+        help="With --backend ray: how many actors (one CPU each) run units (default: one per "
+        "CPU of the cluster).",
+    ),
+    click.option(
+        "--unit-episodes",
+        type=IntRange(min=1),
+        metavar="K",
+        help="Episodes per unit of work (default: all of a checkpoint's locally; with Ray "
+        "about two units per actor, at least 8 episodes each). Results are the same.",
+    ),
+    click.option(
+        "--shared-path",
+        is_flag=True,
+        help="With --backend ray: the policy files are at the same path on every node (a "
+        "shared filesystem): ship their digests, not their bytes.",
+    ),
     click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and TensorFlow's logs."),
     click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table."),
 )
@@ -470,6 +519,11 @@ def _eval_settings(policy_path: str, options: dict, **extra):
         overwrite=options["overwrite"],
         gates=options["gate_expressions"],
         success_threshold=options["success_threshold"],
+        backend=options["backend"],
+        ray_address=options["ray_address"],
+        actors=options["actors"],
+        unit_episodes=options["unit_episodes"],
+        shared_path=options["shared_path"],
         **extra,
     )
 

@@ -13,6 +13,7 @@ from pytfpol.errors import UsageError
 MAX_SEED = 2**32 - 1
 VECTOR_MODES = ("sync", "async", "native")
 VIDEO_FORMATS = ("mp4", "gif")
+BACKENDS = ("local", "ray")
 # Commas separate key=value pairs only where a new `key=` follows: `sizes=[1,2],g=9.8` is 2 pairs.
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _PAIR_SEPARATOR = re.compile(r",(?=\s*[A-Za-z_]\w*\s*=)")
@@ -51,6 +52,11 @@ class EvalSettings:
     video_format: str = "mp4"  # mp4 (imageio-ffmpeg) or gif (Pillow)
     save_trajectories: bool = False  # OUT/trajectories/episode-<index>.npz for every episode
     dataset: Optional[str] = None  # also export the episodes as this Minari dataset
+    backend: str = "local"  # who runs the units: this process, or actors of a Ray cluster
+    ray_address: Optional[str] = None  # --ray-address (None: RAY_ADDRESS, else a local Ray)
+    actors: Optional[int] = None  # Ray actors (None: one per CPU of the cluster)
+    unit_episodes: Optional[int] = None  # episodes per unit of work (None: see units_size)
+    shared_path: bool = False  # the policy files are at the same path on every Ray node
 
     def __post_init__(self) -> None:
         _require_int("--episodes", self.episodes, minimum=1)
@@ -103,6 +109,7 @@ class EvalSettings:
         object.__setattr__(self, "gates", parsed)
         gates.gates_for((), self.min_return)  # checks --min-return
         self._check_recording()
+        self._check_backend()
         if self.success_threshold is not None and not (
             isinstance(self.success_threshold, (int, float))
             and not isinstance(self.success_threshold, bool)
@@ -134,6 +141,43 @@ class EvalSettings:
             )
         if self.dataset is not None and not str(self.dataset).strip():
             raise UsageError("--dataset is empty", "name the dataset, e.g. cartpole/dqn-eval-v0")
+
+    def _check_backend(self) -> None:
+        """--backend and the options of Ray: the ones that mean nothing locally are refused."""
+        if self.backend not in BACKENDS:
+            raise UsageError(
+                f"--backend {self.backend!r}: unknown", f"choose one of {', '.join(BACKENDS)}"
+            )
+        if self.actors is not None:
+            _require_int("--actors", self.actors, minimum=1)
+        if self.unit_episodes is not None:
+            _require_int("--unit-episodes", self.unit_episodes, minimum=1)
+        if self.backend == "ray":
+            recording = [
+                option
+                for option, asked in (
+                    ("--video", bool(self.video)),
+                    ("--save-trajectories", self.save_trajectories),
+                    ("--dataset", self.dataset is not None),
+                )
+                if asked
+            ]
+            if recording:
+                raise UsageError(
+                    f"{recording[0]}: recording runs in this process only, not with --backend ray",
+                    "record with --backend local (e.g. `pytfpol replay` an episode of the Ray run)",
+                )
+            return
+        for option, given in (
+            ("--ray-address", self.ray_address is not None),
+            ("--actors", self.actors is not None),
+            ("--shared-path", self.shared_path),
+        ):
+            if given:
+                raise UsageError(
+                    f"{option}: has no meaning with --backend local",
+                    f"add --backend ray, or drop {option}",
+                )
 
     @property
     def all_gates(self) -> tuple:

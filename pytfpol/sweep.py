@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
+import itertools
 import os
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -38,7 +40,7 @@ from pytfpol.results import journal as journal_module
 from pytfpol.results import locking, output_checkpoint, plots, report, storage, sweep_report
 from pytfpol.running import sweep_plan
 from pytfpol.running.plan import policy_config_for, run_options
-from pytfpol.running.units import RunOptions, Unit
+from pytfpol.running.units import RunOptions, Unit, merge, unit_size
 
 WATCH_TRIES = 3  # a checkpoint that keeps failing validation while watched is recorded as failed
 
@@ -111,8 +113,15 @@ class Sweeper:
 
         self.plan, self.settings, self.out, self.progress = plan, plan.settings, out, progress
         self.journal = journal_module.Journal(out)
+        # One in-process runner per run: it runs the run's units locally; with a remote
+        # backend it only loads the best checkpoint's policy, to write OUT/best.
         self.runners = [InProcessRunner() for _ in plan.runs]
         self.runners[0]._first_env = plan.take_first_env()
+        self.remote = None  # the runner of --backend ray (made in run())
+        self.jobs: dict[int, _Job] = {}  # checkpoints whose units are submitted, by tag
+        self.confirmed: list = []  # the best's confirmation units, as they arrive
+        self._tags = itertools.count()
+        self.units: list[dict] = []  # where each unit ran (the report's backend.units)
         self.entries: list[dict] = []
         self.best_inputs: dict[int, tuple] = {}  # run -> (best entry, its source, its inputs)
         self.saved_models: list[dict] = [{} for _ in plan.runs]  # each run's SavedModel, read once
@@ -128,11 +137,14 @@ class Sweeper:
         stage = storage.stage_outputs(self.out)
         try:
             try:
+                self._start_backend()
                 for number, run in enumerate(self.plan.runs):
                     for checkpoint in run.chosen:
                         self._evaluate(number, run, checkpoint)
+                self._collect(0)
                 if self.settings.watch:
                     self._watch()
+                self.progress.stop()
             except Interrupted as exc:
                 stopped = exc
             except KeyboardInterrupt as exc:  # between checkpoints, or while restoring one
@@ -140,6 +152,8 @@ class Sweeper:
                     exc, f"{stopped_by(exc)} after {len(self.entries)} checkpoints", ""
                 )
             best = None
+            if stopped is not None and self.remote is not None:
+                self.remote.cancel()  # the units in flight are lost; the rest is journaled
             if stopped is None:
                 try:
                     best = self._best_and_confirm(stage)
@@ -153,7 +167,7 @@ class Sweeper:
             storage.commit_outputs(self.out, stage, storage.SWEEP_OUTPUT_NAMES)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
-            for runner in self.runners:
+            for runner in [*self.runners, *([self.remote] if self.remote else [])]:
                 runner.close()
             late = deferral.finish()
         error = stopped or self._failures(document) or self.video_error
@@ -202,33 +216,130 @@ class Sweeper:
             reused.setdefault("seconds", None)
             self._add(reused, source, checked)
             return None
-        unit = Unit(
-            source,
-            self.plan.env,
-            0,
-            settings.eval.episodes,
-            settings.eval.seed,
-            self._options(),
-            run.config,
+        base = settings.eval
+        size = unit_size(base.episodes, base.unit_episodes, self._workers(), self._checkpoints())
+        whole = Unit(
+            source, self.plan.env, 0, base.episodes, base.seed, self._options(), run.config
         )
-        result = self._run_unit(number, unit, checked, f"step {checkpoint.step}")
-        if isinstance(result, PytfpolError):
-            return self._record_failure(entry, result)
+        units = whole.pieces(size)
+        job = _Job(number, entry, source, checked, len(units), validate_seconds=validate_seconds)
+        tag = next(self._tags)
+        self.jobs[tag] = job
+        runner = self._executor(number)
+        hooks = self._hooks(f"step {checkpoint.step}")
+        for unit in units:
+            runner.submit(unit, checked, hooks, tag=tag)
+        self._collect(runner.capacity - 1, runner)
+        return None
+
+    def _finish(self, job: _Job) -> None:
+        """All units of a checkpoint arrived: its entry, journaled at once."""
+        results = sorted(job.results, key=lambda r: r.unit.first)
+        key = results[0].key
+        merged = merge(results, [(key, i) for i in range(self.settings.eval.episodes)])
+        records = list(merged.values())
+        episodes, summary, _ = report.summarize_records(self.settings.eval, records)
+        job.entry.update(train_step=results[0].train_step, complete=True, summary=summary)
+        job.entry["episodes"] = episodes
+        restore = sum(r.restore_seconds for r in results)  # summed over the units
+        job.entry["seconds"] = {
+            "validate": round(job.validate_seconds, 4),
+            "restore": round(restore, 4),
+            "episodes": round(sum(r.seconds for r in results) - restore, 4),
+        }
+        self.journal.put(job.entry)
+        self._add(job.entry, job.source, job.checked)
+
+    # ----------------------------------------------------------------------- the backend
+
+    def _start_backend(self) -> None:
+        """Connect to the remote backend (Ray), if asked for; one progress bar for the sweep
+        there, since its units' episodes arrive together."""
+        from pytfpol.running.runners import remote_runner
+
+        base = self.settings.eval
+        self.remote = remote_runner(
+            base.backend, base.ray_address, base.actors, base.shared_path, self._note
+        )
+        if self.remote is not None:
+            total = self._checkpoints() * base.episodes
+            self.progress.start(total, f"sweep on {base.backend}", self.plan.max_episode_steps)
+
+    def _executor(self, number: int):
+        return self.remote if self.remote is not None else self.runners[number]
+
+    def _workers(self) -> int:
+        return 1 if self.remote is None else self.remote.describe()["actors"]
+
+    def _checkpoints(self) -> int:
+        return max(1, sum(len(run.chosen) for run in self.plan.runs))
+
+    def _hooks(self, description: str):
+        """Locally: a spinner while loading, a bar per checkpoint. Remotely: the sweep's bar."""
+        from pytfpol.running.runners import Hooks
+
+        progress = self.progress
+        if self.remote is not None:
+            return Hooks(on_episode=progress.advance, on_step=progress.step)
+        return Hooks(
+            on_episode=progress.advance,
+            on_step=progress.step,
+            loading=lambda unit: progress.stage(f"loading {unit.source.path}"),
+            started=lambda unit: progress.start(
+                unit.count, description, self.plan.max_episode_steps
+            ),
+            ended=lambda unit: progress.stop(),
+        )
+
+    def _collect(self, limit: int, runner=None) -> None:
+        """Take results until at most `limit` units are pending (on `runner`, else on every
+        runner); each checkpoint's entry is made and journaled as soon as its units are in."""
+        runners = [runner] if runner is not None else [*self.runners, self.remote]
+        for each in runners:
+            while each is not None and each.pending() > limit:
+                done = each.next_result(poll=0.25)
+                if done is not None:
+                    self._arrived(done)
+        if limit == 0 and runner is None and self.jobs:  # a runner lost a unit: never silently
+            job = next(iter(self.jobs.values()))
+            raise RunError(
+                f"step {job.entry['step']}: {job.expected - job.arrived} of its units never "
+                "returned a result",
+                "a runner lost units of work; this is a bug in pytfpol",
+            )
+
+    def _arrived(self, done) -> None:
+        result = done.result
+        self.units.append(
+            {
+                "run": None if done.tag == _CONFIRM else self.jobs[done.tag].number,
+                "step": result.key,
+                "first": result.unit.first,
+                "count": result.unit.count,
+                "host": done.where.get("host"),
+                "pid": done.where.get("pid"),
+                "seconds": round(result.seconds, 3),
+                "attempts": done.attempts,
+            }
+        )
+        if done.tag == _CONFIRM:
+            self.confirmed.append(result)
+            return
+        job = self.jobs[done.tag]
+        job.arrived += 1
+        if job.arrived == job.expected:
+            del self.jobs[done.tag]
         if isinstance(result.error, Interrupted):
             raise result.error  # the checkpoint in progress is lost; the rest is journaled
-        if result.error is not None:
-            return self._record_failure(entry, result.error)
-        episodes, summary, _ = report.summarize_records(settings.eval, result.records)
-        entry.update(train_step=result.train_step, complete=True, summary=summary)
-        entry["episodes"] = episodes
-        entry["seconds"] = {
-            "validate": round(validate_seconds, 4),
-            "restore": round(result.restore_seconds, 4),
-            "episodes": round(result.seconds - result.restore_seconds, 4),
-        }
-        self.journal.put(entry)
-        self._add(entry, source, checked)
-        return None
+        if job.failed:
+            return
+        if result.error is not None:  # the first error is the entry's; its other units ignored
+            job.failed = True
+            self._record_failure(job.entry, result.error)
+            return
+        job.results.append(result)
+        if len(job.results) == job.expected:
+            self._finish(job)
 
     def _add(self, entry: dict, source, checked) -> None:
         """Record an evaluated entry; keep what was validated of its run's best so far, so
@@ -238,20 +349,6 @@ class Sweeper:
         contenders = [entry] if kept is None else [kept[0], entry]
         if sweep_report.best_entry(contenders, self.settings.select) is entry:
             self.best_inputs[entry["run"]] = (entry, source, checked)
-
-    def _run_unit(self, number: int, unit: Unit, checked, description: str):
-        progress = self.progress
-        progress.stage(f"loading {unit.source.path}")
-        try:
-            self.runners[number].worker_for(unit, checked)
-            progress.start(unit.count, description, self.plan.max_episode_steps)
-            return self.runners[number].run(
-                unit, checked, on_episode=progress.advance, on_step=progress.step
-            )
-        except (InputError, RunError) as exc:
-            return exc
-        finally:
-            progress.stop()
 
     def _record_failure(self, entry: dict, exc: PytfpolError) -> None:
         entry["error"] = {"message": exc.message, "exit_code": exc.exit_code}
@@ -314,6 +411,7 @@ class Sweeper:
                         self._evaluate(number, run, checkpoint)  # record why it fails
                     seen[number].add(checkpoint.name)
                     found = True
+            self._collect(0)  # every result of this listing journaled before the next
             if found:
                 last_new = time.monotonic()
             elif (
@@ -384,6 +482,8 @@ class Sweeper:
             unit = Unit(
                 source, self.plan.env, index, 1, base.seed, self._options(), run.config
             )  # fmt: skip
+            if self.remote is not None:  # the local worker loaded it with one env (_confirm)
+                unit = unit.with_one_env()
             self.progress.stage(f"recording episode {index} of step {entry['step']}")
             return self.runners[number].run(unit, checked, observer=observer)
 
@@ -407,26 +507,29 @@ class Sweeper:
         number, source, checked = self._best_inputs(entry)
         run = self.plan.runs[number]
         base = settings.eval
-        unit = Unit(
+        whole = Unit(
             source, self.plan.env, base.episodes, settings.confirm, base.seed, self._options(),
             run.config,
         )  # fmt: skip
-        result = self._run_unit(number, unit, checked, f"best (step {entry['step']}), fresh seeds")
-        if isinstance(result, PytfpolError) or result.error is not None:
-            problem = result if isinstance(result, PytfpolError) else result.error
+        records, problem = self._run_confirmation(number, whole, checked, entry["step"])
+        if problem is not None:
             if isinstance(problem, Interrupted):
                 raise problem
             self._note(f"the best checkpoint could not be re-evaluated: {problem.message}")
             return None
-        loaded = self.runners[number].worker_for(unit, checked).loaded
+        loaded = (
+            self.runners[number]
+            .worker_for(whole if self.remote is None else whole.with_one_env(), checked)
+            .loaded
+        )
         directory.mkdir()
-        staged = output_checkpoint.write(loaded, directory, result.records, None)
+        staged = output_checkpoint.write(loaded, directory, records, None)
         best_settings = dataclasses.replace(base, policy_path=run.path, step=entry["step"])
         document = report.report_base(
             best_settings, source, loaded, directory, self.plan.env.env_id, (), checked
         )
         document["output"]["checkpoint"] = staged
-        document = report.finish_report(document, best_settings, result.records, None, 0.0, 0.0)
+        document = report.finish_report(document, best_settings, records, None, 0.0, 0.0)
         final = self.out / layout.BEST_DIR
         document["output"] = {
             **document["output"],
@@ -437,6 +540,34 @@ class Sweeper:
         }
         storage.write_report(directory, document)
         return document
+
+    def _run_confirmation(self, number: int, whole: Unit, checked, step) -> tuple:
+        """The confirmation's episodes (as units on the backend) and the error that stopped
+        them, if any."""
+        base = self.settings.eval
+        size = unit_size(whole.count, base.unit_episodes, self._workers())
+        units = whole.pieces(size)
+        runner = self._executor(number)
+        if self.remote is not None:
+            self.progress.start(whole.count, f"best (step {step}), fresh seeds")
+        hooks = self._hooks(f"best (step {step}), fresh seeds")
+        self.confirmed = []
+        for unit in units:
+            runner.submit(unit, checked, hooks, tag=_CONFIRM)
+        try:
+            self._collect(0, runner)
+        finally:
+            if self.remote is not None:
+                self.progress.stop()
+        results = sorted(self.confirmed, key=lambda r: r.unit.first)
+        for result in results:
+            if result.error is not None:
+                if runner.pending():
+                    runner.cancel()
+                return [], result.error
+        key = results[0].key
+        merged = merge(results, [(key, whole.first + i) for i in range(whole.count)])
+        return list(merged.values()), None
 
     # ------------------------------------------------------------------------------- outputs
 
@@ -501,6 +632,7 @@ class Sweeper:
             },
             "runs": runs,
             "checkpoints": entries,
+            "backend": self._backend(),
             "best": overall,
             "aggregate": sweep_report.aggregate(entries, settings.paths, settings.select),
             "gates": gate_results,
@@ -520,6 +652,18 @@ class Sweeper:
                 "best": str(self.out / layout.BEST_DIR) if overall and overall["output"] else None,
             },
         }
+
+    def _backend(self) -> dict:
+        """Who ran the units (backend, address without credentials, actors) and where each
+        unit ran (host, process, attempts)."""
+        base = self.settings.eval
+        runner = self.remote if self.remote is not None else self.runners[0]
+        size = unit_size(base.episodes, base.unit_episodes, self._workers(), self._checkpoints())
+        units = sorted(
+            self.units,
+            key=lambda u: (u["run"] is None, u["run"] or 0, u["step"] or 0, u["first"]),
+        )
+        return {**runner.describe(), "unit_episodes": size or base.episodes, "units": units}
 
     def _tensorboard_dir(self) -> Path:
         if self.settings.tensorboard:
@@ -554,6 +698,24 @@ class Sweeper:
         )
         error.exit_code = first["error"]["exit_code"]
         return error
+
+
+_CONFIRM = "confirm"  # the tag of the best's confirmation units
+
+
+@dataclass
+class _Job:
+    """A checkpoint whose units are submitted: its entry, made when they are all in."""
+
+    number: int
+    entry: dict
+    source: object
+    checked: object
+    expected: int  # units
+    results: list = field(default_factory=list)
+    arrived: int = 0
+    failed: bool = False
+    validate_seconds: float = 0.0
 
 
 def _best_summary(entry: dict, statistic: str) -> dict:

@@ -28,6 +28,7 @@ REPORT_KEYS = {
     "policy",
     "env",
     "settings",
+    "backend",
     "statistics",
     "gates",
     "passed",

@@ -36,7 +36,7 @@ DQN_V2_CONFIG = str(REPO / "configs" / "tf-agents-dqn-v2-cartpole.toml")
 
 SWEEP_KEYS = {
     "schema_version", "kind", "complete", "error", "created", "policy", "env", "settings",
-    "runs", "checkpoints", "best", "aggregate", "gates", "passed", "warnings", "timing",
+    "runs", "checkpoints", "backend", "best", "aggregate", "gates", "passed", "warnings", "timing",
     "versions", "output",
 }  # fmt: skip
 ENTRY_KEYS = {

@@ -26,6 +26,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 REC = "tests/test_recording.py::"
+RAY = "tests/test_ray.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -424,6 +425,61 @@ MUTANTS = [
         "                seed=trajectory.seed,",
         "                seed=None,",
         (REC + "test_minari_dataset_loads_back_with_the_same_returns_and_seeds",),
+    ),
+    Mutant(
+        "ray-block-reseeded",
+        "--backend ray gives the local run's per-episode results, for any actors and unit size",
+        "pytfpol/running/ray_runner.py",
+        "            result = worker.run(local_unit, checked)",
+        "            result = worker.run(\n"
+        '                type(local_unit)(**{**local_unit.__dict__, "seed": local_unit.seed + 1}),\n'
+        "                checked,\n"
+        "            )",
+        (
+            RAY + "test_sweep_on_ray_equals_the_local_sweep",
+            RAY + "test_eval_on_ray_equals_the_local_eval",
+        ),
+    ),
+    Mutant(
+        "dead-worker-unit-dropped",
+        "a Ray worker killed mid-sweep loses no episode: its unit runs again",
+        "pytfpol/running/ray_runner.py",
+        "                self._queue.appendleft(job)  # again, whole: its records count once",
+        "                pass  # dropped",
+        (RAY + "test_a_worker_killed_mid_sweep_changes_nothing",),
+    ),
+    Mutant(
+        "dead-worker-unit-sent-twice",
+        "a Ray worker killed mid-sweep counts no episode twice",
+        "pytfpol/running/ray_runner.py",
+        "                self._queue.appendleft(job)  # again, whole: its records count once",
+        "                self._queue.appendleft(job)\n"
+        "                self._queue.append(_Job(**{**job.__dict__}))",
+        (RAY + "test_a_worker_killed_mid_sweep_changes_nothing",),
+    ),
+    Mutant(
+        "shipped-bytes-unchecked",
+        "a worker checks the sha256 of shipped policy files before writing or using them",
+        "pytfpol/running/shipping.py",
+        '            _check(os.path.join(files.root, name), data, sha, size, "arrived damaged")',
+        "            pass",
+        (RAY + "test_shipped_bytes_are_checked_before_they_are_written",),
+    ),
+    Mutant(
+        "worker-digests-not-compared",
+        "a policy file that differs on a worker from the one validated is an input error (exit 3)",
+        "pytfpol/running/shipping.py",
+        "    for driver_set, local_set in zip(shipment.sets, local.sets):",
+        "    for driver_set, local_set in zip(shipment.sets, local.sets[:0]):",
+        (RAY + "test_a_file_that_differs_on_the_worker_is_an_input_error_not_retried",),
+    ),
+    Mutant(
+        "ray-keeps-its-sigterm-handler",
+        "SIGTERM on a Ray run's driver cancels the units and writes what completed (exit 143)",
+        "pytfpol/running/ray_runner.py",
+        "                _restore_signal_handlers(handlers)",
+        "                pass",
+        (RAY + "test_sigterm_cancels_the_units_and_writes_what_completed",),
     ),
 ]
 

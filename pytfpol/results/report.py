@@ -85,6 +85,7 @@ def report_base(
             "stochastic": settings.stochastic,
             "allow_partial": settings.allow_partial,
         },
+        "backend": None,  # who ran the episodes, and where (set by the run)
         "statistics": {},
         "gates": [],
         "passed": False,

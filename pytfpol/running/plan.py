@@ -95,6 +95,11 @@ class Plan(HoldsFirstEnv):
             self.policy_config,
         )
 
+    def units(self, size: Optional[int]) -> list[Unit]:
+        """The evaluation as units of `size` episodes (one unit when None). Each runs as many
+        envs side by side as it has episodes, up to --num-envs: results do not depend on it."""
+        return self.unit().pieces(size)
+
 
 def run_options(settings: EvalSettings) -> RunOptions:
     """How every unit of a run with `settings` runs its episodes."""

@@ -11,6 +11,7 @@ pieces. No TensorFlow here.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
@@ -29,6 +30,11 @@ class RunOptions:
     stochastic: bool = False
     allow_partial: bool = False
     groups: int = 1  # pipelined groups of environments, one policy call each
+
+    def at_most(self, envs: int) -> RunOptions:
+        """These options for a unit of at most `envs` episodes: no more envs (or groups)."""
+        num_envs = min(self.num_envs, envs)
+        return dataclasses.replace(self, num_envs=num_envs, groups=min(self.groups, num_envs))
 
     @property
     def policy_batch_size(self) -> int:
@@ -57,6 +63,23 @@ class Unit:
     @property
     def indices(self) -> range:
         return range(self.first, self.first + self.count)
+
+    def pieces(self, size: Optional[int]) -> list[Unit]:
+        """This unit as units of `size` episodes (itself when None or not smaller), each with
+        no more envs than episodes: results do not depend on it."""
+        if size is None or size >= self.count:
+            return [self]
+        options = self.options.at_most(size)
+        return [
+            dataclasses.replace(self, first=self.first + first, count=count, options=options)
+            for first, count in split(self.count, size)
+        ]
+
+    def with_one_env(self) -> Unit:
+        """The same policy in this process with one env (to load it where its episodes do not
+        run)."""
+        options = dataclasses.replace(self.options, num_envs=1, vector="sync", groups=1)
+        return dataclasses.replace(self, options=options)
 
     @property
     def label(self) -> str:
@@ -100,6 +123,22 @@ def split(count: int, block: Optional[int]) -> list[tuple[int, int]]:
     `block` is None)."""
     size = count if not block else max(1, block)
     return [(first, min(size, count - first)) for first in range(0, count, size)]
+
+
+def unit_size(
+    episodes: int, asked: Optional[int], workers: int = 1, checkpoints: int = 1
+) -> Optional[int]:
+    """Episodes per unit: `asked` (--unit-episodes); else None (all of a checkpoint's episodes
+    in one unit) for one worker; for several, enough units that each has about two to run
+    (so none idles while another finishes a long one), but at least 8 episodes a unit, so
+    that the per-unit cost (a restore, a round trip) stays small next to the episodes."""
+    if asked is not None:
+        return min(asked, episodes)
+    if workers <= 1:
+        return None
+    per_checkpoint = max(1, -(-2 * workers // max(1, checkpoints)))
+    size = min(episodes, max(8, -(-episodes // per_checkpoint)))
+    return None if size >= episodes else size
 
 
 def merge(results: Iterable[UnitResult], expected: Iterable[tuple]) -> dict[tuple, EpisodeRecord]:
