@@ -133,9 +133,9 @@ def test_video_options_are_checked():
 
 
 def test_replay_reproduces_an_episode_of_a_num_envs_8_run(artifacts, tmp_path):
-    """Episode K of a 12-episode run on 8 envs, run alone from stats.json: the same return and
-    length, the same observations, actions and rewards bit for bit; its video has length+1
-    frames."""
+    """Episode K of a 12-episode run on 8 envs in two pipelined groups, run alone from
+    stats.json: the same return and length, the same observations, actions and rewards bit for
+    bit; its video has length+1 frames."""
     out = tmp_path / "out"
     report = api.evaluate(
         EvalSettings(
@@ -144,6 +144,7 @@ def test_replay_reproduces_an_episode_of_a_num_envs_8_run(artifacts, tmp_path):
             episodes=12,
             seed=100,
             num_envs=8,
+            pipeline_groups=2,  # the observer sees each group's rows: mapped back to slots
             out=str(out),
             save_trajectories=True,
         )
@@ -183,6 +184,7 @@ def test_replay_of_a_sampling_policy_records_its_distribution_per_step(artifacts
             "Pendulum-v1",
             episodes=4,
             num_envs=4,
+            pipeline_groups=2,
             max_episode_steps=15,
             out=str(out),
             save_trajectories=True,
