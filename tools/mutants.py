@@ -295,11 +295,19 @@ MUTANTS = [
         ("tests/test_newcomer.py::test_progress_advances_with_every_step",),
     ),
     Mutant(
+        "report-digest-misses-bytes",
+        "the report's sha256 of each policy file is the file's (what replay re-checks)",
+        "pytfpol/formats/checkpoint_reader.py",
+        "                self._digest.update(piece)\n",
+        "                self._digest.update(piece[1:])\n",
+        ("tests/test_cli.py::test_eval_json_is_the_report_and_matches_the_files",),
+    ),
+    Mutant(
         "sweep-seeds-shifted",
         "each checkpoint of a sweep is evaluated exactly as eval --step N",
         "pytfpol/sweep.py",
-        "            settings.eval.episodes,\n            settings.eval.seed,\n",
-        "            settings.eval.episodes,\n            settings.eval.seed + 1,\n",
+        "source, self.plan.env, 0, base.episodes, base.seed, self._options(), run.config",
+        "source, self.plan.env, 0, base.episodes, base.seed + 1, self._options(), run.config",
         (
             "tests/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
         ),
