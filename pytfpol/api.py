@@ -118,7 +118,10 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
     """Load, run, and write the checkpoint and the report into `out` (locked by the caller) as
     one output set: staged in a private directory, then committed (see storage). Signals that
     arrive once the episodes are over wait until the set is committed."""
-    from pytfpol.running.runners import InProcessRunner  # TensorFlow from here on
+    from pytfpol.quiet_tf import heavy_imports
+
+    with heavy_imports():
+        from pytfpol.running.runners import InProcessRunner  # TensorFlow from here on
 
     settings, unit = plan.settings, plan.unit()
     started = time.perf_counter()
