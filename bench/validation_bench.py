@@ -167,8 +167,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--make", help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print each row as ROW <json>")
     args = parser.parse_args()
     if args.make:
         _write(Path(args.make))
+    elif args.json:
+        import json
+
+        for row in run(args.repeats):
+            print("ROW " + json.dumps(row))
     else:
         print("\n".join(render(run(args.repeats), args.repeats)))
