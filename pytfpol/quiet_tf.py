@@ -11,6 +11,7 @@ import contextlib
 import gc
 import logging
 import os
+import sys
 import warnings
 from types import ModuleType
 from typing import Iterator
@@ -72,6 +73,7 @@ def _silence_imports() -> None:
 
 
 _HEAVY_IMPORTS = 0  # nesting depth of `heavy_imports`
+_HEAVY_MODULES = ("tensorflow", "tensorflow_probability", "tf_agents")
 
 
 @contextlib.contextmanager
@@ -85,6 +87,9 @@ def heavy_imports() -> Iterator[None]:
     (`gc.freeze`) are skipped by later collections; the few cycles the imports leave behind are
     kept, as the modules are."""
     global _HEAVY_IMPORTS
+    if _HEAVY_IMPORTS == 0 and all(name in sys.modules for name in _HEAVY_MODULES):
+        yield  # imported before: nothing new to freeze (later runs' objects stay collectable)
+        return
     enabled = gc.isenabled()
     _HEAVY_IMPORTS += 1
     if _HEAVY_IMPORTS == 1:
