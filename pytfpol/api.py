@@ -124,7 +124,10 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
     The episodes run as units on the runner of --backend: locally one unit (or --unit-episodes
     blocks) on the worker that loaded the policy; on Ray, blocks submitted before the policy is
     loaded here (this process still loads it, for the report and the new checkpoint)."""
-    from pytfpol.running.runners import Hooks, InProcessRunner, remote_runner  # TensorFlow
+    from pytfpol.quiet_tf import heavy_imports
+
+    with heavy_imports():
+        from pytfpol.running.runners import Hooks, InProcessRunner, remote_runner  # TensorFlow
 
     settings = plan.settings
     started = time.perf_counter()

@@ -109,7 +109,10 @@ class Sweeper:
     """One sweep, under the lock: evaluates, journals, and writes the output set."""
 
     def __init__(self, plan, out: Path, progress) -> None:
-        from pytfpol.running.runners import InProcessRunner  # TensorFlow from here on
+        from pytfpol.quiet_tf import heavy_imports
+
+        with heavy_imports():
+            from pytfpol.running.runners import InProcessRunner  # TensorFlow from here on
 
         self.plan, self.settings, self.out, self.progress = plan, plan.settings, out, progress
         self.journal = journal_module.Journal(out)

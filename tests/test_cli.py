@@ -99,6 +99,29 @@ def test_help_lists_exit_codes_and_does_not_import_tensorflow():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
+def test_heavy_imports_run_without_gc_then_freeze_and_restore_it():
+    """TensorFlow's import runs with the cyclic GC off (full collections walked its objects ~7
+    times, ~1 s of a short eval), what it imported is frozen, and the GC is back on after the
+    outermost block; once imported, later blocks (each eval's) freeze nothing."""
+    code = (
+        "import gc\n"
+        "from pytfpol.quiet_tf import heavy_imports, import_tf\n"
+        "frozen = gc.get_freeze_count()\n"
+        "with heavy_imports():\n"
+        "    assert not gc.isenabled()\n"
+        "    tf = import_tf()\n"
+        "    import tf_agents\n"
+        "    assert not gc.isenabled()\n"
+        "assert gc.isenabled()\n"
+        "frozen_after = gc.get_freeze_count()\n"
+        "assert frozen_after > frozen + 100_000, frozen_after\n"
+        "with heavy_imports():\n"  # all imported already: a later run's objects not frozen
+        "    assert gc.isenabled()\n"
+        "assert gc.get_freeze_count() == frozen_after\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
 def test_python_dash_m_and_version():
     result = run_cli("--version")
     assert result.returncode == 0

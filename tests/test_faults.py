@@ -377,6 +377,27 @@ def test_large_finite_tensor_passes_and_reads_back(artifacts, tmp_path, count):
     np.testing.assert_array_equal(seen[key], values)
 
 
+def test_check_bundle_digests_optional(artifacts, tmp_path):
+    """digests=False: the same values kept, the index's sha256 only; digests=True (as eval runs
+    it): every file's sha256 and size, as hashlib gives them from the files."""
+    import hashlib
+
+    from pytfpol.formats import validation
+
+    values = np.random.default_rng(1).normal(size=BIGGER).astype(np.float32)
+    prefix, key = big_tensor(artifacts, tmp_path, values)
+    full = validation.check_bundle(str(prefix))
+    bare = validation.check_bundle(str(prefix), digests=False)
+    np.testing.assert_array_equal(bare.values[key], values)
+    assert bare.values.keys() == full.values.keys()
+    files = [cr.index_path(prefix), cr.data_path(prefix, 0, 1)]
+    expected = {
+        str(f): (hashlib.sha256(f.read_bytes()).hexdigest(), f.stat().st_size) for f in files
+    }
+    assert full.files == expected
+    assert bare.files == {str(files[0]): expected[str(files[0])]}
+
+
 @pytest.mark.parametrize("count", [BIG, BIGGER])
 def test_large_tensor_non_finite_values_counted_exactly(artifacts, tmp_path, count):
     """NaN/inf in the first and the last (partial) piece: the whole tensor's counts."""
@@ -421,8 +442,10 @@ def test_truncated_large_tensor_is_an_input_error(artifacts, tmp_path):
     os.truncate(data_file, entry.offset + entry.size - 3 * cr.PIECE_BYTES)
     with pytest.raises(InputError, match="is past the end of the file"):
         validation.check_bundle(str(prefix))
-    # the reader's own check bypassed: the read-ahead thread meets the end of the file
-    with cr._opened(data_file) as (fd, _), pytest.raises(InputError, match=r"truncated \(wanted"):
+    with (
+        cr._opened(data_file) as (fd, _),  # the reader's own check bypassed
+        pytest.raises(InputError, match=r"truncated \(wanted"),
+    ):
         cr._read_numeric(fd, data_file, entry, None)
     assert not [t for t in threading.enumerate() if t.name == "pytfpol-read"]
 

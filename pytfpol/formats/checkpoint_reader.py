@@ -629,13 +629,20 @@ class _Hasher:
 
 def _read_numeric(fd: int, path: Path, entry: Entry, accept) -> tuple[np.ndarray, bool]:
     """A large numeric tensor read straight into its array piece by piece, each piece
-    checksummed and tested with `accept` while in cache (no `bytes` copy of the whole); from
-    READ_AHEAD_PIECES pieces a thread reads the next pieces meanwhile (`os.preadv` releases the
-    GIL; google-crc32c holds it, so checksums stay in this thread). Returns (array, every piece
-    accepted)."""
+    checksummed and tested with `accept` while in cache (no `bytes` copy of the whole). From
+    READ_AHEAD_PIECES pieces a thread reads each piece and tests it (`os.preadv` and numpy's
+    loops release the GIL) while this thread checksums the pieces already read (google-crc32c
+    holds the GIL for arrays), so the two run on two cores. Returns (array, every piece
+    accepted); a checksum mismatch is raised before anything `accept` found."""
     raw = np.empty(entry.size, np.uint8)
     starts = range(0, entry.size, PIECE_BYTES)
     dtype = np.dtype(DTYPES[entry.dtype_enum][1])
+
+    def read_and_test(start: int) -> bool:
+        piece = raw[start : start + PIECE_BYTES]
+        _pread_into(fd, path, piece, entry.offset + start)
+        return accept is None or bool(accept(entry, piece.view(dtype)))
+
     ready: queue.SimpleQueue = queue.SimpleQueue()
     reader = None
     if len(starts) >= READ_AHEAD_PIECES:
@@ -643,8 +650,7 @@ def _read_numeric(fd: int, path: Path, entry: Entry, accept) -> tuple[np.ndarray
         def read_ahead() -> None:
             try:
                 for start in starts:
-                    _pread_into(fd, path, raw[start : start + PIECE_BYTES], entry.offset + start)
-                    ready.put(None)
+                    ready.put(read_and_test(start))
             except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
                 ready.put(exc)
 
@@ -653,16 +659,14 @@ def _read_numeric(fd: int, path: Path, entry: Entry, accept) -> tuple[np.ndarray
     crc, accepted = 0, accept is not None
     try:
         for start in starts:
-            piece = raw[start : start + PIECE_BYTES]
             if reader is None:
-                _pread_into(fd, path, piece, entry.offset + start)
+                tested = read_and_test(start)
             else:
-                failure = ready.get()
-                if failure is not None:
-                    raise failure
-            crc = google_crc32c.extend(crc, piece)
-            if accepted:
-                accepted = bool(accept(entry, piece.view(dtype)))
+                tested = ready.get()
+                if isinstance(tested, BaseException):
+                    raise tested
+            crc = google_crc32c.extend(crc, raw[start : start + PIECE_BYTES])
+            accepted = accepted and tested
     finally:
         if reader is not None:
             reader.join()
