@@ -117,8 +117,8 @@ MUTANTS = [
         "large-tensor-pieces-accepted-unseen",
         "non-finite weights are refused before TensorFlow reads them, also in tensors over 1 MiB",
         "pytfpol/formats/checkpoint_reader.py",
-        "            accepted = bool(accept(entry, piece.view(dtype)))\n",
-        "            accepted = True\n",
+        "        return accept is None or bool(accept(entry, piece.view(dtype)))\n",
+        "        return True\n",
         ("tests/test_faults.py::test_large_tensor_non_finite_values_counted_exactly",),
     ),
     Mutant(
