@@ -17,13 +17,12 @@ from typing import Optional, Protocol
 
 from pytfpol import interrupts, recording
 from pytfpol.config import EvalSettings, SweepSettings
-from pytfpol.errors import Interrupted, RunError, interrupted, stopped_by
+from pytfpol.errors import interrupted, stopped_by
 from pytfpol.results import locking, output_checkpoint, storage
 from pytfpol.results.report import SCHEMA_VERSION, check_gates, finish_report, report_base
+from pytfpol.running import collect
 from pytfpol.running.plan import Plan, plan_evaluation
 from pytfpol.running.units import merge, unit_size
-
-POLL_SECONDS = 0.25  # how often a run waiting on remote workers looks at --timeout
 
 __all__ = [
     "EvalSettings",
@@ -175,10 +174,10 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
                 for unit in units:
                     runner.submit(unit, plan.checked, hooks, tag=unit)
             run_started = time.perf_counter()
-            dones, error = _run(runner, settings, deadline)
+            dones, error = collect.collect(runner, settings, deadline)
             run_seconds = time.perf_counter() - run_started
             records = sorted((r for d in dones for r in d.result.records), key=lambda r: r.index)
-            base["backend"] = _backend(runner, size or settings.episodes, dones)
+            base["backend"] = collect.backend_report(runner, size or settings.episodes, dones)
             deferral.start()
             if error is None:
                 key = dones[0].result.key
@@ -218,86 +217,6 @@ def _driver_unit(unit, runs_here: bool):
     """The unit this process loads the policy for: the first unit when it runs them; else the
     same policy with one env in this process (its episodes run elsewhere)."""
     return unit if runs_here else unit.with_one_env()
-
-
-def _run(runner, settings: EvalSettings, deadline):
-    """Collect every submitted unit's result, stopping at the first error (the others are
-    cancelled). An env step that blocks past --timeout here is stopped by SIGALRM and reported
-    as the timeout it is; elsewhere the deadline is checked while waiting. Returns the results
-    that arrived (with what stopped the run, if anything)."""
-    dones: list = []
-    error = None
-    with interrupts.hard_deadline(deadline) as expired:
-        try:
-            while runner.pending():
-                done = runner.next_result(poll=POLL_SECONDS)
-                if done is None:
-                    if deadline is not None and time.monotonic() > deadline:
-                        error = _remote_timeout(dones, settings)
-                        break
-                    continue
-                dones.append(done)
-                if done.result.error is not None:
-                    error = done.result.error
-                    break
-        except KeyboardInterrupt as exc:
-            count = sum(len(d.result.records) for d in dones)
-            error = interrupted(
-                exc,
-                f"{stopped_by(exc)} after {count} of {settings.episodes} episodes",
-                "the completed episodes were written, marked incomplete",
-            )
-    if runner.pending():
-        runner.cancel()
-    if isinstance(error, Interrupted) and expired:
-        completed = [r for d in dones for r in d.result.records]
-        error = _blocked_timeout(sorted(completed, key=lambda r: r.index), settings)
-    return dones, error
-
-
-def _blocked_timeout(completed, settings: EvalSettings) -> RunError:
-    done = {r.index for r in completed}
-    running = min(set(range(settings.episodes)) - done, default=settings.episodes - 1)
-    error = RunError(
-        f"--timeout {settings.timeout:g}s reached after {len(completed)} of {settings.episodes} "
-        f"episodes, in episode {running} (seed {settings.seed + running}): the environment did "
-        "not return from step() or reset()",
-        "check that the environment cannot block; completed episodes were written",
-    )
-    error.completed = completed
-    return error
-
-
-def _remote_timeout(dones: list, settings: EvalSettings) -> RunError:
-    done = sorted(r.index for d in dones for r in d.result.records)
-    missing = sorted(set(range(settings.episodes)) - set(done))
-    return RunError(
-        f"--timeout {settings.timeout:g}s reached after {len(done)} of {settings.episodes} "
-        f"episodes; episodes {missing[0]}..{missing[-1]} were still running or waiting on "
-        f"the {settings.backend} workers",
-        "raise --timeout, add workers (--actors), or lower --max-episode-steps; completed "
-        "episodes were written",
-    )
-
-
-def _backend(runner, size: int, dones: list) -> dict:
-    """The report's `backend`: who ran the episodes, and where each unit ran."""
-    return {
-        **runner.describe(),
-        "unit_episodes": size,
-        "units": [
-            {
-                "step": d.result.key,
-                "first": d.result.unit.first,
-                "count": d.result.unit.count,
-                "host": d.where.get("host"),
-                "pid": d.where.get("pid"),
-                "seconds": round(d.result.seconds, 3),
-                "attempts": d.attempts,
-            }
-            for d in sorted(dones, key=lambda d: d.result.unit.first)
-        ],
-    }
 
 
 def sweep(settings, progress: Optional[Progress] = None) -> dict:

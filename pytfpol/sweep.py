@@ -38,7 +38,7 @@ from pytfpol.errors import (
 from pytfpol.formats import layout, validation
 from pytfpol.results import journal as journal_module
 from pytfpol.results import locking, output_checkpoint, plots, report, storage, sweep_report
-from pytfpol.running import sweep_plan
+from pytfpol.running import collect, sweep_plan
 from pytfpol.running.plan import policy_config_for, run_options
 from pytfpol.running.units import RunOptions, Unit, merge, unit_size
 
@@ -313,18 +313,8 @@ class Sweeper:
 
     def _arrived(self, done) -> None:
         result = done.result
-        self.units.append(
-            {
-                "run": None if done.tag == _CONFIRM else self.jobs[done.tag].number,
-                "step": result.key,
-                "first": result.unit.first,
-                "count": result.unit.count,
-                "host": done.where.get("host"),
-                "pid": done.where.get("pid"),
-                "seconds": round(result.seconds, 3),
-                "attempts": done.attempts,
-            }
-        )
+        run = None if done.tag == _CONFIRM else self.jobs[done.tag].number
+        self.units.append({"run": run, **collect.unit_row(done)})
         if done.tag == _CONFIRM:
             self.confirmed.append(result)
             return
