@@ -303,6 +303,15 @@ MUTANTS = [
         ("tests/test_cli.py::test_eval_json_is_the_report_and_matches_the_files",),
     ),
     Mutant(
+        "start-up-gc-walks-the-imports",
+        "start-up: TensorFlow's imports are frozen out of the cyclic GC (pytfpol eval starts faster "
+        "than TF-Agents' own import and load)",
+        "pytfpol/quiet_tf.py",
+        "            gc.freeze()\n",
+        "            pass\n",
+        ("tests/test_cli.py::test_heavy_imports_run_without_gc_then_freeze_and_restore_it",),
+    ),
+    Mutant(
         "sweep-seeds-shifted",
         "each checkpoint of a sweep is evaluated exactly as eval --step N",
         "pytfpol/sweep.py",
