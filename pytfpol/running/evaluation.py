@@ -84,14 +84,25 @@ class _Slots:
         self.action_bounds = _ActionBounds(action_spec)
         self.state = state
         self.initial_state = state
+        self._active: Optional[np.ndarray] = None  # rows running an episode; None: recompute
 
     def write(self, rows: Any, observations: Any) -> None:
         """Observations (a batch nest from the env) into `rows`, in the policy's dtypes."""
         for leaf, (_, values) in zip(self.leaves, flatten_with_paths(observations)):
             leaf[rows] = values
 
+    def set_episodes(self, rows: np.ndarray, indices: Any) -> None:
+        """Rows `rows` now run episodes `indices` (-1: idle)."""
+        self.episode[rows] = indices
+        self._active = None
+
     def active(self) -> np.ndarray:
-        return np.flatnonzero(self.episode >= 0)
+        """The rows running an episode, ascending (kept until an episode starts or a row idles:
+        most steps start none)."""
+        if self._active is None:
+            self._active = np.flatnonzero(self.episode >= 0)
+            self._active.flags.writeable = False
+        return self._active
 
 
 def run_episodes(
@@ -147,12 +158,12 @@ def run_episodes(
         nonlocal next_episode
         count = min(free.size, end - next_episode)
         starting, idle = free[:count], free[count:]
-        lane.episode[idle] = -1
+        lane.set_episodes(idle, -1)
         if not count:
             return
         indices = np.arange(next_episode, next_episode + count, dtype=np.int64)
         next_episode += count
-        lane.episode[starting] = indices
+        lane.set_episodes(starting, indices)
         lane.returns[starting] = 0.0
         lane.lengths[starting] = 0
         lane.step_type[starting] = ts.StepType.FIRST
@@ -337,7 +348,7 @@ def _check_observations(slots: _Slots, active: np.ndarray, seed: int) -> None:
     """NaN/inf observations among the active rows stop the run. Fast path: one sum per leaf is
     finite when every element is (a huge finite sum overflowing only costs the exact test)."""
     for path, leaf in zip(slots.paths, slots.leaves):
-        if leaf.dtype.kind != "f" or np.isfinite(_rows(leaf, active).sum()):
+        if leaf.dtype.kind != "f" or np.isfinite(np.add.reduce(_rows(leaf, active), axis=None)):
             continue
         if np.isfinite(leaf[active]).all():
             continue
@@ -371,7 +382,11 @@ class _ActionBounds:
         for (low, high), leaf in zip(self.bounds, tf.nest.flatten(action)):
             rows = _rows(leaf, active)
             if isinstance(low, float):
-                if not (low <= rows.min() and rows.max() <= high):
+                # the ufuncs' reduce: what .min()/.max() call, without their Python wrappers
+                if not (
+                    low <= np.minimum.reduce(rows, axis=None)
+                    and np.maximum.reduce(rows, axis=None) <= high
+                ):
                     return False
                 continue
             flat = rows.reshape(rows.shape[0], -1)

@@ -471,11 +471,15 @@ class NativeStepper(Stepper):
             )
         except Exception as exc:  # noqa: BLE001
             raise EnvFailure(int(slots[0]), "step", _describe(exc)) from exc
-        terminated = np.asarray(terminated, dtype=bool)[slots]
-        truncated = np.asarray(truncated, dtype=bool)[slots]
+        terminated = np.asarray(terminated, dtype=bool)
+        truncated = np.asarray(truncated, dtype=bool)
+        reward = np.asarray(reward, dtype=np.float64)
+        if slots.size != self.num_envs:  # the loop's slots are ascending: all of them, in order
+            observation, reward = observation[slots], reward[slots]
+            terminated, truncated = terminated[slots], truncated[slots]
         return (
-            observation[slots],
-            np.asarray(reward, dtype=np.float64)[slots],
+            observation,
+            reward,
             terminated,
             truncated,
             _vector_success(info, slots, terminated | truncated),
