@@ -558,10 +558,12 @@ class Bundle:
                 hasher = _Hasher(fd, path, size) if digests is not None else None
                 try:
                     _read_shard(fd, path, size, entries, visit, accept)
-                finally:
-                    digest = hasher.finish() if hasher is not None else None
-                if digests is not None:
-                    digests[str(path)] = (digest, size)
+                except BaseException:
+                    if hasher is not None:
+                        hasher.abandon()  # the reader's error is the one to report
+                    raise
+                if hasher is not None:
+                    digests[str(path)] = (hasher.finish(), size)
 
     def read_bytes(self, key: str) -> bytes:
         """A scalar string tensor's bytes (e.g. a NumpyState payload)."""
@@ -607,6 +609,7 @@ class _Hasher:
         self._fd, self._path, self._size = fd, path, size
         self._digest = hashlib.sha256()
         self._error: Optional[BaseException] = None
+        self._stopped = False
         self._thread = threading.Thread(target=self._run, name="pytfpol-sha256", daemon=True)
         self._thread.start()
 
@@ -614,11 +617,19 @@ class _Hasher:
         buffer = np.empty(min(PIECE_BYTES, max(self._size, 1)), np.uint8)
         try:
             for start in range(0, self._size, buffer.size):
+                if self._stopped:
+                    return
                 piece = buffer[: min(buffer.size, self._size - start)]
                 _pread_into(self._fd, self._path, piece, start)
                 self._digest.update(piece)
         except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
             self._error = exc
+
+    def abandon(self) -> None:
+        """Stop hashing (the shard failed validation) and wait for the thread, before the file
+        is closed."""
+        self._stopped = True
+        self._thread.join()
 
     def finish(self) -> str:
         self._thread.join()
