@@ -378,40 +378,9 @@ def _regular_file_size(path: Path) -> int:
 
 
 def _read_file(path: Path, offset: int = 0, size: Optional[int] = None) -> bytes:
-    """Read bytes of a regular file; opened non-blocking and re-checked with fstat."""
-    _regular_file_size(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot open ({exc.strerror or exc})", HINT_CORRUPT, path=path
-        ) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"{path}: not a regular file", "give a checkpoint file", path=path)
-        size = info.st_size - offset if size is None else size
-        chunks, done = [], 0
-        while done < size:
-            chunk = os.pread(fd, min(size - done, 1 << 24), offset + done)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            done += len(chunk)
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot read ({exc.strerror or exc})", HINT_CORRUPT, path=path
-        ) from None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) != size:
-        raise InputError(
-            f"{path}: truncated (wanted {size} bytes at {offset}, got {len(data)})",
-            HINT_CORRUPT,
-            path=path,
-        )
-    return data
+    """Read bytes of a regular file (to its end when `size` is None); see `_opened`."""
+    with _opened(path) as (fd, file_size):
+        return _pread(fd, path, offset, file_size - offset if size is None else size)
 
 
 @contextlib.contextmanager
