@@ -159,6 +159,7 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
             if runner is not local:  # the actors start while this process loads the policy
                 for unit in units:
                     runner.submit(unit, plan.checked, hooks, tag=unit)
+                plan.checked.forget_contents()  # shipped: the object store holds them now
             worker = local.worker_for(_driver_unit(units[0], runner is local), plan.checked)
             loaded = worker.loaded
             load_seconds = time.perf_counter() - started

@@ -187,6 +187,12 @@ class EvalSettings:
         return gates.gates_for((), self.min_return) + self.gates
 
     @property
+    def ships_files(self) -> bool:
+        """Whether the policy files' bytes go to the workers (Ray without --shared-path): then
+        validation keeps the bytes it read, and they are shipped without being read again."""
+        return self.backend == "ray" and not self.shared_path
+
+    @property
     def num_envs_used(self) -> int:
         """Environments run side by side: never more than there are episodes. By default
         enough that one policy call serves many env steps (`default_num_envs`)."""

@@ -200,7 +200,10 @@ class Sweeper:
         try:
             source = sweep_plan.source_for(run, checkpoint, settings)
             checked = validation.validate(
-                source, settings.eval.trusted_sha256, self.saved_models[number]
+                source,
+                settings.eval.trusted_sha256,
+                self.saved_models[number],
+                keep_bytes=settings.eval.ships_files,
             )
             if run.config is None and source.rebuilt:
                 run.config = policy_config_for(settings.eval, source, checked)
@@ -340,8 +343,12 @@ class Sweeper:
         self.entries.append(entry)
         kept = self.best_inputs.get(entry["run"])
         contenders = [entry] if kept is None else [kept[0], entry]
+        loser = (source, checked)
         if sweep_report.best_entry(contenders, self.settings.select) is entry:
             self.best_inputs[entry["run"]] = (entry, source, checked)
+            loser = kept[1:] if kept is not None else None
+        if loser is not None:  # its checkpoint's bytes (kept to ship on Ray) are not needed again
+            loser[1].forget_contents((loser[0].checkpoint_prefix, loser[0].evaluation_prefix))
 
     def _record_failure(self, entry: dict, exc: PytfpolError) -> None:
         entry["error"] = {"message": exc.message, "exit_code": exc.exit_code}

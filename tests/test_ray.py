@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -174,6 +175,43 @@ def test_eval_on_ray_equals_the_local_eval(cluster, tmp_path):
         (8, 3),
     ]
     assert remote["backend"]["address"] == "this process's Ray"
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (Debian's strace)")
+@pytest.mark.parametrize("command", ["eval", "sweep"])
+def test_the_driver_opens_each_checkpoint_file_once(cluster, tmp_path, command):
+    """On Ray the driver validates each checkpoint file and ships the very bytes it read and
+    hashed: it opens each once (strace counts every open of the driver and its children; the
+    actors belong to the cluster)."""
+    if command == "eval":
+        root, args = EXAMPLE_POLICY, ["--episodes", "4"]
+        names = ["variables/variables.index", "variables/variables.data-00000-of-00001"]
+    else:
+        root, args = LEARNER_RUN / "policies", ["--episodes", "2", "--last", "2"]
+        names = [
+            f"{d}/variables/variables.{e}"
+            for d in (
+                "greedy_policy",
+                "checkpoints/policy_checkpoint_0000014336",
+                "checkpoints/policy_checkpoint_0000015360",
+            )
+            for e in ("index", "data-00000-of-00001")
+        ]
+    log, out = tmp_path / "strace.log", tmp_path / "out"
+    result = subprocess.run(
+        ["strace", "-f", "-qq", "-e", "trace=open,openat", "-o", str(log), sys.executable, "-m",
+         "pytfpol", command, str(root), "--env", "CartPole-v1", "--max-episode-steps", "20",
+         "--out", str(out), "--json", "--backend", "ray", "--actors", "1", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "RAY_ADDRESS": cluster["address"], "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    record_workers(cluster, document)
+    assert document["backend"]["name"] == "ray" and document["backend"]["units"]
+    opened = re.findall(r'open(?:at)?\([^"]*"([^"]+)"[^)]*\)\s*=\s*\d+', log.read_text())
+    counts = {name: opened.count(str(root / name)) for name in names}
+    assert counts == dict.fromkeys(names, 1)
 
 
 def test_a_checkpointer_sweep_on_ray_equals_the_local_sweep(cluster, artifacts, tmp_path):

@@ -312,6 +312,14 @@ MUTANTS = [
         ("tests/test_cli.py::test_heavy_imports_run_without_gc_then_freeze_and_restore_it",),
     ),
     Mutant(
+        "ray-driver-reads-the-files-again",
+        "on Ray the driver ships the bytes validation read: it opens each checkpoint file once",
+        "pytfpol/running/shipping.py",
+        "        data = kept(path) if kept is not None else None\n",
+        "        data = None\n",
+        (RAY + "test_the_driver_opens_each_checkpoint_file_once",),
+    ),
+    Mutant(
         "sweep-seeds-shifted",
         "each checkpoint of a sweep is evaluated exactly as eval --step N",
         "pytfpol/sweep.py",

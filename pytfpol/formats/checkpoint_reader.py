@@ -462,6 +462,7 @@ class Bundle:
     shard_sizes: list[int] = field(default_factory=list)
     index_sha256: str = ""  # of the .index file's bytes
     index_bytes: int = 0
+    index_data: Optional[bytes] = None  # the .index file's bytes, when asked to keep them
 
     @property
     def index_file(self) -> Path:
@@ -500,6 +501,7 @@ class Bundle:
         visit: Callable[..., None],
         accept: Optional[Callable[[Entry, np.ndarray], bool]] = None,
         digests: Optional[dict] = None,
+        contents: Optional[dict] = None,
     ) -> None:
         """Read and verify every readable tensor, each data shard opened once and read in
         offset order, and call `visit(entry, value, data_file)` with each (a read-only array;
@@ -511,7 +513,10 @@ class Bundle:
         `visit(entry, value, data_file, tested)`, `tested` True when every piece of a large
         tensor was accepted (so `visit` need not look again). A checksum mismatch is always
         reported first. `digests`, when given, receives each data shard's path ->
-        (sha256, bytes), hashed by a thread from the same open file while it is read.
+        (sha256, bytes), hashed by a thread from the same open file while it is read; and
+        `contents` (with `digests`) each shard's path -> the bytes that thread read and hashed,
+        for a caller that must hand the files on (e.g. ship them to other machines) without
+        reading them again.
         """
         by_shard: dict[int, list[Entry]] = {}
         for entry in self.entries.values():
@@ -524,7 +529,9 @@ class Bundle:
             entries = sorted(by_shard.get(shard, []), key=lambda e: e.offset)
             path = self.data_file(shard)
             with _opened(path) as (fd, size):
-                hasher = _Hasher(fd, path, size) if digests is not None else None
+                hasher = None
+                if digests is not None:
+                    hasher = _Hasher(fd, path, size, keep=contents is not None)
                 try:
                     _read_shard(fd, path, size, entries, visit, accept)
                 except BaseException:
@@ -533,6 +540,8 @@ class Bundle:
                     raise
                 if hasher is not None:
                     digests[str(path)] = (hasher.finish(), size)
+                    if contents is not None:
+                        contents[str(path)] = hasher.data
 
     def read_bytes(self, key: str) -> bytes:
         """A scalar string tensor's bytes (e.g. a NumpyState payload)."""
@@ -572,10 +581,12 @@ def _read_shard(fd: int, path: Path, size: int, entries: list, visit, accept) ->
 
 class _Hasher:
     """The sha256 of an open file, computed by a thread that reads it in PIECE_BYTES pieces
-    (`os.preadv` and hashlib release the GIL), so that hashing overlaps validation."""
+    (`os.preadv` and hashlib release the GIL), so that hashing overlaps validation. `keep`: the
+    pieces are read into one buffer of the file's size, kept as `data`."""
 
-    def __init__(self, fd: int, path: Path, size: int) -> None:
+    def __init__(self, fd: int, path: Path, size: int, keep: bool = False) -> None:
         self._fd, self._path, self._size = fd, path, size
+        self.data: Optional[bytearray] = bytearray(size) if keep else None
         self._digest = hashlib.sha256()
         self._error: Optional[BaseException] = None
         self._stopped = False
@@ -584,11 +595,13 @@ class _Hasher:
 
     def _run(self) -> None:
         buffer = np.empty(min(PIECE_BYTES, max(self._size, 1)), np.uint8)
+        kept = None if self.data is None else np.frombuffer(self.data, np.uint8)
         try:
             for start in range(0, self._size, buffer.size):
                 if self._stopped:
                     return
-                piece = buffer[: min(buffer.size, self._size - start)]
+                end = min(start + buffer.size, self._size)
+                piece = buffer[: end - start] if kept is None else kept[start:end]
                 _pread_into(self._fd, self._path, piece, start)
                 self._digest.update(piece)
         except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
@@ -727,8 +740,9 @@ def _decode_strings(entry: Entry, raw: bytes) -> np.ndarray:
     return strings.reshape(entry.shape)
 
 
-def read_index(prefix: str | os.PathLike) -> Bundle:
-    """Parse and validate `<prefix>.index` only (its data files are not looked at)."""
+def read_index(prefix: str | os.PathLike, keep: bool = False) -> Bundle:
+    """Parse and validate `<prefix>.index` only (its data files are not looked at); `keep`: the
+    bundle keeps the index's bytes (`index_data`)."""
     path = index_path(prefix)
     size = _regular_file_size(path)
     if size > MAX_INDEX_BYTES:
@@ -744,13 +758,19 @@ def read_index(prefix: str | os.PathLike) -> Bundle:
             f"{path}: corrupt checkpoint index ({exc})", HINT_CORRUPT, path=path
         ) from None
     return Bundle(
-        os.fspath(prefix), header, entries, index_sha256=index_sha256, index_bytes=len(data)
+        os.fspath(prefix),
+        header,
+        entries,
+        index_sha256=index_sha256,
+        index_bytes=len(data),
+        index_data=data if keep else None,
     )
 
 
-def open_bundle(prefix: str | os.PathLike) -> Bundle:
-    """Parse and validate `<prefix>.index`, and check every entry lies inside its data file."""
-    bundle = read_index(prefix)
+def open_bundle(prefix: str | os.PathLike, keep: bool = False) -> Bundle:
+    """Parse and validate `<prefix>.index`, and check every entry lies inside its data file
+    (`keep`: see `read_index`)."""
+    bundle = read_index(prefix, keep)
     header, entries, path = bundle.header, bundle.entries, bundle.index_file
     bundle.shard_sizes = [_regular_file_size(bundle.data_file(i)) for i in range(header.num_shards)]
     for entry in entries.values():

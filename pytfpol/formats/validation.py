@@ -44,6 +44,8 @@ class CheckedBundle:
     # path -> (sha256, bytes) of its .index and every data shard, computed from the bytes read
     # (the index only when checked with digests=False)
     files: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # path -> those very bytes, when asked to keep them (to ship them without reading again)
+    contents: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def digest(self) -> str:
@@ -73,6 +75,23 @@ class CheckedInputs:
     def get(self, prefix: Optional[str]) -> Optional[CheckedBundle]:
         return None if prefix is None else self.bundles.get(str(prefix))
 
+    def contents_of(self, path: str) -> Optional[bytes]:
+        """The bytes of checkpoint file `path` as validation read and hashed them, if they were
+        kept (`validate(keep_bytes=True)`)."""
+        path = os.path.abspath(path)
+        for checked in self.bundles.values():
+            for name, data in checked.contents.items():
+                if os.path.abspath(name) == path:
+                    return data
+        return None
+
+    def forget_contents(self, prefixes: Optional[tuple] = None) -> None:
+        """Let go of the kept bytes of the bundles at `prefixes` (all when None): they will not
+        be shipped again."""
+        for prefix, checked in self.bundles.items():
+            if prefixes is None or prefix in prefixes:
+                checked.contents.clear()
+
     def file_digests(self) -> dict[str, tuple[str, int]]:
         """Every checkpoint file validated, by absolute path -> (sha256, bytes)."""
         return {
@@ -87,11 +106,16 @@ class CheckedInputs:
 
 
 def validate(
-    source: PolicySource, trusted_sha256: tuple = (), saved_models: Optional[dict] = None
+    source: PolicySource,
+    trusted_sha256: tuple = (),
+    saved_models: Optional[dict] = None,
+    keep_bytes: bool = False,
 ) -> CheckedInputs:
     """Validate every file of `source` that TensorFlow will read (see the module docstring).
     `saved_models` (prefix -> CheckedBundle), kept by a caller validating many checkpoints of
-    one SavedModel (a sweep), holds its variables once validated: they are not read again."""
+    one SavedModel (a sweep), holds its variables once validated: they are not read again.
+    `keep_bytes`: the checkpoint files' bytes are kept as they were read (`contents_of`), for
+    a run that ships them to other machines (`--backend ray`) without reading them again."""
     check_trusted(source, trusted_sha256)
     check_saved_model_files(source)
     checked = CheckedInputs()
@@ -100,7 +124,7 @@ def validate(
         if own and saved_models is not None and prefix in saved_models:
             checked.bundles[prefix] = saved_models[prefix]
             continue
-        checked.bundles[prefix] = check_bundle(prefix)
+        checked.bundles[prefix] = check_bundle(prefix, keep_bytes=keep_bytes)
         if own and saved_models is not None:
             saved_models[prefix] = checked.bundles[prefix]
     return checked
@@ -120,13 +144,15 @@ def _prefixes(source: PolicySource) -> list[str]:
     return prefixes
 
 
-def check_bundle(prefix: str, digests: bool = True) -> CheckedBundle:
+def check_bundle(prefix: str, digests: bool = True, keep_bytes: bool = False) -> CheckedBundle:
     """Parse `prefix`'s index, read every tensor once (checksum), refuse non-finite floats and
     NumpyState payloads that need pickle; keep what was read (see CheckedBundle). With
     `digests`, also each file's sha256 (`CheckedBundle.files`, the report's digests), hashed
     from the same open files; without, `files` lists the index only (sha256 costs more than the
-    rest of validation: ~2 GB/s here)."""
-    bundle = checkpoint_reader.open_bundle(prefix)
+    rest of validation: ~2 GB/s here). `keep_bytes` (with `digests`): the files' bytes are kept
+    too (`CheckedBundle.contents`), for a run that ships them to other machines."""
+    keep_bytes = keep_bytes and digests
+    bundle = checkpoint_reader.open_bundle(prefix, keep=keep_bytes)
     checked = CheckedBundle(bundle)
 
     def visit(entry, value: np.ndarray, data_file: Path, tested: bool) -> None:
@@ -152,7 +178,15 @@ def check_bundle(prefix: str, digests: bool = True) -> CheckedBundle:
                 checked.values[entry.key] = value
 
     checked.files[str(bundle.index_file)] = (bundle.index_sha256, bundle.index_bytes)
-    bundle.read_all(visit, accept=_finite_or_not_float, digests=checked.files if digests else None)
+    if keep_bytes:
+        checked.contents[str(bundle.index_file)] = bundle.index_data
+        bundle.index_data = None
+    bundle.read_all(
+        visit,
+        accept=_finite_or_not_float,
+        digests=checked.files if digests else None,
+        contents=checked.contents if keep_bytes else None,
+    )
     return checked
 
 

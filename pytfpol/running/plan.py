@@ -121,7 +121,9 @@ def plan_evaluation(settings: EvalSettings) -> Plan:
     spec = EnvSpec(settings.env_id, dict(settings.env_kwargs), settings.max_episode_steps)
     made = preflight(spec)
     try:
-        checked = validation.validate(source, settings.trusted_sha256)
+        checked = validation.validate(
+            source, settings.trusted_sha256, keep_bytes=settings.ships_files
+        )
         policy_config = policy_config_for(settings, source, checked)
     except BaseException:
         made.env.close()

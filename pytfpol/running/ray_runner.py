@@ -277,9 +277,9 @@ class RayRunner:
         if not self.shared:
             for files in shipment.sets:
                 kept = self._payloads.get(files.key)
-                if kept is None:  # read again here, refused if it changed since validation
+                if kept is None:  # the bytes validation kept, else read here (checked)
                     kept = self._payloads[files.key] = [
-                        ray.put(shipping.read_payload(files)),
+                        ray.put(shipping.read_payload(files, checked.contents_of)),
                         0,
                     ]
                 kept[1] += 1
@@ -415,8 +415,8 @@ class RayRunner:
         return self._finish(job, result, {"host": host, "pid": pid})
 
     def _finish(self, job: _Job, result: UnitResult, where: dict) -> Done:
-        for files in job.shipment.sets:
-            kept = self._payloads.get(files.key)
+        for files in (job.shipment.checkpoint, job.shipment.evaluation):  # the SavedModel's
+            kept = self._payloads.get(files.key) if files is not None else None  # stays a run
             if kept is not None:
                 kept[1] -= 1
                 if kept[1] <= 0:

@@ -21,7 +21,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from pytfpol.errors import InputError
 from pytfpol.formats.sources import PolicySource
@@ -111,12 +111,20 @@ def _entry(root: str, name: str, known: dict) -> tuple[str, str, int]:
     return (name, sha, size)
 
 
-def read_payload(files: FileSet) -> dict[str, bytes]:
-    """The driver's side: every file's bytes, refused (InputError) when they are not the bytes
-    validation read (the file changed in between)."""
+def read_payload(
+    files: FileSet, kept: Optional[Callable[[str], Optional[bytes]]] = None
+) -> dict[str, bytes]:
+    """The driver's side: every file's bytes. `kept(path)` gives those validation read and
+    hashed, when it kept them (`CheckedInputs.contents_of`): they are not read again. Others
+    are read here, refused (InputError) when they are not the bytes validation read (the file
+    changed in between)."""
     payload = {}
     for name, sha, size in files.files:
         path = os.path.join(files.root, name)
+        data = kept(path) if kept is not None else None
+        if data is not None:  # hashed as it was read: `sha` is its digest
+            payload[name] = data
+            continue
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
