@@ -237,12 +237,13 @@ def step_counter_return(length: int) -> float:
 
 
 @pytest.mark.parametrize(
-    ("num_envs", "mode"), [(1, "sync"), (3, "sync"), (6, "sync"), (3, "async")]
+    ("num_envs", "mode", "groups"),
+    [(1, "sync", 1), (3, "sync", 1), (6, "sync", 1), (3, "async", 1), (5, "sync", 2)],
 )
-def test_state_is_reset_for_each_episode_by_the_loop(artifacts, tmp_path, num_envs, mode):
+def test_state_is_reset_for_each_episode_by_the_loop(artifacts, tmp_path, num_envs, mode, groups):
     """StepCounterPolicy counts steps in its state and never looks at the step type, so TF-Agents'
     own reset-on-FIRST cannot hide a missing reset: every episode scores exactly as if it ran
-    alone, whatever slot runs it after whichever episode."""
+    alone, whatever slot (and pipelined group) runs it after whichever episode."""
     config = tmp_path / "counter.toml"
     config.write_text('factory = "tests.factories:step_counter_policy"\n')
     settings = EvalSettings(
@@ -253,8 +254,10 @@ def test_state_is_reset_for_each_episode_by_the_loop(artifacts, tmp_path, num_en
         config=str(config),
         num_envs=num_envs,
         vector=mode,
+        pipeline_groups=groups,
         out=str(tmp_path / "out"),
     )
+    assert (settings.groups_used, settings.policy_batch_size) == (groups, -(-num_envs // groups))
     report = api.evaluate(settings)
     lengths = [countdown_env.episode_length(2 + i) for i in range(12)]
     assert [e["length"] for e in report["episodes"]] == lengths
@@ -302,27 +305,6 @@ def test_results_identical_for_any_group_count(policies, case):
     for mode, num_envs, groups in [("sync", 3, 3), ("sync", 8, 2), ("sync", 8, 3), ("async", 8, 2)]:
         got = run_grouped(policies, name, env_id, num_envs, mode, groups, episodes, seed, max_steps)
         assert got == baseline, (mode, num_envs, groups)
-
-
-def test_pipelined_state_is_reset_for_each_episode(artifacts, tmp_path):
-    """StepCounterPolicy (state that ignores the step type) through the API, 2 groups."""
-    config = tmp_path / "counter.toml"
-    config.write_text('factory = "tests.factories:step_counter_policy"\n')
-    settings = EvalSettings(
-        str(artifacts / "checkpointer" / "step_counter"),
-        countdown_env.ENV_ID,
-        episodes=12,
-        seed=2,
-        config=str(config),
-        num_envs=5,
-        pipeline_groups=2,
-        out=str(tmp_path / "out"),
-    )
-    assert (settings.groups_used, settings.policy_batch_size) == (2, 3)
-    report = api.evaluate(settings)
-    lengths = [countdown_env.episode_length(2 + i) for i in range(12)]
-    assert [e["length"] for e in report["episodes"]] == lengths
-    assert [e["return"] for e in report["episodes"]] == [step_counter_return(n) for n in lengths]
 
 
 def test_pipelined_env_failure_names_the_episode(policies):
