@@ -15,8 +15,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
@@ -24,8 +22,7 @@ from pytfpol.quiet_tf import import_tf  # noqa: E402
 
 import_tf()
 
-import gymnasium as gym  # noqa: E402
-
+from bench.run import bare_vector_env  # noqa: E402
 from pytfpol.formats.sources import resolve_policy_source  # noqa: E402
 from pytfpol.policy.loading import LoadOptions, load_policy  # noqa: E402
 from pytfpol.running import evaluation, vector  # noqa: E402
@@ -34,28 +31,6 @@ from pytfpol.running.env_spec import EnvSpec  # noqa: E402
 EXAMPLE = REPO / "examples" / "cartpole-dqn"
 MAX_STEPS = 100
 REPEATS = 5
-
-
-def bare(n: int, episodes: int) -> float:
-    """Steps per second of the bare native env, random actions."""
-    env = gym.make_vec(
-        "CartPole-v1",
-        num_envs=n,
-        vectorization_mode="vector_entry_point",
-        max_episode_steps=MAX_STEPS,
-    )
-    rng = np.random.default_rng(0)
-    pool = [env.action_space.sample() for _ in range(64)]
-    env.reset(seed=0)
-    done = steps = 0
-    start = time.perf_counter()
-    while done < episodes:
-        _, _, terminated, truncated, _ = env.step(pool[int(rng.integers(64))])
-        steps += n
-        done += int(np.count_nonzero(terminated | truncated))
-    seconds = time.perf_counter() - start
-    env.close()
-    return steps / seconds
 
 
 def pytfpol(loaded, stepper, episodes: int) -> float:
@@ -77,7 +52,9 @@ def main() -> None:
         episodes = max(64, 8 * n)
         ours, theirs = [], []
         for _ in range(REPEATS):
-            theirs.append(bare(n, episodes))
+            theirs.append(
+                bare_vector_env("CartPole-v1", "native", n, episodes, MAX_STEPS)["steps_per_s"]
+            )
             ours.append(pytfpol(loaded, stepper, episodes))
         a, b = statistics.median(ours), statistics.median(theirs)
         print(f"| {n} | {b:,.0f} | {a:,.0f} | **{a / b:.2f}x** |", flush=True)

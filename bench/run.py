@@ -320,23 +320,7 @@ def worker(job: dict) -> None:
         return _rate(sum(r.length for r in results), count, seconds)
 
     def bare_gym(mode: str, n: int, count: int) -> dict:
-        vectorization = "vector_entry_point" if mode == "native" else "sync"
-        env = gym.make_vec(
-            env_id, num_envs=n, vectorization_mode=vectorization, max_episode_steps=max_steps
-        )
-        rng = np.random.default_rng(0)
-        pool = [env.action_space.sample() for _ in range(64)]
-        env.action_space.seed(0)
-        env.reset(seed=SEED)
-        done_episodes = steps = 0
-        start = time.perf_counter()
-        while done_episodes < count:
-            _, _, terminated, truncated, _ = env.step(pool[int(rng.integers(64))])
-            steps += n
-            done_episodes += int(np.count_nonzero(terminated | truncated))
-        seconds = time.perf_counter() - start
-        env.close()
-        return _rate(steps, done_episodes, seconds)
+        return bare_vector_env(env_id, mode, n, count, max_steps)
 
     def tf_agents(policy_dir: str, batch: int, count: int) -> dict:
         if batch == 1:
@@ -662,6 +646,32 @@ def _time_call(thunk, seconds: float = 0.05) -> float:
 def _in(session, function, *args):
     with session.as_default():
         return function(*args)
+
+
+def bare_vector_env(env_id: str, mode: str, n: int, count: int, max_steps: int) -> dict:
+    """The bare Gymnasium vector env (`sync`, or `native`: the id's `vector_entry_point`) stepping
+    random actions with its own autoreset until `count` episodes ended: what pytfpol is compared
+    with."""
+    import gymnasium as gym
+    import numpy as np
+
+    vectorization = "vector_entry_point" if mode == "native" else "sync"
+    env = gym.make_vec(
+        env_id, num_envs=n, vectorization_mode=vectorization, max_episode_steps=max_steps
+    )
+    rng = np.random.default_rng(0)
+    pool = [env.action_space.sample() for _ in range(64)]
+    env.action_space.seed(0)
+    env.reset(seed=SEED)
+    done_episodes = steps = 0
+    start = time.perf_counter()
+    while done_episodes < count:
+        _, _, terminated, truncated, _ = env.step(pool[int(rng.integers(64))])
+        steps += n
+        done_episodes += int(np.count_nonzero(terminated | truncated))
+    seconds = time.perf_counter() - start
+    env.close()
+    return _rate(steps, done_episodes, seconds)
 
 
 def _rate(steps: int, episodes: int, seconds: float) -> dict:
