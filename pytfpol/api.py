@@ -98,15 +98,10 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
             claim = storage.claim_output_dir(
                 out, plan.input_paths(), plan.identity, settings.overwrite
             )
-            try:
-                with locking.locked_output(out):
-                    locking.clean_stale_temporaries(out)
-                    storage.check_free_space(out, plan.checked.total_bytes)
-                    history = output_checkpoint.previous_history(claim)
-                    report, error = _evaluate_locked(plan, out, progress, deadline, history)
-            except BaseException:
-                storage.release_unused(claim)
-                raise
+            with locking.working_in(out, claim):
+                storage.check_free_space(out, plan.checked.total_bytes)
+                history = output_checkpoint.previous_history(claim)
+                report, error = _evaluate_locked(plan, out, progress, deadline, history)
         finally:
             plan.close()
     if error is not None:

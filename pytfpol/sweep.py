@@ -82,13 +82,8 @@ def sweep(settings: SweepSettings, progress=None) -> dict:
                 base.overwrite,
                 report_name=layout.SWEEP_JSON,
             )
-            try:
-                with locking.locked_output(out):
-                    locking.clean_stale_temporaries(out)
-                    document, error = Sweeper(plan, out, progress).run()
-            except BaseException:
-                storage.release_unused(claim)
-                raise
+            with locking.working_in(out, claim):
+                document, error = Sweeper(plan, out, progress).run()
         finally:
             plan.close()
     if error is not None:

@@ -45,7 +45,7 @@ class CheckedBundle:
     # (the index only when checked with digests=False)
     files: dict[str, tuple[str, int]] = field(default_factory=dict)
     # path -> those very bytes, when asked to keep them (to ship them without reading again)
-    contents: dict[str, bytes] = field(default_factory=dict)
+    contents: dict[str, bytes | bytearray] = field(default_factory=dict)
 
     @property
     def digest(self) -> str:

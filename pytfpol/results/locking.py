@@ -39,6 +39,20 @@ STALE_OLD_CHECKPOINTS = f".{CHECKPOINT_NAME}.old-*"
 
 
 @contextlib.contextmanager
+def working_in(out: Path, claim: storage.OutputClaim) -> Iterator[Path]:
+    """A run's hold on its claimed output directory: locked, cleaned of what an interrupted run
+    left; when the run fails, the directories the claim created are removed again if nothing
+    was written in them."""
+    try:
+        with locked_output(out):
+            clean_stale_temporaries(out)
+            yield out
+    except BaseException:
+        storage.release_unused(claim)
+        raise
+
+
+@contextlib.contextmanager
 def locked_output(out: Path) -> Iterator[Path]:
     """Hold the exclusive lock on `out` (an existing directory) for the `with` block.
 
