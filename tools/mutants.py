@@ -506,6 +506,27 @@ MUTANTS = [
         "                pass",
         (RAY + "test_sigterm_cancels_the_units_and_writes_what_completed",),
     ),
+    # --- issue 23: output set (points 1-4) ---
+    # (this part's mutants go below)
+    #
+    # --- issue 23: write failures and missing TensorFlow (points 8-9) ---
+    # (this part's mutants go below)
+    #
+    # --- issue 23: no code from data (point 5) ---
+    # (this part's mutants go below)
+    #
+    # --- issue 23: FIFOs, devices, size limits (points 6-7) ---
+    # (this part's mutants go below)
+    #
+    # --- issue 23: non-finite rewards and the untested promises (point 10 and the classes) ---
+    # (this part's mutants go below)
+    #
+    # --- issue 24 environments ---
+    # (this part's mutants go below)
+    #
+    # --- issue 24 networks ---
+    # (this part's mutants go below)
+    #
 ]
 
 
