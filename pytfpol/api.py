@@ -240,7 +240,7 @@ def inspect(
 ) -> dict:
     """What `pytfpol inspect` shows, as plain data; never builds the policy, no TensorFlow.
 
-    `inspect(PATH)` describes PATH (see the README for the document); `diff=B` compares PATH's
+    `inspect(PATH)` describes PATH (docs/inspect.md has the document); `diff=B` compares PATH's
     checkpoint with B's; `array=NAME` returns `{"key", "dtype", "shape", "value"}` (a numpy array).
     Refused NumpyState entries are listed, never unpickled.
     """

@@ -2,7 +2,7 @@
 exactly, checked against what was recorded, and shown (a video, a trajectory file).
 
 Every episode of `pytfpol eval` has its own seed (episode i: S+i) and its result depends on
-nothing else — not the batch, not the backend (README, "What is reproducible"). So episode K
+nothing else — not the batch, not the backend (docs/reproducibility.md). So episode K
 run alone, as a one-episode evaluation with seed S+K, is episode K: the same observations,
 actions (sampled ones too: their draws are keyed by S+K and the step) and rewards. Replay reads
 from OUT/stats.json what was evaluated (the policy files, with their sha256; the SavedModel,

@@ -175,9 +175,9 @@ def test_shipped_configs_are_valid_and_one_per_example_script():
     installed = {str(p.relative_to(root)) for p in root.glob("agents/*/examples/v2/train_eval*.py")}
     assert installed - {"agents/dqn/examples/v2/train_eval_test.py"} == set(scripts)
     assert set(scripts.values()) <= set(names)
-    readme = (REPO / "README.md").read_text()
+    manual = (REPO / "docs" / "configs.md").read_text()
     for name in names:
-        assert f"`{name}`" in readme, f"README's config table misses {name}"
+        assert f"`{name}`" in manual, f"docs/configs.md's config table misses {name}"
 
 
 def test_configs_command_lists_every_shipped_config():

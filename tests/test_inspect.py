@@ -230,7 +230,7 @@ def same_values(a: np.ndarray, b: np.ndarray) -> bool:
 
 
 def from_json(values, dtype: np.dtype, shape: tuple) -> np.ndarray:
-    """Invert the README's JSON conventions for `--array` values: numbers exact ("nan", "inf"
+    """Invert docs/inspect.md's JSON conventions for `--array` values: numbers exact ("nan", "inf"
     as strings), complex as [re, im], bytes as text, dates and durations as numpy prints them,
     raw bytes as hex, records as repr text."""
     flat = np.asarray(values, dtype=object).reshape(-1) if shape else [values]

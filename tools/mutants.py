@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""`make mutants`: break each promise of the README on purpose and check that a test notices.
+"""`make mutants`: break each promise of the docs on purpose and check that a test notices.
 
 Every mutant below is one small edit of pytfpol's code that breaks one promise, and names the
 tests that hold that promise. Each is applied alone, in a temporary copy of the repository, and

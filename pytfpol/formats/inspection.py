@@ -42,7 +42,7 @@ CKPT_RE = re.compile(r"^(?:.*-)?(\d+)$")
 
 
 def inspect_path(path: str | os.PathLike, step: Optional[int] = None) -> dict:
-    """Everything `pytfpol inspect PATH` shows, as one JSON-ready dict (see the README)."""
+    """Everything `pytfpol inspect PATH` shows, as one JSON-ready dict (see docs/inspect.md)."""
     found = lay.detect(path)
     kind = found.kind
     report = {
