@@ -35,8 +35,8 @@ EVAL_EXIT_CODES = f"""\b
 Exit codes:
   {EXIT_OK}    ok
   {EXIT_GATE}    a gate failed (--gate, --min-return), or compare found a regression
-  {EXIT_USAGE}    usage or config error, or an option that means nothing for the input, or a
-       factory a config found on disk names, without --allow-code
+  {EXIT_USAGE}    usage or config error, or an option that means nothing for the input;
+       a factory named by a config found on disk, without --allow-code
   {EXIT_INPUT}    input error: missing, corrupt or incompatible policy, checkpoint or env
   {EXIT_RUNTIME}    the environment or the policy failed while running, or --timeout
   {EXIT_OUTPUT}    output error: not writable, disk full, in use, or holds other results
@@ -68,8 +68,8 @@ Exit codes:
 REPLAY_EXIT_CODES = f"""\b
 Exit codes:
   {EXIT_OK}    ok: the episode replayed exactly (return and length as recorded)
-  {EXIT_USAGE}    usage error (an episode that did not run, a --video name that is not .mp4/.gif,
-       a module:ID env or config factory stats.json names, without --allow-code)
+  {EXIT_USAGE}    usage error (an episode that did not run, a --video name that is not .mp4/.gif;
+       a module stats.json names, without --allow-code)
   {EXIT_INPUT}    input error: no report, or a policy file changed or gone since the evaluation
   {EXIT_RUNTIME}    the replay differs from the recording (named both), or it failed while running
   {EXIT_OUTPUT}    --video or --trajectory could not be written
@@ -101,8 +101,8 @@ SWEEP_EXIT_CODES = f"""\b
 Exit codes:
   {EXIT_OK}    ok
   {EXIT_GATE}    a gate on the best checkpoint failed (--gate, --min-return)
-  {EXIT_USAGE}    usage or config error, or an option that means nothing for the input, or a
-       factory a config found on disk names, without --allow-code
+  {EXIT_USAGE}    usage or config error, or an option that means nothing for the input;
+       a factory named by a config found on disk, without --allow-code
   {EXIT_INPUT}    input error, or a checkpoint could not be evaluated (the others were)
   {EXIT_RUNTIME}    the environment or the policy failed while running
   {EXIT_OUTPUT}    output error: not writable, disk full, in use, or holds other results
@@ -143,6 +143,7 @@ EVAL_SECTIONS = {
         "step",
         "checkpoint",
         "config_path",
+        "allow_code",
         "allow_partial",
         "trusted_sha256",
     ),
