@@ -16,6 +16,7 @@ import click
 from click import _textwrap
 
 from pytfpol import __version__
+from pytfpol.code_from_data import ALLOW_CODE_HELP
 from pytfpol.errors import (
     EXIT_GATE,
     EXIT_INPUT,
@@ -34,7 +35,8 @@ EVAL_EXIT_CODES = f"""\b
 Exit codes:
   {EXIT_OK}    ok
   {EXIT_GATE}    a gate failed (--gate, --min-return), or compare found a regression
-  {EXIT_USAGE}    usage or config error, or an option that means nothing for the input
+  {EXIT_USAGE}    usage or config error, or an option that means nothing for the input;
+       a factory named by a config found on disk, without --allow-code
   {EXIT_INPUT}    input error: missing, corrupt or incompatible policy, checkpoint or env
   {EXIT_RUNTIME}    the environment or the policy failed while running, or --timeout
   {EXIT_OUTPUT}    output error: not writable, disk full, in use, or holds other results
@@ -66,7 +68,8 @@ Exit codes:
 REPLAY_EXIT_CODES = f"""\b
 Exit codes:
   {EXIT_OK}    ok: the episode replayed exactly (return and length as recorded)
-  {EXIT_USAGE}    usage error (an episode that did not run, a --video name that is not .mp4/.gif)
+  {EXIT_USAGE}    usage error (an episode that did not run, a --video name that is not .mp4/.gif;
+       a module stats.json names, without --allow-code)
   {EXIT_INPUT}    input error: no report, or a policy file changed or gone since the evaluation
   {EXIT_RUNTIME}    the replay differs from the recording (named both), or it failed while running
   {EXIT_OUTPUT}    --video or --trajectory could not be written
@@ -98,7 +101,8 @@ SWEEP_EXIT_CODES = f"""\b
 Exit codes:
   {EXIT_OK}    ok
   {EXIT_GATE}    a gate on the best checkpoint failed (--gate, --min-return)
-  {EXIT_USAGE}    usage or config error, or an option that means nothing for the input
+  {EXIT_USAGE}    usage or config error, or an option that means nothing for the input;
+       a factory named by a config found on disk, without --allow-code
   {EXIT_INPUT}    input error, or a checkpoint could not be evaluated (the others were)
   {EXIT_RUNTIME}    the environment or the policy failed while running
   {EXIT_OUTPUT}    output error: not writable, disk full, in use, or holds other results
@@ -139,6 +143,7 @@ EVAL_SECTIONS = {
         "step",
         "checkpoint",
         "config_path",
+        "allow_code",
         "allow_partial",
         "trusted_sha256",
     ),
@@ -321,6 +326,8 @@ def _options(*decorators):
     return apply
 
 
+ALLOW_CODE_OPTION = click.option("--allow-code", is_flag=True, help=ALLOW_CODE_HELP)
+
 RUN_OPTIONS = _options(
     click.option(
         "--env",
@@ -406,6 +413,7 @@ RUN_OPTIONS = _options(
         help="Policy config that rebuilds a Checkpointer directory's policy: the name of a "
         "shipped config (`pytfpol configs` lists them) or a TOML file.",
     ),
+    ALLOW_CODE_OPTION,
     click.option(
         "--allow-partial",
         is_flag=True,
@@ -524,6 +532,7 @@ def _eval_settings(policy_path: str, options: dict, **extra):
         actors=options["actors"],
         unit_episodes=options["unit_episodes"],
         shared_path=options["shared_path"],
+        allow_code=options["allow_code"],
         **extra,
     )
 
@@ -914,6 +923,7 @@ def inspect_command(
     show_default=True,
     help="With --env: as for eval.",
 )
+@ALLOW_CODE_OPTION
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
 def compare_command(
@@ -935,6 +945,7 @@ def compare_command(
     max_episode_steps: Optional[int],
     num_envs: Optional[int],
     vector: str,
+    allow_code: bool,
     verbose: bool,
     quiet: bool,
 ) -> None:
@@ -957,6 +968,7 @@ def compare_command(
             "--env-kwargs": env_kwargs or None,
             "--max-episode-steps": max_episode_steps,
             "--num-envs": num_envs,
+            "--allow-code": allow_code or None,
         }
         given = [name for name, value in eval_only.items() if value is not None]
         if env_id is None and given:
@@ -986,6 +998,7 @@ def compare_command(
                 max_episode_steps=max_episode_steps,
                 num_envs=num_envs,
                 vector=vector,
+                allow_code=allow_code,
             )
         else:
             base_report = compare.load_report(baseline)
@@ -1055,6 +1068,14 @@ def compare_command(
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the result as JSON on stdout (nothing else)."
 )
+@click.option(
+    "--env",
+    "env_id",
+    metavar="ID",
+    help="The env id stats.json recorded, given again: a module:ID id is then imported as "
+    "asked (replay refuses any other id).",
+)
+@ALLOW_CODE_OPTION
 @click.option("-v", "--verbose", is_flag=True, help="Show tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
 def replay_command(
@@ -1063,6 +1084,8 @@ def replay_command(
     video: Optional[str],
     trajectory: Optional[str],
     as_json: bool,
+    env_id: Optional[str],
+    allow_code: bool,
     verbose: bool,
     quiet: bool,
 ) -> None:
@@ -1079,7 +1102,13 @@ def replay_command(
         progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=quiet)
         try:
             result = replay.replay(
-                out, episode, video=video, trajectory=trajectory, progress=progress
+                out,
+                episode,
+                video=video,
+                trajectory=trajectory,
+                progress=progress,
+                allow_code=allow_code,
+                env_id=env_id,
             )
         except PytfpolError as exc:
             if exc.report is not None:

@@ -57,6 +57,11 @@ class EvalSettings:
     actors: Optional[int] = None  # Ray actors (None: one per CPU of the cluster)
     unit_episodes: Optional[int] = None  # episodes per unit of work (None: see units_size)
     shared_path: bool = False  # the policy files are at the same path on every Ray node
+    # No code from data (code_from_data): import modules that files name (--allow-code), and
+    # the files env_id and config were read from (None: the command line gave them).
+    allow_code: bool = False
+    env_named_in: Optional[str] = None
+    config_named_in: Optional[str] = None
 
     def __post_init__(self) -> None:
         _require_int("--episodes", self.episodes, minimum=1)

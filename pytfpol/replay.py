@@ -66,9 +66,23 @@ def select_episode(report: dict, episode: str | int) -> dict:
     return ranked[(len(ranked) - 1) // 2]
 
 
-def settings_for(report: dict, record: dict, **recording) -> EvalSettings:
-    """The one-episode evaluation that is episode `record` of `report` again."""
+def settings_for(
+    report: dict,
+    record: dict,
+    allow_code: bool = False,
+    env_id: Optional[str] = None,
+    **recording,
+) -> EvalSettings:
+    """The one-episode evaluation that is episode `record` of `report` again. The env id and
+    config come from stats.json, data: their modules are imported only with `allow_code`, or
+    (the env's) when the command line gives the recorded id again as `env_id`."""
     policy, env = report["policy"], report["env"]
+    stats = report["output"]["stats"]
+    if env_id is not None and env_id != env["id"]:
+        raise UsageError(
+            f"--env {env_id}: {stats} recorded env {env['id']}, and replay runs the env recorded",
+            f"drop --env, or give --env {env['id']}",
+        )
     recorded = report.get("settings", {})
     if policy["format"] == FORMAT_CHECKPOINTER:
         path, checkpoint, config = policy["resolved_path"], policy["checkpoint"], policy["config"]
@@ -88,6 +102,9 @@ def settings_for(report: dict, record: dict, **recording) -> EvalSettings:
         num_envs=1,
         stochastic=bool(recorded.get("stochastic", False)),
         allow_partial=bool(recorded.get("allow_partial", False)),
+        allow_code=allow_code,
+        env_named_in=None if env_id is not None else stats,
+        config_named_in=stats,
         **recording,
     )
 
@@ -98,10 +115,12 @@ def replay(
     video: Optional[str | Path] = None,
     trajectory: Optional[str | Path] = None,
     progress=None,
+    allow_code: bool = False,
+    env_id: Optional[str] = None,
 ) -> dict:
     """Replay one episode of the evaluation in `out` (see the module docstring). Returns a plain
     dict; RunError (exit 4) when the replayed return or length differs from the recorded one,
-    after writing `video` / `trajectory`."""
+    after writing `video` / `trajectory`. `allow_code`, `env_id`: see `settings_for`."""
     from pytfpol import api
 
     report = load_report(out)
@@ -123,6 +142,8 @@ def replay(
         settings = settings_for(
             report,
             record,
+            allow_code,
+            env_id,
             out=str(scratch / "run"),
             video=(0,) if video is not None else (),
             video_format=video_format or "mp4",

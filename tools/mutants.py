@@ -27,6 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 REC = "tests/test_recording.py::"
 RAY = "tests/test_ray.py::"
+NOCODE = "tests/test_no_code_from_data.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -515,6 +516,67 @@ MUTANTS = [
     # --- issue 23: no code from data (point 5) ---
     # (this part's mutants go below)
     #
+    Mutant(
+        "found-config-factory-imported",
+        "a factory named by a pytfpol-policy.toml found in an input directory is not imported "
+        "without --allow-code or --config (exit 2 naming the file and the key)",
+        "pytfpol/running/plan.py",
+        '        named_by = in_file(bundled, "factory", f"give it as --config {bundled}")',
+        "        named_by = on_command_line(bundled)",
+        (NOCODE + "test_a_factory_in_a_config_found_in_the_input_is_not_imported",),
+    ),
+    Mutant(
+        "sweep-checks-found-config-late",
+        "a sweep (and a resumed sweep) refuses a found config's factory before OUT is touched",
+        "pytfpol/running/sweep_plan.py",
+        "        if first.rebuilt:  # a factory its config names is refused now, before OUT is touched\n"
+        "            given_config(settings.eval, first)",
+        "        pass",
+        (NOCODE + "test_a_sweep_and_its_resumption_import_no_factory_a_found_config_names",),
+    ),
+    Mutant(
+        "compare-allows-code",
+        "compare --env imports no factory a found config names without --allow-code",
+        "pytfpol/cli.py",
+        "                vector=vector,\n                allow_code=allow_code,",
+        "                vector=vector,\n                allow_code=True,",
+        (NOCODE + "test_compare_evaluates_no_policy_whose_found_config_names_a_factory",),
+    ),
+    Mutant(
+        "replay-trusts-recorded-env-id",
+        "replay imports no module:ID module stats.json recorded, unless --allow-code or --env",
+        "pytfpol/replay.py",
+        "        env_named_in=None if env_id is not None else stats,",
+        "        env_named_in=None,",
+        (NOCODE + "test_replay_imports_no_module_a_recorded_env_id_names",),
+    ),
+    Mutant(
+        "replay-trusts-recorded-config",
+        "replay imports no factory of the config stats.json recorded, unless --allow-code",
+        "pytfpol/replay.py",
+        "        config_named_in=stats,",
+        "        config_named_in=None,",
+        (NOCODE + "test_replay_imports_no_factory_the_recorded_config_names",),
+    ),
+    Mutant(
+        "env-id-unchecked",
+        "the module of a module:ID env id a file names is checked before Gymnasium sees the id",
+        "pytfpol/running/plan.py",
+        "    check_env_import(settings)\n    spec = EnvSpec(",
+        "    spec = EnvSpec(",
+        (NOCODE + "test_replay_imports_no_module_a_recorded_env_id_names",),
+    ),
+    Mutant(
+        "allow-code-ignored",
+        "--allow-code (and only it, besides the command line) imports what a file names",
+        "pytfpol/code_from_data.py",
+        "    return module_of(reference) is None or named_by.command_line or allow_code",
+        "    return module_of(reference) is None or named_by.command_line",
+        (
+            NOCODE + "test_a_factory_in_a_found_config_is_imported_when_the_command_line_asks",
+            NOCODE + "test_replay_imports_a_recorded_env_module_when_the_command_line_asks",
+        ),
+    ),
     # --- issue 23: FIFOs, devices, size limits (points 6-7) ---
     # (this part's mutants go below)
     #

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from pytfpol.code_from_data import NamedBy, check_import, in_file, on_command_line
 from pytfpol.config import EvalSettings
 from pytfpol.errors import InputError, UsageError
 from pytfpol.formats import validation
@@ -118,6 +119,7 @@ def plan_evaluation(settings: EvalSettings) -> Plan:
         settings.policy_path, settings.policy, settings.checkpoint, settings.step
     )
     check_options(settings, source)
+    check_env_import(settings)
     spec = EnvSpec(settings.env_id, dict(settings.env_kwargs), settings.max_episode_steps)
     made = preflight(spec)
     try:
@@ -151,10 +153,9 @@ def policy_config_for(
     else inferred from the variables of standard feed-forward networks."""
     if source.format != FORMAT_CHECKPOINTER:
         return None
-    if settings.config is not None:
-        return load_policy_config(resolve_config_path(settings.config))
-    if source.bundled_config is not None:
-        return load_policy_config(source.bundled_config)
+    given = given_config(settings, source)
+    if given is not None:
+        return given
     bundle = checked.get(source.checkpoint_prefix).bundle
     shapes = {key: entry.shape for key, entry in bundle.entries.items()}
     if not any(key.startswith("policy/") for key in shapes):
@@ -175,3 +176,39 @@ def policy_config_for(
         shipped_hint(),
         path=source.checkpoint_dir,
     )
+
+
+def given_config(settings: EvalSettings, source: PolicySource) -> Optional[PolicyConfig]:
+    """--config, else the config saved with the checkpoint (None: neither), its factory
+    allowed to be imported or refused (exit 2): a config found on disk never runs code."""
+    if settings.config is not None:
+        path = resolve_config_path(settings.config)
+        if settings.config_named_in is None:
+            return load_config(path, on_command_line("--config"), settings.allow_code)
+        return load_config(path, in_file(path, "factory"), settings.allow_code)
+    if source.bundled_config is not None:
+        bundled = source.bundled_config
+        named_by = in_file(bundled, "factory", f"give it as --config {bundled}")
+        return load_config(bundled, named_by, settings.allow_code)
+    return None
+
+
+def load_config(path: str | Path, named_by: NamedBy, allow_code: bool) -> PolicyConfig:
+    """A policy config whose factory, if it has one, may be imported (else exit 2, before
+    anything is imported): a config found on disk is data, not a request to run code."""
+    config = load_policy_config(path)
+    if config.factory is not None:
+        check_import(config.factory, named_by, allow_code)
+    return config
+
+
+def check_env_import(settings: EvalSettings) -> None:
+    """The `module:` of a `module:ID` env id is imported by Gymnasium: only when the command
+    line named the id, or --allow-code (exit 2 before Gymnasium sees the id)."""
+    if settings.env_named_in is None:
+        named_by = on_command_line("--env")
+    else:
+        named_by = in_file(
+            settings.env_named_in, "env.id", f"give the env again with --env {settings.env_id}"
+        )
+    check_import(settings.env_id, named_by, settings.allow_code)

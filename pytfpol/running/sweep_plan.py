@@ -18,7 +18,7 @@ from pytfpol.errors import UsageError
 from pytfpol.formats import layout as lay
 from pytfpol.formats.sources import PolicySource, resolve_policy_source
 from pytfpol.running.env_spec import EnvSpec, preflight
-from pytfpol.running.plan import HoldsFirstEnv, check_options
+from pytfpol.running.plan import HoldsFirstEnv, check_env_import, check_options, given_config
 
 SWEEPABLE = (lay.KIND_LEARNER, lay.KIND_CHECKPOINTER, lay.KIND_SAVED_MODEL_SERIES)
 
@@ -53,6 +53,7 @@ def plan_sweep(settings: SweepSettings) -> SweepPlan:
     """Detect each run's layout, choose its checkpoints, make the env once (no TensorFlow)."""
     runs = [_run(path, settings) for path in settings.paths]
     base = settings.eval
+    check_env_import(base)
     spec = EnvSpec(base.env_id, dict(base.env_kwargs), base.max_episode_steps)
     made = preflight(spec)
     env = EnvSpec(made.made_id, spec.kwargs, spec.max_episode_steps)
@@ -77,7 +78,11 @@ def _run(path: str, settings: SweepSettings) -> SweepRun:
             + (" (none is left by --steps/--every/--last)" if found.checkpoints else ""),
             f"steps there: {', '.join(str(s) for s in found.steps) or 'none'}",
         )
-    check_options(settings.eval, source_for(run, run.chosen[0], settings)) if run.chosen else None
+    if run.chosen:
+        first = source_for(run, run.chosen[0], settings)
+        check_options(settings.eval, first)
+        if first.rebuilt:  # a factory its config names is refused now, before OUT is touched
+            given_config(settings.eval, first)
     return run
 
 
