@@ -210,6 +210,7 @@ def run_episodes(
         if scatter is not None:
             action = scatter(action, slots, active)
         observation, reward, terminated, truncated, success = stepper.step(slots, action)
+        _check_rewards(lane, active, reward, seed)
         if observer is not None:
             observer.step(
                 slots,
@@ -360,6 +361,26 @@ def _check_observations(slots: _Slots, active: np.ndarray, seed: int) -> None:
             f"{path} at step {int(slots.lengths[slot])}",
             "fix the environment; completed episodes were written",
         )
+
+
+def _check_rewards(slots: _Slots, active: np.ndarray, reward: np.ndarray, seed: int) -> None:
+    """A NaN/inf reward in any active row stops the run: summed into a return it would poison
+    the mean, or vanish from the statistics that sort and trim (IQM, median), and a gate could
+    pass on it. Fast path: one sum, finite when every reward is (an overflowing sum of finite
+    rewards only costs the exact test)."""
+    if np.isfinite(np.add.reduce(reward, axis=None)):
+        return
+    bad = ~np.isfinite(reward)
+    if not bad.any():
+        return
+    k = int(np.argmax(bad))
+    row = int(active[k])
+    index = int(slots.episode[row])
+    raise RunError(
+        f"episode {index} (seed {seed + index}): the environment returned a non-finite reward "
+        f"({float(reward[k])}) at step {int(slots.lengths[row]) + 1}",
+        "fix the environment; completed episodes were written",
+    )
 
 
 class _ActionBounds:
