@@ -113,6 +113,22 @@ def test_a_non_finite_reward_of_a_native_vector_env_is_exit_4(artifacts, tmp_pat
     )
 
 
+def test_finite_rewards_that_overflow_the_return_are_exit_4(artifacts, tmp_path):
+    """Rewards of 1e308, each finite: their sum is inf by step 2 of episode 0 (3 steps). (The
+    policy's float32 time step cannot hold them: numpy warns of the cast, first.)"""
+    result = invoke(
+        "eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
+        "--env-kwargs", "reward_scale=1e308", "--episodes", "2", "--num-envs", "1",
+        "--gate", "iqm_return>=0", "--out", str(tmp_path / "run"), "--json", "-q",
+    )  # fmt: skip
+    assert result.exit_code == 4, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: episode 0 (seed 0): its return overflowed to inf by its end at step 3 "
+        "(every reward was finite)"
+    ]
+
+
 # ------------------------------------------------------------------- the statistics behind it
 
 

@@ -543,6 +543,14 @@ MUTANTS = [
         ),
     ),
     Mutant(
+        "return-overflow-unchecked",
+        "finite rewards whose return overflows to inf stop the run with exit 4",
+        "pytfpol/running/evaluation.py",
+        "        _check_return(lane, row, seed)\n",
+        "",
+        (NONFINITE + "test_finite_rewards_that_overflow_the_return_are_exit_4",),
+    ),
+    Mutant(
         "nonfinite-return-trimmed",
         "one non-finite return leaves every return statistic null (never trimmed away)",
         "pytfpol/stats.py",

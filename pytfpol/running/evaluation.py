@@ -19,6 +19,7 @@ callbacks.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable, Optional, Protocol
 
@@ -175,6 +176,7 @@ def run_episodes(
 
     def finish(lane: _Slots, row: int, terminated: bool, truncated: bool, success: int) -> None:
         index = int(lane.episode[row])
+        _check_return(lane, row, seed)
         result = EpisodeRecord(
             index=index,
             seed=seed + index,
@@ -380,6 +382,20 @@ def _check_rewards(slots: _Slots, active: np.ndarray, reward: np.ndarray, seed: 
         f"episode {index} (seed {seed + index}): the environment returned a non-finite reward "
         f"({float(reward[k])}) at step {int(slots.lengths[row]) + 1}",
         "fix the environment; completed episodes were written",
+    )
+
+
+def _check_return(slots: _Slots, row: int, seed: int) -> None:
+    """Finite rewards can still add up to an infinite return (float64 overflow): that episode
+    stops the run too, rather than leave the statistics null (checked once per episode)."""
+    total = float(slots.returns[row])
+    if math.isfinite(total):
+        return
+    index = int(slots.episode[row])
+    raise RunError(
+        f"episode {index} (seed {seed + index}): its return overflowed to {total} by its end at "
+        f"step {int(slots.lengths[row])} (every reward was finite)",
+        "fix the environment's reward scale; completed episodes were written",
     )
 
 
