@@ -534,7 +534,7 @@ MUTANTS = [
         "nonfinite-reward-first-row-only",
         "a NaN/inf reward in any row of a vectorised run stops it (not only row 0)",
         "pytfpol/running/evaluation.py",
-        "    if np.isfinite(np.add.reduce(reward, axis=None)):",
+        "    if math.isfinite(np.add.reduce(reward)):",
         "    if np.isfinite(reward[0]):",
         (
             NONFINITE + "test_a_non_finite_reward_in_any_row_is_exit_4[8-nan_reward-nan]",
