@@ -137,8 +137,8 @@ RETURN_STATISTICS = [k for k in stats.SUMMARY_KEYS if "_return" in k]
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
 def test_a_non_finite_return_leaves_every_return_statistic_null(bad):
-    """Eight returns of 500 and one bad one: sorted and trimmed, the IQM and median would be
-    500 (what the unguarded code reported); every return statistic is null instead."""
+    """Seven returns of 500 and one bad one: sorted and trimmed, the IQM would be 500 (what
+    the unguarded code reported); every return statistic is null instead."""
     returns = [500.0] * 7 + [bad]
     summary = stats.summarize(returns, [500] * 8)
     assert {k: summary[k] for k in RETURN_STATISTICS} == dict.fromkeys(RETURN_STATISTICS)
