@@ -4,7 +4,8 @@ A gate is parsed by a small grammar (a regular expression: a name, one of `>= > 
 number), never evaluated as code. The statistic must be a numeric key of the summary
 (`pytfpol.stats.SUMMARY_KEYS`); anything else is a usage error (exit 2) that lists the names.
 A gate whose statistic has no value in this run (e.g. an interval with fewer than 5 episodes, a
-success rate the env does not report) fails, saying why.
+success rate the env does not report, any return statistic when one episode's return is not
+finite) fails, saying why.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def evaluate(gates: Iterable[Gate], summary: dict, complete: bool = True) -> lis
     for gate in gates:
         value = summary.get(gate.statistic)
         reason = None
-        if value is None:
+        if value is None or not math.isfinite(value):  # NaN fails any test; inf passes some
             passed = False
             reason = f"{gate.statistic} has no value in this run ({_why_missing(gate.statistic)})"
         else:
@@ -103,6 +104,8 @@ def _why_missing(statistic: str) -> str:
         return "intervals need at least 5 episodes"
     if statistic == "sem_return":
         return "needs at least 2 episodes"
+    if statistic.endswith("_return"):
+        return "no episode, or an episode's return is not finite"
     return "no finite value"
 
 

@@ -116,7 +116,9 @@ def compute(
     use; `sem_return` uses ddof=1 (scipy.stats.sem). Intervals are 95 % BCa bootstrap intervals
     (`BOOTSTRAP_RESAMPLES` resamples seeded by `seed`: the same episodes and seed give the same
     interval), null with fewer than `MIN_EPISODES_FOR_INTERVALS` episodes. `successes` holds one
-    flag per episode (None: unknown); the success rate is null unless every episode has one."""
+    flag per episode (None: unknown); the success rate is null unless every episode has one.
+    One non-finite return leaves every return statistic null (a gate on it fails): sorted and
+    trimmed, a NaN would vanish from the IQM and the median, never to be seen again."""
     from scipy import stats
 
     r = np.asarray(returns, dtype=np.float64)
@@ -126,6 +128,8 @@ def compute(
     values["total_steps"] = int(np.sum(np.asarray(lengths, dtype=np.int64))) if n else 0
     methods: dict = {"mean_return": None, "iqm_return": None, "success_rate": None}
     if n:
+        values["mean_length"] = float(np.mean(np.asarray(lengths, dtype=np.int64)))
+    if n and np.isfinite(r).all():
         values.update(
             mean_return=float(r.mean()),
             std_return=float(r.std()),
@@ -133,17 +137,16 @@ def compute(
             max_return=float(r.max()),
             median_return=float(np.median(r)),
             iqm_return=float(iqm(r)),
-            mean_length=float(np.mean(np.asarray(lengths, dtype=np.int64))),
         )
         for q, value in zip(PERCENTILES, np.percentile(r, PERCENTILES)):
             values[f"p{q}_return"] = float(value)
         if n >= 2:
             values["sem_return"] = float(stats.sem(r))
-    if n >= MIN_EPISODES_FOR_INTERVALS and np.isfinite(r).all():
-        for name, statistic in (("mean_return", mean), ("iqm_return", iqm)):
-            low, high, method = bootstrap_interval((r,), statistic, seed=seed)
-            values[f"{name}_ci_low"], values[f"{name}_ci_high"] = low, high
-            methods[name] = method
+        if n >= MIN_EPISODES_FOR_INTERVALS:
+            for name, statistic in (("mean_return", mean), ("iqm_return", iqm)):
+                low, high, method = bootstrap_interval((r,), statistic, seed=seed)
+                values[f"{name}_ci_low"], values[f"{name}_ci_high"] = low, high
+                methods[name] = method
     flags = None if successes is None else list(successes)
     if n and flags is not None and len(flags) == n and all(f is not None for f in flags):
         k = int(sum(bool(f) for f in flags))

@@ -54,9 +54,12 @@ class CountdownEnv(gym.Env):
         return self._observation(), reward, self._t >= self._length, False, {}
 
 
+BAD_REWARDS = {"nan_reward": float("nan"), "inf_reward": float("inf"), "-inf_reward": -float("inf")}
+
+
 class FaultyCountdownEnv(CountdownEnv):
-    """Countdown that fails at step 2 of the episode reset with `fail_seed`: raising, or
-    returning a NaN observation."""
+    """Countdown that fails at step 2 of the episode reset with `fail_seed`: raising, returning
+    a NaN observation, or (`fault` one of `BAD_REWARDS`) a NaN, +inf or -inf reward."""
 
     def __init__(self, fail_seed: int = 3, fault: str = "raise") -> None:
         super().__init__()
@@ -73,6 +76,8 @@ class FaultyCountdownEnv(CountdownEnv):
         if self._seed == self._fail_seed and self._t == 2:
             if self._fault == "raise":
                 raise RuntimeError("simulated physics failure")
+            if self._fault in BAD_REWARDS:
+                return observation, BAD_REWARDS[self._fault], terminated, truncated, info
             observation = np.full(2, np.nan, np.float32)
         return observation, reward, terminated, truncated, info
 

@@ -104,6 +104,20 @@ def test_every_failing_gate_is_listed_and_exit_1(artifacts, tmp_path):
     assert on_disk["gates"] == report["gates"]
 
 
+@pytest.mark.parametrize(
+    "gate, passed", [(">=3", True), ("<=3", True), (">3", False), ("<3", False)]
+)
+def test_a_gate_at_exact_equality(artifacts, tmp_path, gate, passed):
+    """Seed 0, one episode: a return of exactly 3. `>=` and `<=` pass at equality, `>` and `<`
+    fail: through the CLI's exit code and the library alike."""
+    result = invoke(*eval_args(artifacts, tmp_path, episodes=1), "--gate", f"mean_return{gate}")
+    assert result.exit_code == (0 if passed else 1), result.stderr
+    (recorded,) = json.loads(result.stdout)["gates"]
+    assert (recorded["value"], recorded["passed"]) == (3.0, passed)
+    (judged,) = gates.evaluate([gates.parse(f"iqm_return{gate}")], {"iqm_return": 3.0})
+    assert judged["passed"] is passed
+
+
 def test_gates_on_interval_ends(artifacts, tmp_path):
     result = invoke(
         *eval_args(artifacts, tmp_path), "--gate", "mean_return_ci_low>=4", "--gate",

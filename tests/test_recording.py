@@ -22,7 +22,7 @@ from pytfpol.errors import OutputError, UsageError
 from pytfpol.running.trajectories import read_npz
 from pytfpol.running.video import pad_frame
 from tests import countdown_env
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 
 
 def read_frames(path) -> list[np.ndarray]:
@@ -233,18 +233,59 @@ def test_replay_detects_a_non_deterministic_env(artifacts, tmp_path):
     assert read_npz(trajectory).index == 1  # written all the same, to look at
 
 
-def test_replay_refuses_a_changed_policy_file(artifacts, tmp_path):
+LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"
+LEARNER_CHECKPOINT = "policies/checkpoints/policy_checkpoint_0000014336/variables/variables"
+DQN_V2_CONFIG = str(REPO / "configs" / "tf-agents-dqn-v2-cartpole.toml")
+# kind: (copied from, evaluated settings, the file changed after the evaluation)
+CHANGED_FILES = {
+    "saved-model": ("countdown_sm", {"env_id": countdown_env.CLI_ENV_ID}, "policy_specs.pbtxt"),
+    "checkpointer-data": (
+        "checkpointer/dqn_v2_run/train/policy",
+        {"env_id": "CartPole-v1", "config": DQN_V2_CONFIG, "step": 20},
+        "ckpt-20.data-00000-of-00001",
+    ),
+    "checkpointer-index": (
+        "checkpointer/dqn_v2_run/train/policy",
+        {"env_id": "CartPole-v1", "config": DQN_V2_CONFIG, "step": 20},
+        "ckpt-20.index",
+    ),
+    "learner-data": (
+        None,
+        {"env_id": "CartPole-v1", "step": 14336},
+        LEARNER_CHECKPOINT + ".data-00000-of-00001",
+    ),
+    "learner-index": (
+        None,
+        {"env_id": "CartPole-v1", "step": 14336},
+        LEARNER_CHECKPOINT + ".index",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(CHANGED_FILES))
+def test_replay_refuses_a_changed_policy_file(artifacts, tmp_path, kind):
+    """Any file the evaluation loaded from, edited since: a SavedModel's, a Checkpointer
+    checkpoint's or a Learner policy checkpoint's `.data-*` or `.index` (one byte flipped)."""
+    copied, settings, name = CHANGED_FILES[kind]
     policy = tmp_path / "policy"
-    shutil.copytree(artifacts / "countdown_sm", policy)
+    shutil.copytree(LEARNER_RUN if copied is None else artifacts / copied, policy)
     out = tmp_path / "out"
-    api.evaluate(EvalSettings(str(policy), countdown_env.CLI_ENV_ID, episodes=2, out=str(out)))
-    specs = policy / "policy_specs.pbtxt"
-    specs.write_text(specs.read_text() + "\n# edited\n")
+    api.evaluate(EvalSettings(str(policy), episodes=2, out=str(out), **settings))
+    changed = policy / name
+    if kind == "saved-model":
+        changed.write_text(changed.read_text() + "\n# edited\n")
+    else:
+        edited = bytearray(changed.read_bytes())
+        edited[len(edited) // 2] ^= 0x01
+        changed.write_bytes(bytes(edited))
     result = run_cli("replay", str(out), "--episode", "0")
     assert result.returncode == 3, result.stderr
-    assert f"error: {specs}: the policy file changed since the evaluation in {out}" in (
+    assert f"error: {changed}: the policy file changed since the evaluation in {out}" in (
         result.stderr
     )
+    if kind != "saved-model":
+        return
+    specs = changed
     (policy / "fingerprint.pb").unlink()
     specs.write_text(specs.read_text().replace("\n# edited\n", ""))
     result = run_cli("replay", str(out), "--episode", "best")

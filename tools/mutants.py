@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 REC = "tests/test_recording.py::"
 RAY = "tests/test_ray.py::"
 NOCODE = "tests/test_no_code_from_data.py::"
+NONFINITE = "tests/test_nonfinite.py::"
+PROMISES = "tests/test_sweep_promises.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -582,6 +584,134 @@ MUTANTS = [
     #
     # --- issue 23: non-finite rewards and the untested promises (point 10 and the classes) ---
     # (this part's mutants go below)
+    Mutant(
+        "nonfinite-reward-unchecked",
+        "a NaN/inf reward stops the run with exit 4 naming the episode and step (one env)",
+        "pytfpol/running/evaluation.py",
+        "        _check_rewards(lane, active, reward, seed)\n",
+        "",
+        (NONFINITE + "test_a_non_finite_reward_in_any_row_is_exit_4",),
+    ),
+    Mutant(
+        "nonfinite-reward-first-row-only",
+        "a NaN/inf reward in any row of a vectorised run stops it (not only row 0)",
+        "pytfpol/running/evaluation.py",
+        "    if math.isfinite(np.add.reduce(reward)):",
+        "    if np.isfinite(reward[0]):",
+        (
+            NONFINITE + "test_a_non_finite_reward_in_any_row_is_exit_4[8-nan_reward-nan]",
+            NONFINITE + "test_a_non_finite_reward_is_exit_4_in_async_and_pipelined_runs",
+            NONFINITE + "test_a_non_finite_reward_of_a_native_vector_env_is_exit_4",
+        ),
+    ),
+    Mutant(
+        "return-overflow-unchecked",
+        "finite rewards whose return overflows to inf stop the run with exit 4",
+        "pytfpol/running/evaluation.py",
+        "        _check_return(lane, row, seed)\n",
+        "",
+        (NONFINITE + "test_finite_rewards_that_overflow_the_return_are_exit_4",),
+    ),
+    Mutant(
+        "nonfinite-return-trimmed",
+        "one non-finite return leaves every return statistic null (never trimmed away)",
+        "pytfpol/stats.py",
+        "    if n and np.isfinite(r).all():",
+        "    if n:",
+        (NONFINITE + "test_a_non_finite_return_leaves_every_return_statistic_null",),
+    ),
+    Mutant(
+        "gate-passes-on-inf",
+        "a gate on a non-finite value fails",
+        "pytfpol/gates.py",
+        "        if value is None or not math.isfinite(value):",
+        "        if value is None:",
+        (NONFINITE + "test_a_gate_on_a_non_finite_value_fails",),
+    ),
+    Mutant(
+        "select-ignored",
+        "sweep --select STAT picks the best checkpoint by STAT",
+        "pytfpol/sweep.py",
+        "            best = sweep_report.best_entry(entries, settings.select)",
+        '            best = sweep_report.best_entry(entries, "mean_return")',
+        (PROMISES + "test_select_picks_the_best_checkpoint_by_its_statistic",),
+    ),
+    Mutant(
+        "tie-picks-the-latest-step",
+        "equal scores pick the earliest step",
+        "pytfpol/results/sweep_report.py",
+        '    return max(scored, key=lambda e: (e["summary"][statistic], -(e["step"] or 0)))',
+        '    return max(scored, key=lambda e: (e["summary"][statistic], e["step"] or 0))',
+        (PROMISES + "test_equal_scores_pick_the_earliest_step",),
+    ),
+    Mutant(
+        "gate-ge-is-strict",
+        "a `>=` gate passes at exact equality",
+        "pytfpol/gates.py",
+        '">=": operator.ge,',
+        '">=": operator.gt,',
+        ("tests/test_gates.py::test_a_gate_at_exact_equality",),
+    ),
+    Mutant(
+        "gate-gt-is-not-strict",
+        "a `>` gate fails at exact equality",
+        "pytfpol/gates.py",
+        '">": operator.gt,',
+        '">": operator.ge,',
+        ("tests/test_gates.py::test_a_gate_at_exact_equality",),
+    ),
+    Mutant(
+        "journal-key-without-seed",
+        "the sweep journal key depends on the seed",
+        "pytfpol/sweep.py",
+        '                "seed": base.seed,\n                "stochastic": base.stochastic,',
+        '                "stochastic": base.stochastic,',
+        (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
+    ),
+    Mutant(
+        "journal-key-without-env-kwargs",
+        "the sweep journal key depends on the env's kwargs",
+        "pytfpol/sweep.py",
+        '                "kwargs": dict(base.env_kwargs),\n'
+        '                "max_episode_steps": base.max_episode_steps,\n'
+        '                "episodes": base.episodes,',
+        '                "max_episode_steps": base.max_episode_steps,\n'
+        '                "episodes": base.episodes,',
+        (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
+    ),
+    Mutant(
+        "journal-key-without-the-checkpoint",
+        "the sweep journal key depends on the checkpoint's bytes",
+        "pytfpol/sweep.py",
+        "            [bundle.digest for bundle in checked.bundles.values()],",
+        "            [],",
+        (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
+    ),
+    Mutant(
+        "journal-key-with-num-envs",
+        "the sweep journal key ignores how the episodes run (--num-envs, --vector, ...)",
+        "pytfpol/sweep.py",
+        '                "seed": base.seed,\n                "stochastic": base.stochastic,',
+        '                "seed": base.seed,\n                "stochastic": base.stochastic,\n'
+        '                "num_envs": base.num_envs_used,',
+        (PROMISES + "test_the_journal_key_ignores_what_the_result_does_not_depend_on",),
+    ),
+    Mutant(
+        "replay-ignores-checkpoint-data",
+        "replay refuses when a Checkpointer's or Learner checkpoint's .data-* changed (exit 3)",
+        "pytfpol/formats/provenance.py",
+        '            files.update(glob.glob(f"{glob.escape(prefix)}.data-*"))',
+        "            pass",
+        (REC + "test_replay_refuses_a_changed_policy_file",),
+    ),
+    Mutant(
+        "replay-ignores-checkpoint-index",
+        "replay refuses when a Checkpointer's or Learner checkpoint's .index changed (exit 3)",
+        "pytfpol/formats/provenance.py",
+        '            files.add(f"{prefix}.index")',
+        "            pass",
+        (REC + "test_replay_refuses_a_changed_policy_file",),
+    ),
     #
     # --- issue 24 environments ---
     # (this part's mutants go below)

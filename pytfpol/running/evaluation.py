@@ -19,6 +19,7 @@ callbacks.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable, Optional, Protocol
 
@@ -175,6 +176,7 @@ def run_episodes(
 
     def finish(lane: _Slots, row: int, terminated: bool, truncated: bool, success: int) -> None:
         index = int(lane.episode[row])
+        _check_return(lane, row, seed)
         result = EpisodeRecord(
             index=index,
             seed=seed + index,
@@ -210,6 +212,7 @@ def run_episodes(
         if scatter is not None:
             action = scatter(action, slots, active)
         observation, reward, terminated, truncated, success = stepper.step(slots, action)
+        _check_rewards(lane, active, reward, seed)
         if observer is not None:
             observer.step(
                 slots,
@@ -360,6 +363,40 @@ def _check_observations(slots: _Slots, active: np.ndarray, seed: int) -> None:
             f"{path} at step {int(slots.lengths[slot])}",
             "fix the environment; completed episodes were written",
         )
+
+
+def _check_rewards(slots: _Slots, active: np.ndarray, reward: np.ndarray, seed: int) -> None:
+    """A NaN/inf reward in any active row stops the run: summed into a return it would poison
+    the mean, or vanish from the statistics that sort and trim (IQM, median), and a gate could
+    pass on it. Fast path: one sum, finite when every reward is (an overflowing sum of finite
+    rewards only costs the exact test), tested by math.isfinite (~1 µs less than np.isfinite)."""
+    if math.isfinite(np.add.reduce(reward)):
+        return
+    bad = ~np.isfinite(reward)
+    if not bad.any():
+        return
+    k = int(np.argmax(bad))
+    row = int(active[k])
+    index = int(slots.episode[row])
+    raise RunError(
+        f"episode {index} (seed {seed + index}): the environment returned a non-finite reward "
+        f"({float(reward[k])}) at step {int(slots.lengths[row]) + 1}",
+        "fix the environment; completed episodes were written",
+    )
+
+
+def _check_return(slots: _Slots, row: int, seed: int) -> None:
+    """Finite rewards can still add up to an infinite return (float64 overflow): that episode
+    stops the run too, rather than leave the statistics null (checked once per episode)."""
+    total = float(slots.returns[row])
+    if math.isfinite(total):
+        return
+    index = int(slots.episode[row])
+    raise RunError(
+        f"episode {index} (seed {seed + index}): its return overflowed to {total} by its end at "
+        f"step {int(slots.lengths[row])} (every reward was finite)",
+        "fix the environment's reward scale; completed episodes were written",
+    )
 
 
 class _ActionBounds:
