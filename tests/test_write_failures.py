@@ -73,14 +73,16 @@ def snapshot(out: Path) -> dict:
     return files
 
 
-def assert_write_failure(result: subprocess.CompletedProcess, out: Path, name: str) -> None:
+def assert_write_failure(
+    result: subprocess.CompletedProcess, out: Path, name: str, cause: str = "File too large"
+) -> None:
     """Exit 5; one `error:` line naming OUT, the output and the cause; no traceback or graph
     stack of TensorFlow's."""
     assert result.returncode == 5, result.stderr
     lines = result.stderr.strip().splitlines()
     errors = [line for line in lines if line.startswith("error: ")]
     assert len(errors) == 1, result.stderr
-    assert f"--out {out}: could not write {name} (File too large)" in errors[0], errors[0]
+    assert f"--out {out}: could not write {name} ({cause})" in errors[0], errors[0]
     assert all(line.startswith(("error: ", "hint: ")) for line in lines), result.stderr
     for trace in ("Traceback", "Original stack trace", 'File "', "[[{{node"):
         assert trace not in result.stderr
@@ -112,6 +114,57 @@ def test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set(tmp_path,
 
     assert_write_failure(result, out, name)
     assert snapshot(out) == before
+
+
+# The video of an episode is written while the episodes run: MP4 (about 31 KiB; ffmpeg writes
+# it, and leaves it truncated at the limit without an error of its own) or GIF (about 220 KiB,
+# Pillow); the checkpoint (23418 bytes) before them gets through.
+VIDEO_CAUSES = {
+    "mp4": "ffmpeg left the video incomplete: no space left on device, or a file-size limit?",
+    "gif": "File too large",
+}
+
+
+@pytest.mark.parametrize("video_format", sorted(VIDEO_CAUSES))
+def test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing(tmp_path, video_format):
+    out = tmp_path / "out"
+    args = ["eval", str(EXAMPLE_POLICY), "--env", "CartPole-v1", "--episodes", "3", "--video", "1"]
+    args += ["--video-format", video_format, "--out", str(out)]
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    before = snapshot(out)
+
+    result = run_limited(25_000, *args)
+
+    assert_write_failure(result, out, "videos", VIDEO_CAUSES[video_format])
+    assert snapshot(out) == before
+
+
+def test_tensorboard_events_that_cannot_be_written_are_an_output_error(tmp_path):
+    """TensorFlow's event writer raises OutOfRangeError (with its op's name) at a file-size
+    limit: `write_tensorboard` says it as an OutputError naming the directory and the cause."""
+    code = LIMITED.split("os.execv")[0] + (
+        "from pathlib import Path\n"
+        "from pytfpol.errors import OutputError\n"
+        "from pytfpol.results import sweep_report\n"
+        "entry = {'run': 0, 'error': None, 'summary': {'mean_return': 1.0, 'mean_length': 2.0}}\n"
+        "entries = [dict(entry, step=s, episodes=[{'return': 1.0}] * 50) for s in range(50)]\n"
+        "try:\n"
+        "    sweep_report.write_tensorboard(Path(sys.argv[2]), entries, ['run'])\n"
+        "except OutputError as error:\n"
+        "    print(error.message)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "2000", str(tmp_path / "board")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 0, result.stderr
+    message = f"{tmp_path / 'board'}: could not write the TensorBoard events (File too large)"
+    assert result.stdout.strip() == message
 
 
 def test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set(tmp_path):
