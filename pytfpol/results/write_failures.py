@@ -18,9 +18,10 @@ from typing import Iterable
 
 from pytfpol.errors import OutputError, write_failure_cause
 
-# Bytes one episode adds to one document that lists it, from above: measured about 250 for an
-# eval (stats.json's JSON object, episodes.csv's row, the checkpoint's three arrays), and 500 for
-# a sweep's two (the journal, sweep.json and episodes.csv, with its share of the summaries).
+# Bytes one episode adds to one document that lists it, from above. Measured: about 250 in all
+# for an eval (stats.json's JSON object, episodes.csv's row, the checkpoint's three arrays);
+# about 500 in all for a sweep (its journal, sweep.json and episodes.csv, with each episode's
+# share of the summaries), which `needed_bytes` counts as two documents.
 EPISODE_BYTES = 512
 # Bytes one checkpoint of a sweep adds besides its episodes: its journal file, its row of
 # curve.csv, its TensorBoard events, its summary in sweep.json (measured: about 2.5 KiB).
