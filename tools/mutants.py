@@ -544,6 +544,17 @@ MUTANTS = [
         ),
     ),
     Mutant(
+        "sweep-staged-write-failure-names-the-pending-dir",
+        "a sweep's failed write names OUT and the output, and says the previous set is unchanged",
+        "pytfpol/sweep.py",
+        "            raise write_failures.in_out(exc, self.out, stage) from exc.__cause__",
+        "            raise",
+        (
+            "tests/test_write_failures.py::"
+            "test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set",
+        ),
+    ),
+    Mutant(
         "video-write-failure-commits-an-incomplete-set",
         "a video that cannot be written while the episodes run commits nothing (exit 5)",
         "pytfpol/api.py",
