@@ -119,7 +119,7 @@ def test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set(tmp_path,
 
 # The video of an episode is written while the episodes run: MP4 (about 31 KiB; ffmpeg writes
 # it, and leaves it truncated at the limit without an error of its own) or GIF (about 220 KiB,
-# Pillow); the checkpoint (23418 bytes) before them gets through.
+# Pillow); everything else the run writes (the checkpoint: 23418 bytes) is below the limit.
 VIDEO_CAUSES = {
     "mp4": "ffmpeg left the video incomplete: no space left on device, or a file-size limit?",
     "gif": "File too large",
