@@ -17,8 +17,8 @@ from typing import Optional, Protocol
 
 from pytfpol import interrupts, recording
 from pytfpol.config import EvalSettings, SweepSettings
-from pytfpol.errors import interrupted, stopped_by
-from pytfpol.results import locking, output_checkpoint, storage
+from pytfpol.errors import OutputError, interrupted, stopped_by
+from pytfpol.results import locking, output_checkpoint, storage, write_failures
 from pytfpol.results.report import SCHEMA_VERSION, check_gates, finish_report, report_base
 from pytfpol.running import collect
 from pytfpol.running.plan import Plan, plan_evaluation
@@ -99,7 +99,9 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
                 out, plan.input_paths(), plan.identity, settings.overwrite
             )
             with locking.working_in(out, claim):
-                storage.check_free_space(out, plan.checked.total_bytes)
+                storage.check_free_space(
+                    out, write_failures.needed_bytes(plan.checked.total_bytes, settings.episodes)
+                )
                 history = output_checkpoint.previous_history(claim)
                 report, error = _evaluate_locked(plan, out, progress, deadline, history)
         finally:
@@ -171,6 +173,8 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
                     runner.submit(unit, plan.checked, hooks, tag=unit)
             run_started = time.perf_counter()
             dones, error = collect.collect(runner, settings, deadline)
+            if isinstance(error, OutputError):  # a video or trajectory: nothing is committed
+                raise error
             run_seconds = time.perf_counter() - run_started
             records = sorted((r for d in dones for r in d.result.records), key=lambda r: r.index)
             base["backend"] = collect.backend_report(runner, size or settings.episodes, dones)
@@ -193,6 +197,8 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
             report["output"]["plot"] = str(out / storage.RETURNS_PNG)
         storage.write_report(stage, report)
         storage.commit_outputs(out, stage)
+    except OutputError as exc:  # a staged file could not be written: say it of OUT
+        raise write_failures.in_out(exc, out, stage) from exc.__cause__
     finally:
         shutil.rmtree(stage, ignore_errors=True)  # nothing left once committed
         if runner is not local:

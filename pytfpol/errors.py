@@ -111,3 +111,16 @@ def first_line(exc: BaseException) -> str:
     """`TypeName: the first line of its message`: what a one-line error quotes of a library's."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def write_failure_cause(exc: BaseException) -> str:
+    """Why a write failed, in the operating system's words (`File too large`, `No space left on
+    device`), from an OSError or from TensorFlow's error of its checkpoint saver, whose message
+    is `<file>; <strerror>` among a graph stack that a one-line error never quotes."""
+    if isinstance(exc, OSError):
+        return exc.strerror or first_line(exc)
+    for line in str(getattr(exc, "message", exc)).splitlines():
+        line = line.strip()
+        if "; " in line and not line.startswith(("File ", "[[")):
+            return line.rsplit("; ", 1)[1]
+    return first_line(exc)

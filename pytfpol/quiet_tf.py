@@ -14,7 +14,9 @@ import os
 import sys
 import warnings
 from types import ModuleType
-from typing import Iterator
+from typing import Iterator, Optional
+
+from pytfpol.errors import UsageError
 
 _NOISY_WARNINGS = (
     "Encoding a StructuredValue",
@@ -96,12 +98,33 @@ def heavy_imports() -> Iterator[None]:
         gc.disable()
     try:
         yield
+    except ModuleNotFoundError as exc:
+        missing = tensorflow_missing(exc)
+        if missing is None:
+            raise
+        raise missing from exc
     finally:
         _HEAVY_IMPORTS -= 1
         if _HEAVY_IMPORTS == 0:
             gc.freeze()
             if enabled:
                 gc.enable()
+
+
+# What `pip install pytfpol` without an extra lacks, and the line that says how to install it.
+INSTALL_TENSORFLOW = (
+    "TensorFlow is not installed (pytfpol was installed without its [cpu] or [gpu] extra): "
+    "pip install 'pytfpol[cpu]', or 'pytfpol[gpu]' for TensorFlow with GPU support"
+)
+
+
+def tensorflow_missing(exc: BaseException) -> Optional[UsageError]:
+    """The usage error (exit 2, one line) for an import that failed because TensorFlow itself is
+    not installed; None for any other failure (a TensorFlow that is there but broken among
+    them: its own error says more)."""
+    if isinstance(exc, ModuleNotFoundError) and exc.name == "tensorflow":
+        return UsageError(INSTALL_TENSORFLOW)
+    return None
 
 
 def import_tf() -> ModuleType:

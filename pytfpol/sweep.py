@@ -37,7 +37,15 @@ from pytfpol.errors import (
 )
 from pytfpol.formats import layout, validation
 from pytfpol.results import journal as journal_module
-from pytfpol.results import locking, output_checkpoint, plots, report, storage, sweep_report
+from pytfpol.results import (
+    locking,
+    output_checkpoint,
+    plots,
+    report,
+    storage,
+    sweep_report,
+    write_failures,
+)
 from pytfpol.running import collect, sweep_plan
 from pytfpol.running.plan import policy_config_for, run_options
 from pytfpol.running.units import RunOptions, Unit, merge, unit_size
@@ -83,6 +91,7 @@ def sweep(settings: SweepSettings, progress=None) -> dict:
                 report_name=layout.SWEEP_JSON,
             )
             with locking.working_in(out, claim):
+                storage.check_free_space(out, _needed_bytes(plan))
                 document, error = Sweeper(plan, out, progress).run()
         finally:
             plan.close()
@@ -90,6 +99,20 @@ def sweep(settings: SweepSettings, progress=None) -> dict:
         error.report = document
         raise error
     return document
+
+
+def _needed_bytes(plan) -> int:
+    """What the sweep will write, estimated from above before it runs: the best checkpoint
+    (as large as the largest chosen), every episode of every chosen checkpoint and of the
+    confirmation (`write_failures.needed_bytes`). A --watch sweep counts the checkpoints there
+    now."""
+    chosen = [c for run in plan.runs for c in run.chosen]
+    settings = plan.settings
+    return write_failures.needed_bytes(
+        write_failures.checkpoint_bytes(c.prefix for c in chosen),
+        len(chosen) * settings.eval.episodes + settings.confirm,
+        len(chosen),
+    )
 
 
 def _identity(settings: SweepSettings, plan) -> dict:
@@ -163,6 +186,8 @@ class Sweeper:
             document = self._document(best, stopped)
             self._write(stage, document)
             storage.commit_outputs(self.out, stage, storage.SWEEP_OUTPUT_NAMES)
+        except OutputError as exc:  # a staged file could not be written: say it of OUT
+            raise write_failures.in_out(exc, self.out, stage) from exc.__cause__
         finally:
             shutil.rmtree(stage, ignore_errors=True)
             for runner in [*self.runners, *([self.remote] if self.remote else [])]:
@@ -467,7 +492,8 @@ class Sweeper:
 
     def _video(self, entry: dict, episodes: list, directory: Path) -> Optional[dict]:
         """--video-best: the median episode re-run on the run's worker and recorded. A failure
-        is noted, and makes the exit code once the sweep is written."""
+        to render is noted, and makes the exit code once the sweep is written; one to write
+        stops the sweep before its outputs are committed (exit 5)."""
         from pytfpol import best_video
 
         number, source, checked = self._best_inputs(entry)
@@ -486,7 +512,7 @@ class Sweeper:
             video, notes = best_video.record_median_episode(
                 episodes, entry["step"], run_episode, self.plan.env, directory, base.video_format
             )
-        except (InputError, RunError, OutputError, UsageError) as exc:
+        except (InputError, RunError, UsageError) as exc:  # an OutputError stops the commit
             self.video_error = exc
             self._note(f"--video-best: {exc.message}")
             return None

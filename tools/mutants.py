@@ -515,6 +515,108 @@ MUTANTS = [
     # --- issue 23: write failures and missing TensorFlow (points 8-9) ---
     # (this part's mutants go below)
     #
+    Mutant(
+        "tf-saver-failure-untranslated",
+        "a write failure in TensorFlow's checkpoint saver is exit 5 naming OUT and the cause",
+        "pytfpol/policy/checkpoints.py",
+        "    except (OSError, tf.errors.OpError) as exc:  # TensorFlow's saver: OutOfRange for EFBIG",
+        "    except OSError as exc:",
+        (
+            "tests/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
+            "tests/test_write_failures.py::test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set",
+        ),
+    ),
+    Mutant(
+        "write-failure-cause-is-tf-graph-stack",
+        "the cause of a failed write is the OS's words, not TensorFlow's graph stack",
+        "pytfpol/errors.py",
+        '        if "; " in line and not line.startswith(("File ", "[[")):',
+        "        if False:",
+        (
+            "tests/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
+        ),
+    ),
+    Mutant(
+        "staged-write-failure-names-the-pending-dir",
+        "a failed write names OUT and the output, and says the previous outputs are unchanged",
+        "pytfpol/api.py",
+        "        raise write_failures.in_out(exc, out, stage) from exc.__cause__",
+        "        raise",
+        (
+            "tests/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
+        ),
+    ),
+    Mutant(
+        "sweep-staged-write-failure-names-the-pending-dir",
+        "a sweep's failed write names OUT and the output, and says the previous set is unchanged",
+        "pytfpol/sweep.py",
+        "            raise write_failures.in_out(exc, self.out, stage) from exc.__cause__",
+        "            raise",
+        (
+            "tests/test_write_failures.py::"
+            "test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set",
+        ),
+    ),
+    Mutant(
+        "video-write-failure-commits-an-incomplete-set",
+        "a video that cannot be written while the episodes run commits nothing (exit 5)",
+        "pytfpol/api.py",
+        "            if isinstance(error, OutputError):  # a video or trajectory: nothing is committed\n"
+        "                raise error\n",
+        "",
+        (
+            "tests/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",
+        ),
+    ),
+    Mutant(
+        "truncated-mp4-accepted",
+        "an MP4 that ffmpeg left truncated (disk full, file-size limit) is a write failure",
+        "pytfpol/running/video.py",
+        '    if video_format == "mp4" and not mp4_is_complete(path):',
+        "    if False:",
+        (
+            "tests/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",
+        ),
+    ),
+    Mutant(
+        "tensorboard-failure-untranslated",
+        "TensorBoard events that cannot be written are an OutputError naming the directory",
+        "pytfpol/results/sweep_report.py",
+        "        except tf.errors.OpError as exc:",
+        "        except OSError as exc:",
+        (
+            "tests/test_write_failures.py::test_tensorboard_events_that_cannot_be_written_are_an_output_error",
+        ),
+    ),
+    Mutant(
+        "sweep-free-space-unchecked",
+        "a sweep refuses (exit 5) before it reads anything when OUT lacks room for what it writes",
+        "pytfpol/sweep.py",
+        "                storage.check_free_space(out, _needed_bytes(plan))\n",
+        "",
+        (
+            "tests/test_write_failures.py::"
+            "test_a_sweep_without_room_for_what_it_will_write_is_refused_before_it_reads_anything",
+        ),
+    ),
+    Mutant(
+        "free-space-estimate-ignores-episodes",
+        "the free-space estimate covers every episode a sweep writes",
+        "pytfpol/results/write_failures.py",
+        "        + episodes * documents * EPISODE_BYTES",
+        "        + 0 * documents * EPISODE_BYTES",
+        ("tests/test_write_failures.py::test_the_sweep_estimate_covers_what_it_writes",),
+    ),
+    Mutant(
+        "tensorflow-missing-untranslated",
+        "without TensorFlow, eval/sweep/compare --env/replay say which extra to install (exit 2)",
+        "pytfpol/quiet_tf.py",
+        '    if isinstance(exc, ModuleNotFoundError) and exc.name == "tensorflow":',
+        "    if False:",
+        (
+            "tests/test_write_failures.py::test_without_tensorflow_a_command_that_needs_it_names_the_extra",
+        ),
+    ),
     # --- issue 23: no code from data (point 5) ---
     # (this part's mutants go below)
     #

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 from tf_agents.utils import numpy_storage
 
-from pytfpol.errors import InputError, OutputError
+from pytfpol.errors import InputError, OutputError, write_failure_cause
 from pytfpol.formats import checkpoint_reader, layout
 
 VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
@@ -205,9 +205,9 @@ def write_checkpoint(
         if "/" not in prefix_name:
             state = f'model_checkpoint_path: "{prefix_name}"\nall_model_checkpoint_paths: "{prefix_name}"\n'
             (target / "checkpoint").write_text(state)
-    except OSError as exc:
+    except (OSError, tf.errors.OpError) as exc:  # TensorFlow's saver: OutOfRange for EFBIG
         raise OutputError(
-            f"{target}: could not write the checkpoint ({exc.strerror or exc})",
+            f"{target}: could not write the checkpoint ({write_failure_cause(exc)})",
             "check free space and permissions of the output directory",
             path=target,
         ) from exc

@@ -142,7 +142,7 @@ def record_episode(
             if (terminated or truncated) and t + 1 < len(actions):
                 diverged = diverged or f"the re-run ended at step {t + 1} of {len(actions)}"
                 break
-        _close_writer(writer, path)
+        _close_writer(writer, path, video_format)
         writer = None
         return VideoResult(path, frames, diverged)
     except BaseException:
@@ -250,11 +250,43 @@ def _append(writer, env, spec: EnvSpec, path: Path, video_format: str) -> None:
         raise _output_error(path, exc) from exc
 
 
-def _close_writer(writer, path: Path) -> None:
+def _close_writer(writer, path: Path, video_format: str) -> None:
     try:
         writer.close()
     except OSError as exc:
         raise _output_error(path, exc) from exc
+    if video_format == "mp4" and not mp4_is_complete(path):
+        raise OutputError(
+            f"{path}: ffmpeg left the video incomplete: no space left on device, or a "
+            "file-size limit?",
+            "check free space and permissions of the output directory",
+            path=path,
+        )
+
+
+def mp4_is_complete(path: Path) -> bool:
+    """Whether the MP4 at `path` is whole: boxes end to end up to the end of the file, among
+    them the `moov` box ffmpeg writes last. Why: imageio-ffmpeg never looks at ffmpeg's exit
+    status, so a write that failed in ffmpeg (a full disk, a file-size limit) leaves a truncated
+    file and no error."""
+    try:
+        with open(path, "rb") as handle:
+            size, offset, kinds = os.fstat(handle.fileno()).st_size, 0, set()
+            while offset + 8 <= size:
+                handle.seek(offset)
+                header = handle.read(16)
+                box_size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+                if box_size == 1 and len(header) == 16:  # a 64-bit size follows the type
+                    box_size = int.from_bytes(header[8:16], "big")
+                elif box_size == 0:  # the box runs to the end of the file
+                    box_size = size - offset
+                if box_size < 8:
+                    return False
+                kinds.add(kind)
+                offset += box_size
+    except OSError:
+        return False
+    return offset == size and b"moov" in kinds
 
 
 def _output_error(path: Path, exc: OSError) -> OutputError:
