@@ -387,7 +387,7 @@ def _public_signatures(path: Path) -> dict:
 
 def read_policy_specs(path: Path) -> dict:
     """time_step/action/policy_state/info specs, from PolicySaver's StructuredValue text proto."""
-    if not path.is_file():
+    if not os.path.lexists(path):  # a FIFO or device: refused as it is read
         raise InputError(
             f"{path}: missing", "a PolicySaver SavedModel has policy_specs.pbtxt", path=path
         )
