@@ -187,16 +187,11 @@ def test_inspect_refuses_a_file_that_is_not_regular(evaluation, tmp_path, name, 
 
 
 @pytest.mark.parametrize(
-    ("name", "damage"),
-    [
-        ("checkpoint", "fifo"),
-        ("ckpt-20.index", "fifo"),
-        ("ckpt-20.data-00000-of-00001", "dev-zero"),
-    ],
+    ("name", "damage"), [("ckpt-20.index", "fifo"), ("ckpt-20.data-00000-of-00001", "dev-zero")]
 )
 def test_sweep_refuses_a_checkpoint_file_that_is_not_regular(artifacts, tmp_path, name, damage):
-    """The state file is read before any checkpoint (the sweep stops); a damaged checkpoint is
-    recorded and the sweep goes on, exiting 3 at the end with the file named in its warning."""
+    """A damaged checkpoint is recorded and the sweep goes on, exiting 3 at the end with the
+    file named in its warning."""
     target = checkpointer_run(artifacts, tmp_path)
     DAMAGE[damage](target / name)
     args = ("sweep", str(target), "--env", "CartPole-v1", "--config", CONFIG, "--episodes", "1")
@@ -206,10 +201,18 @@ def test_sweep_refuses_a_checkpoint_file_that_is_not_regular(artifacts, tmp_path
     assert "Traceback" not in result.stderr
 
 
-def test_a_checkpointer_state_file_that_is_a_fifo_is_refused_by_eval(artifacts, tmp_path):
+@pytest.mark.parametrize("command", ["eval", "sweep"])
+def test_a_state_file_that_is_a_fifo_is_ignored_not_waited_for(artifacts, tmp_path, command):
+    """The `checkpoint` state file is a hint (README, "Which checkpoint is evaluated"): one that
+    cannot be read is ignored with a warning, as a damaged one is; a FIFO is never opened."""
     target = checkpointer_run(artifacts, tmp_path)
     fifo(target / "checkpoint")
-    refused(evaluate(target, tmp_path, "--config", CONFIG), target / "checkpoint", "a FIFO")
+    args = (command, str(target), "--env", "CartPole-v1", "--config", CONFIG, "--episodes", "1")
+    result = run_cli(*args, "--out", str(tmp_path / "out"), timeout=SWEEP)
+    assert result.returncode == 0, result.stderr
+    if command == "eval":
+        warning = f"warning: {target / 'checkpoint'}: not a regular file (a FIFO); ignored it"
+        assert warning in result.stderr
 
 
 # ---------------------------------------------------------------------------------------------
