@@ -291,7 +291,12 @@ def test_replay_refuses_a_policy_file_of_another_size_without_reading_it(evaluat
     before = path.stat().st_size
     sparse(path)
     result = measured("replay", str(root / "out"), "--episode", "0")
-    refused(result, path, f"changed since the evaluation in {root / 'out'}", f"recorded {before}")
+    refused(
+        result,
+        path,
+        f"changed since the evaluation in {root / 'out'}",
+        f"({SPARSE} bytes, recorded {before})",
+    )
 
 
 def test_the_limits_table_is_the_documented_one():
