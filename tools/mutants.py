@@ -531,6 +531,14 @@ MUTANTS = [
         ),
     ),
     Mutant(
+        "input-file-fstat-not-rechecked",
+        "the file read is checked by fstat of its descriptor, not by a stat of its path before",
+        "pytfpol/formats/input_files.py",
+        "        info = os.fstat(fd)\n        check_mode(path, info, hint)\n",
+        "        info = os.fstat(fd)\n",
+        (INPUT + "test_a_file_swapped_for_a_fifo_after_its_stat_is_refused_by_fstat",),
+    ),
+    Mutant(
         "saved-model-file-type-unchecked",
         "a SavedModel file TensorFlow opens itself is checked regular before TensorFlow runs",
         "pytfpol/formats/validation.py",
