@@ -271,6 +271,20 @@ def test_eval_refuses_a_saved_model_file_over_its_limit(artifacts, tmp_path, nam
     assert 0 < result.peak_kb < RSS_LIMIT_KB, result.peak_kb
 
 
+def test_a_policy_config_over_its_limit_is_a_usage_error(artifacts, tmp_path):
+    """--config is the user's own option: refused as every problem with it is (exit 2)."""
+    target = checkpointer_run(artifacts, tmp_path)
+    config = tmp_path / "policy.toml"
+    shutil.copy(CONFIG, config)
+    sparse(config, SPARSE)
+    result = measured(
+        "eval", str(target), "--env", "CartPole-v1", "--episodes", "2", "-q", "--config",
+        str(config), "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert_refused(result, 2, f"--config {config}: {SPARSE} bytes, over the limit of")
+    assert 0 < result.peak_kb < RSS_LIMIT_KB, result.peak_kb
+
+
 @pytest.mark.parametrize("extra", [1, SPARSE])
 def test_a_data_shard_larger_than_its_index_says_is_refused(artifacts, tmp_path, extra):
     """A data shard holds what its index says, nothing after its last tensor."""
