@@ -31,7 +31,7 @@ from typing import Iterator, Optional
 
 from pytfpol.errors import InputError
 
-KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
+MIB, GIB = 1 << 20, 1 << 30
 
 # Format -> the largest file of it pytfpol reads (bytes). docs/security.md has this table, with
 # the reason for each.
