@@ -20,6 +20,7 @@ env (id, kwargs, step limit) on the same episode seeds; otherwise each side is r
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -27,6 +28,7 @@ import numpy as np
 
 from pytfpol import stats
 from pytfpol.errors import InputError, UsageError
+from pytfpol.formats import input_files
 from pytfpol.results import storage
 
 SCHEMA_VERSION = 1
@@ -37,28 +39,32 @@ VERDICT_WORSE_WITHIN_MARGIN = "worse within margin"
 VERDICT_BETTER = "better"
 VERDICT_NO_DIFFERENCE = "no significant difference"
 VERDICT_NO_INTERVAL = "no interval"
+HINT_REPORT = "give the stats.json written by `pytfpol eval`"
 
 
 def load_report(path: str | Path) -> dict:
     """The eval report at `path`: an output directory of `pytfpol eval` or a `stats.json`."""
     path = Path(path)
     file = path / storage.STATS_JSON if path.is_dir() else path
-    if not file.is_file():
+    if not os.path.lexists(file):  # anything else is read or refused by input_files
         raise InputError(
             f"{path}: no {storage.STATS_JSON} here" if path.is_dir() else f"{path}: no such file",
             "give an output directory of `pytfpol eval` or its stats.json; to evaluate two "
             "policies first, pass --env",
             path=path,
         )
+    text = input_files.read_text(
+        file, input_files.LIMITS[storage.STATS_JSON], storage.STATS_JSON, HINT_REPORT
+    )
     try:
-        report = json.loads(file.read_text(encoding="utf-8"))
+        report = json.loads(text)
         episodes = report["episodes"]
         report["env"]["id"]
         [(e["seed"], e["return"]) for e in episodes]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(
             f"{file}: not a pytfpol eval report ({type(exc).__name__}: {exc})",
-            "give the stats.json written by `pytfpol eval`",
+            HINT_REPORT,
             path=file,
         ) from None
     report.setdefault("output", {})["stats"] = str(file)

@@ -331,10 +331,12 @@ def test_a_file_that_differs_on_the_worker_is_an_input_error_not_retried(cluster
     shutil.copytree(LEARNER_RUN, run)
     source = resolve_policy_source(run, step=15360)
     checked = validation.validate(source)
-    # changed after validation, so that validation alone does not notice: bytes after the last
-    # tensor of a data shard are read by no one
+    # changed after validation into another valid checkpoint (the one of step 14336), so that
+    # validation alone does not notice: only the digests tell
     data = next(Path(source.checkpoint_prefix).parent.glob("variables.data-*"))
-    data.write_bytes(data.read_bytes() + b"\0")
+    other = run / "policies" / "checkpoints" / "policy_checkpoint_0000014336" / "variables"
+    for name in ("variables.index", data.name):
+        shutil.copy(other / name, data.parent / name)
     unit = Unit(source, EnvSpec("CartPole-v1", {}, 20), 0, 2, 0, RunOptions(num_envs=2))
     runner = RayRunner(actors=1, shared=True)
     try:

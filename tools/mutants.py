@@ -30,6 +30,7 @@ RAY = "tests/test_ray.py::"
 NOCODE = "tests/test_no_code_from_data.py::"
 NONFINITE = "tests/test_nonfinite.py::"
 PROMISES = "tests/test_sweep_promises.py::"
+INPUT = "tests/test_input_files.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -684,6 +685,60 @@ MUTANTS = [
     # --- issue 23: FIFOs, devices, size limits (points 6-7) ---
     # (this part's mutants go below)
     #
+    Mutant(
+        "input-file-type-unchecked",
+        "an input file that is a FIFO or a device is refused (exit 3) naming it, never read",
+        "pytfpol/formats/input_files.py",
+        "    if stat.S_ISREG(info.st_mode):\n        return\n",
+        "    return  # whatever it is\n",
+        (
+            INPUT + "test_replay_refuses_a_file_that_is_not_regular[fingerprint.pb-fifo]",
+            INPUT + "test_compare_refuses_a_stats_json_that_is_not_regular[candidate-dev-zero]",
+        ),
+    ),
+    Mutant(
+        "input-file-fstat-not-rechecked",
+        "the file read is checked by fstat of its descriptor, not by a stat of its path before",
+        "pytfpol/formats/input_files.py",
+        "        info = os.fstat(fd)\n        check_mode(path, info, hint)\n",
+        "        info = os.fstat(fd)\n",
+        (INPUT + "test_a_file_swapped_for_a_fifo_after_its_stat_is_refused_by_fstat",),
+    ),
+    Mutant(
+        "saved-model-file-type-unchecked",
+        "a SavedModel file TensorFlow opens itself is checked regular before TensorFlow runs",
+        "pytfpol/formats/validation.py",
+        "            input_files.check_mode(path, info, hint)\n",
+        "",
+        (INPUT + "test_eval_refuses_a_saved_model_file_that_is_not_regular[fingerprint.pb-fifo]",),
+    ),
+    Mutant(
+        "input-file-size-unchecked",
+        "a file larger than its format allows is refused (exit 3) before it is read",
+        "pytfpol/formats/input_files.py",
+        "    if limit is not None and size > limit:",
+        "    if False:",
+        (
+            INPUT + "test_a_10_gb_sparse_saved_model_pb_is_refused_before_it_is_read",
+            INPUT + "test_a_10_gb_sparse_stats_json_is_refused_before_it_is_read[compare]",
+        ),
+    ),
+    Mutant(
+        "data-shard-not-limited-by-its-index",
+        "a data shard larger than what its index says it holds is refused (exit 3)",
+        "pytfpol/formats/checkpoint_reader.py",
+        "        return self._held.get(shard, 0)",
+        "        return None",
+        (INPUT + "test_a_data_shard_larger_than_its_index_says_is_refused[1]",),
+    ),
+    Mutant(
+        "replay-hashes-a-file-of-another-size",
+        "replay refuses a policy file whose size differs from the recorded one without hashing it",
+        "pytfpol/formats/provenance.py",
+        '            recorded = entry.get("bytes", size)',
+        "            recorded = size",
+        (INPUT + "test_replay_refuses_a_policy_file_of_another_size_without_reading_it",),
+    ),
     # --- issue 23: non-finite rewards and the untested promises (point 10 and the classes) ---
     # (this part's mutants go below)
     Mutant(

@@ -14,13 +14,11 @@ tensor data when read.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
 import os
 import queue
 import re
-import stat
 import struct
 import threading
 from dataclasses import dataclass, field
@@ -31,11 +29,12 @@ import google_crc32c
 import numpy as np
 
 from pytfpol.errors import InputError
+from pytfpol.formats import input_files
 
 TABLE_MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48  # two block handles padded to 40 bytes, then the 8-byte magic
 BLOCK_TRAILER_SIZE = 5  # compression type byte + masked crc32c
-MAX_INDEX_BYTES = 1 << 30
+MAX_INDEX_BYTES = input_files.LIMITS["checkpoint index"]
 MAX_RANK = 64
 MAX_ELEMENTS = 1 << 48
 MAX_SHARDS = 100_000
@@ -43,6 +42,7 @@ PY_STATE_SUFFIX = "/.ATTRIBUTES/py_state"
 VARIABLE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 HINT_CORRUPT = "the checkpoint is damaged or not a TensorFlow checkpoint; write it again"
+HELD = "a data shard: what its index says it holds"  # the size limit of a .data-* file
 
 # TensorFlow DataType enum -> (name, numpy dtype or None). Little-endian, as bundles are.
 DTYPES: dict[int, tuple[str, Optional[str]]] = {
@@ -362,44 +362,29 @@ def _table_items(data: bytes) -> Iterator[tuple[bytes, bytes]]:
 # ----------------------------------------------------------------------------- files
 
 
-def _regular_file_size(path: Path) -> int:
-    """Size of `path`, refusing anything but a regular file (never open a FIFO or a device)."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file", HINT_CORRUPT, path=path) from None
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot read ({exc.strerror or exc})", HINT_CORRUPT, path=path
-        ) from None
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"{path}: not a regular file", "give a checkpoint file", path=path)
-    return info.st_size
+def _regular_file_size(path: Path, limit: Optional[int] = None, what: str = "") -> int:
+    """Size of `path`, by path (never opened), refusing anything but a regular file within
+    `limit` (see `input_files`)."""
+    return input_files.check_path(path, limit, what, HINT_CORRUPT)
 
 
-def _read_file(path: Path, offset: int = 0, size: Optional[int] = None) -> bytes:
-    """Read bytes of a regular file (to its end when `size` is None); see `_opened`."""
-    with _opened(path) as (fd, file_size):
+def _read_file(
+    path: Path,
+    offset: int = 0,
+    size: Optional[int] = None,
+    limit: Optional[int] = None,
+    what: str = "",
+) -> bytes:
+    """Read bytes of a regular file within `limit` (to its end when `size` is None); see
+    `_opened`."""
+    with _opened(path, limit, what) as (fd, file_size):
         return _pread(fd, path, offset, file_size - offset if size is None else size)
 
 
-@contextlib.contextmanager
-def _opened(path: Path):
-    """A regular file's descriptor and size (opened non-blocking, re-checked with fstat)."""
-    _regular_file_size(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot open ({exc.strerror or exc})", HINT_CORRUPT, path=path
-        ) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError(f"{path}: not a regular file", "give a checkpoint file", path=path)
-        yield fd, info.st_size
-    finally:
-        os.close(fd)
+def _opened(path: Path, limit: Optional[int] = None, what: str = ""):
+    """A regular file's descriptor and size, within `limit`: pytfpol's one way to open an
+    input file (`input_files.opened`: non-blocking, re-checked with fstat)."""
+    return input_files.opened(path, limit, what, HINT_CORRUPT)
 
 
 def _pread(fd: int, path: Path, offset: int, size: int) -> bytes:
@@ -463,6 +448,7 @@ class Bundle:
     index_sha256: str = ""  # of the .index file's bytes
     index_bytes: int = 0
     index_data: Optional[bytes] = None  # the .index file's bytes, when asked to keep them
+    _held: Optional[dict[int, int]] = field(default=None, repr=False, compare=False)
 
     @property
     def index_file(self) -> Path:
@@ -473,6 +459,15 @@ class Bundle:
 
     def keys(self) -> list[str]:
         return list(self.entries)
+
+    def held(self, shard: int) -> int:
+        """What the index says data shard `shard` holds: the end of its last tensor (TF's
+        BundleWriter writes nothing after it), the size limit of that file."""
+        if self._held is None:
+            self._held = {}
+            for e in self.entries.values():
+                self._held[e.shard_id] = max(self._held.get(e.shard_id, 0), e.offset + e.size)
+        return self._held.get(shard, 0)
 
     def read(self, key: str) -> np.ndarray:
         """The tensor's value (strings as an object array of bytes), its checksum verified."""
@@ -490,7 +485,9 @@ class Bundle:
                 path=self.index_file,
             )
         path = self.data_file(entry.shard_id)
-        raw = _read_file(path, entry.offset, entry.size) if entry.size else b""
+        raw = b""
+        if entry.size:
+            raw = _read_file(path, entry.offset, entry.size, self.held(entry.shard_id), HELD)
         try:
             return _decode(entry, raw)
         except _Corrupt as exc:
@@ -528,7 +525,7 @@ class Bundle:
         for shard in range(self.header.num_shards):
             entries = sorted(by_shard.get(shard, []), key=lambda e: e.offset)
             path = self.data_file(shard)
-            with _opened(path) as (fd, size):
+            with _opened(path, self.held(shard), HELD) as (fd, size):
                 hasher = None
                 if digests is not None:
                     hasher = _Hasher(fd, path, size, keep=contents is not None)
@@ -744,12 +741,7 @@ def read_index(prefix: str | os.PathLike, keep: bool = False) -> Bundle:
     """Parse and validate `<prefix>.index` only (its data files are not looked at); `keep`: the
     bundle keeps the index's bytes (`index_data`)."""
     path = index_path(prefix)
-    size = _regular_file_size(path)
-    if size > MAX_INDEX_BYTES:
-        raise InputError(
-            f"{path}: {size} bytes is too large for a checkpoint index", HINT_CORRUPT, path=path
-        )
-    data = _read_file(path)
+    data = _read_file(path, limit=MAX_INDEX_BYTES, what="a checkpoint index")
     index_sha256 = hashlib.sha256(data).hexdigest()
     try:
         header, entries = _parse_index(data)
@@ -772,7 +764,10 @@ def open_bundle(prefix: str | os.PathLike, keep: bool = False) -> Bundle:
     (`keep`: see `read_index`)."""
     bundle = read_index(prefix, keep)
     header, entries, path = bundle.header, bundle.entries, bundle.index_file
-    bundle.shard_sizes = [_regular_file_size(bundle.data_file(i)) for i in range(header.num_shards)]
+    bundle.shard_sizes = [
+        _regular_file_size(bundle.data_file(i), bundle.held(i), HELD)
+        for i in range(header.num_shards)
+    ]
     for entry in entries.values():
         if entry.sliced:
             continue
@@ -919,10 +914,10 @@ def read_checkpoint_state(directory: str | os.PathLike) -> Optional[CheckpointSt
     path = Path(directory) / "checkpoint"
     if not path.exists() and not path.is_symlink():
         return None
-    if _regular_file_size(path) > 1 << 20:
-        raise InputError(f"{path}: too large for a checkpoint state file", HINT_CORRUPT, path=path)
+    limit = input_files.LIMITS["checkpoint state file"]
+    data = _read_file(path, limit=limit, what="a checkpoint state file")
     try:
-        text = _read_file(path).decode("utf-8")
+        text = data.decode("utf-8")
         values = _parse_state_text(text)
         return CheckpointState(
             path=str(path),
@@ -1097,13 +1092,15 @@ def _unescape_bytes(text: str) -> bytes:
     return bytes(out)
 
 
-def read_text_proto(path: str | os.PathLike, limit: int = 16 << 20) -> list[tuple[str, object]]:
-    """Parse a (regular, not too large) text-proto file; InputError naming it otherwise."""
+def read_text_proto(
+    path: str | os.PathLike, kind: str = "policy_specs.pbtxt"
+) -> list[tuple[str, object]]:
+    """Parse a (regular, not too large for `kind`) text-proto file; InputError naming it
+    otherwise."""
     path = Path(path)
-    if _regular_file_size(path) > limit:
-        raise InputError(f"{path}: too large ({limit} bytes at most)", HINT_CORRUPT, path=path)
+    data = _read_file(path, limit=input_files.LIMITS[kind], what=kind)
     try:
-        return parse_text_proto(_read_file(path).decode("utf-8"))
+        return parse_text_proto(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InputError(
             f"{path}: not a valid text proto ({exc})", "write it again with PolicySaver", path=path
@@ -1113,12 +1110,10 @@ def read_text_proto(path: str | os.PathLike, limit: int = 16 << 20) -> list[tupl
 # ----------------------------------------------------------------------------- saved_model.pb
 
 
-def read_signatures(path: str | os.PathLike, limit: int = 1 << 30) -> dict[str, dict]:
+def read_signatures(path: str | os.PathLike) -> dict[str, dict]:
     """The signature defs of a `saved_model.pb` (name -> inputs/outputs as 'dtype [shape]')."""
     path = Path(path)
-    if _regular_file_size(path) > limit:
-        raise InputError(f"{path}: too large to read", HINT_CORRUPT, path=path)
-    data = _read_file(path)
+    data = _read_file(path, limit=input_files.LIMITS["saved_model.pb"], what="a saved_model.pb")
     try:
         signatures: dict[str, dict] = {}
         for number, wire, value in _fields(data):

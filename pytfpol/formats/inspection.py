@@ -21,6 +21,7 @@ import numpy as np
 
 from pytfpol.errors import InputError, OutputError, PytfpolError, UsageError
 from pytfpol.formats import checkpoint_reader as cr
+from pytfpol.formats import input_files
 from pytfpol.formats import layout as lay
 
 SCHEMA_VERSION = 1
@@ -386,7 +387,7 @@ def _public_signatures(path: Path) -> dict:
 
 def read_policy_specs(path: Path) -> dict:
     """time_step/action/policy_state/info specs, from PolicySaver's StructuredValue text proto."""
-    if not path.is_file():
+    if not os.path.lexists(path):  # a FIFO or device: refused as it is read
         raise InputError(
             f"{path}: missing", "a PolicySaver SavedModel has policy_specs.pbtxt", path=path
         )
@@ -611,9 +612,8 @@ def _history_array(prefix: str) -> Optional[list]:
 def _read_stats(path: Path) -> dict:
     """The parts of stats.json worth showing next to the history; InputError when unreadable."""
     try:
-        if cr._regular_file_size(path) > 256 << 20:
-            raise ValueError("too large")
-        report = json.loads(cr._read_file(path).decode("utf-8"))
+        text = input_files.read_text(path, input_files.LIMITS["stats.json"], "stats.json")
+        report = json.loads(text)
         policy, env, summary = (
             report.get("policy") or {},
             report.get("env") or {},

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from pytfpol.errors import InputError
+from pytfpol.formats import input_files
 from pytfpol.formats.sources import PolicySource
 
 _CHUNK = 1 << 20
+HINT_REPLAY = "replay needs the policy files exactly as they were evaluated"
 
 
 def policy_files(source: PolicySource, config_path: Optional[str] = None) -> list[str]:
@@ -36,10 +38,21 @@ def policy_files(source: PolicySource, config_path: Optional[str] = None) -> lis
 
 
 def sha256(path: str | os.PathLike) -> str:
+    """The sha256 of a regular file (`input_files.opened`: never blocks on a FIFO or reads a
+    device). No format limit: the policy's files were checked against theirs when validated."""
+    with input_files.opened(path, None, "a policy file", HINT_REPLAY) as (fd, _):
+        return _sha256_of(fd, path)
+
+
+def _sha256_of(fd: int, path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+    try:
+        for chunk in iter(lambda: os.read(fd, _CHUNK), b""):
             digest.update(chunk)
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot read ({exc.strerror or exc})", HINT_REPLAY, path=path
+        ) from exc
     return digest.hexdigest()
 
 
@@ -58,21 +71,28 @@ def fingerprints(
 
 
 def check_unchanged(files: Iterable[dict], what: str) -> None:
-    """InputError (exit 3) naming the first recorded file that is gone or whose sha256 differs."""
+    """InputError (exit 3) naming the first recorded file that is gone, is not a regular file,
+    or whose size or sha256 differs (a file of another size is not hashed: the size it had is
+    its limit)."""
     for entry in files:
         path = Path(entry["path"])
-        try:
-            digest = sha256(path)
-        except OSError as exc:
+        if not os.path.exists(path):  # missing, or a symlink to nothing
             raise InputError(
-                f"{path}: the policy file {what} used is gone ({exc.strerror or exc})",
-                "replay needs the policy files exactly as they were evaluated",
+                f"{path}: the policy file {what} used is gone",
+                HINT_REPLAY,
                 path=path,
-            ) from exc
-        if digest != entry["sha256"]:
+            )
+        with input_files.opened(path, None, "a policy file", HINT_REPLAY) as (fd, size):
+            recorded = entry.get("bytes", size)
+            digest = _sha256_of(fd, path) if size == recorded else None
+        if size != recorded or digest != entry["sha256"]:
+            now = (
+                f"{size} bytes, recorded {recorded}"
+                if size != recorded
+                else (f"sha256 {digest[:12]}..., recorded {entry['sha256'][:12]}...")
+            )
             raise InputError(
-                f"{path}: the policy file changed since {what} (sha256 {digest[:12]}..., "
-                f"recorded {entry['sha256'][:12]}...)",
+                f"{path}: the policy file changed since {what} ({now})",
                 "replay needs the policy files exactly as they were evaluated; evaluate the "
                 "changed policy anew",
                 path=path,

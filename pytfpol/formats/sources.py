@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from pytfpol.errors import InputError, UsageError
+from pytfpol.formats import input_files
 from pytfpol.formats import layout as lay
 
 FORMAT_SAVED_MODEL = "saved_model"  # a SavedModel's graph (and its own or a checkpoint's weights)
@@ -183,13 +184,15 @@ def _eval_output(found: lay.Layout, policy, checkpoint, step) -> PolicySource:
 
 
 def _read_report(path: Path) -> dict:
-    """The SavedModel and train step an eval output's stats.json recorded (never a FIFO)."""
-    if not lay.is_regular_file(path):
+    """The SavedModel and train step an eval output's stats.json recorded, if it has one (a
+    regular file within its limit, else exit 3: `input_files`)."""
+    if not os.path.lexists(path):
         return {}
+    text = input_files.read_text(path, input_files.LIMITS["stats.json"], "stats.json")
     try:
-        policy = json.loads(path.read_text())["policy"]
+        policy = json.loads(text)["policy"]
         return {"saved_model": policy.get("saved_model"), "step": policy.get("train_step")}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         return {}
 
 

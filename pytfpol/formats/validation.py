@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 
 from pytfpol.errors import InputError
-from pytfpol.formats import checkpoint_reader
+from pytfpol.formats import checkpoint_reader, input_files
 from pytfpol.formats import layout as lay
 from pytfpol.formats.sources import PolicySource
 
@@ -116,8 +116,8 @@ def validate(
     one SavedModel (a sweep), holds its variables once validated: they are not read again.
     `keep_bytes`: the checkpoint files' bytes are kept as they were read (`contents_of`), for
     a run that ships them to other machines (`--backend ray`) without reading them again."""
-    check_trusted(source, trusted_sha256)
     check_saved_model_files(source)
+    check_trusted(source, trusted_sha256)
     checked = CheckedInputs()
     for prefix in _prefixes(source):
         own = source.saved_model_dir is not None and prefix == _saved_model_prefix(source)
@@ -212,42 +212,47 @@ def check_trusted(source: PolicySource, trusted: tuple) -> None:
         )
 
 
-def sha256_of_regular_file(path: Path) -> str:
-    """Hash a regular file (never a FIFO or a device: opened non-blocking, checked by fstat)."""
+def sha256_of_regular_file(path: Path, kind: str = lay.SAVED_MODEL_PB) -> str:
+    """Hash a regular SavedModel file within the limit of its `kind` (`input_files.opened`:
+    never a FIFO or a device, never more than its format allows)."""
     digest = hashlib.sha256()
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise InputError(f"{path}: not a regular file", "give a SavedModel", path=path)
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
+    hint = "give a SavedModel"
+    with input_files.opened(path, input_files.LIMITS[kind], kind, hint) as (fd, _):
+        try:
+            for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
                 digest.update(chunk)
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot read ({exc.strerror or exc})", "check the SavedModel", path=path
-        ) from exc
+        except OSError as exc:
+            raise InputError(
+                f"{path}: cannot read ({exc.strerror or exc})", "check the SavedModel", path=path
+            ) from exc
     return digest.hexdigest()
 
 
 def check_saved_model_files(source: PolicySource) -> None:
-    """Only regular files and directories in the SavedModel: TensorFlow blocks forever reading a
-    FIFO (e.g. as `fingerprint.pb`) and reads devices (a symlink to /dev/zero) without end."""
+    """Only regular files and directories in the SavedModel, each within the size limit of its
+    format (`input_files.LIMITS`), checked before TensorFlow opens them itself: TensorFlow
+    blocks forever reading a FIFO (e.g. as `fingerprint.pb`), reads devices (a symlink to
+    /dev/zero) without end and reads a `saved_model.pb` whole into memory. The checkpoint files
+    of `variables/` are checked where they are read (`check_bundle`)."""
     if source.saved_model_dir is None:
         return
+    hint = "a SavedModel holds only regular files; re-export it with PolicySaver"
+    variables = os.path.normpath(os.path.join(source.saved_model_dir, "variables"))
     for root, dirs, files in os.walk(source.saved_model_dir):
         for name in [*dirs, *files]:
             path = Path(root) / name
             try:
-                mode = os.stat(path).st_mode
+                info = os.stat(path)
             except OSError as exc:
                 raise InputError(
                     f"{path}: cannot read ({exc.strerror or exc}; a broken symlink?)",
                     "re-export the policy with TF-Agents' PolicySaver",
                     path=path,
                 ) from exc
-            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                raise InputError(
-                    f"{path}: not a regular file (a FIFO, device or socket) in a SavedModel",
-                    "a SavedModel holds only regular files; re-export it with PolicySaver",
-                    path=path,
-                )
+            if stat.S_ISDIR(info.st_mode):
+                continue
+            input_files.check_mode(path, info, hint)
+            if os.path.normpath(root) == variables:
+                continue  # checkpoint files: limited by what their index says (`check_bundle`)
+            kind = input_files.saved_model_kind(os.path.relpath(path, source.saved_model_dir))
+            input_files.check_size(path, info.st_size, input_files.LIMITS[kind], kind)

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional
 
-from pytfpol.errors import UsageError
+from pytfpol.errors import InputError, UsageError
+from pytfpol.formats import input_files
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -177,18 +178,17 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
 def load_policy_config(path: str | Path) -> PolicyConfig:
     """Read and validate a policy config file."""
     path = Path(path)
-    if path.exists() and not path.is_file():  # a FIFO would block the read forever
-        raise UsageError(
-            f"--config {path}: not a regular file",
+    if not path.exists() and not path.is_symlink():
+        raise UsageError(f"--config {path}: no such file", shipped_hint())
+    try:  # a config is the user's own option: what is wrong with it is exit 2, not 3
+        text = input_files.read_text(
+            path,
+            input_files.LIMITS["policy config"],
+            "a policy config",
             "give a TOML file or a shipped config's name (`pytfpol configs`)",
-            path=path,
         )
-    try:
-        text = path.read_text()
-    except FileNotFoundError as exc:
-        raise UsageError(f"--config {path}: no such file", shipped_hint()) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"--config {path}: unreadable ({exc})", "give a UTF-8 TOML file") from exc
+    except InputError as exc:
+        raise UsageError(f"--config {exc.message}", exc.hint, path=path) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

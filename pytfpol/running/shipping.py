@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from pytfpol.errors import InputError
+from pytfpol.formats import input_files
 from pytfpol.formats.sources import PolicySource
 from pytfpol.formats.validation import CheckedInputs, sha256_of_regular_file
 
@@ -107,7 +108,8 @@ def _entry(root: str, name: str, known: dict) -> tuple[str, str, int]:
     if path in known:
         sha, size = known[path]
     else:
-        sha, size = sha256_of_regular_file(Path(path)), os.path.getsize(path)
+        kind = input_files.saved_model_kind(name)
+        sha, size = sha256_of_regular_file(Path(path), kind), os.path.getsize(path)
     return (name, sha, size)
 
 
@@ -125,12 +127,7 @@ def read_payload(
         if data is not None:  # hashed as it was read: `sha` is its digest
             payload[name] = data
             continue
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise InputError(
-                f"{path}: cannot read ({exc.strerror or exc})", HINT_CHANGED, path=path
-            ) from exc
+        data = input_files.read_bytes(path, size, "the file validated", HINT_CHANGED)
         _check(path, data, sha, size, "changed since it was validated")
         payload[name] = data
     return payload
