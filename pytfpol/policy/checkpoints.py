@@ -83,7 +83,12 @@ def _escape(name: str) -> str:
 
 
 def check_variables(
-    expected: dict[str, TensorInfo], found: dict[str, TensorInfo], prefix: str, config_path: str
+    expected: dict[str, TensorInfo],
+    found: dict[str, TensorInfo],
+    prefix: str,
+    config_path: str,
+    mismatch_hint: str = "fix the layer sizes in the config (or the env: its observation and "
+    "action sizes shape the first and last layers)",
 ) -> list[str]:
     """Refuse shape/dtype mismatches and missing variables; return checkpoint keys left over."""
     for key, want in expected.items():
@@ -99,8 +104,7 @@ def check_variables(
             raise InputError(
                 f"{prefix}: {key} is {have.dtype} {list(have.shape)} in the checkpoint but "
                 f"{want.dtype} {list(want.shape)} in the policy built from {config_path}",
-                "fix the layer sizes in the config (or the env: its observation and action sizes "
-                "shape the first and last layers)",
+                mismatch_hint,
                 path=prefix,
             )
     return sorted(set(found) - set(expected))
