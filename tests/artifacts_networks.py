@@ -38,6 +38,7 @@ STEP = 3
 LAYOUTS = {
     "conv_float": "policy",
     "conv_uint8": "train/policy",
+    "atari_sequential": "train/policy",
     "dqn_v2_rnn": "train/policy",
     "masked_dqn": "policy",
     "ppo_tanh": "train/policy",
@@ -139,6 +140,35 @@ def conv_uint8(out: Path) -> None:
     )
 
 
+def atari_sequential(out: Path) -> None:
+    """examples/dqn/mnih15's `create_q_network` (its layers, smaller): Sequential([Lambda(x / 255),
+    Conv2D, Conv2D, Flatten, Dense, logits]) on a uint8 image, with a SavedModel beside it.
+    (The script itself needs reverb, which is not installed: its layers are copied here.)"""
+    from tf_agents.networks import sequential
+
+    time_step_spec, action_spec = _specs(network_envs.PIXEL_UINT8_ID)
+    relu = tf.keras.activations.relu
+    strides = CONV_UINT8_STRIDES
+    net = sequential.Sequential(
+        [
+            tf.keras.layers.Lambda(lambda x: x / 255),
+            tf.keras.layers.Conv2D(4, (3, 3), strides[0], activation=relu),
+            tf.keras.layers.Conv2D(6, (3, 3), strides[1], activation=relu),
+            tf.keras.layers.Flatten(),
+            tf.keras.layers.Dense(8, activation=relu),
+            tf.keras.layers.Dense(3, activation=None),
+        ]
+    )
+    agent = _dqn(time_step_spec, action_spec, net, scale=3.0)
+    _save(
+        out,
+        "atari_sequential",
+        agent.policy,
+        network_envs.PIXEL_UINT8_ID,
+        saved_model=f"policy_saved_model/policy_{STEP:09d}",
+    )
+
+
 def dqn_v2_rnn(out: Path) -> None:
     """agents/dqn/examples/v2/train_eval.py with train_sequence_length > 1: its own
     `create_recurrent_network` with the script's defaults (input (50,), lstm (20,), output (20,))."""
@@ -205,6 +235,7 @@ def ppo_relu(out: Path) -> None:
 WRITERS = {
     "conv_float": conv_float,
     "conv_uint8": conv_uint8,
+    "atari_sequential": atari_sequential,
     "dqn_v2_rnn": dqn_v2_rnn,
     "masked_dqn": masked_dqn,
     "ppo_tanh": ppo_tanh,

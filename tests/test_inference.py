@@ -149,7 +149,7 @@ def test_lost_variables_are_named_in_words():
     "text, fragment",
     [
         ("[network]\ntype = 'q_network'\nlstm_size = [4]\n",
-         ":3: network.lstm_size: not used by q_network (it takes fc_layer_params)"),
+         ":3: network.lstm_size: not used by q_network (it takes fc_layer_params, conv_layer_params, pixel_scaling)"),
         ("[network]\ntype = 'q_network'\n[value_network]\ntype = 'value_network'\n",
          ":3: [value_network]: a PPOPolicy (a [value_network]) needs an actor_distribution"),
         ("[network]\ntype = 'actor_distribution_network'\n[policy]\nobservation_normalizer = true\n",

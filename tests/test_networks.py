@@ -83,6 +83,7 @@ def without_siblings(networks: Path, name: str, tmp_path: Path) -> Path:
         ("ppo_tanh", "read"),
         ("ppo_relu", "read"),
         ("conv_uint8", "read"),
+        ("atari_sequential", "read"),  # mnih15's Sequential: x / 255, convs, Flatten, Dense
     ],
 )
 def test_inferred_network_gives_tf_agents_returns(networks, tmp_path, name, assumed):

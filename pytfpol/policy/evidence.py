@@ -129,31 +129,40 @@ def read_evidence(saved_model: Path) -> GraphEvidence:
 
 
 def _pixel_scaling(nodes: list[_Node]) -> Optional[str]:
-    """'cast' or 'divide_by_255' for a Cast of a uint8 observation, 'scaled by ...' when another
-    operation follows it, None when no uint8 observation is cast."""
+    """'divide_by_255' when the observation (a function argument), or its Cast from uint8, is
+    divided by 255; 'cast' for a Cast of a uint8 observation and nothing more; 'scaled by ...'
+    for another operation on it; None when the graph does neither."""
     by_name = {n.name: n for n in nodes}
-    casts = [
-        n
+    casts = {
+        n.name
         for n in nodes
         if n.op == "Cast"
         and n.source_type == _UINT8
         and n.inputs
         and ":" not in n.inputs[0]  # a function argument (the observation), not an op's output
-    ]
-    if not casts:
-        return None
-    cast = casts[0].name
+    }
     for node in nodes:
-        if node.op in ("RealDiv", "Mul") and any(_node_name(i) == cast for i in node.inputs):
-            constants = [by_name.get(_node_name(i)) for i in node.inputs]
-            values = [c.value for c in constants if c is not None and c.value is not None]
-            factor = values[0] if values else None
+        sources = [_node_name(i) for i in node.inputs]
+        observed = any(
+            _node_name(i) in casts or ":" not in i for i in node.inputs if not i.startswith("^")
+        )
+        if node.op in ("RealDiv", "Mul") and observed:
+            values = [_constant(by_name, name) for name in sources]
+            factor = next((v for v in values if v is not None), None)
             if factor is not None and node.op == "RealDiv" and factor == 255.0:
                 return PIXEL_DIVIDE
             if factor is not None and node.op == "Mul" and abs(factor * 255.0 - 1.0) < 1e-6:
                 return PIXEL_DIVIDE
-            return f"scaled by {node.op} {factor}"
-    return PIXEL_CAST
+            return f"scales it ({node.op} by {factor})"
+    return PIXEL_CAST if casts else None
+
+
+def _constant(by_name: dict, name: str) -> Optional[float]:
+    """The value of a scalar Const, seen through one Cast (TF casts `x / 255`'s 255 too)."""
+    node = by_name.get(name)
+    if node is not None and node.op == "Cast" and node.inputs:
+        node = by_name.get(_node_name(node.inputs[0]))
+    return node.value if node is not None and node.op == "Const" else None
 
 
 def _node_name(input_name: str) -> str:
@@ -250,22 +259,32 @@ def _list_ints(data: bytes, attr: tuple[int, int]) -> tuple[int, ...]:
     return tuple(values)
 
 
+_CONTENT_FORMATS = {1: "<f", 2: "<d", 3: "<i", 4: "<B", 9: "<q"}  # DataType -> one value
+
+
 def _scalar(data: bytes, attr: tuple[int, int]) -> Optional[float]:
-    """A scalar float/double/int Const's value: AttrValue.tensor(8) > TensorProto."""
+    """A scalar Const's value: AttrValue.tensor(8) > TensorProto{dtype(1), tensor_content(4),
+    float_val(5), double_val(6), int_val(7), int64_val(10)}."""
     for tensor in _sub(data, attr, 8):
-        for field, wire, item in cr._fields(data, *tensor):
-            if field == 5 and wire == 5:  # float_val, not packed
+        fields = list(cr._fields(data, *tensor))
+        dtype = next((v for f, w, v in fields if f == 1 and w == 0), 0)
+        for field, wire, item in fields:
+            if field == 4 and wire == 2 and dtype in _CONTENT_FORMATS:
+                size = struct.calcsize(_CONTENT_FORMATS[dtype])
+                if item[1] - item[0] == size:
+                    return float(struct.unpack(_CONTENT_FORMATS[dtype], data[item[0] : item[1]])[0])
+            if field == 5 and wire == 5:  # float_val
                 return struct.unpack("<f", item.to_bytes(4, "little"))[0]
-            if field == 5 and wire == 2 and item[1] - item[0] == 4:  # float_val, packed
+            if field == 5 and wire == 2 and item[1] - item[0] == 4:
                 return struct.unpack("<f", data[item[0] : item[1]])[0]
-            if field == 6 and wire == 1:
+            if field == 6 and wire == 1:  # double_val
                 return struct.unpack("<d", item.to_bytes(8, "little"))[0]
             if field == 6 and wire == 2 and item[1] - item[0] == 8:
                 return struct.unpack("<d", data[item[0] : item[1]])[0]
-            if field == 4 and wire == 2 and item[1] - item[0] == 4:  # tensor_content, float32
-                return struct.unpack("<f", data[item[0] : item[1]])[0]
-            if field == 7 and wire == 0:  # int_val
+            if field in (7, 10) and wire == 0:  # int_val, int64_val
                 return float(item)
+            if field in (7, 10) and wire == 2 and item[1] > item[0]:  # packed
+                return float(cr._varint(data, item[0], item[1])[0])
     return None
 
 

@@ -168,7 +168,7 @@ def _read_policy(parts: dict[str, dict[str, tuple]]) -> Optional[PolicyConfig]:
 
 def _q_network(keys: dict[str, tuple]) -> Optional[NetworkConfig]:
     if _only(keys, rf"_sequential_layers/\d+/{_DENSE}"):
-        return NetworkConfig("sequential", fc_layer_params=_hidden(keys, "_sequential_layers/"))
+        return _sequential(keys)
     if _only(
         keys,
         r"_sequential_layers/\d+/cell/cells/\d+/(kernel|recurrent_kernel|bias)",
@@ -281,6 +281,37 @@ def _value_network(keys: dict[str, tuple]) -> Optional[NetworkConfig]:
             output_fc_layer_params=_units(keys, "_lstm_encoder/_output_encoder/"),
         )
     return None
+
+
+def _sequential(keys: dict[str, tuple]) -> Optional[NetworkConfig]:
+    """DQN v2 train_eval's feed-forward network (Dense layers, the logits), or mnih15's Atari
+    one: a first layer without weights (its pixel scaling), Conv2D layers, Flatten, Dense
+    layers, the logits. Any other gap in the layer numbers is a layer pytfpol does not know."""
+    layers = sorted((int(k.split("/")[1]), s) for k, s in keys.items() if k.endswith("/kernel"))
+    if not layers:
+        return None
+    convs = [s for _, s in layers if len(s) == 4]
+    dense = [s for _, s in layers if len(s) == 2]
+    first = layers[0][0]
+    expected = list(range(first, first + len(convs)))
+    after = first + len(convs) + (1 if convs else 0)  # Flatten after the convolutions
+    expected += list(range(after, after + len(dense)))
+    if (
+        [i for i, _ in layers] != expected
+        or len(convs) + len(dense) != len(layers)
+        or first > (1 if convs else 0)
+        or not dense
+        or any(s[0] != s[1] for s in convs)
+    ):
+        return None
+    return NetworkConfig(
+        "sequential",
+        fc_layer_params=tuple(s[1] for s in dense[:-1]),
+        conv_layer_params=tuple((s[3], s[0], 0) for s in convs),
+        conv_flat_size=dense[0][0] if convs else None,
+        pixel_scaling=None if first else "none",
+        leading_layer=bool(first),
+    )
 
 
 def _sequential_rnn(keys: dict[str, tuple]) -> Optional[NetworkConfig]:
@@ -515,7 +546,8 @@ def _decide_pixels(config: PolicyConfig, observation_spec: Any) -> PolicyConfig:
             continue
         dtype = getattr(observation_spec, "dtype", None)
         integer = dtype is not None and not _is_floating(dtype)
-        if not (integer and net.conv_layer_params):  # an image is what conv layers see
+        # an image is what conv layers see; a weightless first layer scales whatever it gets
+        if not (integer and net.conv_layer_params) and not net.leading_layer:
             decided[table] = replace(net, pixel_scaling="none")
             continue
         found = config.evidence.pixel_scaling if config.evidence is not None else None
@@ -538,6 +570,11 @@ def _is_floating(dtype: Any) -> bool:
 def _pixel_refusal(config: PolicyConfig, table: str, found, observation_spec) -> UsageError:
     where = config.path.removesuffix(" (inferred)")
     dtype = getattr(observation_spec.dtype, "name", observation_spec.dtype)
+    if config.network.leading_layer:
+        dtype += (
+            " and the network's first layer holds no weights (a pixel-scaling layer, as "
+            "mnih15's x / 255)"
+        )
     why = (
         f"the SavedModel beside it ({config.evidence.saved_model}) {found}"
         if found

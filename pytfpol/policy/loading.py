@@ -488,7 +488,7 @@ def _restore_checkpointer(
     prefix = source.checkpoint_prefix
     found = checkpoints.checkpoint_contents(checked.get(prefix).bundle)
     unmatched = checkpoints.check_variables(
-        expected, found, prefix, config.path, rebuild_hint(config)
+        expected, found, prefix, config.path, rebuild_hint(config) if config.inferred else None
     )
     lost = describe_unmatched(unmatched, config.policy_key)
     if unmatched and not allow_partial:

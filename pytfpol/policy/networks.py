@@ -187,9 +187,18 @@ def build_network(config: NetworkConfig, observation_spec, action_spec):
 
 
 def _sequential_q_network(config: NetworkConfig, observation_spec, action_spec, activation):
-    """The network of TF-Agents' DQN v2 `train_eval`: Dense layers, then one Q value per action."""
+    """The network of TF-Agents' DQN v2 `train_eval`: Dense layers, then one Q value per action;
+    with mnih15's Atari network before them: [a pixel-scaling layer], Conv2D layers, Flatten."""
     num_actions = _num_actions(config, action_spec)
-    layers = [tf.keras.layers.Dense(n, activation=activation) for n in config.fc_layer_params]
+    scaling = _pixel_scaling(config.pixel_scaling)
+    layers = [scaling] if scaling is not None else []
+    layers += [
+        tf.keras.layers.Conv2D(filters, kernel, stride, activation=activation)
+        for filters, kernel, stride in config.conv_layer_params
+    ]
+    if config.conv_layer_params:
+        layers.append(tf.keras.layers.Flatten())
+    layers += [tf.keras.layers.Dense(n, activation=activation) for n in config.fc_layer_params]
     layers.append(tf.keras.layers.Dense(num_actions, activation=None))
     network = sequential.Sequential(layers, input_spec=observation_spec)
     network.create_variables(observation_spec)

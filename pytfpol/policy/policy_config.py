@@ -56,17 +56,17 @@ _CATEGORICAL = ("num_atoms", "min_q_value", "max_q_value")
 _CONV = ("conv_layer_params", "pixel_scaling")  # TF-Agents' EncodingNetwork: conv, then fc
 # The size keys each network type takes (besides `type` and `activation`).
 TYPE_KEYS: dict[str, tuple[str, ...]] = {
-    "sequential": _FC,
+    "sequential": _FC + _CONV,
     "sequential_rnn": _RNN,
-    "q_network": _CONV + _FC,
-    "categorical_q_network": _CONV + _FC + _CATEGORICAL,
+    "q_network": _FC + _CONV,
+    "categorical_q_network": _FC + _CONV + _CATEGORICAL,
     "q_rnn_network": _RNN,
     "actor_network": _FC,
     "sequential_actor": _FC,
     "actor_rnn_network": _RNN,
-    "actor_distribution_network": _CONV + _FC + ("continuous_projection",),
+    "actor_distribution_network": _FC + _CONV + ("continuous_projection",),
     "actor_distribution_rnn_network": _RNN + ("continuous_projection",),
-    "value_network": _CONV + _FC,
+    "value_network": _FC + _CONV,
     "value_rnn_network": _RNN,
 }
 
@@ -96,6 +96,9 @@ class NetworkConfig:
     pixel_scaling: Optional[str] = None
     # Inferred conv networks: the input size of the layer after Flatten (decides the strides).
     conv_flat_size: Optional[int] = field(default=None, compare=False)
+    # Inferred Sequential networks: a first layer without weights (a pixel-scaling Lambda, as
+    # mnih15's `x / 255`) was seen, so pixel_scaling must be decided whatever the dtype.
+    leading_layer: bool = field(default=False, compare=False)
 
     @property
     def is_q(self) -> bool:
