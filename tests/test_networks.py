@@ -178,8 +178,8 @@ def test_uint8_conv_without_evidence_is_refused_naming_each_config_line(networks
     assert strides.exit_code == 2, strides.stderr
     assert "2 choices fit conv layers of 4 filters 3x3, 6 filters 3x3" in strides.stderr
     assert (
-        "conv_layer_params = [[4, 3, 1], [6, 3, 3]] | conv_layer_params = [[4, 3, 2], [6, 3, 1]]"
-        in strides.stderr
+        "[network] conv_layer_params = [[4, 3, 1], [6, 3, 3]] | "
+        "[network] conv_layer_params = [[4, 3, 2], [6, 3, 1]]" in strides.stderr
     )
     ref = reference(networks, "conv_uint8")["returns"]
     scaled = {}
@@ -194,6 +194,11 @@ def test_uint8_conv_without_evidence_is_refused_naming_each_config_line(networks
                           directory=alone)  # fmt: skip
         scaled[scaling] = returns_of(result)
     assert scaled["divide_by_255"] == ref and scaled["cast"] != ref
+    unsaid = tmp_path / "unsaid.toml"  # a config that leaves it out is refused too, truthfully
+    unsaid.write_text(config.read_text().replace("pixel_scaling = 'cast'\n", ""))
+    result = evaluate(networks, "conv_uint8", tmp_path / "u", "--config", str(unsaid))
+    assert result.exit_code == 2, result.stderr
+    assert f"{unsaid} does not say ([network] pixel_scaling)" in result.stderr
 
 
 def test_evidence_is_read_statically_from_the_sibling_saved_model(networks):

@@ -32,6 +32,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
+import numpy as np
+
 from pytfpol.errors import UsageError
 from pytfpol.policy import evidence as graph_evidence
 from pytfpol.policy.policy_config import (
@@ -559,11 +561,10 @@ def _decide_pixels(config: PolicyConfig, observation_spec: Any) -> PolicyConfig:
 
 
 def _is_floating(dtype: Any) -> bool:
+    """A TensorFlow DType's `is_floating`, or a NumPy dtype's kind."""
     floating = getattr(dtype, "is_floating", None)
     if floating is not None:
         return bool(floating)
-    import numpy as np
-
     return np.dtype(dtype).kind == "f"
 
 
@@ -575,11 +576,14 @@ def _pixel_refusal(config: PolicyConfig, table: str, found, observation_spec) ->
             " and the network's first layer holds no weights (a pixel-scaling layer, as "
             "mnih15's x / 255)"
         )
-    why = (
-        f"the SavedModel beside it ({config.evidence.saved_model}) {found}"
-        if found
-        else "no SavedModel of the same run was found beside it to read it from"
-    )
+    if not config.inferred:
+        why = f"{config.path} does not say ([{table}] pixel_scaling)"
+    elif config.evidence is None:
+        why = "no SavedModel of the same run was found beside it to read it from"
+    else:
+        why = f"the SavedModel beside it ({config.evidence.saved_model}) " + (
+            found or "does not show it (no cast or scaling of the observation in its graph)"
+        )
     lines = " | ".join(f'[{table}] pixel_scaling = "{v}"' for v in ("cast", "divide_by_255"))
     return UsageError(
         f"{where}: the observation is {dtype} and how the network turned it into floats (cast "
@@ -589,32 +593,34 @@ def _pixel_refusal(config: PolicyConfig, table: str, found, observation_spec) ->
 
 
 def _decide_strides(config: PolicyConfig, observation_spec: Any) -> PolicyConfig:
-    """Conv strides left undecided (0) by inference: the evidence's, else the only strides (at
-    most the kernel size) that turn the observation into the input size of the layer after the
-    convolutions; refuse (exit 2) listing the config line for each when several fit."""
-    net = config.network
-    if not net.conv_layer_params or all(c[2] for c in net.conv_layer_params):
-        return config
-    shape = tuple(getattr(observation_spec, "shape", ()) or ())
-    kernels = [c[1] for c in net.conv_layer_params]
-    candidates = _stride_candidates(shape, net.conv_layer_params, net.conv_flat_size)
-    found = config.evidence.conv_strides if config.evidence is not None else ()
-    if len(found) == len(kernels) and tuple(found) in candidates:
-        chosen, note = (
-            tuple(found),
-            (
-                f"conv strides {list(found)}: read from the graph of the SavedModel beside it "
-                f"({config.evidence.saved_model}); strides are not stored in a checkpoint"
-            ),
-        )
-    elif len(candidates) == 1:
-        chosen, note = candidates[0], ASSUMED_STRIDES
-    else:
-        raise _stride_refusal(config, shape, candidates)
-    convs = tuple((f, k, s) for (f, k, _), s in zip(net.conv_layer_params, chosen))
-    return replace(
-        config, network=replace(net, conv_layer_params=convs), assumed=(*config.assumed, note)
-    )
+    """Conv strides left undecided (0) by inference, for the network and a PPO value network:
+    the evidence's (the actor's, the only convolutions of its action function), else the only
+    strides (at most the kernel size) that turn the observation into the input size of the
+    layer after the convolutions; refuse (exit 2) listing the config line for each when
+    several fit."""
+    for table in ("network", "value_network"):
+        net = getattr(config, table)
+        if net is None or not net.conv_layer_params or all(c[2] for c in net.conv_layer_params):
+            continue
+        shape = tuple(getattr(observation_spec, "shape", ()) or ())
+        candidates = _stride_candidates(shape, net.conv_layer_params, net.conv_flat_size)
+        found = config.evidence.conv_strides if config.evidence is not None else ()
+        if table == "network" and tuple(found) in candidates:
+            chosen, note = (
+                tuple(found),
+                (
+                    f"conv strides {list(found)}: read from the graph of the SavedModel beside it "
+                    f"({config.evidence.saved_model}); strides are not stored in a checkpoint"
+                ),
+            )
+        elif len(candidates) == 1:
+            chosen, note = candidates[0], ASSUMED_STRIDES
+        else:
+            raise _stride_refusal(config, table, shape, candidates)
+        convs = tuple((f, k, s) for (f, k, _), s in zip(net.conv_layer_params, chosen))
+        config = replace(config, assumed=(*config.assumed, note))
+        config = replace(config, **{table: replace(net, conv_layer_params=convs)})
+    return config
 
 
 def _stride_candidates(shape: tuple, convs, flat_size: Optional[int]) -> list[tuple[int, ...]]:
@@ -633,20 +639,21 @@ def _stride_candidates(shape: tuple, convs, flat_size: Optional[int]) -> list[tu
     return fits
 
 
-def _stride_refusal(config: PolicyConfig, shape: tuple, candidates) -> UsageError:
+def _stride_refusal(config: PolicyConfig, table: str, shape: tuple, candidates) -> UsageError:
     where = config.path.removesuffix(" (inferred)")
-    convs = config.network.conv_layer_params
+    net = getattr(config, table)
+    convs = net.conv_layer_params
     layers = ", ".join(f"{f} filters {k}x{k}" for f, k, _ in convs)
     if not candidates:
         return UsageError(
             f"{where}: no conv strides (up to the kernel size, valid padding) turn the "
             f"observation {list(shape)} through conv layers of {layers} into the "
-            f"{config.network.conv_flat_size} inputs of the layer after them",
+            f"{net.conv_flat_size} inputs of the layer after them",
             "check --env, or give the network in a --config with conv_layer_params = "
             "[[filters, kernel_size, stride], ...] (docs/networks.md)",
         )
     lines = " | ".join(
-        "conv_layer_params = " + str([[f, k, s] for (f, k, _), s in zip(convs, strides)])
+        f"[{table}] conv_layer_params = " + str([[f, k, s] for (f, k, _), s in zip(convs, strides)])
         for strides in candidates
     )
     evidence = (
