@@ -580,6 +580,16 @@ MUTANTS = [
         ),
     ),
     Mutant(
+        "sequential-scaling-layer-dropped",
+        "mnih15's Sequential network: its weightless first layer (x / 255) is rebuilt, decided",
+        "pytfpol/policy/inference.py",
+        '        pixel_scaling=None if first else "none",',
+        '        pixel_scaling="none",',
+        (
+            "tests/test_networks.py::test_inferred_network_gives_tf_agents_returns[atari_sequential-read]",
+        ),
+    ),
+    Mutant(
         "divide-by-255-assumed",
         "a uint8 image's scaling (cast, or cast and /255) is read from evidence or refused",
         "pytfpol/policy/inference.py",
