@@ -258,3 +258,18 @@ def test_hint_for_an_inferred_network_does_not_mention_a_config_never_given(netw
     assert result.exit_code == 3, result.stderr
     assert "in the config" not in result.stderr
     assert "read off the checkpoint's variables (no --config given)" in result.stderr
+
+
+def test_errors_building_the_action_function_name_the_rebuilt_network(networks, tmp_path):
+    """Keys swapped: the network builds over the mask, and TF-Agents fails while building the
+    action function. Exit 3, naming the rebuilt network and the config, not a SavedModel."""
+    config = tmp_path / "swapped.toml"
+    config.write_text(
+        "[network]\ntype = 'q_network'\nfc_layer_params = [8]\n"
+        "[policy]\nobservation_key = 'mask'\nmask_key = 'observation'\n"
+    )
+    result = evaluate(networks, "masked_dqn", tmp_path / "o", "--config", str(config))
+    assert result.exit_code == 3, result.stderr
+    assert "TF-Agents could not run the action function of q_network(" in result.stderr
+    assert "SavedModel" not in result.stderr
+    assert f"check {config} against how the policy was trained" in result.stderr

@@ -634,6 +634,16 @@ MUTANTS = [
         ("tests/test_networks.py::test_tf_agents_errors_while_rebuilding_are_input_errors",),
     ),
     Mutant(
+        "rebuilt-policy-errors-blamed-on-a-saved-model",
+        "errors building a rebuilt policy's action function name the network, not a SavedModel",
+        "pytfpol/policy/loading.py",
+        "            py_policy = _py_policy(policy, options, session, prefix, saved_model=False)",
+        "            py_policy = _py_policy(policy, options, session, prefix)",
+        (
+            "tests/test_networks.py::test_errors_building_the_action_function_name_the_rebuilt_network",
+        ),
+    ),
+    Mutant(
         "hint-blames-a-config-never-given",
         "hints tell the truth: no 'fix the config' for an inferred network",
         "pytfpol/policy/loading.py",

@@ -403,7 +403,7 @@ def _load_checkpointer(
             )
             session.run(tf.compat.v1.variables_initializer(normalizer.variables_to_set))
         with _rebuilding(config, prefix, "act"):
-            py_policy = _py_policy(policy, options, session, prefix)
+            py_policy = _py_policy(policy, options, session, prefix, saved_model=False)
         loaded = LoadedPolicy(
             py_policy,
             session.graph,
@@ -525,16 +525,20 @@ def _discrete_actions(action_spec) -> Optional[int]:
     return int(np.asarray(leaves[0].maximum)) - int(np.asarray(leaves[0].minimum)) + 1
 
 
-def _py_policy(policy, options: LoadOptions, session, path: str):
+def _py_policy(policy, options: LoadOptions, session, path: str, saved_model: bool = True):
     """`policy` as a built `PyTFPolicy` for batches of `options.batch_size`: batch-invariant
-    (`invariance`), sampling per episode with --stochastic (`sampling`)."""
+    (`invariance`), sampling per episode with --stochastic (`sampling`). A rebuilt policy's
+    errors are left to the caller (`_rebuilding`): they are not a SavedModel's."""
     if options.batch_invariant:
         policy = invariance.PaddedBatchPolicy(policy)
     if options.stochastic:
         policy = sampling.EpisodeSampledPolicy(policy, path)
     py_policy = py_tf_policy.PyTFPolicy(policy)
     py_policy.session = session
-    _build(py_policy, options.batch_size, path)
+    if saved_model:
+        _build(py_policy, options.batch_size, path)
+    else:
+        py_policy.initialize(options.batch_size)
     return sampling.EpisodeKeyedPyPolicy(py_policy) if options.stochastic else py_policy
 
 
