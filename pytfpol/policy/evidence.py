@@ -17,6 +17,7 @@ Pure Python: no TensorFlow.
 
 from __future__ import annotations
 
+import os
 import re
 import struct
 from collections import Counter
@@ -37,7 +38,6 @@ ACTIVATION_OPS = {
 PIXEL_NONE, PIXEL_CAST, PIXEL_DIVIDE = "none", "cast", "divide_by_255"
 _LIMIT = 256 << 20  # a saved_model.pb larger than this is not read for evidence
 _UINT8 = 4  # TensorFlow's DT_UINT8
-_VALUE = "/.ATTRIBUTES/VARIABLE_VALUE"
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def sibling_saved_models(checkpoint_dir: str | Path) -> list[Path]:
     `policy_saved_model/policy_<step>` (PPO v2) and `policies/{greedy_policy,policy}` (Learner),
     looked for in the directory's parent and grandparent."""
     found: list[Path] = []
-    directory = Path(checkpoint_dir).resolve()
+    directory = Path(os.path.abspath(checkpoint_dir))  # symlinks not followed
     for root in (directory.parent, directory.parent.parent):
         saved = root / layout.POLICY_SAVED_MODEL_DIR
         if saved.is_dir() and not saved.is_symlink():
@@ -286,10 +286,3 @@ def _scalar(data: bytes, attr: tuple[int, int]) -> Optional[float]:
             if field in (7, 10) and wire == 2 and item[1] > item[0]:  # packed
                 return float(cr._varint(data, item[0], item[1])[0])
     return None
-
-
-def policy_variable_shapes(
-    shapes: Mapping[str, tuple[int, ...]], root: str
-) -> dict[str, tuple[int, ...]]:
-    """The shapes of the policy's variables under `root` (a checkpoint's keys with suffix)."""
-    return {k: s for k, s in shapes.items() if k.startswith(root) and k.endswith(_VALUE)}
