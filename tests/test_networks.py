@@ -27,6 +27,7 @@ from pytfpol.policy.inference import (
     _stride_candidates,
     read_activation,
 )
+from pytfpol.policy.policy_config import load_policy_config
 from tests import network_envs
 from tests.artifacts_networks import CONV_UINT8_STRIDES, LAYOUTS
 
@@ -98,6 +99,8 @@ def test_inferred_network_gives_tf_agents_returns(networks, tmp_path, name, assu
         assert policy["assumed"][0] == read_activation(activation, str(saved))
     else:
         assert policy["assumed"] == assumed
+    saved = load_policy_config(tmp_path / "o" / "checkpoint" / "pytfpol-policy.toml")
+    assert saved.describe() == policy["architecture"]  # the saved config rebuilds the same
 
 
 def test_dqn_v2_rnn_shipped_config_and_inference_agree(networks, tmp_path):
