@@ -58,3 +58,10 @@ def agents(tmp_path_factory) -> Path:
     """Every TF-Agents agent trained briefly and saved as its example script saves it, with
     eager reference returns (see tests/artifacts_agents.py), in a temp dir."""
     return write_artifacts(tmp_path_factory, "artifacts_agents.py")
+
+
+@pytest.fixture(scope="session")
+def networks(tmp_path_factory) -> Path:
+    """Conv, recurrent (DQN v2), action-masked and PPO networks written by TF-Agents' own code
+    with eager reference returns (see tests/artifacts_networks.py), in a temp dir."""
+    return write_artifacts(tmp_path_factory, "artifacts_networks.py")

@@ -23,8 +23,15 @@ class Outcome:
     truncated: bool
 
 
-def run_episode(policy, env: gym.Env, seed: int, carry_state: bool = True) -> Outcome:
-    """One episode; `carry_state=False` feeds the initial policy state at every step."""
+def as_float32(observation):
+    return np.asarray(observation, np.float32)
+
+
+def run_episode(
+    policy, env: gym.Env, seed: int, carry_state: bool = True, convert=as_float32
+) -> Outcome:
+    """One episode; `carry_state=False` feeds the initial policy state at every step; `convert`
+    turns an env observation into the policy's (float32 unless given)."""
     observation, _ = env.reset(seed=seed)
     step_type, reward, total, length = ts.StepType.FIRST, 0.0, 0.0, 0
     state = policy.get_initial_state(1)
@@ -33,7 +40,7 @@ def run_episode(policy, env: gym.Env, seed: int, carry_state: bool = True) -> Ou
             np.int32(step_type),
             np.float32(reward),
             np.float32(1.0),
-            np.asarray(observation, np.float32),
+            convert(observation),
         )
         step = policy.action(time_step, state if carry_state else policy.get_initial_state(1))
         state = step.state
@@ -48,5 +55,7 @@ def run_episode(policy, env: gym.Env, seed: int, carry_state: bool = True) -> Ou
             return Outcome(total, length, bool(terminated), bool(truncated and not terminated))
 
 
-def run_episodes(policy, env: gym.Env, seeds: Iterable[int], carry_state: bool = True):
-    return [run_episode(policy, env, seed, carry_state) for seed in seeds]
+def run_episodes(
+    policy, env: gym.Env, seeds: Iterable[int], carry_state: bool = True, convert=as_float32
+):
+    return [run_episode(policy, env, seed, carry_state, convert) for seed in seeds]

@@ -17,7 +17,12 @@ import pytest
 from click.testing import CliRunner
 
 from pytfpol.cli import main
-from pytfpol.policy.inference import ASSUMED_ACTIVATION, ASSUMED_DDPG_OUTPUT, ASSUMED_SUPPORT
+from pytfpol.policy.inference import (
+    ASSUMED_ACTIVATION,
+    ASSUMED_DDPG_OUTPUT,
+    ASSUMED_SUPPORT,
+    read_activation,
+)
 from tests.artifacts_agents import LAYOUTS
 
 # agent -> (shipped config or None, what is evaluated without one: "inferred" or the config again)
@@ -34,8 +39,8 @@ AGENTS = {
     "cql_sac": "tf-agents-sac-v2-actor",
     "ppo_v2": "tf-agents-ppo-v2-clip",
     "ppo_v2_rnn": "tf-agents-actor-distribution-rnn",
-    "ppo_default": None,
-    "ppo_kl": None,
+    "ppo_default": "tf-agents-ppo-network-defaults",
+    "ppo_kl": "tf-agents-ppo-network-defaults",
     "reinforce_v2": "tf-agents-reinforce-v2",
 }
 # What an inferred config says it assumed, besides the activation of hidden Dense layers.
@@ -44,9 +49,12 @@ ASSUMED = {
     "ddpg_v2": [ASSUMED_ACTIVATION, ASSUMED_DDPG_OUTPUT],
     "td3": [],
 }
-# The PPO v2 example uses tanh, which no checkpoint records: inference assumes relu (and says
-# which shipped config has this layout with tanh), so it is evaluated with its config both times.
-NOT_INFERABLE = {"ppo_v2"}
+# PPO over TF-Agents' network defaults uses relu where PPO's examples use tanh, which no
+# checkpoint records: inference assumes the examples' tanh (and names the shipped config with
+# relu), so these are evaluated with that config both times. The PPO v2 example's own runs
+# have a SavedModel beside them, whose graph gives the activation.
+NOT_INFERABLE = {"ppo_default", "ppo_kl"}
+READ_FROM_SAVED_MODEL = {"ppo_v2": "tanh", "ppo_v2_rnn": "relu"}
 
 
 def invoke(*args: str):
@@ -110,7 +118,12 @@ def test_checkpointer_policy_of_every_agent_equals_eager_reference(agents, tmp_p
         assert Path(policy["config"]).name == config + ".toml"
     else:
         assert policy["inferred"] is True and policy["config"] is None
-        assert policy["assumed"] == ASSUMED.get(name, [ASSUMED_ACTIVATION])
+        if name in READ_FROM_SAVED_MODEL:
+            saved = sorted((agents / name / "policy_saved_model").iterdir())[-1]
+            expected = [read_activation(READ_FROM_SAVED_MODEL[name], str(saved))]
+        else:
+            expected = ASSUMED.get(name, [ASSUMED_ACTIVATION])
+        assert policy["assumed"] == expected
         saved = (tmp_path / "o" / "checkpoint" / "pytfpol-policy.toml").read_text()
         for assumption in policy["assumed"]:
             assert f"#   - {assumption}\n" in saved

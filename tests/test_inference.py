@@ -17,7 +17,12 @@ from click.testing import CliRunner
 from pytfpol.cli import main
 from pytfpol.errors import UsageError
 from pytfpol.formats import checkpoint_reader
-from pytfpol.policy.inference import ASSUMED_ACTIVATION, complete_config, infer_policy_config
+from pytfpol.policy.inference import (
+    ASSUMED_PPO_ACTIVATION,
+    complete_config,
+    infer_policy_config,
+    read_activation,
+)
 from pytfpol.policy.partial_restore import describe_unmatched
 from pytfpol.policy.policy_config import SHIPPED_CONFIGS_DIR, load_policy_config, shipped_names
 from tests.artifacts_agents import LAYOUTS
@@ -34,10 +39,10 @@ EXPECTED = {
     "sac_v2": ("greedy", "actor_distribution_network(fc_layer_params=[256, 256], activation=relu, projection=tanh_normal)"),
     "sac_v2_rnn": ("greedy", "actor_distribution_rnn_network(input_fc_layer_params=[400, 300], lstm_size=[40], output_fc_layer_params=[100], activation=relu, projection=tanh_normal)"),
     "cql_sac": ("plain", "actor_distribution_network(fc_layer_params=[256, 256], activation=relu, projection=tanh_normal)"),
-    "ppo_v2": ("greedy", "ppo_policy(actor=actor_distribution_network(fc_layer_params=[200, 100], activation=relu), value=value_network(fc_layer_params=[200, 100], activation=relu))"),
+    "ppo_v2": ("greedy", "ppo_policy(actor=actor_distribution_network(fc_layer_params=[200, 100], activation=tanh), value=value_network(fc_layer_params=[200, 100], activation=tanh))"),
     "ppo_v2_rnn": ("greedy", "ppo_policy(actor=actor_distribution_rnn_network(input_fc_layer_params=[200, 100], lstm_size=[20], output_fc_layer_params=[], activation=relu), value=value_rnn_network(input_fc_layer_params=[200, 100], lstm_size=[40], output_fc_layer_params=[], activation=relu))"),
-    "ppo_default": ("greedy", "ppo_policy(actor=actor_distribution_network(fc_layer_params=[200, 100], activation=relu), value=value_network(fc_layer_params=[75, 40], activation=relu), observation_normalizer)"),
-    "ppo_kl": ("greedy", "ppo_policy(actor=actor_distribution_network(fc_layer_params=[200, 100], activation=relu), value=value_network(fc_layer_params=[75, 40], activation=relu))"),
+    "ppo_default": ("greedy", "ppo_policy(actor=actor_distribution_network(fc_layer_params=[200, 100], activation=tanh), value=value_network(fc_layer_params=[75, 40], activation=tanh), observation_normalizer)"),
+    "ppo_kl": ("greedy", "ppo_policy(actor=actor_distribution_network(fc_layer_params=[200, 100], activation=tanh), value=value_network(fc_layer_params=[75, 40], activation=tanh))"),
     "reinforce_v2": ("greedy", "actor_distribution_network(fc_layer_params=[100], activation=relu)"),
 }  # fmt: skip
 
@@ -79,12 +84,21 @@ def test_inference_does_not_claim_a_tanh_normal_head_for_a_discrete_action(agent
     assert 'continuous_projection = "tanh_normal"' in sac.source_text
 
 
-def test_inferred_ppo_v2_points_at_the_shipped_config_with_its_activation(agents):
-    config, _ = inferred(agents, "ppo_v2")
+def test_inferred_ppo_assumes_tanh_and_points_at_the_shipped_config_with_relu(agents):
+    """PPO's examples train with tanh (assumed with no evidence); TF-Agents' network defaults
+    are relu: the shipped config with that layout is named."""
+    config, _ = inferred(agents, "ppo_default")
     assert config.assumed == (
-        ASSUMED_ACTIVATION + " (the shipped config tf-agents-ppo-v2-clip has this layout with "
-        "activation tanh: if that is how it was trained, pass --config tf-agents-ppo-v2-clip)",
+        ASSUMED_PPO_ACTIVATION + " (the shipped config tf-agents-ppo-network-defaults has this "
+        "layout with activation relu: if that is how it was trained, pass --config "
+        "tf-agents-ppo-network-defaults)",
     )
+
+
+def test_inferred_ppo_v2_reads_its_activation_from_the_saved_model_beside_it(agents):
+    config, _ = inferred(agents, "ppo_v2")
+    saved = sorted((agents / "ppo_v2" / "policy_saved_model").iterdir())[-1]
+    assert config.assumed == (read_activation("tanh", str(saved)),)
 
 
 def test_unknown_parts_are_not_inferred(ckpts_dir):
@@ -135,7 +149,7 @@ def test_lost_variables_are_named_in_words():
     "text, fragment",
     [
         ("[network]\ntype = 'q_network'\nlstm_size = [4]\n",
-         ":3: network.lstm_size: not used by q_network (it takes fc_layer_params)"),
+         ":3: network.lstm_size: not used by q_network (it takes fc_layer_params, conv_layer_params, pixel_scaling)"),
         ("[network]\ntype = 'q_network'\n[value_network]\ntype = 'value_network'\n",
          ":3: [value_network]: a PPOPolicy (a [value_network]) needs an actor_distribution"),
         ("[network]\ntype = 'actor_distribution_network'\n[policy]\nobservation_normalizer = true\n",
@@ -175,9 +189,11 @@ def test_shipped_configs_are_valid_and_one_per_example_script():
     installed = {str(p.relative_to(root)) for p in root.glob("agents/*/examples/v2/train_eval*.py")}
     assert installed - {"agents/dqn/examples/v2/train_eval_test.py"} == set(scripts)
     assert set(scripts.values()) <= set(names)
-    manual = (REPO / "docs" / "configs.md").read_text()
+    documented = (REPO / "docs" / "configs.md").read_text() + (
+        REPO / "docs" / "networks.md"
+    ).read_text()
     for name in names:
-        assert f"`{name}`" in manual, f"docs/configs.md's config table misses {name}"
+        assert f"`{name}`" in documented, f"neither docs/configs.md nor docs/networks.md names {name}"
 
 
 def test_configs_command_lists_every_shipped_config():

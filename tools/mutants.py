@@ -875,6 +875,133 @@ MUTANTS = [
     #
     # --- issue 24 networks ---
     # (this part's mutants go below)
+    Mutant(
+        "ppo-activation-back-to-relu",
+        "a PPO feed-forward actor with no evidence is assumed tanh, as TF-Agents' PPO examples train it",
+        "pytfpol/policy/inference.py",
+        '        activation = "tanh" if _is_ppo_feed_forward(config) else "relu"',
+        '        activation = "relu"',
+        ("tests/test_networks.py::test_ppo_without_a_saved_model_assumes_the_examples_tanh",),
+    ),
+    Mutant(
+        "activation-evidence-ignored",
+        "the activation is read from a SavedModel of the same run beside the Checkpointer dir",
+        "pytfpol/policy/inference.py",
+        "    activation = found.activation if found is not None else None",
+        "    activation = None",
+        ("tests/test_networks.py::test_inferred_network_gives_tf_agents_returns",),
+    ),
+    Mutant(
+        "evidence-of-another-network-used",
+        "a SavedModel whose variables have other shapes is no evidence",
+        "pytfpol/policy/evidence.py",
+        "            if _shape_counts(shapes) != wanted:\n                continue",
+        "            pass",
+        ("tests/test_networks.py::test_a_saved_model_of_another_network_is_no_evidence",),
+    ),
+    Mutant(
+        "stride-choice-picks-the-first-candidate",
+        "conv strides: refused (exit 2, a config line each) when several fit and no evidence says",
+        "pytfpol/policy/inference.py",
+        "        elif len(candidates) == 1:\n",
+        "        elif candidates:\n",
+        (
+            "tests/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
+        ),
+    ),
+    Mutant(
+        "stride-evidence-ignored",
+        "conv strides are read from the SavedModel's Conv2D ops when several fit the shapes",
+        "pytfpol/policy/inference.py",
+        '        if table == "network" and tuple(found) in candidates:',
+        "        if False:",
+        ("tests/test_networks.py::test_inferred_network_gives_tf_agents_returns",),
+    ),
+    Mutant(
+        "stride-arithmetic-off-by-one",
+        "conv strides are the ones whose valid-padding outputs fit the next layer's input size",
+        "pytfpol/policy/inference.py",
+        "            height = (height - kernel) // stride + 1 if height >= kernel else 0",
+        "            height = (height - kernel) // stride if height >= kernel else 0",
+        (
+            "tests/test_networks.py::test_stride_candidates",
+            "tests/test_networks.py::test_inferred_network_gives_tf_agents_returns",
+        ),
+    ),
+    Mutant(
+        "sequential-scaling-layer-dropped",
+        "mnih15's Sequential network: its weightless first layer (x / 255) is rebuilt, decided",
+        "pytfpol/policy/inference.py",
+        '        pixel_scaling=None if first else "none",',
+        '        pixel_scaling="none",',
+        (
+            "tests/test_networks.py::test_inferred_network_gives_tf_agents_returns[atari_sequential-read]",
+        ),
+    ),
+    Mutant(
+        "divide-by-255-assumed",
+        "a uint8 image's scaling (cast, or cast and /255) is read from evidence or refused",
+        "pytfpol/policy/inference.py",
+        "        found = config.evidence.pixel_scaling if config.evidence is not None else None",
+        '        found = "divide_by_255"',
+        (
+            "tests/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
+        ),
+    ),
+    Mutant(
+        "pixel-scaling-not-applied",
+        "pixel_scaling = divide_by_255 rebuilds the /255 preprocessing layer",
+        "pytfpol/policy/networks.py",
+        "    return tf.keras.layers.Lambda(lambda x: tf.cast(x, tf.float32) / 255.0)",
+        "    return tf.keras.layers.Lambda(lambda x: tf.cast(x, tf.float32))",
+        (
+            "tests/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
+        ),
+    ),
+    Mutant(
+        "mask-splitter-drops-the-mask",
+        "a masked DQN gets its splitter: masked actions are never chosen",
+        "pytfpol/policy/networks.py",
+        "        return observation[keys[0]], observation[keys[1]]",
+        "        return observation[keys[0]], tf.ones_like(observation[keys[1]])",
+        ("tests/test_networks.py::test_masked_dqn_never_chooses_a_masked_action",),
+    ),
+    Mutant(
+        "dqn-v2-rnn-output-layers-misread",
+        "DQN v2's recurrent network is read off the variables, sizes and all",
+        "pytfpol/policy/inference.py",
+        "        output_fc_layer_params=tuple(dense[i][1] for i in layers if i > unroll)[:-1],",
+        "        output_fc_layer_params=tuple(dense[i][1] for i in layers if i > unroll),",
+        ("tests/test_networks.py::test_dqn_v2_rnn_shipped_config_and_inference_agree",),
+    ),
+    Mutant(
+        "rebuild-errors-are-internal",
+        "TF-Agents' errors while a policy is rebuilt are exit 3 naming what did not fit",
+        "pytfpol/policy/loading.py",
+        "    except Exception as exc:  # noqa: BLE001 - TF-Agents and Keras raise many types",
+        "    except ZeroDivisionError as exc:",
+        ("tests/test_networks.py::test_tf_agents_errors_while_rebuilding_are_input_errors",),
+    ),
+    Mutant(
+        "rebuilt-policy-errors-blamed-on-a-saved-model",
+        "errors building a rebuilt policy's action function name the network, not a SavedModel",
+        "pytfpol/policy/loading.py",
+        "            py_policy = _py_policy(policy, options, session, prefix, saved_model=False)",
+        "            py_policy = _py_policy(policy, options, session, prefix)",
+        (
+            "tests/test_networks.py::test_errors_building_the_action_function_name_the_rebuilt_network",
+        ),
+    ),
+    Mutant(
+        "hint-blames-a-config-never-given",
+        "hints tell the truth: no 'fix the config' for an inferred network",
+        "pytfpol/policy/loading.py",
+        "    if config.inferred:\n        return (",
+        "    if False:\n        return (",
+        (
+            "tests/test_networks.py::test_hint_for_an_inferred_network_does_not_mention_a_config_never_given",
+        ),
+    ),
     #
 ]
 

@@ -83,24 +83,31 @@ def _escape(name: str) -> str:
 
 
 def check_variables(
-    expected: dict[str, TensorInfo], found: dict[str, TensorInfo], prefix: str, config_path: str
+    expected: dict[str, TensorInfo],
+    found: dict[str, TensorInfo],
+    prefix: str,
+    config_path: str,
+    hint: Optional[str] = None,
 ) -> list[str]:
-    """Refuse shape/dtype mismatches and missing variables; return checkpoint keys left over."""
+    """Refuse shape/dtype mismatches and missing variables; return checkpoint keys left over.
+    `hint` replaces the hints that speak of a config file (for a config nobody wrote)."""
     for key, want in expected.items():
         have = found.get(key)
         if have is None:
             raise InputError(
                 f"{prefix}: has no {key}, which the policy from {config_path} needs",
-                "the config rebuilds another structure than was saved: check the network type, "
-                "[policy] saved_as and [checkpoint] policy",
+                hint
+                or "the config rebuilds another structure than was saved: check the network "
+                "type, [policy] saved_as and [checkpoint] policy",
                 path=prefix,
             )
         if have.shape != want.shape or have.dtype != want.dtype:
             raise InputError(
                 f"{prefix}: {key} is {have.dtype} {list(have.shape)} in the checkpoint but "
                 f"{want.dtype} {list(want.shape)} in the policy built from {config_path}",
-                "fix the layer sizes in the config (or the env: its observation and action sizes "
-                "shape the first and last layers)",
+                hint
+                or "fix the layer sizes in the config (or the env: its observation and action "
+                "sizes shape the first and last layers)",
                 path=prefix,
             )
     return sorted(set(found) - set(expected))

@@ -8,19 +8,34 @@ policies (an actor distribution network, a `ValueNetwork`/`ValueRnnNetwork` and 
 observation normalizer). Every variable under the policy must belong to a recognised part, or
 nothing is inferred.
 
-Layer sizes come from kernel shapes. What weights do not store is never claimed as read: the
-activation is assumed (TF-Agents' default, relu) and listed in `PolicyConfig.assumed`; a single
-`_projection_layer` head is categorical for a discrete action and tanh-normal for a continuous
-one, which `complete_config` decides once the environment's action spec is known. Pure Python:
-no TensorFlow.
+Layer sizes come from kernel shapes (conv filters and kernel sizes too). What weights do not
+store is never claimed as read (docs/networks.md):
+- the activation is read from a PolicySaver SavedModel of the same run beside the Checkpointer
+  directory when there is one (`evidence`), else assumed where TF-Agents' example scripts for
+  that network agree (relu; tanh for PPO's feed-forward actor) and listed in `assumed`;
+- conv strides are decided by `complete_config` from the observation shape and the input size
+  of the layer after the convolutions, or the evidence; it refuses (exit 2, listing the config
+  line for each candidate) when more than one fits;
+- how an integer image is scaled (cast only, or cast and /255) comes from the evidence, else
+  `complete_config` refuses;
+- a single `_projection_layer` head is categorical for a discrete action and tanh-normal for a
+  continuous one, and a Dict observation with TF-Agents' `observation`/`mask` keys is split into
+  the network's input and an action mask: `complete_config` decides both from the env's specs.
+Pure Python: no TensorFlow.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import replace
-from typing import Mapping, Optional
+from pathlib import Path
+from typing import Any, Mapping, Optional
 
+import numpy as np
+
+from pytfpol.errors import UsageError
+from pytfpol.policy import evidence as graph_evidence
 from pytfpol.policy.policy_config import (
     DISTRIBUTION_NETWORKS,
     TYPE_KEYS,
@@ -38,6 +53,17 @@ _PROJECTION_NORMAL = "_projection_networks/_means_projection_layer/"
 ASSUMED_ACTIVATION = (
     "activation relu: TF-Agents' default; an activation is not stored in a checkpoint"
 )
+ASSUMED_PPO_ACTIVATION = (
+    "activation tanh: what TF-Agents' PPO examples train the feed-forward actor with "
+    "(agents/ppo/examples/v2/train_eval_clip_agent.py, schulman17's PPOActorNetwork); an "
+    "activation is not stored in a checkpoint, and no SavedModel of the same run was found "
+    "beside it to read it from"
+)
+ASSUMED_STRIDES = (
+    "conv strides at most the kernel size, valid padding (TF-Agents' EncodingNetwork): strides "
+    "are not stored in a checkpoint"
+)
+MASK_KEYS = ("observation", "mask")  # TF-Agents' convention for action-masked observations
 ASSUMED_SUPPORT = (
     "support min_q_value=-10, max_q_value=10 (CategoricalDqnAgent's defaults): not stored in a "
     "checkpoint; greedy actions do not depend on it"
@@ -71,8 +97,36 @@ def infer_policy_config(shapes: Mapping[str, tuple[int, ...]], path: str) -> Opt
             inferred=True,
             description=f"inferred by pytfpol from the variables of {path}",
         )
-        return replace(config, assumed=_assumptions(config))
+        policy_shapes = {k: s for k, s in variables.items() if k.startswith(root)}
+        found = graph_evidence.find_evidence(Path(path).parent, policy_shapes)
+        config, read = _decide_activation(replace(config, evidence=found), path)
+        return replace(config, assumed=_assumptions(config, read))
     return None
+
+
+def _decide_activation(config: PolicyConfig, path: str) -> tuple[PolicyConfig, Optional[str]]:
+    """The hidden layers' activation: read from the evidence, else what TF-Agents' examples for
+    this network agree on. Returns the config and, when read, what it was read from."""
+    found = config.evidence
+    if found is not None and len(found.activations) > 1:
+        raise UsageError(
+            f"{path}: the SavedModel beside it ({found.saved_model}) applies several activations "
+            f"({', '.join(found.activations)}) to its hidden layers: one activation a network is "
+            "all a config can say",
+            'write a factory for this policy: factory = "module:function"',
+        )
+    activation = found.activation if found is not None else None
+    if activation is None:
+        activation = "tanh" if _is_ppo_feed_forward(config) else "relu"
+    networks = {"network": replace(config.network, activation=activation)}
+    if config.value_network is not None:  # PPO: the value network does not choose actions
+        networks["value_network"] = replace(config.value_network, activation=activation)
+    read = found.saved_model if found is not None and found.activation else None
+    return replace(config, **networks), read
+
+
+def _is_ppo_feed_forward(config: PolicyConfig) -> bool:
+    return config.is_ppo and config.network.type == "actor_distribution_network"
 
 
 def _parts(variables: Mapping[str, tuple], root: str) -> dict[str, dict[str, tuple]]:
@@ -116,19 +170,28 @@ def _read_policy(parts: dict[str, dict[str, tuple]]) -> Optional[PolicyConfig]:
 
 def _q_network(keys: dict[str, tuple]) -> Optional[NetworkConfig]:
     if _only(keys, rf"_sequential_layers/\d+/{_DENSE}"):
-        return NetworkConfig("sequential", fc_layer_params=_hidden(keys, "_sequential_layers/"))
+        return _sequential(keys)
+    if _only(
+        keys,
+        r"_sequential_layers/\d+/cell/cells/\d+/(kernel|recurrent_kernel|bias)",
+        rf"_sequential_layers/\d+/{_DENSE}",
+    ):
+        return _sequential_rnn(keys)
     if _only(keys, rf"_q_value_layer/{_DENSE}", rf"_encoder/_postprocessing_layers/\d+/{_DENSE}"):
-        return NetworkConfig("q_network", fc_layer_params=_units(keys, "_encoder/"))
+        return _encoding("q_network", keys, "_encoder/", "_q_value_layer/kernel")
     if _only(
         keys,
         rf"_q_network/_q_value_layer/{_DENSE}",
         rf"_q_network/_encoder/_postprocessing_layers/\d+/{_DENSE}",
     ):
-        return NetworkConfig(
+        network = _encoding(
             "categorical_q_network",
-            fc_layer_params=_units(keys, "_q_network/_encoder/"),
-            num_atoms=None,  # the q-value layer holds num_actions * num_atoms units
+            keys,
+            "_q_network/_encoder/",
+            "_q_network/_q_value_layer/kernel",
         )
+        # the q-value layer holds num_actions * num_atoms units
+        return None if network is None else replace(network, num_atoms=None)
     if _only(
         keys,
         rf"_lstm_network/{_CELL}",
@@ -168,11 +231,11 @@ def _actor_network(keys: dict[str, tuple]) -> Optional[NetworkConfig]:
     if projection is False:
         return None
     if _only(keys, "_projection_networks/.*", rf"_encoder/_postprocessing_layers/\d+/{_DENSE}"):
-        return NetworkConfig(
-            "actor_distribution_network",
-            fc_layer_params=_units(keys, "_encoder/"),
-            continuous_projection=projection,
+        head = _PROJECTION_ONE if projection is None else _PROJECTION_NORMAL
+        network = _encoding(
+            "actor_distribution_network", keys, "_encoder/", f"_projection_networks/{head}kernel"
         )
+        return None if network is None else replace(network, continuous_projection=projection)
     if _only(
         keys,
         rf"_lstm_encoder/_lstm_network/{_CELL}",
@@ -205,7 +268,7 @@ def _projection(keys: dict[str, tuple]):
 def _value_network(keys: dict[str, tuple]) -> Optional[NetworkConfig]:
     head = rf"_postprocessing_layers/{_DENSE}"
     if _only(keys, head, rf"_encoder/_postprocessing_layers/\d+/{_DENSE}"):
-        return NetworkConfig("value_network", fc_layer_params=_units(keys, "_encoder/"))
+        return _encoding("value_network", keys, "_encoder/", "_postprocessing_layers/kernel")
     if _only(
         keys,
         rf"_lstm_encoder/_lstm_network/{_CELL}",
@@ -220,6 +283,83 @@ def _value_network(keys: dict[str, tuple]) -> Optional[NetworkConfig]:
             output_fc_layer_params=_units(keys, "_lstm_encoder/_output_encoder/"),
         )
     return None
+
+
+def _sequential(keys: dict[str, tuple]) -> Optional[NetworkConfig]:
+    """DQN v2 train_eval's feed-forward network (Dense layers, the logits), or mnih15's Atari
+    one: a first layer without weights (its pixel scaling), Conv2D layers, Flatten, Dense
+    layers, the logits. Any other gap in the layer numbers is a layer pytfpol does not know."""
+    layers = sorted((int(k.split("/")[1]), s) for k, s in keys.items() if k.endswith("/kernel"))
+    if not layers:
+        return None
+    convs = [s for _, s in layers if len(s) == 4]
+    dense = [s for _, s in layers if len(s) == 2]
+    first = layers[0][0]
+    expected = list(range(first, first + len(convs)))
+    after = first + len(convs) + (1 if convs else 0)  # Flatten after the convolutions
+    expected += list(range(after, after + len(dense)))
+    if (
+        [i for i, _ in layers] != expected
+        or len(convs) + len(dense) != len(layers)
+        or first > (1 if convs else 0)
+        or not dense
+        or any(s[0] != s[1] for s in convs)
+    ):
+        return None
+    return NetworkConfig(
+        "sequential",
+        fc_layer_params=tuple(s[1] for s in dense[:-1]),
+        conv_layer_params=tuple((s[3], s[0], 0) for s in convs),
+        conv_flat_size=dense[0][0] if convs else None,
+        pixel_scaling=None if first else "none",
+        leading_layer=bool(first),
+    )
+
+
+def _sequential_rnn(keys: dict[str, tuple]) -> Optional[NetworkConfig]:
+    """DQN v2 train_eval's `create_recurrent_network`: Dense layers, one DynamicUnroll of
+    stacked LSTM cells, Dense layers, the logits; its layers numbered without gaps."""
+    layers = sorted({int(k.split("/")[1]) for k in keys})
+    cell_layers = {int(k.split("/")[1]) for k in keys if "/cell/" in k}
+    if layers != list(range(len(layers))) or len(cell_layers) != 1:
+        return None
+    (unroll,) = cell_layers
+    dense = {i: keys.get(f"_sequential_layers/{i}/kernel") for i in layers if i != unroll}
+    if any(shape is None or len(shape) != 2 for shape in dense.values()) or unroll == layers[-1]:
+        return None
+    return NetworkConfig(
+        "sequential_rnn",
+        input_fc_layer_params=tuple(dense[i][1] for i in layers if i < unroll),
+        lstm_size=_lstm(keys, f"_sequential_layers/{unroll}/"),
+        output_fc_layer_params=tuple(dense[i][1] for i in layers if i > unroll)[:-1],
+    )
+
+
+def _encoding(kind: str, keys: dict[str, tuple], prefix: str, head: str) -> Optional[NetworkConfig]:
+    """A network over TF-Agents' EncodingNetwork at `prefix`: Conv2D layers (square kernels;
+    strides decided later), Flatten, Dense layers, then the head kernel at `head`."""
+    pattern = re.compile(re.escape(prefix) + r"_postprocessing_layers/(\d+)/kernel$")
+    layers = sorted((int(m.group(1)), s) for k, s in keys.items() if (m := pattern.match(k)))
+    convs = [s for _, s in layers if len(s) == 4]
+    dense = [s for _, s in layers if len(s) == 2]
+    if len(convs) + len(dense) != len(layers) or [len(s) for _, s in layers] != sorted(
+        (len(s) for _, s in layers), reverse=True
+    ):
+        return None  # another rank, or a conv after a dense layer
+    if any(s[0] != s[1] for s in convs):
+        return None  # non-square kernels: give a config
+    flat = None
+    if convs:
+        after = dense[0] if dense else keys.get(head)
+        if after is None:
+            return None
+        flat = after[0]
+    return NetworkConfig(
+        kind,
+        fc_layer_params=tuple(s[1] for s in dense),
+        conv_layer_params=tuple((s[3], s[0], 0) for s in convs),
+        conv_flat_size=flat,
+    )
 
 
 def _only(keys: dict[str, tuple], *patterns: str) -> bool:
@@ -266,18 +406,35 @@ def _lstm(keys: dict[str, tuple], prefix: str) -> tuple[int, ...]:
 # What could not be read, and completing a config once the env's action spec is known
 
 
-def _assumptions(config: PolicyConfig) -> tuple[str, ...]:
+def read_activation(activation: str, saved_model: str) -> str:
+    return (
+        f"activation {activation}: read from the graph of the SavedModel of the same policy "
+        f"beside it ({saved_model}); an activation is not stored in a checkpoint"
+    )
+
+
+def _assumptions(config: PolicyConfig, read_from: Optional[str]) -> tuple[str, ...]:
     networks = [n for n in (config.network, config.value_network) if n is not None]
     hidden = any(
-        n.fc_layer_params or n.input_fc_layer_params or n.output_fc_layer_params for n in networks
+        n.fc_layer_params
+        or n.input_fc_layer_params
+        or n.output_fc_layer_params
+        or n.conv_layer_params
+        for n in networks
     )
-    assumed = [ASSUMED_ACTIVATION] if hidden else []  # an LSTM's own activations are fixed
+    assumed = []  # an LSTM's own activations are fixed
+    if hidden and read_from:
+        assumed.append(read_activation(config.network.activation, read_from))
+    elif hidden:
+        assumed.append(
+            ASSUMED_PPO_ACTIVATION if _is_ppo_feed_forward(config) else ASSUMED_ACTIVATION
+        )
     if config.network.type == "sequential_actor":
         assumed.append(ASSUMED_DDPG_OUTPUT)
     if config.network.type == "categorical_q_network":
         assumed.append(ASSUMED_SUPPORT)
     others = _shipped_with_other_activation(config)
-    if assumed and others:
+    if assumed and others and not read_from:
         name, activation = others[0]
         assumed[0] += (
             f" (the shipped config {name} has this layout with activation {activation}: if that "
@@ -292,7 +449,13 @@ def _shipped_with_other_activation(config: PolicyConfig) -> list[tuple[str, str]
     def layout(net: Optional[NetworkConfig]):
         if net is None:
             return None
-        return (net.type, net.fc_layer_params, net.input_fc_layer_params, net.lstm_size)
+        return (
+            net.type,
+            net.fc_layer_params,
+            net.input_fc_layer_params,
+            net.lstm_size,
+            tuple(c[:2] for c in net.conv_layer_params),
+        )
 
     found = []
     for path in shipped_configs():
@@ -313,13 +476,21 @@ def complete_config(
     config: PolicyConfig,
     shapes: Mapping[str, tuple[int, ...]],
     discrete_actions: Optional[int],
+    observation_spec: Any = None,
 ) -> PolicyConfig:
-    """Decide what a config leaves to the checkpoint: `saved_as` (GreedyPolicy or not), PPO's
-    observation normalizer, and for inferred configs the projection head and C51's atoms.
+    """Decide what a config leaves to the checkpoint and the env: `saved_as` (GreedyPolicy or
+    not), PPO's observation normalizer, an action mask, conv strides and pixel scaling, and for
+    inferred configs the projection head and C51's atoms.
 
-    `discrete_actions` is the number of actions of a scalar discrete action spec, else None."""
+    `discrete_actions` is the number of actions of a scalar discrete action spec, else None;
+    `observation_spec` the env's observation spec (a nest of specs with shape and dtype)."""
     if config.factory:
         return config
+    config = _decide_mask(config, observation_spec)
+    seen = observation_spec
+    if config.mask_key and isinstance(observation_spec, Mapping):
+        seen = observation_spec.get(config.observation_key)
+    config = _decide_pixels(config, seen)
     wrapped = f"{config.policy_key}/_wrapped_policy/"
     saved_as = config.saved_as
     if saved_as is None:
@@ -347,9 +518,154 @@ def complete_config(
     completed = replace(
         config, saved_as=saved_as, observation_normalizer=normalizer, network=network
     )
+    completed = _decide_strides(completed, seen)
     if config.inferred:
         completed = replace(completed, source_text=render_toml(completed, comments))
     return completed
+
+
+def _decide_mask(config: PolicyConfig, observation_spec: Any) -> PolicyConfig:
+    """TF-Agents' action-mask convention: a Dict observation with `observation` and `mask`
+    keys is split into the network's input and the mask (unless the config names the keys)."""
+    if config.mask_key or not isinstance(observation_spec, Mapping):
+        return config
+    if set(MASK_KEYS) <= set(observation_spec):
+        return replace(config, observation_key=MASK_KEYS[0], mask_key=MASK_KEYS[1])
+    return config
+
+
+def _decide_pixels(config: PolicyConfig, observation_spec: Any) -> PolicyConfig:
+    """How a conv network's observation becomes floats: as it is for float observations; for
+    an integer image, what the config or the evidence says, else refuse (exit 2)."""
+    networks = {"network": config.network, "value_network": config.value_network}
+    decided = {}
+    for table, net in networks.items():
+        if (
+            net is None
+            or net.pixel_scaling is not None
+            or "pixel_scaling" not in TYPE_KEYS[net.type]
+        ):
+            continue
+        dtype = getattr(observation_spec, "dtype", None)
+        integer = dtype is not None and not _is_floating(dtype)
+        # an image is what conv layers see; a weightless first layer scales whatever it gets
+        if not (integer and net.conv_layer_params) and not net.leading_layer:
+            decided[table] = replace(net, pixel_scaling="none")
+            continue
+        found = config.evidence.pixel_scaling if config.evidence is not None else None
+        if found in ("cast", "divide_by_255"):
+            decided[table] = replace(net, pixel_scaling=found)
+            continue
+        raise _pixel_refusal(config, table, found, observation_spec)
+    return replace(config, **decided) if decided else config
+
+
+def _is_floating(dtype: Any) -> bool:
+    """A TensorFlow DType's `is_floating`, or a NumPy dtype's kind."""
+    floating = getattr(dtype, "is_floating", None)
+    if floating is not None:
+        return bool(floating)
+    return np.dtype(dtype).kind == "f"
+
+
+def _pixel_refusal(config: PolicyConfig, table: str, found, observation_spec) -> UsageError:
+    where = config.path.removesuffix(" (inferred)")
+    dtype = getattr(observation_spec.dtype, "name", observation_spec.dtype)
+    if config.network.leading_layer:
+        dtype += (
+            " and the network's first layer holds no weights (a pixel-scaling layer, as "
+            "mnih15's x / 255)"
+        )
+    if not config.inferred:
+        why = f"{config.path} does not say ([{table}] pixel_scaling)"
+    elif config.evidence is None:
+        why = "no SavedModel of the same run was found beside it to read it from"
+    else:
+        why = f"the SavedModel beside it ({config.evidence.saved_model}) " + (
+            found or "does not show it (no cast or scaling of the observation in its graph)"
+        )
+    lines = " | ".join(f'[{table}] pixel_scaling = "{v}"' for v in ("cast", "divide_by_255"))
+    return UsageError(
+        f"{where}: the observation is {dtype} and how the network turned it into floats (cast "
+        f"only, or cast and divided by 255) is not stored in a checkpoint; {why}",
+        f"say which in a --config with the rest of the network: {lines} (docs/networks.md)",
+    )
+
+
+def _decide_strides(config: PolicyConfig, observation_spec: Any) -> PolicyConfig:
+    """Conv strides left undecided (0) by inference, for the network and a PPO value network:
+    the evidence's (the actor's, the only convolutions of its action function), else the only
+    strides (at most the kernel size) that turn the observation into the input size of the
+    layer after the convolutions; refuse (exit 2) listing the config line for each when
+    several fit."""
+    for table in ("network", "value_network"):
+        net = getattr(config, table)
+        if net is None or not net.conv_layer_params or all(c[2] for c in net.conv_layer_params):
+            continue
+        shape = tuple(getattr(observation_spec, "shape", ()) or ())
+        candidates = _stride_candidates(shape, net.conv_layer_params, net.conv_flat_size)
+        found = config.evidence.conv_strides if config.evidence is not None else ()
+        if table == "network" and tuple(found) in candidates:
+            chosen, note = (
+                tuple(found),
+                (
+                    f"conv strides {list(found)}: read from the graph of the SavedModel beside it "
+                    f"({config.evidence.saved_model}); strides are not stored in a checkpoint"
+                ),
+            )
+        elif len(candidates) == 1:
+            chosen, note = candidates[0], ASSUMED_STRIDES
+        else:
+            raise _stride_refusal(config, table, shape, candidates)
+        convs = tuple((f, k, s) for (f, k, _), s in zip(net.conv_layer_params, chosen))
+        config = replace(config, assumed=(*config.assumed, note))
+        config = replace(config, **{table: replace(net, conv_layer_params=convs)})
+    return config
+
+
+def _stride_candidates(shape: tuple, convs, flat_size: Optional[int]) -> list[tuple[int, ...]]:
+    """Every choice of strides (1..kernel size each) whose valid-padding outputs flatten to
+    `flat_size` values for an observation of `shape` (height, width, channels)."""
+    if len(shape) != 3 or flat_size is None:
+        return []
+    fits = []
+    for strides in itertools.product(*(range(1, k + 1) for _, k, _ in convs)):
+        height, width = shape[0], shape[1]
+        for (_, kernel, _), stride in zip(convs, strides):
+            height = (height - kernel) // stride + 1 if height >= kernel else 0
+            width = (width - kernel) // stride + 1 if width >= kernel else 0
+        if height > 0 and width > 0 and height * width * convs[-1][0] == flat_size:
+            fits.append(strides)
+    return fits
+
+
+def _stride_refusal(config: PolicyConfig, table: str, shape: tuple, candidates) -> UsageError:
+    where = config.path.removesuffix(" (inferred)")
+    net = getattr(config, table)
+    convs = net.conv_layer_params
+    layers = ", ".join(f"{f} filters {k}x{k}" for f, k, _ in convs)
+    if not candidates:
+        return UsageError(
+            f"{where}: no conv strides (up to the kernel size, valid padding) turn the "
+            f"observation {list(shape)} through conv layers of {layers} into the "
+            f"{net.conv_flat_size} inputs of the layer after them",
+            "check --env, or give the network in a --config with conv_layer_params = "
+            "[[filters, kernel_size, stride], ...] (docs/networks.md)",
+        )
+    lines = " | ".join(
+        f"[{table}] conv_layer_params = " + str([[f, k, s] for (f, k, _), s in zip(convs, strides)])
+        for strides in candidates
+    )
+    evidence = (
+        f"the SavedModel beside it ({config.evidence.saved_model}) records no strides that fit"
+        if config.evidence is not None
+        else "no SavedModel of the same run was found beside it to read them from"
+    )
+    return UsageError(
+        f"{where}: conv strides are not stored in a checkpoint, and {len(candidates)} choices fit "
+        f"conv layers of {layers} on the observation {list(shape)}; {evidence}",
+        f"say which in a --config with the rest of the network: {lines} (docs/networks.md)",
+    )
 
 
 def render_toml(config: PolicyConfig, comments=()) -> str:
@@ -364,6 +680,9 @@ def render_toml(config: PolicyConfig, comments=()) -> str:
     if config.value_network is not None:
         lines += _network_lines("value_network", config.value_network)
     lines += ["[policy]", f'saved_as = "{config.saved_as}"']
+    if config.mask_key:
+        lines.append(f"observation_key = {_quoted(config.observation_key)}")
+        lines.append(f"mask_key = {_quoted(config.mask_key)}")
     if config.is_ppo:
         lines.append(f"observation_normalizer = {str(bool(config.observation_normalizer)).lower()}")
     lines += ["", "[checkpoint]", f'policy = "{config.policy_key}"']
@@ -381,6 +700,12 @@ def _network_lines(table: str, net: NetworkConfig) -> list[str]:
             lines.append(f"{key} = {float(getattr(net, key))!r}")
         elif key == "num_atoms":
             lines.append(f"num_atoms = {net.num_atoms}")
+        elif key == "conv_layer_params":
+            if net.conv_layer_params:
+                lines.append(f"conv_layer_params = {[list(c) for c in net.conv_layer_params]}")
+        elif key == "pixel_scaling":
+            if net.pixel_scaling not in (None, "none"):
+                lines.append(f'pixel_scaling = "{net.pixel_scaling}"')
         else:
             lines.append(f"{key} = {list(getattr(net, key))}")
     lines += [f'activation = "{net.activation}"', ""]

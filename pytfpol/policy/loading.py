@@ -380,11 +380,14 @@ def _load_checkpointer(
     found = checkpoints.checkpoint_contents(checked.get(prefix).bundle)
     time_step_spec, action_spec = env_specs
     shapes = {key: info.shape for key, info in found.items()}
-    config = inference.complete_config(options.config, shapes, _discrete_actions(action_spec))
+    config = inference.complete_config(
+        options.config, shapes, _discrete_actions(action_spec), time_step_spec.observation
+    )
     with _new_session(options) as session, session.graph.as_default():
         if options.seed is not None:  # only for factory policies that draw in distribution()
             tf.compat.v1.set_random_seed(options.seed)
-        saved = networks.build_saved_policy(config, time_step_spec, action_spec)
+        with _rebuilding(config, prefix, "build"):
+            saved = networks.build_saved_policy(config, time_step_spec, action_spec)
         objects: dict[str, Any] = {config.policy_key: saved}
         step_key = config.step_key + checkpoints.VALUE_SUFFIX
         step_variable = None
@@ -399,7 +402,8 @@ def _load_checkpointer(
                 policy, config.normalization.clip
             )
             session.run(tf.compat.v1.variables_initializer(normalizer.variables_to_set))
-        py_policy = _py_policy(policy, options, session, prefix)
+        with _rebuilding(config, prefix, "act"):
+            py_policy = _py_policy(policy, options, session, prefix, saved_model=False)
         loaded = LoadedPolicy(
             py_policy,
             session.graph,
@@ -432,6 +436,40 @@ def _load_checkpointer(
     return loaded
 
 
+@contextlib.contextmanager
+def _rebuilding(config: PolicyConfig, prefix: str, stage: str):
+    """Whatever TF-Agents raises while a Checkpointer policy is rebuilt is an input error (exit
+    3) naming the architecture that did not fit the env's specs, never an internal error."""
+    try:
+        yield
+    except PytfpolError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - TF-Agents and Keras raise many types
+        what = "build" if stage == "build" else "run the action function of"
+        raise InputError(
+            f"{prefix}: TF-Agents could not {what} {config.describe()} for this environment's "
+            f"observation and action specs ({type(exc).__name__}: {first_line(exc)})",
+            rebuild_hint(config),
+            path=prefix,
+        ) from exc
+
+
+def rebuild_hint(config: PolicyConfig) -> str:
+    """What to do when a rebuilt policy does not fit: truthful about where its config came from."""
+    if config.factory:
+        return f"check that the factory {config.factory} builds the policy for this --env"
+    if config.inferred:
+        return (
+            "the architecture was read off the checkpoint's variables (no --config given); the "
+            "env's observation and action specs shape the first and last layers: check --env, "
+            "or describe the network in a --config (docs/networks.md)"
+        )
+    return (
+        f"check {config.path} against how the policy was trained (layer sizes, network type), "
+        "and --env: its observation and action specs shape the first and last layers"
+    )
+
+
 def _restore_checkpointer(
     source: PolicySource,
     checked: CheckedInputs,
@@ -449,14 +487,17 @@ def _restore_checkpointer(
     normalisation statistics from its NumpyState side data (decoded without pickle)."""
     prefix = source.checkpoint_prefix
     found = checkpoints.checkpoint_contents(checked.get(prefix).bundle)
-    unmatched = checkpoints.check_variables(expected, found, prefix, config.path)
+    unmatched = checkpoints.check_variables(
+        expected, found, prefix, config.path, rebuild_hint(config) if config.inferred else None
+    )
     lost = describe_unmatched(unmatched, config.policy_key)
     if unmatched and not allow_partial:
         raise InputError(
             f"{prefix}: {len(unmatched)} saved variable(s) are not part of the policy "
             f"built from {config.path}, e.g. {unmatched[0]}",
-            "fix the config, or pass --allow-partial to restore only what matches; it "
-            "would leave out: " + "; ".join(lost),
+            ("describe the network in a --config" if config.inferred else "fix the config")
+            + ", or pass --allow-partial to restore only what matches; it would leave out: "
+            + "; ".join(lost),
             path=prefix,
         )
     assigner.assign(checked.get(prefix).values, prefix)
@@ -484,16 +525,20 @@ def _discrete_actions(action_spec) -> Optional[int]:
     return int(np.asarray(leaves[0].maximum)) - int(np.asarray(leaves[0].minimum)) + 1
 
 
-def _py_policy(policy, options: LoadOptions, session, path: str):
+def _py_policy(policy, options: LoadOptions, session, path: str, saved_model: bool = True):
     """`policy` as a built `PyTFPolicy` for batches of `options.batch_size`: batch-invariant
-    (`invariance`), sampling per episode with --stochastic (`sampling`)."""
+    (`invariance`), sampling per episode with --stochastic (`sampling`). A rebuilt policy's
+    errors are left to the caller (`_rebuilding`): they are not a SavedModel's."""
     if options.batch_invariant:
         policy = invariance.PaddedBatchPolicy(policy)
     if options.stochastic:
         policy = sampling.EpisodeSampledPolicy(policy, path)
     py_policy = py_tf_policy.PyTFPolicy(policy)
     py_policy.session = session
-    _build(py_policy, options.batch_size, path)
+    if saved_model:
+        _build(py_policy, options.batch_size, path)
+    else:
+        py_policy.initialize(options.batch_size)
     return sampling.EpisodeKeyedPyPolicy(py_policy) if options.stochastic else py_policy
 
 

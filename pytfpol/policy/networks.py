@@ -34,7 +34,7 @@ from tf_agents.policies import (
 from tf_agents.utils import common, tensor_normalizer
 
 from pytfpol.errors import InputError, UsageError
-from pytfpol.policy.policy_config import NetworkConfig, PolicyConfig
+from pytfpol.policy.policy_config import FACTORY_HINT, NetworkConfig, PolicyConfig
 
 
 def build_saved_policy(config: PolicyConfig, time_step_spec, action_spec) -> tf_policy.TFPolicy:
@@ -44,8 +44,15 @@ def build_saved_policy(config: PolicyConfig, time_step_spec, action_spec) -> tf_
     reads them off the checkpoint when the config leaves them out)."""
     if config.factory:
         return _from_factory(config, time_step_spec, action_spec)
-    observation_spec = time_step_spec.observation
+    observation_spec, splitter = _split_mask(config, time_step_spec.observation)
     network = build_network(config.network, observation_spec, action_spec)
+    masked = {"observation_and_action_constraint_splitter": splitter} if splitter else {}
+    if config.is_ppo and splitter:
+        raise UsageError(
+            f"{config.path}: an action mask ([policy] mask_key) with a PPO policy: pytfpol "
+            "rebuilds masks for Q and actor policies only",
+            FACTORY_HINT,
+        )
     if config.is_ppo:
         # What PPOAgent builds as `agent.policy` (before its GreedyPolicy wrapper).
         normalizer = None
@@ -69,14 +76,35 @@ def build_saved_policy(config: PolicyConfig, time_step_spec, action_spec) -> tf_
             network,
             min_q_value=config.network.min_q_value,
             max_q_value=config.network.max_q_value,
+            **masked,
         )
     elif config.network.is_q:
-        policy = q_policy.QPolicy(time_step_spec, action_spec, network)
+        policy = q_policy.QPolicy(time_step_spec, action_spec, network, **masked)
     else:
-        policy = actor_policy.ActorPolicy(time_step_spec, action_spec, network)
+        policy = actor_policy.ActorPolicy(time_step_spec, action_spec, network, **masked)
     if config.saved_as not in ("greedy", "plain"):  # pragma: no cover - resolved by the loader
         raise AssertionError(f"saved_as undecided: {config.saved_as!r}")
     return greedy_policy.GreedyPolicy(policy) if config.saved_as == "greedy" else policy
+
+
+def _split_mask(config: PolicyConfig, observation_spec):
+    """The spec the network sees, and TF-Agents' `observation_and_action_constraint_splitter`
+    for a config with an action mask (else None)."""
+    if not config.mask_key:
+        return observation_spec, None
+    keys = (config.observation_key, config.mask_key)
+    if not isinstance(observation_spec, dict) or not all(k in observation_spec for k in keys):
+        found = list(observation_spec) if isinstance(observation_spec, dict) else "not a Dict"
+        raise UsageError(
+            f"{config.path}: [policy] observation_key {keys[0]!r} and mask_key {keys[1]!r} name "
+            f"keys of a Dict observation, but the env's observation is {found}",
+            "name the env's keys in [policy], or check --env",
+        )
+
+    def splitter(observation):
+        return observation[keys[0]], observation[keys[1]]
+
+    return observation_spec[keys[0]], splitter
 
 
 def evaluation_policy(saved: tf_policy.TFPolicy, stochastic: bool) -> tf_policy.TFPolicy:
@@ -101,14 +129,20 @@ def build_network(config: NetworkConfig, observation_spec, action_spec):
         "output_fc_layer_params": config.output_fc_layer_params or None,
         "activation_fn": activation,
     }
+    encoding = {"conv_layer_params": config.conv_layer_params or None}
+    scaling = _pixel_scaling(config.pixel_scaling)
+    if scaling is not None:
+        encoding["preprocessing_layers"] = scaling
     kind = config.type
     if kind == "sequential":
         return _sequential_q_network(config, observation_spec, action_spec, activation)
+    if kind == "sequential_rnn":
+        return _sequential_rnn_q_network(config, observation_spec, action_spec, activation)
     if kind == "sequential_actor":
         return _sequential_actor_network(config, observation_spec, action_spec, activation)
     if kind == "q_network":
         network = q_network.QNetwork(
-            observation_spec, action_spec, fc_layer_params=fc, activation_fn=activation
+            observation_spec, action_spec, fc_layer_params=fc, activation_fn=activation, **encoding
         )
     elif kind == "categorical_q_network":
         network = categorical_q_network.CategoricalQNetwork(
@@ -117,6 +151,7 @@ def build_network(config: NetworkConfig, observation_spec, action_spec):
             num_atoms=config.num_atoms,
             fc_layer_params=fc,
             activation_fn=activation,
+            **encoding,
         )
     elif kind == "q_rnn_network":
         network = q_rnn_network.QRnnNetwork(observation_spec, action_spec, **rnn)
@@ -132,6 +167,7 @@ def build_network(config: NetworkConfig, observation_spec, action_spec):
             action_spec,
             fc_layer_params=fc,
             activation_fn=activation,
+            **encoding,
             **_projection(config),
         )
     elif kind == "actor_distribution_rnn_network":
@@ -140,7 +176,7 @@ def build_network(config: NetworkConfig, observation_spec, action_spec):
         )
     elif kind == "value_network":
         network = value_network.ValueNetwork(
-            observation_spec, fc_layer_params=fc, activation_fn=activation
+            observation_spec, fc_layer_params=fc, activation_fn=activation, **encoding
         )
     elif kind == "value_rnn_network":
         network = value_rnn_network.ValueRnnNetwork(observation_spec, **rnn)
@@ -151,18 +187,60 @@ def build_network(config: NetworkConfig, observation_spec, action_spec):
 
 
 def _sequential_q_network(config: NetworkConfig, observation_spec, action_spec, activation):
-    """The network of TF-Agents' DQN v2 `train_eval`: Dense layers, then one Q value per action."""
-    if action_spec.shape.rank != 0:
-        raise UsageError(
-            "network.type sequential builds a Q network: the env needs a scalar discrete action",
-            "use an actor network type for this environment",
-        )
-    num_actions = int(action_spec.maximum) - int(action_spec.minimum) + 1
-    layers = [tf.keras.layers.Dense(n, activation=activation) for n in config.fc_layer_params]
+    """The network of TF-Agents' DQN v2 `train_eval`: Dense layers, then one Q value per action;
+    with mnih15's Atari network before them: [a pixel-scaling layer], Conv2D layers, Flatten."""
+    num_actions = _num_actions(config, action_spec)
+    scaling = _pixel_scaling(config.pixel_scaling)
+    layers = [scaling] if scaling is not None else []
+    layers += [
+        tf.keras.layers.Conv2D(filters, kernel, stride, activation=activation)
+        for filters, kernel, stride in config.conv_layer_params
+    ]
+    if config.conv_layer_params:
+        layers.append(tf.keras.layers.Flatten())
+    layers += [tf.keras.layers.Dense(n, activation=activation) for n in config.fc_layer_params]
     layers.append(tf.keras.layers.Dense(num_actions, activation=None))
     network = sequential.Sequential(layers, input_spec=observation_spec)
     network.create_variables(observation_spec)
     return network
+
+
+def _pixel_scaling(scaling):
+    """The preprocessing layer that turns an integer image into floats, as the training script
+    built it (None: the observation is fed as it is)."""
+    if scaling in (None, "none"):
+        return None
+    if scaling == "cast":
+        return tf.keras.layers.Lambda(lambda x: tf.cast(x, tf.float32))
+    return tf.keras.layers.Lambda(lambda x: tf.cast(x, tf.float32) / 255.0)
+
+
+def _sequential_rnn_q_network(config: NetworkConfig, observation_spec, action_spec, activation):
+    """DQN v2 `train_eval`'s `create_recurrent_network` (train_sequence_length > 1): Dense
+    layers, DynamicUnroll(StackedRNNCells([LSTMCell, ...])), Dense layers, the logits."""
+    from tf_agents.keras_layers import dynamic_unroll_layer
+
+    num_actions = _num_actions(config, action_spec)
+    cells = [tf.keras.layers.LSTMCell(size, implementation=2) for size in config.lstm_size]
+    layers = [tf.keras.layers.Dense(n, activation=activation) for n in config.input_fc_layer_params]
+    layers.append(dynamic_unroll_layer.DynamicUnroll(tf.keras.layers.StackedRNNCells(cells)))
+    layers += [
+        tf.keras.layers.Dense(n, activation=activation) for n in config.output_fc_layer_params
+    ]
+    layers.append(tf.keras.layers.Dense(num_actions, activation=None))
+    network = sequential.Sequential(layers, input_spec=observation_spec)
+    network.create_variables(observation_spec)
+    return network
+
+
+def _num_actions(config: NetworkConfig, action_spec) -> int:
+    if action_spec.shape.rank != 0:
+        raise UsageError(
+            f"network.type {config.type} builds a Q network: the env needs a scalar discrete "
+            "action",
+            "use an actor network type for this environment",
+        )
+    return int(action_spec.maximum) - int(action_spec.minimum) + 1
 
 
 def _sequential_actor_network(config: NetworkConfig, observation_spec, action_spec, activation):

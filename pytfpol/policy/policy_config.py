@@ -28,7 +28,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.9/3.10
     import tomli as tomllib
 
-Q_NETWORKS = ("sequential", "q_network", "q_rnn_network", "categorical_q_network")
+Q_NETWORKS = (
+    "sequential",
+    "sequential_rnn",
+    "q_network",
+    "q_rnn_network",
+    "categorical_q_network",
+)
 ACTOR_NETWORKS = (
     "actor_network",
     "sequential_actor",
@@ -42,22 +48,26 @@ DISTRIBUTION_NETWORKS = ("actor_distribution_network", "actor_distribution_rnn_n
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "selu", "swish", "gelu", "linear")
 SAVED_AS = ("greedy", "plain")
 PROJECTIONS = ("normal", "tanh_normal")
+# How an integer (uint8) image becomes the floats a conv network sees; "none" feeds it as is.
+PIXEL_SCALINGS = ("none", "cast", "divide_by_255")
 
 _FC = ("fc_layer_params",)
 _RNN = ("input_fc_layer_params", "lstm_size", "output_fc_layer_params")
 _CATEGORICAL = ("num_atoms", "min_q_value", "max_q_value")
+_CONV = ("conv_layer_params", "pixel_scaling")  # TF-Agents' EncodingNetwork: conv, then fc
 # The size keys each network type takes (besides `type` and `activation`).
 TYPE_KEYS: dict[str, tuple[str, ...]] = {
-    "sequential": _FC,
-    "q_network": _FC,
-    "categorical_q_network": _FC + _CATEGORICAL,
+    "sequential": _FC + _CONV,
+    "sequential_rnn": _RNN,
+    "q_network": _FC + _CONV,
+    "categorical_q_network": _FC + _CONV + _CATEGORICAL,
     "q_rnn_network": _RNN,
     "actor_network": _FC,
     "sequential_actor": _FC,
     "actor_rnn_network": _RNN,
-    "actor_distribution_network": _FC + ("continuous_projection",),
+    "actor_distribution_network": _FC + _CONV + ("continuous_projection",),
     "actor_distribution_rnn_network": _RNN + ("continuous_projection",),
-    "value_network": _FC,
+    "value_network": _FC + _CONV,
     "value_rnn_network": _RNN,
 }
 
@@ -79,6 +89,17 @@ class NetworkConfig:
     num_atoms: Optional[int] = 51  # categorical_q_network; None (inferred): from the kernel
     min_q_value: float = -10.0
     max_q_value: float = 10.0
+    # (filters, kernel size, stride) per Conv2D layer; stride 0: not decided yet (inferred
+    # configs: `complete_config` reads it off the shapes, or evidence, or refuses).
+    conv_layer_params: tuple[tuple[int, int, int], ...] = ()
+    # None: decided by `complete_config` ("none" for float observations; evidence, else a
+    # refusal, for integer ones).
+    pixel_scaling: Optional[str] = None
+    # Inferred conv networks: the input size of the layer after Flatten (decides the strides).
+    conv_flat_size: Optional[int] = field(default=None, compare=False)
+    # Inferred Sequential networks: a first layer without weights (a pixel-scaling Lambda, as
+    # mnih15's `x / 255`) was seen, so pixel_scaling must be decided whatever the dtype.
+    leading_layer: bool = field(default=False, compare=False)
 
     @property
     def is_q(self) -> bool:
@@ -87,6 +108,10 @@ class NetworkConfig:
     def describe(self) -> str:
         keys = [k for k in TYPE_KEYS[self.type] if k in _FC + _RNN]
         parts = [f"{k}={list(getattr(self, k))}" for k in keys]
+        if self.conv_layer_params:
+            parts.insert(0, f"conv_layer_params={[list(c) for c in self.conv_layer_params]}")
+        if self.pixel_scaling not in (None, "none"):
+            parts.append(f"pixel_scaling={self.pixel_scaling}")
         if self.type == "categorical_q_network":
             parts.append(f"num_atoms={self.num_atoms}")
         parts.append(f"activation={self.activation}")
@@ -120,6 +145,11 @@ class PolicyConfig:
     description: str = ""
     inferred: bool = False
     assumed: tuple[str, ...] = ()  # what an inferred config could not read off the variables
+    # An action mask (TF-Agents' observation_and_action_constraint_splitter): the keys of a Dict
+    # observation holding what the network sees and the mask. None: read off the env's specs.
+    observation_key: Optional[str] = None
+    mask_key: Optional[str] = None
+    evidence: Any = field(default=None, compare=False)  # evidence.GraphEvidence, or None
     source_text: str = field(default="", repr=False, compare=False)
 
     @property
@@ -135,6 +165,8 @@ class PolicyConfig:
             if self.observation_normalizer:
                 text += ", observation_normalizer"
             text += ")"
+        if self.mask_key:
+            text += f" masked by observation[{self.mask_key!r}]"
         return text
 
     def with_updates(self, **changes: Any) -> PolicyConfig:
@@ -145,8 +177,11 @@ class PolicyConfig:
 # Schema: table -> key -> (type, required)
 
 _INT_LIST = "list of positive integers"
+_CONV_LIST = "list of [filters, kernel_size, stride] lists of positive integers"
 _NETWORK_SCHEMA = {
     "type": ("string", True),
+    "conv_layer_params": (_CONV_LIST, False),
+    "pixel_scaling": ("string", False),
     "fc_layer_params": (_INT_LIST, False),
     "input_fc_layer_params": (_INT_LIST, False),
     "lstm_size": (_INT_LIST, False),
@@ -163,7 +198,12 @@ _SCHEMA: dict[str, dict[str, tuple[str, bool]]] = {
         "max_q_value": ("number", False),
     },
     "value_network": dict(_NETWORK_SCHEMA),
-    "policy": {"saved_as": ("string", False), "observation_normalizer": ("boolean", False)},
+    "policy": {
+        "saved_as": ("string", False),
+        "observation_normalizer": ("boolean", False),
+        "observation_key": ("string", False),
+        "mask_key": ("string", False),
+    },
     "checkpoint": {"policy": ("string", False), "step": ("string", False)},
     "normalization": {
         "mean": ("string", True),
@@ -252,6 +292,9 @@ def _parse(path: Path, text: str, data: dict) -> PolicyConfig:
             "only a PPOPolicy has its own observation normalizer: add [value_network], or use "
             "[normalization] for statistics saved as NumpyState",
         )
+    if ("observation_key" in policy) != ("mask_key" in policy):
+        key = "mask_key" if "observation_key" in policy else "observation_key"
+        raise checker.error("policy", key, "an action mask needs both observation_key and mask_key")
     normalization = None
     if "normalization" in data:
         norm = data["normalization"]
@@ -277,6 +320,8 @@ def _parse(path: Path, text: str, data: dict) -> PolicyConfig:
         normalization=normalization,
         description=data.get("description", ""),
         source_text=text,
+        observation_key=policy.get("observation_key"),
+        mask_key=policy.get("mask_key"),
     )
 
 
@@ -298,6 +343,9 @@ def _network(checker: _Checker, table: str, net: dict, types: tuple[str, ...]) -
         )
     if "lstm_size" in TYPE_KEYS[kind] and not net.get("lstm_size"):
         raise checker.error(table, "type", f"{kind} needs lstm_size")
+    scaling = net.get("pixel_scaling")
+    if scaling is not None and scaling not in PIXEL_SCALINGS:
+        raise checker.error(table, "pixel_scaling", f"must be one of {', '.join(PIXEL_SCALINGS)}")
     low, high = float(net.get("min_q_value", -10.0)), float(net.get("max_q_value", 10.0))
     if not low < high:
         raise checker.error(table, "max_q_value", "must be greater than min_q_value")
@@ -312,6 +360,8 @@ def _network(checker: _Checker, table: str, net: dict, types: tuple[str, ...]) -
         num_atoms=int(net.get("num_atoms", 51)),
         min_q_value=low,
         max_q_value=high,
+        conv_layer_params=tuple(tuple(c) for c in net.get("conv_layer_params", ())),
+        pixel_scaling=scaling,
     )
 
 
@@ -380,6 +430,10 @@ def _has_type(value: Any, kind: str) -> bool:
     if kind == _INT_LIST:
         return isinstance(value, list) and all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value
+        )
+    if kind == _CONV_LIST:
+        return isinstance(value, list) and all(
+            isinstance(v, list) and len(v) == 3 and _has_type(v, _INT_LIST) for v in value
         )
     raise AssertionError(kind)
 

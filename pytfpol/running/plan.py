@@ -150,7 +150,8 @@ def policy_config_for(
     settings: EvalSettings, source: PolicySource, checked: validation.CheckedInputs
 ) -> Optional[PolicyConfig]:
     """The config that rebuilds a Checkpointer policy: --config, else the one saved with it,
-    else inferred from the variables of standard feed-forward networks."""
+    else inferred from the variables of TF-Agents' own networks (docs/networks.md), with
+    what the variables do not record read from a SavedModel of the same run beside it."""
     if source.format != FORMAT_CHECKPOINTER:
         return None
     given = given_config(settings, source)
@@ -172,7 +173,8 @@ def policy_config_for(
     raise UsageError(
         f"{source.checkpoint_dir}: is a common.Checkpointer directory, which holds weights but "
         "no network, and its variables are not those of a TF-Agents policy over one of "
-        "TF-Agents' own networks: pytfpol needs --config to rebuild it",
+        "TF-Agents' own networks (docs/networks.md lists them): pytfpol needs --config to "
+        "rebuild it",
         shipped_hint(),
         path=source.checkpoint_dir,
     )
