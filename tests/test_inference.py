@@ -193,7 +193,9 @@ def test_shipped_configs_are_valid_and_one_per_example_script():
         REPO / "docs" / "networks.md"
     ).read_text()
     for name in names:
-        assert f"`{name}`" in documented, f"neither docs/configs.md nor docs/networks.md names {name}"
+        assert f"`{name}`" in documented, (
+            f"neither docs/configs.md nor docs/networks.md names {name}"
+        )
 
 
 def test_configs_command_lists_every_shipped_config():
