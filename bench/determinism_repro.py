@@ -210,7 +210,7 @@ def _differ(results: dict) -> dict:
 
 def policies(directory: Path, repeats: int) -> list:
     sys.path.insert(0, str(REPO))
-    from pytfpol.quiet_tf import import_tf
+    from pytfpol.policy.quiet_tf import import_tf
 
     tf = import_tf()
     from tf_agents.trajectories import time_step as ts
@@ -271,7 +271,7 @@ def policies(directory: Path, repeats: int) -> list:
 
 def sampling_cost(directory: Path, repeats: int) -> list:
     sys.path.insert(0, str(REPO))
-    from pytfpol.quiet_tf import import_tf
+    from pytfpol.policy.quiet_tf import import_tf
 
     import_tf()
     import gymnasium as gym

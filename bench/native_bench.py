@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pytfpol.quiet_tf import import_tf  # noqa: E402
+from pytfpol.policy.quiet_tf import import_tf  # noqa: E402
 
 import_tf()
 

@@ -223,7 +223,7 @@ def _header(repeats: int, elapsed: float, loads: list) -> str:
 
 def make_policies(out: Path) -> None:
     sys.path.insert(0, str(REPO))
-    from pytfpol.quiet_tf import import_tf
+    from pytfpol.policy.quiet_tf import import_tf
 
     tf = import_tf()
     import gymnasium as gym
@@ -260,7 +260,7 @@ def make_policies(out: Path) -> None:
 
 def worker(job: dict) -> None:
     sys.path.insert(0, str(REPO))
-    from pytfpol.quiet_tf import import_tf
+    from pytfpol.policy.quiet_tf import import_tf
 
     tf = import_tf()
     import gymnasium as gym
@@ -272,13 +272,13 @@ def worker(job: dict) -> None:
     from tf_agents.trajectories import policy_step
     from tf_agents.trajectories import time_step as ts
 
-    from pytfpol.config import default_num_envs
     from pytfpol.formats.sources import resolve_policy_source
     from pytfpol.policy import batch_call, invariance
     from pytfpol.policy.loading import LoadOptions, load_policy
     from pytfpol.running import evaluation, vector
     from pytfpol.running.env_spec import EnvSpec
     from pytfpol.running.envs import GymnasiumEnvironment
+    from pytfpol.settings import default_num_envs
 
     env_id, episodes, few = job["env_id"], job["episodes"], job["few"]
     max_steps = job["max_steps"]

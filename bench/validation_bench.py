@@ -38,7 +38,7 @@ def make_checkpoints(directory: Path) -> dict[str, str]:
 
 def _write(directory: Path) -> None:
     sys.path.insert(0, str(REPO))
-    from pytfpol.quiet_tf import import_tf
+    from pytfpol.policy.quiet_tf import import_tf
 
     tf = import_tf()
     import numpy as np

@@ -15,14 +15,13 @@ import time
 from pathlib import Path
 from typing import Optional, Protocol
 
-from pytfpol import interrupts, recording
-from pytfpol.config import EvalSettings, SweepSettings
 from pytfpol.errors import OutputError, interrupted, stopped_by
-from pytfpol.results import locking, output_checkpoint, storage, write_failures
+from pytfpol.results import locking, output_checkpoint, recording, storage, write_failures
 from pytfpol.results.report import SCHEMA_VERSION, check_gates, finish_report, report_base
-from pytfpol.running import collect
+from pytfpol.running import collect, interrupts
 from pytfpol.running.plan import Plan, plan_evaluation
 from pytfpol.running.units import merge, unit_size
+from pytfpol.settings import EvalSettings, SweepSettings
 
 __all__ = [
     "EvalSettings",
@@ -120,7 +119,7 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
     The episodes run as units on the runner of --backend: locally one unit (or --unit-episodes
     blocks) on the worker that loaded the policy; on Ray, blocks submitted before the policy is
     loaded here (this process still loads it, for the report and the new checkpoint)."""
-    from pytfpol.quiet_tf import heavy_imports
+    from pytfpol.policy.quiet_tf import heavy_imports
 
     with heavy_imports():
         from pytfpol.running.runners import Hooks, InProcessRunner, remote_runner  # TensorFlow
@@ -224,7 +223,7 @@ def _driver_unit(unit, runs_here: bool):
 def sweep(settings, progress: Optional[Progress] = None) -> dict:
     """`pytfpol sweep` (see `pytfpol.sweep`): every chosen checkpoint of one or more training
     runs on the same seeds; returns `sweep.json`'s document."""
-    from pytfpol import sweep as sweeping
+    from pytfpol.commands import sweep as sweeping
 
     return sweeping.sweep(settings, progress)
 

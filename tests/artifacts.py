@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pytfpol.quiet_tf import import_tf  # noqa: E402
+from pytfpol.policy.quiet_tf import import_tf  # noqa: E402
 
 tf = import_tf()
 

@@ -277,7 +277,7 @@ def test_missing_normalisation_array_is_an_input_error(ckpts, tmp_path):
 
 
 def _read_py_state(prefix: str, name: str) -> np.ndarray:
-    from pytfpol.quiet_tf import import_tf
+    from pytfpol.policy.quiet_tf import import_tf
 
     tf = import_tf()
     raw = tf.train.load_checkpoint(prefix).get_tensor(f"{name}/.ATTRIBUTES/py_state")
@@ -327,7 +327,7 @@ def test_output_checkpoint_loads_with_pytfpolicy_restore(ckpts, tmp_path):
 
     from pytfpol.policy import networks
     from pytfpol.policy.policy_config import load_policy_config
-    from pytfpol.quiet_tf import import_tf
+    from pytfpol.policy.quiet_tf import import_tf
     from pytfpol.running import envs
 
     tf = import_tf()
@@ -392,7 +392,7 @@ def test_numpy_state_arrays_survive_bit_for_bit(tmp_path_factory, data, dtype, s
     -> our reader gives the same bytes, dtype and shape."""
     from pytfpol.formats import validation
     from pytfpol.policy import checkpoints
-    from pytfpol.quiet_tf import import_tf
+    from pytfpol.policy.quiet_tf import import_tf
 
     tf = import_tf()
     array = data.draw(hnp.arrays(dtype, shape))
@@ -438,7 +438,7 @@ def test_factory_errors(ckpts, tmp_path, factory, code, fragment):
 
 def test_a_checkpoint_without_a_policy_is_an_input_error(tmp_path):
     """E.g. a replay-buffer or metrics Checkpointer directory: exit 3, not "needs --config"."""
-    from pytfpol.quiet_tf import import_tf
+    from pytfpol.policy.quiet_tf import import_tf
 
     tf = import_tf()
     from tf_agents.utils import common, numpy_storage

@@ -105,7 +105,7 @@ def test_heavy_imports_run_without_gc_then_freeze_and_restore_it():
     outermost block; once imported, later blocks (each eval's) freeze nothing."""
     code = (
         "import gc\n"
-        "from pytfpol.quiet_tf import heavy_imports, import_tf\n"
+        "from pytfpol.policy.quiet_tf import heavy_imports, import_tf\n"
         "frozen = gc.get_freeze_count()\n"
         "with heavy_imports():\n"
         "    assert not gc.isenabled()\n"
@@ -624,7 +624,7 @@ def test_console_script_imports_env_modules_from_the_working_directory(artifacts
 
 
 def test_process_environment_keeps_what_the_user_set(monkeypatch):
-    from pytfpol.quiet_tf import prepare_environment
+    from pytfpol.policy.quiet_tf import prepare_environment
 
     monkeypatch.setenv("SDL_AUDIODRIVER", "pulseaudio")
     monkeypatch.delenv("PYGAME_HIDE_SUPPORT_PROMPT", raising=False)

@@ -67,7 +67,7 @@ def ins(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tf_module():
-    from pytfpol.quiet_tf import import_tf
+    from pytfpol.policy.quiet_tf import import_tf
 
     return import_tf()
 

@@ -11,19 +11,19 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from pytfpol.quiet_tf import import_tf
+from pytfpol.policy.quiet_tf import import_tf
 
 tf = import_tf()
 
 from tf_agents.policies import policy_loader  # noqa: E402
 
 from pytfpol import api  # noqa: E402
-from pytfpol.config import EvalSettings, default_num_envs  # noqa: E402
 from pytfpol.errors import RunError, UsageError  # noqa: E402
 from pytfpol.formats.sources import resolve_policy_source  # noqa: E402
 from pytfpol.policy.loading import LoadOptions, load_policy  # noqa: E402
 from pytfpol.running import evaluation, vector  # noqa: E402
 from pytfpol.running.env_spec import EnvSpec  # noqa: E402
+from pytfpol.settings import EvalSettings, default_num_envs  # noqa: E402
 from tests import countdown_env  # noqa: E402
 from tests.reference_loop import run_episodes  # noqa: E402
 

@@ -27,12 +27,12 @@ os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 ray = pytest.importorskip("ray")
 
 from pytfpol import api  # noqa: E402
-from pytfpol.config import EvalSettings, SweepSettings  # noqa: E402
 from pytfpol.errors import InputError, RunError, UsageError  # noqa: E402
 from pytfpol.formats import validation  # noqa: E402
 from pytfpol.formats.sources import resolve_policy_source  # noqa: E402
 from pytfpol.running import shipping  # noqa: E402
 from pytfpol.running.ray_runner import redact  # noqa: E402
+from pytfpol.settings import EvalSettings, SweepSettings  # noqa: E402
 from tests.conftest import EXAMPLE_POLICY, REPO, run_cli  # noqa: E402
 
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"

@@ -16,11 +16,12 @@ import imageio
 import numpy as np
 import pytest
 
-from pytfpol import api, replay
-from pytfpol.config import EvalSettings, video_episodes
+from pytfpol import api
+from pytfpol.commands import replay
 from pytfpol.errors import OutputError, UsageError
 from pytfpol.running.trajectories import read_npz
 from pytfpol.running.video import pad_frame
+from pytfpol.settings import EvalSettings, video_episodes
 from tests import countdown_env
 from tests.conftest import REPO, run_cli
 

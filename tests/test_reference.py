@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from pytfpol.quiet_tf import import_tf
+from pytfpol.policy.quiet_tf import import_tf
 
 tf = import_tf()
 

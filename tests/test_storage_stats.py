@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pytfpol.config import MAX_SEED, EvalSettings, parse_env_kwargs
 from pytfpol.errors import EXIT_OUTPUT, EXIT_USAGE, OutputError, UsageError
 from pytfpol.results import storage
+from pytfpol.settings import MAX_SEED, EvalSettings, parse_env_kwargs
 from pytfpol.stats import SUMMARY_KEYS, summarize
 
 
@@ -619,7 +619,7 @@ def test_eval_settings_num_envs_used(episodes, num_envs, expected):
 
 
 def test_env_kwargs_pairs_keep_commas_inside_values():
-    from pytfpol.config import parse_env_kwargs
+    from pytfpol.settings import parse_env_kwargs
 
     assert parse_env_kwargs(["sizes=[1,2],g=9.8"]) == {"sizes": [1, 2], "g": 9.8}
     assert parse_env_kwargs(["a=1, b=x"]) == {"a": 1, "b": "x"}

@@ -25,10 +25,10 @@ from click.testing import CliRunner
 
 from pytfpol import api
 from pytfpol.cli import main
-from pytfpol.config import EvalSettings, SweepSettings, parse_steps
 from pytfpol.errors import UsageError
 from pytfpol.formats import layout
 from pytfpol.running import sweep_plan
+from pytfpol.settings import EvalSettings, SweepSettings, parse_steps
 from tests.conftest import REPO, run_cli
 
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"

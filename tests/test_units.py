@@ -17,11 +17,10 @@ import sys
 import numpy as np
 import pytest
 
-from pytfpol.quiet_tf import import_tf
+from pytfpol.policy.quiet_tf import import_tf
 
 tf = import_tf()
 
-from pytfpol.config import EvalSettings  # noqa: E402
 from pytfpol.errors import RunError  # noqa: E402
 from pytfpol.formats import validation  # noqa: E402
 from pytfpol.formats.sources import resolve_policy_source  # noqa: E402
@@ -37,6 +36,7 @@ from pytfpol.running.units import (  # noqa: E402
     split,
 )
 from pytfpol.running.worker import PolicyWorker  # noqa: E402
+from pytfpol.settings import EvalSettings  # noqa: E402
 from tests import countdown_env  # noqa: E402
 from tests.artifacts_checkpointer import NORMALIZED_ENV_KWARGS  # noqa: E402
 from tests.conftest import REPO  # noqa: E402

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from pytfpol import sweep as sweeping
-from pytfpol.config import EvalSettings, SweepSettings
-from pytfpol.quiet_tf import INSTALL_TENSORFLOW
+from pytfpol.commands import sweep as sweeping
+from pytfpol.policy.quiet_tf import INSTALL_TENSORFLOW
 from pytfpol.results import write_failures
 from pytfpol.running import sweep_plan
+from pytfpol.settings import EvalSettings, SweepSettings
 from tests.conftest import EXAMPLE_POLICY, REPO, run_cli
 
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"

@@ -193,7 +193,7 @@ MUTANTS = [
     Mutant(
         "sigterm-not-handled",
         "SIGTERM writes the completed episodes and exits 143",
-        "pytfpol/interrupts.py",
+        "pytfpol/running/interrupts.py",
         "    previous = signal.signal(signal.SIGTERM, _raise_terminated)",
         "    previous = signal.getsignal(signal.SIGTERM)",
         (
@@ -203,7 +203,7 @@ MUTANTS = [
     Mutant(
         "signals-not-deferred-in-the-final-write",
         "Ctrl-C in the final write does not lose the report",
-        "pytfpol/interrupts.py",
+        "pytfpol/running/interrupts.py",
         "        if threading.current_thread() is not threading.main_thread() or self._previous:",
         "        if True:",
         ("tests/test_faults.py::test_ctrl_c_in_the_final_write_does_not_lose_the_report",),
@@ -310,7 +310,7 @@ MUTANTS = [
         "start-up-gc-walks-the-imports",
         "start-up: TensorFlow's imports are frozen out of the cyclic GC (pytfpol eval starts faster "
         "than TF-Agents' own import and load)",
-        "pytfpol/quiet_tf.py",
+        "pytfpol/policy/quiet_tf.py",
         "            gc.freeze()\n",
         "            pass\n",
         ("tests/test_cli.py::test_heavy_imports_run_without_gc_then_freeze_and_restore_it",),
@@ -326,7 +326,7 @@ MUTANTS = [
     Mutant(
         "sweep-seeds-shifted",
         "each checkpoint of a sweep is evaluated exactly as eval --step N",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         "source, self.plan.env, 0, base.episodes, base.seed, self._options(), run.config",
         "source, self.plan.env, 0, base.episodes, base.seed + 1, self._options(), run.config",
         (
@@ -336,7 +336,7 @@ MUTANTS = [
     Mutant(
         "best-confirmed-on-the-same-seeds",
         "the best checkpoint is re-evaluated on fresh seeds S+N ..",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         "self.plan.env, base.episodes, settings.confirm,",
         "self.plan.env, 0, settings.confirm,",
         (
@@ -346,7 +346,7 @@ MUTANTS = [
     Mutant(
         "gates-judge-the-sweep-summary",
         "gates judge the best checkpoint's fresh-seed re-evaluation",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         '        judged = (overall or {}).get("confirmation") or',
         "        judged = None or",
         ("tests/test_sweep.py::test_two_runs_aggregate_per_step_and_gate_on_the_confirmed_best",),
@@ -354,7 +354,7 @@ MUTANTS = [
     Mutant(
         "journal-not-consulted",
         "a re-run into the same --out evaluates only what its journal lacks",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         '        reused = self.journal.get(entry["key"])',
         "        reused = None",
         (
@@ -364,7 +364,7 @@ MUTANTS = [
     Mutant(
         "journal-key-ignores-the-episodes",
         "a sweep with other settings reuses nothing from the journal",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         '                "max_episode_steps": base.max_episode_steps,\n'
         '                "episodes": base.episodes,\n',
         '                "max_episode_steps": base.max_episode_steps,\n',
@@ -375,7 +375,7 @@ MUTANTS = [
     Mutant(
         "failed-checkpoint-stops-the-sweep",
         "a damaged checkpoint is an entry with its error, and the sweep goes on",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         "            return self._record_failure(entry, exc)",
         "            raise exc",
         (
@@ -418,7 +418,7 @@ MUTANTS = [
     Mutant(
         "replay-another-seed",
         "replay runs episode K with its own seed S+K and reproduces it exactly",
-        "pytfpol/replay.py",
+        "pytfpol/commands/replay.py",
         '        seed=record["seed"],',
         '        seed=record["seed"] + 1,',
         (REC + "test_replay_reproduces_an_episode_of_a_num_envs_8_run",),
@@ -426,7 +426,7 @@ MUTANTS = [
     Mutant(
         "replay-mismatch-ignored",
         "a replay whose return or length differs is exit 4 naming both",
-        "pytfpol/replay.py",
+        "pytfpol/commands/replay.py",
         '    identical = all(replayed[f] == record[f] for f in ("return", "length"))',
         "    identical = True",
         (REC + "test_replay_detects_a_non_deterministic_env",),
@@ -434,7 +434,7 @@ MUTANTS = [
     Mutant(
         "replay-ignores-changed-files",
         "replay refuses (exit 3, naming it) a policy file changed since the evaluation",
-        "pytfpol/replay.py",
+        "pytfpol/commands/replay.py",
         "    provenance.check_unchanged(files, f\"the evaluation in {report['output']['dir']}\")",
         "    pass",
         (REC + "test_replay_refuses_a_changed_policy_file",),
@@ -550,7 +550,7 @@ MUTANTS = [
     Mutant(
         "sweep-staged-write-failure-names-the-pending-dir",
         "a sweep's failed write names OUT and the output, and says the previous set is unchanged",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         "            raise write_failures.in_out(exc, self.out, stage) from exc.__cause__",
         "            raise",
         (
@@ -592,7 +592,7 @@ MUTANTS = [
     Mutant(
         "sweep-free-space-unchecked",
         "a sweep refuses (exit 5) before it reads anything when OUT lacks room for what it writes",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         "                storage.check_free_space(out, _needed_bytes(plan))\n",
         "",
         (
@@ -611,7 +611,7 @@ MUTANTS = [
     Mutant(
         "tensorflow-missing-untranslated",
         "without TensorFlow, eval/sweep/compare --env/replay say which extra to install (exit 2)",
-        "pytfpol/quiet_tf.py",
+        "pytfpol/policy/quiet_tf.py",
         '    if isinstance(exc, ModuleNotFoundError) and exc.name == "tensorflow":',
         "    if False:",
         (
@@ -642,7 +642,7 @@ MUTANTS = [
     Mutant(
         "compare-allows-code",
         "compare --env imports no factory a found config names without --allow-code",
-        "pytfpol/cli.py",
+        "pytfpol/cli/app.py",
         "                vector=vector,\n                allow_code=allow_code,",
         "                vector=vector,\n                allow_code=True,",
         (NOCODE + "test_compare_evaluates_no_policy_whose_found_config_names_a_factory",),
@@ -650,7 +650,7 @@ MUTANTS = [
     Mutant(
         "replay-trusts-recorded-env-id",
         "replay imports no module:ID module stats.json recorded, unless --allow-code or --env",
-        "pytfpol/replay.py",
+        "pytfpol/commands/replay.py",
         "        env_named_in=None if env_id is not None else stats,",
         "        env_named_in=None,",
         (NOCODE + "test_replay_imports_no_module_a_recorded_env_id_names",),
@@ -658,7 +658,7 @@ MUTANTS = [
     Mutant(
         "replay-trusts-recorded-config",
         "replay imports no factory of the config stats.json recorded, unless --allow-code",
-        "pytfpol/replay.py",
+        "pytfpol/commands/replay.py",
         "        config_named_in=stats,",
         "        config_named_in=None,",
         (NOCODE + "test_replay_imports_no_factory_the_recorded_config_names",),
@@ -788,7 +788,7 @@ MUTANTS = [
     Mutant(
         "select-ignored",
         "sweep --select STAT picks the best checkpoint by STAT",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         "            best = sweep_report.best_entry(entries, settings.select)",
         '            best = sweep_report.best_entry(entries, "mean_return")',
         (PROMISES + "test_select_picks_the_best_checkpoint_by_its_statistic",),
@@ -820,7 +820,7 @@ MUTANTS = [
     Mutant(
         "journal-key-without-seed",
         "the sweep journal key depends on the seed",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         '                "seed": base.seed,\n                "stochastic": base.stochastic,',
         '                "stochastic": base.stochastic,',
         (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
@@ -828,7 +828,7 @@ MUTANTS = [
     Mutant(
         "journal-key-without-env-kwargs",
         "the sweep journal key depends on the env's kwargs",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         '                "kwargs": dict(base.env_kwargs),\n'
         '                "max_episode_steps": base.max_episode_steps,\n'
         '                "episodes": base.episodes,',
@@ -839,7 +839,7 @@ MUTANTS = [
     Mutant(
         "journal-key-without-the-checkpoint",
         "the sweep journal key depends on the checkpoint's bytes",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         "            [bundle.digest for bundle in checked.bundles.values()],",
         "            [],",
         (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
@@ -847,7 +847,7 @@ MUTANTS = [
     Mutant(
         "journal-key-with-num-envs",
         "the sweep journal key ignores how the episodes run (--num-envs, --vector, ...)",
-        "pytfpol/sweep.py",
+        "pytfpol/commands/sweep.py",
         '                "seed": base.seed,\n                "stochastic": base.stochastic,',
         '                "seed": base.seed,\n                "stochastic": base.stochastic,\n'
         '                "num_envs": base.num_envs_used,',

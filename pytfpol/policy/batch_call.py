@@ -27,7 +27,7 @@ from typing import Optional
 
 import numpy as np
 
-from pytfpol.quiet_tf import import_tf
+from pytfpol.policy.quiet_tf import import_tf
 
 tf = import_tf()
 

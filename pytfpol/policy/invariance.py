@@ -21,7 +21,7 @@ position.
 
 from __future__ import annotations
 
-from pytfpol.quiet_tf import import_tf
+from pytfpol.policy.quiet_tf import import_tf
 
 tf = import_tf()
 

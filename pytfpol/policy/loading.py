@@ -24,7 +24,7 @@ from pytfpol.formats import layout
 from pytfpol.formats.sources import FORMAT_CHECKPOINTER, PolicySource
 from pytfpol.formats.validation import CheckedInputs, validate
 from pytfpol.policy.policy_config import PolicyConfig
-from pytfpol.quiet_tf import import_tf
+from pytfpol.policy.quiet_tf import import_tf
 
 tf = import_tf()
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from pytfpol.errors import UsageError
-from pytfpol.quiet_tf import import_tf
+from pytfpol.policy.quiet_tf import import_tf
 
 tf = import_tf()
 

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Optional
 
 from pytfpol import __version__, gates, stats
-from pytfpol.config import EvalSettings
 from pytfpol.errors import GateFailed, PytfpolError
 from pytfpol.formats import provenance
 from pytfpol.formats.sources import FORMAT_CHECKPOINTER, PolicySource
 from pytfpol.results import storage
+from pytfpol.settings import EvalSettings
 
 SCHEMA_VERSION = 2  # 2: `gates` is a list (with a top-level `passed`); episodes carry `success`
 

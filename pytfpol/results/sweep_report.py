@@ -113,7 +113,7 @@ def write_tensorboard(directory: Path, entries: list[dict], runs: list[str]) -> 
     """Event files (`tf.summary`) with TF-Agents' eval tags at step = train step, and a histogram
     of each checkpoint's returns; one subdirectory per run when there are several. A write that
     fails (TensorFlow's OutOfRangeError for a file-size limit) is an OutputError (exit 5)."""
-    from pytfpol.quiet_tf import import_tf
+    from pytfpol.policy.quiet_tf import import_tf
 
     tf = import_tf()
     for number in range(len(runs)):

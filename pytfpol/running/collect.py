@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from typing import Optional
 
-from pytfpol import interrupts
-from pytfpol.config import EvalSettings
 from pytfpol.errors import Interrupted, PytfpolError, RunError, interrupted, stopped_by
+from pytfpol.running import interrupts
+from pytfpol.settings import EvalSettings
 
 POLL_SECONDS = 0.25  # how often a run waiting on remote workers looks at --timeout
 

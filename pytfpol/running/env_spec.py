@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from pytfpol.quiet_tf import prepare_environment
+from pytfpol.policy.quiet_tf import prepare_environment
 
 prepare_environment()  # before Gymnasium (pygame's SDL) and, later, TensorFlow are imported
 

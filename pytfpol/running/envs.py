@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
-from pytfpol.quiet_tf import prepare_environment
+from pytfpol.policy.quiet_tf import prepare_environment
 
 prepare_environment()  # SDL's audio driver and TensorFlow's thread pools, before their imports
 

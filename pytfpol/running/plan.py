@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 from pytfpol.code_from_data import NamedBy, check_import, in_file, on_command_line
-from pytfpol.config import EvalSettings
 from pytfpol.errors import InputError, UsageError
 from pytfpol.formats import validation
 from pytfpol.formats.sources import (
@@ -32,6 +31,7 @@ from pytfpol.policy.policy_config import (
 )
 from pytfpol.running.env_spec import EnvSpec, preflight
 from pytfpol.running.units import RunOptions, Unit
+from pytfpol.settings import EvalSettings
 
 
 class HoldsFirstEnv:

@@ -83,7 +83,7 @@ class UnitActor:
     MAX_CHECKED = 4  # validated checkpoints kept (units of one checkpoint are often adjacent)
 
     def __init__(self) -> None:
-        from pytfpol import quiet_tf
+        from pytfpol.policy import quiet_tf
 
         quiet_tf.silence()
         quiet_tf.import_tf()  # once, before the first unit; sets TF's one-thread pools

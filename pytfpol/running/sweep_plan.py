@@ -13,12 +13,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from pytfpol.config import SweepSettings
 from pytfpol.errors import UsageError
 from pytfpol.formats import layout as lay
 from pytfpol.formats.sources import PolicySource, resolve_policy_source
 from pytfpol.running.env_spec import EnvSpec, preflight
 from pytfpol.running.plan import HoldsFirstEnv, check_env_import, check_options, given_config
+from pytfpol.settings import SweepSettings
 
 SWEEPABLE = (lay.KIND_LEARNER, lay.KIND_CHECKPOINTER, lay.KIND_SAVED_MODEL_SERIES)
 

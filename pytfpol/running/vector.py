@@ -29,7 +29,7 @@ import os
 import signal
 from typing import Any, Callable, Optional, Sequence
 
-from pytfpol.quiet_tf import prepare_environment
+from pytfpol.policy.quiet_tf import prepare_environment
 
 prepare_environment()  # before Gymnasium (pygame's SDL) is imported; workers inherit it too
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from pytfpol.commands.replay import select_episode
 from pytfpol.errors import RunError
-from pytfpol.replay import select_episode
 
 
 def file_name(step, index: int, video_format: str) -> str:

@@ -505,7 +505,7 @@ VIDEO_FORMAT_OPTION = click.option(
 
 def _eval_settings(policy_path: str, options: dict, **extra):
     """EvalSettings from the options of RUN_OPTIONS (and `extra`: eval's own)."""
-    from pytfpol.config import EvalSettings, parse_env_kwargs
+    from pytfpol.settings import EvalSettings, parse_env_kwargs
 
     return EvalSettings(
         policy_path=policy_path,
@@ -600,8 +600,9 @@ def eval_command(policy_dir: str, **options) -> None:
     as_json, quiet, junit_path = options["as_json"], options["quiet"], options["junit_path"]
 
     def run() -> None:
-        from pytfpol import api, reporting
-        from pytfpol.config import video_episodes
+        from pytfpol import api
+        from pytfpol.cli import console as reporting
+        from pytfpol.settings import video_episodes
 
         settings = _eval_settings(
             policy_dir,
@@ -722,8 +723,9 @@ def sweep_command(paths: tuple, **options) -> None:
     as_json, quiet, junit_path = options["as_json"], options["quiet"], options["junit_path"]
 
     def run() -> None:
-        from pytfpol import api, reporting
-        from pytfpol.config import SweepSettings, parse_steps
+        from pytfpol import api
+        from pytfpol.cli import console as reporting
+        from pytfpol.settings import SweepSettings, parse_steps
 
         settings = SweepSettings(
             paths=paths,
@@ -766,7 +768,7 @@ def _shown(run, show, junit_path: Optional[str]) -> dict:
 
 
 def _show_sweep(document: dict, as_json: bool, quiet: bool) -> None:
-    from pytfpol import reporting
+    from pytfpol.cli import console as reporting
 
     if as_json:
         reporting.print_json(document)
@@ -824,7 +826,8 @@ def inspect_command(
     """
 
     def run() -> None:
-        from pytfpol import api, reporting
+        from pytfpol import api
+        from pytfpol.cli import console as reporting
 
         if export is not None:
             result = api.export_npz(path, export, arrays, step)
@@ -958,7 +961,8 @@ def compare_command(
     """
 
     def run() -> None:
-        from pytfpol import compare, reporting
+        from pytfpol.cli import console as reporting
+        from pytfpol.commands import compare
         from pytfpol.results import storage
 
         eval_only = {
@@ -979,7 +983,7 @@ def compare_command(
                 "to compare two eval outputs, drop them; to evaluate two policies, add --env",
             )
         if env_id is not None:
-            from pytfpol.config import parse_env_kwargs
+            from pytfpol.settings import parse_env_kwargs
 
             target = out or str(storage.default_run_dir(env_id, "compare"))
             base_report, cand_report = compare.evaluate_both(
@@ -1097,7 +1101,8 @@ def replay_command(
     """
 
     def run() -> None:
-        from pytfpol import replay, reporting
+        from pytfpol.cli import console as reporting
+        from pytfpol.commands import replay
 
         progress = reporting.EpisodeProgress(reporting.stderr_console(), quiet=quiet)
         try:
@@ -1139,7 +1144,8 @@ def configs_command(as_json: bool, verbose: bool) -> None:
     """
 
     def run() -> None:
-        from pytfpol import api, reporting
+        from pytfpol import api
+        from pytfpol.cli import console as reporting
 
         _print_result(api.configs(), as_json, reporting.print_configs)
 
@@ -1156,7 +1162,7 @@ def _write_junit(path: Optional[str], result: dict, command: str) -> None:
 
 
 def _print_result(result: dict, as_json: bool, print_table) -> None:
-    from pytfpol import reporting
+    from pytfpol.cli import console as reporting
 
     if as_json:
         reporting.print_json(result)
@@ -1165,7 +1171,7 @@ def _print_result(result: dict, as_json: bool, print_table) -> None:
 
 
 def _show(report: dict, as_json: bool, quiet: bool) -> None:
-    from pytfpol import reporting
+    from pytfpol.cli import console as reporting
 
     if as_json:
         reporting.print_json(report)
@@ -1175,7 +1181,7 @@ def _show(report: dict, as_json: bool, quiet: bool) -> None:
 
 def _run_command(body, verbose: bool) -> None:
     """Run a command body; turn every failure into its message and exit code."""
-    from pytfpol.quiet_tf import silence
+    from pytfpol.policy.quiet_tf import silence
 
     if not verbose:
         silence()
@@ -1220,7 +1226,7 @@ def _working_directory_importable() -> None:
 
 
 def _report_error(exc: BaseException, verbose: bool) -> None:
-    from pytfpol import reporting
+    from pytfpol.cli import console as reporting
 
     if isinstance(exc, KeyboardInterrupt):
         reporting.print_note("terminated" if isinstance(exc, Terminated) else "interrupted")

@@ -21,12 +21,12 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from pytfpol.compare import load_report
-from pytfpol.config import EvalSettings
+from pytfpol.commands.compare import load_report
 from pytfpol.errors import InputError, OutputError, RunError, UsageError
 from pytfpol.formats import provenance
 from pytfpol.formats.sources import FORMAT_CHECKPOINTER, FORMAT_SAVED_MODEL
 from pytfpol.results import storage
+from pytfpol.settings import EvalSettings
 
 SELECTORS = ("worst", "best", "median")
 

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from pytfpol import gates, interrupts
-from pytfpol.config import SweepSettings
+from pytfpol import gates
 from pytfpol.errors import (
     InputError,
     Interrupted,
@@ -46,9 +45,10 @@ from pytfpol.results import (
     sweep_report,
     write_failures,
 )
-from pytfpol.running import collect, sweep_plan
+from pytfpol.running import collect, interrupts, sweep_plan
 from pytfpol.running.plan import policy_config_for, run_options
 from pytfpol.running.units import RunOptions, Unit, merge, unit_size
+from pytfpol.settings import SweepSettings
 
 WATCH_TRIES = 3  # a checkpoint that keeps failing validation while watched is recorded as failed
 
@@ -127,7 +127,7 @@ class Sweeper:
     """One sweep, under the lock: evaluates, journals, and writes the output set."""
 
     def __init__(self, plan, out: Path, progress) -> None:
-        from pytfpol.quiet_tf import heavy_imports
+        from pytfpol.policy.quiet_tf import heavy_imports
 
         with heavy_imports():
             from pytfpol.running.runners import InProcessRunner  # TensorFlow from here on
@@ -494,7 +494,7 @@ class Sweeper:
         """--video-best: the median episode re-run on the run's worker and recorded. A failure
         to render is noted, and makes the exit code once the sweep is written; one to write
         stops the sweep before its outputs are committed (exit 5)."""
-        from pytfpol import best_video
+        from pytfpol.commands import best_video
 
         number, source, checked = self._best_inputs(entry)
         run, base = self.plan.runs[number], self.settings.eval

@@ -1,0 +1,5 @@
+"""The `pytfpol` command line (imports no TensorFlow)."""
+
+from pytfpol.cli.app import main
+
+__all__ = ["main"]
