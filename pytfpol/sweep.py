@@ -162,7 +162,7 @@ class Sweeper:
             deferral.start()
             document = self._document(best, stopped)
             self._write(stage, document)
-            storage.commit_outputs(self.out, stage, storage.SWEEP_OUTPUT_NAMES)
+            storage.commit_outputs(self.out, stage, storage.KIND_SWEEP)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
             for runner in [*self.runners, *([self.remote] if self.remote else [])]:
