@@ -441,8 +441,10 @@ def commit_outputs(out: Path, stage: Path, kind: str = KIND_EVAL) -> None:
         (stage / SET_MANIFEST).write_text(json.dumps({"version": 1, "kind": kind, "files": files}))
         present.insert(max(len(present) - 1, 0), SET_MANIFEST)  # before the report
         unset = [n for n in replaced_names(kind) if n not in present]
-        check_ours(out, [*present, *unset])
+        replaces = read_set_manifest(out)  # the set this one replaces (None: of pytfpol <= 0.2)
+        check_ours(out, [*present, *unset], [replaces])
         manifest = {"kind": kind, "set": present, "unset": unset, "files": files}
+        manifest["replaces"] = replaces
         (stage / MANIFEST).write_text(json.dumps(manifest))
         for path in stage.rglob("*"):
             if path.is_file():
@@ -530,8 +532,8 @@ def recover_outputs(out: Path) -> list[str]:
         if manifest is None:
             done.append(f"left {commit.name}: not an output set of pytfpol")
             continue
-        old = read_set_manifest(out)
-        check_ours(out, manifest["set"] + manifest["unset"], [old, manifest["files"]])
+        mixed = [manifest["replaces"], manifest["files"]]  # an interrupted apply: old and new
+        check_ours(out, manifest["set"] + manifest["unset"], mixed)
         apply_commit(out, commit, manifest)
         done.append(f"completed {commit.name}")
     for leftover in out.glob(PENDING_PREFIX + "*"):
@@ -557,12 +559,13 @@ def read_commit_manifest(commit: Path) -> Optional[dict]:
     if any("/" in n for n in names) or len(set(names)) != len(names):
         return None
     files = _valid_files(manifest.get("files"))
-    if files is None:
+    replaces = manifest.get("replaces")
+    if files is None or (replaces is not None and _valid_files(replaces) is None):
         return None
     staged = [n for n in manifest["set"] if n != SET_MANIFEST]
     if _foreign(commit, staged, [files], "") != []:
         return None
-    return {**manifest, "files": files}
+    return {**manifest, "files": files, "replaces": replaces}
 
 
 def read_set_manifest(out: Path) -> Optional[dict]:
