@@ -191,13 +191,9 @@ def _own(name: str) -> bool:
 
 
 def _read_report(path: Path) -> Optional[dict]:
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO: it would block
-            return None
-        report = json.loads(path.read_text())
-        return report if isinstance(report, dict) else None
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
+    """OUT's report, never through a symlink nor from a FIFO (then None: not ours)."""
+    report = read_json_file(path)
+    return report if isinstance(report, dict) else None
 
 
 def report_identity(report: dict) -> dict:
