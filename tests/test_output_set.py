@@ -132,6 +132,7 @@ def test_an_out_of_an_earlier_version_without_a_manifest_is_replaced_by_its_know
         {"kind": "eval", "set": ["checkpoint/../../d"], "unset": [], "files": {}},
         {"kind": "eval", "set": ["mine"], "unset": [], "files": {}},
         {"kind": "eval", "set": ["stats.json"], "unset": [], "files": {"../f": {}}},
+        {"kind": "eval", "set": [], "unset": ["checkpoint"], "files": {}, "replaces": None},
         {"set": ["../../d"]},
         {"unset": ["../f"]},
         "not json {",
@@ -143,15 +144,16 @@ def test_an_out_of_an_earlier_version_without_a_manifest_is_replaced_by_its_know
         "slash",
         "unknown",
         "files",
+        "not-this-out",
         "old-set",
         "old-unset",
         "damaged",
-    ],  # fmt: skip
+    ],
 )
 def test_a_forged_commit_manifest_is_never_followed_and_never_wedges_out(tmp_path, manifest):
     """Issue 23.2: a `.commit-*/.manifest.json` naming `../x`, an absolute path, a name with
-    `/` or outside the vocabulary is not pytfpol's: left as it is, nothing outside OUT moved or
-    removed, and runs on OUT go on succeeding."""
+    `/` or outside the vocabulary, or not of the set OUT holds, is not pytfpol's: left as it
+    is, nothing outside OUT moved or removed, and runs on OUT go on succeeding."""
     out, victim = tmp_path / "out", tmp_path / "d"
     victim.mkdir()
     (victim / "precious").write_text("outside OUT")

@@ -542,6 +542,16 @@ MUTANTS = [
         ),
     ),
     Mutant(
+        "out-foreign-commit-applied",
+        "23.2: a commit not of the set OUT holds (its manifest names another) is never applied",
+        "pytfpol/results/storage.py",
+        '        if manifest is None or current not in (None, manifest["replaces"], manifest["files"]):',
+        "        if manifest is None:",
+        (
+            f"{OUT_SET}test_a_forged_commit_manifest_is_never_followed_and_never_wedges_out[not-this-out]",
+        ),
+    ),
+    Mutant(
         "out-lock-followed",
         "23.3: the lock file is opened with O_NOFOLLOW: a symlink there is exit 5, its target kept",
         "pytfpol/results/locking.py",

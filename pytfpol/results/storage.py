@@ -525,8 +525,9 @@ def recover_outputs(out: Path) -> list[str]:
         if not _is_real_dir(commit):
             continue
         manifest = read_commit_manifest(commit)
-        if manifest is None:
-            done.append(f"left {commit.name}: not an output set of pytfpol")
+        current = read_set_manifest(out)
+        if manifest is None or current not in (None, manifest["replaces"], manifest["files"]):
+            done.append(f"left {commit.name}: not an output set of pytfpol for this OUT")
             continue
         mixed = [manifest["replaces"], manifest["files"]]  # an interrupted apply: old and new
         check_ours(out, manifest["set"] + manifest["unset"], mixed)
