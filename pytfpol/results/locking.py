@@ -109,7 +109,7 @@ def _acquire(out: Path, path: Path) -> int:
                 path=path,
             ) from exc
         try:
-            same = os.lstat(path).st_ino == os.fstat(fd).st_ino
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino  # O_NOFOLLOW opened it
         except FileNotFoundError:
             same = False
         if same:
