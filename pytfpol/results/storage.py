@@ -361,7 +361,7 @@ SWEEP_OUTPUT_NAMES = (
 PENDING_PREFIX = ".pending-"
 COMMIT_PREFIX = ".commit-"
 MANIFEST = ".manifest.json"  # a commit's: what it sets and unsets, and the files it holds
-SET_MANIFEST = ".pytfpol-outputs.json"  # OUT's: the files of its output set, size and sha256
+SET_MANIFEST = layout.SET_MANIFEST  # OUT's: the files of its output set, size and sha256
 KIND_EVAL, KIND_SWEEP = "eval", "sweep"
 SET_NAMES = {KIND_EVAL: OUTPUT_NAMES, KIND_SWEEP: SWEEP_OUTPUT_NAMES}
 # Every name an output set may set or unset in OUT: nothing else is ever replaced or removed.
