@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pytfpol.cli import main
+from pytfpol.results.storage import SET_MANIFEST
 from tests import countdown_env
 from tests.conftest import REPO, run_cli
 
@@ -231,7 +232,12 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
         "truncated": "false",
         "success": "",
     }
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint", "episodes.csv", "stats.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        SET_MANIFEST,
+        "checkpoint",
+        "episodes.csv",
+        "stats.json",
+    ]
     assert report["output"]["checkpoint"] == str(out / "checkpoint" / "variables" / "variables")
 
 
@@ -465,7 +471,12 @@ def test_reading_never_writes_next_to_the_input(artifacts, tmp_path):
            "--out", str(tmp_path / "o"), "-q")  # fmt: skip
     assert snapshot(artifacts) == before
     assert os.listdir(tmp_path) == ["o"]
-    assert sorted(os.listdir(tmp_path / "o")) == ["checkpoint", "episodes.csv", "stats.json"]
+    assert sorted(os.listdir(tmp_path / "o")) == [
+        SET_MANIFEST,
+        "checkpoint",
+        "episodes.csv",
+        "stats.json",
+    ]
 
 
 def test_output_inside_the_learner_root_is_refused(artifacts, tmp_path):

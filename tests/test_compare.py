@@ -173,7 +173,7 @@ def test_compare_evaluates_two_policies_on_the_same_seeds(tmp_path):
 def test_eval_plot_is_part_of_the_output_set(runs):
     out = runs["final"]
     assert sorted(p.name for p in out.iterdir()) == [
-        "checkpoint", "episodes.csv", "returns.png", "stats.json",
+        ".pytfpol-outputs.json", "checkpoint", "episodes.csv", "returns.png", "stats.json",
     ]  # fmt: skip
     report = json.loads((out / "stats.json").read_text())
     assert report["output"]["plot"] == str(out / "returns.png")

@@ -688,6 +688,10 @@ def test_stale_temporaries_are_cleaned(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)
 
 
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def test_an_interrupted_commit_is_rolled_forward(tmp_path):
     """Killed after the commit point, half way through moving the outputs into place: the next
     run completes the move, so OUT holds the new set whole (never old stats with a new ckpt)."""
@@ -700,7 +704,13 @@ def test_an_interrupted_commit_is_rolled_forward(tmp_path):
     (stage / "checkpoint" / "ckpt-2.index").write_text("new")
     (stage / "stats.json").write_text("new")
     (stage / "episodes.csv").write_text("new")
-    manifest = {"set": ["checkpoint", "episodes.csv", "stats.json"], "unset": []}
+    names = ["checkpoint", "episodes.csv", "stats.json"]
+    files = {
+        str(p.relative_to(stage)): {"size": p.stat().st_size, "sha256": sha256_of(p)}
+        for p in stage.rglob("*")
+        if p.is_file()
+    }
+    manifest = {"kind": "eval", "set": names, "unset": [], "files": files, "replaces": None}
     (stage / storage.MANIFEST).write_text(json.dumps(manifest))
     commit = tmp_path / (storage.COMMIT_PREFIX + "x")
     os.rename(stage, commit)
@@ -781,7 +791,7 @@ def test_two_runs_on_one_output(artifacts, tmp_path):
     assert report["complete"] and len(report["episodes"]) == 20
     assert json.loads((tmp_path / "out" / "stats.json").read_text()) == report
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == ["checkpoint", "episodes.csv", "stats.json"]
+    assert names == [storage.SET_MANIFEST, "checkpoint", "episodes.csv", "stats.json"]
 
 
 def test_timeout_writes_the_completed_episodes(artifacts, tmp_path):
@@ -846,7 +856,11 @@ def test_ctrl_c_and_sigterm_stop_promptly_and_write_the_completed_episodes(
     assert done >= 1
     assert [e["index"] for e in report["episodes"]] == list(range(done))
     assert report["error"]["message"] == f"{word} after {done} of 10000 episodes"
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["episodes.csv", "stats.json"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        storage.SET_MANIFEST,
+        "episodes.csv",
+        "stats.json",
+    ]
 
 
 def test_an_interrupted_run_over_a_complete_output_keeps_its_history(artifacts, tmp_path):
@@ -893,7 +907,11 @@ def test_a_failed_run_over_another_policys_output_leaves_no_stale_checkpoint(art
     assert failed.returncode == 4, failed.stderr
     report = json.loads((out / "stats.json").read_text())
     assert report["complete"] is False and report["env"]["id"].endswith("FaultyCountdown-v0")
-    assert sorted(p.name for p in out.iterdir()) == ["episodes.csv", "stats.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        storage.SET_MANIFEST,
+        "episodes.csv",
+        "stats.json",
+    ]
 
 
 LATE_SIGNAL_WRITER = """
@@ -925,7 +943,12 @@ def test_ctrl_c_in_the_final_write_does_not_lose_the_report(artifacts, tmp_path)
     assert run.returncode == 130, run.stderr
     report = json.loads((out / "stats.json").read_text())
     assert report["complete"] is True and len(report["episodes"]) == 3
-    assert sorted(p.name for p in out.iterdir()) == ["checkpoint", "episodes.csv", "stats.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        storage.SET_MANIFEST,
+        "checkpoint",
+        "episodes.csv",
+        "stats.json",
+    ]
     assert "interrupted after all 3 episodes" in run.stderr
 
 
@@ -1047,7 +1070,7 @@ def test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new(artifa
                 locking.clean_stale_temporaries(out)
             outcomes[k] = output_set_seed(out)
             names = sorted(p.name for p in out.iterdir())
-            assert names == ["checkpoint", "episodes.csv", "stats.json"], (k, names)
+            assert names == [storage.SET_MANIFEST, "checkpoint", "episodes.csv", "stats.json"], k
     assert set(outcomes.values()) == {0, 100}, outcomes
     # Before the commit point the old set stays; from it on, the new one wins: one switch.
     switch = min(k for k, seed in outcomes.items() if seed == 100)

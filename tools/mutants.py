@@ -31,6 +31,7 @@ NOCODE = "tests/test_no_code_from_data.py::"
 NONFINITE = "tests/test_nonfinite.py::"
 PROMISES = "tests/test_sweep_promises.py::"
 INPUT = "tests/test_input_files.py::"
+OUT_SET = "tests/test_output_set.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -513,6 +514,90 @@ MUTANTS = [
     # --- issue 23: output set (points 1-4) ---
     # (this part's mutants go below)
     #
+    Mutant(
+        "out-users-file-replaced",
+        "23.1: nothing in OUT is replaced or deleted unless the output set's manifest records it",
+        "pytfpol/results/storage.py",
+        '    found = _foreign(out, list(names), manifests, "")',
+        "    found = []",
+        (
+            f"{OUT_SET}test_a_users_file_inside_out_is_never_deleted_or_replaced[eval-checkpoint/mine.txt-False-overwrite]",
+            f"{OUT_SET}test_a_users_file_inside_out_is_never_deleted_or_replaced[eval-checkpoint/mine.txt-True-plain]",
+            f"{OUT_SET}test_a_users_file_inside_out_is_never_deleted_or_replaced[sweep-videos/mine.txt-False-plain]",
+        ),
+    ),
+    Mutant(
+        "out-manifest-hash-unchecked",
+        "23.1: a file is pytfpol's only with the size and sha256 its manifest records",
+        "pytfpol/results/storage.py",
+        '    return bool(entries) and _sha256(path) in {e["sha256"] for e in entries}',
+        "    return bool(entries)",
+        (f"{OUT_SET}test_a_file_pytfpol_wrote_but_the_user_changed_is_the_users",),
+    ),
+    Mutant(
+        "out-names-not-validated",
+        "23.2: a name read back from OUT outside the output set's vocabulary is never followed",
+        "pytfpol/results/storage.py",
+        "    return (\n        len(parts) <= MAX_DEPTH\n",
+        "    return True or (\n        len(parts) <= MAX_DEPTH\n",
+        (
+            f"{OUT_SET}test_a_forged_commit_manifest_is_never_followed_and_never_wedges_out[unknown]",
+            f"{OUT_SET}test_a_damaged_set_manifest_is_not_followed",
+        ),
+    ),
+    Mutant(
+        "out-foreign-commit-applied",
+        "23.2: a commit not of the set OUT holds (its manifest names another) is never applied",
+        "pytfpol/results/storage.py",
+        '        if manifest is None or current not in (None, manifest["replaces"], manifest["files"]):',
+        "        if manifest is None:",
+        (
+            f"{OUT_SET}test_a_forged_commit_manifest_is_never_followed_and_never_wedges_out[not-this-out]",
+        ),
+    ),
+    Mutant(
+        "out-lock-followed",
+        "23.3: the lock file is opened with O_NOFOLLOW: a symlink there is exit 5, its target kept",
+        "pytfpol/results/locking.py",
+        "    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC",
+        "    flags = os.O_RDWR | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC",
+        (
+            f"{OUT_SET}test_a_symlink_planted_in_out_is_never_written_through[eval-.pytfpol.lock-False-False]",
+            f"{OUT_SET}test_a_symlink_planted_in_out_is_never_written_through[sweep-.pytfpol.lock-False-False]",
+        ),
+    ),
+    Mutant(
+        "out-journal-followed",
+        "23.3: a sweep never writes its journal through a symlinked OUT/journal",
+        "pytfpol/results/journal.py",
+        "            info = os.lstat(self.directory)",
+        "            info = os.stat(self.directory)",
+        (
+            f"{OUT_SET}test_a_symlink_planted_in_out_is_never_written_through[sweep-journal-True-False]",
+        ),
+    ),
+    Mutant(
+        "out-kinds-mixed",
+        "23.4: an eval's OUT given to sweep (or a sweep's to eval) is refused without --overwrite",
+        "pytfpol/results/storage.py",
+        "    if theirs is not None and theirs != kind and not overwrite:",
+        "    if False:",
+        (
+            f"{OUT_SET}test_one_kind_of_result_per_out[eval-sweep]",
+            f"{OUT_SET}test_one_kind_of_result_per_out[sweep-eval]",
+        ),
+    ),
+    Mutant(
+        "out-other-kind-left-behind",
+        "23.4: with --overwrite, the other kind's set is replaced whole, nothing of it left",
+        "pytfpol/results/storage.py",
+        "    names += [n for n in SET_VOCABULARY if n not in names]\n",
+        "",
+        (
+            f"{OUT_SET}test_one_kind_of_result_per_out[eval-sweep]",
+            f"{OUT_SET}test_one_kind_of_result_per_out[sweep-eval]",
+        ),
+    ),
     # --- issue 23: write failures and missing TensorFlow (points 8-9) ---
     # (this part's mutants go below)
     #

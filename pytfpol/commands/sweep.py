@@ -185,7 +185,7 @@ class Sweeper:
             deferral.start()
             document = self._document(best, stopped)
             self._write(stage, document)
-            storage.commit_outputs(self.out, stage, storage.SWEEP_OUTPUT_NAMES)
+            storage.commit_outputs(self.out, stage, storage.KIND_SWEEP)
         except OutputError as exc:  # a staged file could not be written: say it of OUT
             raise write_failures.in_out(exc, self.out, stage) from exc.__cause__
         finally:

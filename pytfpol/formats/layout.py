@@ -59,6 +59,7 @@ TRAJECTORIES_DIR = "trajectories"  # with --save-trajectories: episode-<index>.n
 OUTPUT_CHECKPOINT_DIR = "checkpoint"  # the new checkpoint, in the layout of the input
 BUNDLED_CONFIG = "pytfpol-policy.toml"  # the policy config saved with it
 LOCK_NAME = ".pytfpol.lock"  # the output directory's lock file (see locking)
+SET_MANIFEST = ".pytfpol-outputs.json"  # OUT's output set: each file, size, sha256 (see storage)
 # What `pytfpol sweep` writes into OUT.
 SWEEP_JSON = "sweep.json"
 CURVE_CSV = "curve.csv"

@@ -11,6 +11,7 @@ cannot be read is ignored (the checkpoint is evaluated again).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ import stat
 from pathlib import Path
 from typing import Optional
 
+from pytfpol.errors import OutputError
 from pytfpol.formats import layout
 from pytfpol.results import storage
 
@@ -31,21 +33,42 @@ def checkpoint_key(digests: list[str], what: dict) -> str:
 
 
 class Journal:
+    """OUT/journal: a directory of OUT's own, never a symlink; its entries regular files."""
+
     def __init__(self, out: Path) -> None:
         self.directory = Path(out) / layout.JOURNAL_DIR
+        self._check_directory(missing_ok=True)
 
     def get(self, key: str) -> Optional[dict]:
-        path = self.directory / f"{key}.json"
-        try:
-            if not stat.S_ISREG(os.stat(path).st_mode):
-                return None
-            entry = json.loads(path.read_text())
-        except (OSError, ValueError, UnicodeDecodeError):
-            return None
+        entry = storage.read_json_file(self.directory / f"{key}.json")  # never through a link
         return entry if isinstance(entry, dict) and entry.get("key") == key else None
 
     def put(self, entry: dict) -> None:
-        self.directory.mkdir(exist_ok=True)
-        storage.write_atomic(
-            self.directory / f"{entry['key']}.json", json.dumps(entry, allow_nan=False).encode()
-        )
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(self.directory)
+        self._check_directory(missing_ok=False)
+        path = self.directory / f"{entry['key']}.json"
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISREG(os.lstat(path).st_mode):
+                raise _not_ours(path, "is not a regular file")
+        storage.write_atomic(path, json.dumps(entry, allow_nan=False).encode())
+
+    def _check_directory(self, missing_ok: bool) -> None:
+        try:
+            info = os.lstat(self.directory)
+        except FileNotFoundError:
+            if missing_ok:
+                return
+            raise
+        if stat.S_ISLNK(info.st_mode):
+            raise _not_ours(self.directory, "is a symlink")
+        if not stat.S_ISDIR(info.st_mode):
+            raise _not_ours(self.directory, "is not a directory")
+
+
+def _not_ours(path: Path, what: str) -> OutputError:
+    return OutputError(
+        f"{path}: {what}; pytfpol writes its journal only into a directory of its own",
+        "move it out of the output directory, or choose another --out",
+        path=path,
+    )

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import fcntl
 import json
 import os
 import shutil
 import socket
+import stat
 from pathlib import Path
 from typing import Iterator
 
@@ -41,11 +43,13 @@ STALE_OLD_CHECKPOINTS = f".{CHECKPOINT_NAME}.old-*"
 @contextlib.contextmanager
 def working_in(out: Path, claim: storage.OutputClaim) -> Iterator[Path]:
     """A run's hold on its claimed output directory: locked, cleaned of what an interrupted run
-    left; when the run fails, the directories the claim created are removed again if nothing
-    was written in them."""
+    left, and checked that whatever the run's output set will replace is pytfpol's
+    (storage.check_ours: refused before any episode runs); when the run fails, the directories
+    the claim created are removed again if nothing was written in them."""
     try:
         with locked_output(out):
             clean_stale_temporaries(out)
+            storage.check_ours(out, storage.replaced_names(claim.kind))
             yield out
     except BaseException:
         storage.release_unused(claim)
@@ -73,8 +77,15 @@ def _acquire(out: Path, path: Path) -> int:
     our open and our flock (we would hold a lock on an orphaned inode)."""
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            fd = _open_lock_file(path)
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise OutputError(
+                    f"--out {out}: the lock file {path} is a symlink; pytfpol never writes "
+                    "through one",
+                    "remove the symlink, or choose another --out",
+                    path=path,
+                ) from exc
             raise OutputError(
                 f"--out {out}: cannot create the lock file {path} ({exc.strerror or exc})",
                 "choose a directory you can write to",
@@ -98,12 +109,27 @@ def _acquire(out: Path, path: Path) -> int:
                 path=path,
             ) from exc
         try:
-            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino  # O_NOFOLLOW opened it
         except FileNotFoundError:
             same = False
         if same:
             return fd
         os.close(fd)
+
+
+def _open_lock_file(path: Path) -> int:
+    """The lock file, created if missing, never through a symlink (O_NOFOLLOW: ELOOP) and only
+    a regular file (a FIFO or device planted there is refused)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    fd = os.open(path, flags, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OutputError(
+            f"--out {path.parent}: the lock file {path} is not a regular file",
+            "remove it, or choose another --out",
+            path=path,
+        )
+    return fd
 
 
 def _write_holder(fd: int) -> None:

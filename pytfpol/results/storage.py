@@ -8,6 +8,7 @@ report stays intact until the new one is complete.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -67,6 +68,7 @@ class OutputClaim:
     out: Path
     created: list = field(default_factory=list)
     previous_report: Optional[dict] = None
+    kind: str = "eval"  # the kind of output set the run writes (KIND_EVAL, KIND_SWEEP)
 
 
 def claim_output_dir(
@@ -81,8 +83,9 @@ def claim_output_dir(
 
     Refused (exit 5): `out` inside or above an input; a file; a directory holding files pytfpol
     did not write, or the results of another policy or env (`identity` differs from its
-    stats.json), unless `overwrite`. The same policy and env again: its report is returned, so
-    the run appends to its history."""
+    stats.json), or the other kind of results (a sweep's for `eval`, an eval's for `sweep`),
+    unless `overwrite`. The same policy and env again: its report is returned, so the run
+    appends to its history."""
     out = Path(out)
     _refuse_overlap(out, inputs)
     if out.exists() and not out.is_dir():
@@ -101,7 +104,7 @@ def claim_output_dir(
             "choose a directory you can write to",
             path=out,
         ) from exc
-    return OutputClaim(out, created, previous)
+    return OutputClaim(out, created, previous, set_kind(report_name))
 
 
 def release_unused(claim: OutputClaim) -> None:
@@ -150,6 +153,7 @@ def _previous_report(
             "choose a new or empty --out, or pass --overwrite to write beside them",
             path=out,
         )
+    _refuse_other_kind(out, set_kind(report_name), overwrite)
     stats = out / report_name
     if not os.path.lexists(stats):
         return None
@@ -170,19 +174,26 @@ def _previous_report(
     )
 
 
+def _refuse_other_kind(out: Path, kind: str, overwrite: bool) -> None:
+    """One kind of result per OUT: an eval's results are not mixed with a sweep's."""
+    theirs = set_kind_in(out)
+    if theirs is not None and theirs != kind and not overwrite:
+        raise OutputError(
+            f"--out {out}: holds the results of `pytfpol {theirs}`, not of `pytfpol {kind}`",
+            "choose another --out, or pass --overwrite to replace them",
+            path=out,
+        )
+
+
 def _own(name: str) -> bool:
-    own = (*OUTPUT_NAMES, *SWEEP_OUTPUT_NAMES, layout.JOURNAL_DIR, layout.LOCK_NAME)
+    own = (*SET_VOCABULARY, layout.LOCK_NAME)
     return name in own or name.startswith(OWN_PREFIXES)
 
 
 def _read_report(path: Path) -> Optional[dict]:
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):  # never open a FIFO: it would block
-            return None
-        report = json.loads(path.read_text())
-        return report if isinstance(report, dict) else None
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
+    """OUT's report, never through a symlink nor from a FIFO (then None: not ours)."""
+    report = read_json_file(path)
+    return report if isinstance(report, dict) else None
 
 
 def report_identity(report: dict) -> dict:
@@ -311,14 +322,22 @@ def write_report(out: Path, report: dict) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # The output set: checkpoint/, returns.png, videos/, trajectories/, episodes.csv and stats.json
-# are replaced together.
+# (of `eval`; `sweep` has its own names) are replaced together.
 #
-# A run assembles its outputs in a private `OUT/.pending-*` directory, writes a manifest, fsyncs,
-# and renames it to `OUT/.commit-*` (the commit point, one atomic rename). It then moves each
-# output into place and removes the commit directory. A run killed before the commit point leaves
-# the previous outputs untouched (the pending directory is dropped later); one killed after it is
-# rolled forward by the next run on OUT, under the lock. Either way OUT ends with one complete
-# output set, never a mixture.
+# A run assembles its outputs in a private `OUT/.pending-*` directory, records each file it wrote
+# there (name, size, sha256) in a manifest, fsyncs, and renames it to `OUT/.commit-*` (the commit
+# point, one atomic rename). It then moves each output into place, the manifest with them as
+# OUT/.pytfpol-outputs.json, and drops the commit directory. A run killed before the commit point
+# leaves the previous outputs untouched (the pending directory is dropped later); one killed after
+# it is rolled forward by the next run on OUT, under the lock. Either way OUT ends with one
+# complete output set, never a mixture.
+#
+# What OUT holds is hostile until checked: before anything of OUT is replaced or removed, every
+# file under the names it replaces must be one the manifest of OUT's set records, with its size
+# and hash (`check_ours`); anything else (a file the user added, a symlink, a FIFO) is the user's,
+# and the run is refused (exit 5) naming it, with or without --overwrite. Names read back from OUT
+# (its manifest, a commit's) are data: only names of the set's vocabulary are accepted, never a
+# path; a manifest that does not validate is not pytfpol's and is never followed.
 
 OUTPUT_CHECKPOINT = layout.OUTPUT_CHECKPOINT_DIR
 # The output sets of `eval` and of `sweep`, each moved into place in this order (the report last).
@@ -341,7 +360,58 @@ SWEEP_OUTPUT_NAMES = (
 )
 PENDING_PREFIX = ".pending-"
 COMMIT_PREFIX = ".commit-"
-MANIFEST = ".manifest.json"
+MANIFEST = ".manifest.json"  # a commit's: what it sets and unsets, and the files it holds
+SET_MANIFEST = layout.SET_MANIFEST  # OUT's: the files of its output set, size and sha256
+KIND_EVAL, KIND_SWEEP = "eval", "sweep"
+SET_NAMES = {KIND_EVAL: OUTPUT_NAMES, KIND_SWEEP: SWEEP_OUTPUT_NAMES}
+# Every name an output set may set or unset in OUT: nothing else is ever replaced or removed.
+SET_VOCABULARY = tuple(
+    dict.fromkeys((*OUTPUT_NAMES, *SWEEP_OUTPUT_NAMES, layout.JOURNAL_DIR, SET_MANIFEST))
+)
+_COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+MAX_DEPTH = 12
+MAX_MANIFEST_BYTES = 64 << 20
+# The journal is written entry by entry, outside the set: its entries are ours by their name.
+JOURNAL_ENTRY = re.compile(rf"{layout.JOURNAL_DIR}/[0-9a-f]{{64}}\.json")
+# An OUT of pytfpol <= 0.2 has no manifest: there, a file is taken as ours only under a name
+# pytfpol writes (anything else, e.g. checkpoint/notes.txt, is the user's).
+_DIRS = r"(?:[A-Za-z0-9_][A-Za-z0-9_.-]*/){0,4}"
+LEGACY_FILE = re.compile(
+    r"(?:best/)?(?:"
+    rf"checkpoint/{_DIRS}(?:checkpoint|pytfpol-policy\.toml|[A-Za-z0-9_][A-Za-z0-9_.-]*"
+    r"\.(?:index|data-\d{5}-of-\d{5}))"
+    r"|videos/(?:best-step-\d+-)?episode-\d+\.(?:mp4|gif)"
+    r"|trajectories/episode-\d+\.npz"
+    rf"|tensorboard/{_DIRS}events\.out\.tfevents\.[A-Za-z0-9_.-]+"
+    r"|stats\.json|episodes\.csv|returns\.png|curve\.png|curve\.csv|sweep\.json)"
+)
+
+
+def set_kind(report_name: str) -> str:
+    """The kind of output set whose report is `report_name`."""
+    return KIND_SWEEP if report_name == layout.SWEEP_JSON else KIND_EVAL
+
+
+def replaced_names(kind: str) -> tuple:
+    """What a commit of `kind` sets or unsets: its own names and the other kind's (one kind of
+    result per OUT), the journal too for `eval` (a sweep's resume state)."""
+    names = [*SET_NAMES[kind], SET_MANIFEST]
+    names += [n for n in SET_VOCABULARY if n not in names]
+    return tuple(n for n in names if kind == KIND_EVAL or n != layout.JOURNAL_DIR)
+
+
+def valid_set_name(name: Any) -> bool:
+    """A name of the output set's vocabulary: relative, no '..', no absolute path, no empty or
+    hidden component, its first component one of SET_VOCABULARY."""
+    if not isinstance(name, str) or not name or name.startswith("/"):
+        return False
+    parts = name.split("/")
+    return (
+        len(parts) <= MAX_DEPTH
+        and parts[0] in SET_VOCABULARY
+        and all(_COMPONENT.fullmatch(p) for p in parts[1:])
+    )
 
 
 def stage_outputs(out: Path) -> Path:
@@ -356,13 +426,21 @@ def stage_outputs(out: Path) -> Path:
         ) from exc
 
 
-def commit_outputs(out: Path, stage: Path, names: tuple = OUTPUT_NAMES) -> None:
-    """Make the staged output set OUT's, as one unit (see above); `names` are the outputs of
-    the set (those not staged are removed from OUT)."""
+def commit_outputs(out: Path, stage: Path, kind: str = KIND_EVAL) -> None:
+    """Make the staged output set OUT's, as one unit (see above). What the set replaces or
+    removes in OUT is checked to be ours first (`check_ours`), before the commit point."""
     out, stage = Path(out), Path(stage)
-    present = [name for name in names if (stage / name).exists()]
-    manifest = {"set": present, "unset": [n for n in names if n not in present]}
+    names = SET_NAMES[kind]
+    present = [name for name in names if os.path.lexists(stage / name)]
     try:
+        files = _record(stage, present)
+        (stage / SET_MANIFEST).write_text(json.dumps({"version": 1, "kind": kind, "files": files}))
+        present.insert(max(len(present) - 1, 0), SET_MANIFEST)  # before the report
+        unset = [n for n in replaced_names(kind) if n not in present]
+        replaces = read_set_manifest(out)  # the set this one replaces (None: of pytfpol <= 0.2)
+        check_ours(out, [*present, *unset], [replaces])
+        manifest = {"kind": kind, "set": present, "unset": unset, "files": files}
+        manifest["replaces"] = replaces
         (stage / MANIFEST).write_text(json.dumps(manifest))
         for path in stage.rglob("*"):
             if path.is_file():
@@ -381,46 +459,263 @@ def commit_outputs(out: Path, stage: Path, names: tuple = OUTPUT_NAMES) -> None:
         ) from exc
 
 
-def apply_commit(out: Path, commit: Path) -> None:
-    """Move a committed output set into place; safe to repeat after an interruption."""
-    manifest = json.loads((commit / MANIFEST).read_text())
+def apply_commit(out: Path, commit: Path, manifest: Optional[dict] = None) -> None:
+    """Move a committed output set into place; safe to repeat after an interruption. Every
+    rename is relative to OUT's and the commit's directory descriptors, of names validated by
+    `read_commit_manifest`, so nothing outside OUT is reached and no symlink is followed."""
+    manifest = manifest or read_commit_manifest(commit)
+    if manifest is None:
+        raise OutputError(
+            f"--out {out}: {commit.name} is not an output set of pytfpol",
+            "remove it, or choose another --out",
+            path=commit,
+        )
+    out_fd = _open_dir(Path(out))
+    try:
+        commit_fd = _open_dir(Path(commit.name), out_fd)
+        try:
+            _apply(out_fd, commit, commit_fd, manifest)
+            os.fsync(out_fd)
+        finally:
+            os.close(commit_fd)
+        done = PENDING_PREFIX + "done-" + commit.name[len(COMMIT_PREFIX) :]
+        os.rename(commit.name, done, src_dir_fd=out_fd, dst_dir_fd=out_fd)  # applied: droppable
+    finally:
+        os.close(out_fd)
+    shutil.rmtree(Path(out) / done)  # a directory of ours, just renamed: rmtree follows no link
+
+
+def _apply(out_fd: int, commit: Path, commit_fd: int, manifest: dict) -> None:
     for name in manifest["set"]:
-        staged, target = commit / name, out / name
-        if not staged.exists() and not staged.is_symlink():
+        staged = _lstat(name, commit_fd)
+        if staged is None:
             continue  # moved by an earlier, interrupted apply
-        if staged.is_dir():
-            if target.exists():
-                os.rename(target, _aside(commit, name))
-            os.rename(staged, target)
+        if stat.S_ISDIR(staged.st_mode):
+            if _lstat(name, out_fd) is not None:
+                os.rename(
+                    name, _aside(commit, commit_fd, name), src_dir_fd=out_fd, dst_dir_fd=commit_fd
+                )
+            os.rename(name, name, src_dir_fd=commit_fd, dst_dir_fd=out_fd)
         else:
-            os.replace(staged, target)
+            os.replace(name, name, src_dir_fd=commit_fd, dst_dir_fd=out_fd)
     for name in manifest["unset"]:  # e.g. the checkpoint of an earlier run, after a failed run
-        target = out / name
-        if target.exists() or target.is_symlink():
-            os.rename(target, _aside(commit, name))
-    _fsync_dir(out)
-    shutil.rmtree(commit)
+        if _lstat(name, out_fd) is not None:
+            os.rename(
+                name, _aside(commit, commit_fd, name), src_dir_fd=out_fd, dst_dir_fd=commit_fd
+            )
 
 
-def _aside(commit: Path, name: str) -> Path:
-    aside = commit / f".old-{name}"
-    if aside.exists():
-        shutil.rmtree(aside) if aside.is_dir() else aside.unlink()
+def _aside(commit: Path, commit_fd: int, name: str) -> str:
+    """Where an old output goes until the commit directory is dropped."""
+    aside = f".old-{name}"
+    found = _lstat(aside, commit_fd)
+    if found is not None and stat.S_ISDIR(found.st_mode):  # from an earlier, interrupted apply
+        shutil.rmtree(commit / aside)  # rmtree never follows a link; no dir_fd before 3.11
+    elif found is not None:
+        os.unlink(aside, dir_fd=commit_fd)
     return aside
 
 
 def recover_outputs(out: Path) -> list[str]:
-    """Under the lock: roll a committed output set forward, drop an uncommitted one."""
-    done = []
-    for commit in sorted(Path(out).glob(COMMIT_PREFIX + "*")):
-        if commit.is_dir() and (commit / MANIFEST).is_file():
-            apply_commit(out, commit)
-            done.append(f"completed {commit.name}")
-    for leftover in [*Path(out).glob(PENDING_PREFIX + "*"), *Path(out).glob(COMMIT_PREFIX + "*")]:
-        if leftover.is_dir() and not leftover.is_symlink():
+    """Under the lock: roll a committed output set forward, drop an uncommitted one. A commit
+    directory whose manifest does not validate, or whose staged files are not the ones it
+    records, is not pytfpol's: it is left as it is, never followed."""
+    out, done = Path(out), []
+    for commit in sorted(out.glob(COMMIT_PREFIX + "*")):
+        if not _is_real_dir(commit):
+            continue
+        manifest = read_commit_manifest(commit)
+        current = read_set_manifest(out)
+        if manifest is None or current not in (None, manifest["replaces"], manifest["files"]):
+            done.append(f"left {commit.name}: not an output set of pytfpol for this OUT")
+            continue
+        mixed = [manifest["replaces"], manifest["files"]]  # an interrupted apply: old and new
+        check_ours(out, manifest["set"] + manifest["unset"], mixed)
+        apply_commit(out, commit, manifest)
+        done.append(f"completed {commit.name}")
+    for leftover in out.glob(PENDING_PREFIX + "*"):
+        if _is_real_dir(leftover):
             shutil.rmtree(leftover, ignore_errors=True)
             done.append(f"removed {leftover.name}")
     return done
+
+
+# ------------------------------------------------------------------------ manifests, read back
+
+
+def read_commit_manifest(commit: Path) -> Optional[dict]:
+    """A commit directory's manifest, when it is one pytfpol wrote: its names of the output
+    set's vocabulary, and the files still staged in it those it records. Else None."""
+    manifest = read_json_file(commit / MANIFEST)
+    if not isinstance(manifest, dict) or manifest.get("kind") not in SET_NAMES:
+        return None
+    lists = [manifest.get("set"), manifest.get("unset")]
+    if not all(isinstance(x, list) and all(valid_set_name(n) for n in x) for x in lists):
+        return None
+    names = manifest["set"] + manifest["unset"]
+    if any("/" in n for n in names) or len(set(names)) != len(names):
+        return None
+    files = _valid_files(manifest.get("files"))
+    replaces = manifest.get("replaces")
+    if files is None or (replaces is not None and _valid_files(replaces) is None):
+        return None
+    staged = [n for n in manifest["set"] if n != SET_MANIFEST]
+    if _foreign(commit, staged, [files], "") != []:
+        return None
+    return {**manifest, "files": files, "replaces": replaces}
+
+
+def read_set_manifest(out: Path) -> Optional[dict]:
+    """The files of OUT's output set as its manifest records them ({name: {size, sha256}}), or
+    None when there is none or it does not validate (then OUT is taken as of pytfpol <= 0.2)."""
+    manifest = read_json_file(Path(out) / SET_MANIFEST)
+    if not isinstance(manifest, dict) or manifest.get("kind") not in SET_NAMES:
+        return None
+    return _valid_files(manifest.get("files"))
+
+
+def set_kind_in(out: Path) -> Optional[str]:
+    """The kind of output set OUT holds ("eval", "sweep"), None when it holds none."""
+    manifest = read_json_file(Path(out) / SET_MANIFEST)
+    if isinstance(manifest, dict) and manifest.get("kind") in SET_NAMES:
+        return manifest["kind"]
+    for kind, report in ((KIND_SWEEP, layout.SWEEP_JSON), (KIND_EVAL, STATS_JSON)):
+        if os.path.lexists(Path(out) / report):
+            return kind
+    return None
+
+
+def _valid_files(files: Any) -> Optional[dict]:
+    if not isinstance(files, dict):
+        return None
+    for name, entry in files.items():
+        if not valid_set_name(name) or name == SET_MANIFEST or not isinstance(entry, dict):
+            return None
+        size, digest = entry.get("size"), entry.get("sha256")
+        if not isinstance(size, int) or size < 0 or not isinstance(digest, str):
+            return None
+        if not _SHA256.fullmatch(digest):
+            return None
+    return files
+
+
+def read_json_file(path: Path) -> Any:
+    """A small regular file's JSON, never through a symlink or from a FIFO; None if not."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MANIFEST_BYTES:
+            return None
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return json.loads(handle.read(MAX_MANIFEST_BYTES + 1))
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    finally:
+        os.close(fd)
+
+
+# ------------------------------------------------------------------------------ what is ours
+
+
+def check_ours(out: Path, names: Iterable[str], manifests: Optional[list] = None) -> None:
+    """Refuse (exit 5, naming it) when anything under `names` in OUT is not a file pytfpol
+    wrote: not recorded in OUT's manifest (or one of `manifests`) with that size and sha256, a
+    symlink, a FIFO, a device. Without a manifest, only the names pytfpol writes are ours."""
+    out = Path(out)
+    if manifests is None:
+        manifests = [read_set_manifest(out)]
+    found = _foreign(out, list(names), manifests, "")
+    if found:
+        first = out / found[0]
+        more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+        raise OutputError(
+            f"--out {out}: {first} is not a file pytfpol wrote{more}; pytfpol never replaces or "
+            "deletes it, even with --overwrite",
+            "move it out of the output directory, or choose another --out",
+            path=first,
+        )
+
+
+def _foreign(root: Path, names: list, manifests: list, prefix: str) -> list[str]:
+    """The paths under `names` in `root` that are not ours (see check_ours), relative to it."""
+    found = []
+    for name in names:
+        path, rel = root / name, f"{prefix}{name}"
+        try:
+            info = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        except OSError:
+            found.append(rel)
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            try:
+                children = sorted(os.listdir(path))
+            except OSError:
+                found.append(rel)
+                continue
+            found += _foreign(path, children, manifests, f"{rel}/")
+        elif not stat.S_ISREG(info.st_mode) or not _is_ours(path, rel, info, manifests):
+            found.append(rel)
+    return found
+
+
+def _is_ours(path: Path, rel: str, info: os.stat_result, manifests: list) -> bool:
+    if rel == SET_MANIFEST or JOURNAL_ENTRY.fullmatch(rel):
+        return True
+    known = [m for m in manifests if m is not None]
+    if len(known) < len(manifests) and LEGACY_FILE.fullmatch(rel):
+        return True  # OUT has no manifest (pytfpol <= 0.2): a name pytfpol writes is ours
+    entries = [m[rel] for m in known if rel in m and m[rel]["size"] == info.st_size]
+    return bool(entries) and _sha256(path) in {e["sha256"] for e in entries}
+
+
+def _record(stage: Path, names: list) -> dict:
+    """Each file under `names` in the stage: {relative name: {size, sha256}}."""
+    files = {}
+    for name in names:
+        top = stage / name
+        paths = [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.is_file())
+        for path in paths:
+            rel = path.relative_to(stage).as_posix()
+            files[rel] = {"size": path.stat().st_size, "sha256": _sha256(path)}
+    return files
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------- directory-relative operations
+
+
+def _open_dir(path: Path, dir_fd: Optional[int] = None) -> int:
+    """A directory's descriptor, never through a symlink."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    return os.open(path, flags, dir_fd=dir_fd)
+
+
+def _lstat(name: str, dir_fd: int) -> Optional[os.stat_result]:
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+
+
+def _is_real_dir(path: Path) -> bool:
+    """A directory itself, not a symlink to one."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _fsync_file(path: Path) -> None:
