@@ -13,8 +13,9 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
-from typing import Optional, Protocol
+from typing import Optional
 
+from pytfpol.commands.progress import NoProgress, Progress
 from pytfpol.errors import OutputError, interrupted, stopped_by
 from pytfpol.results import locking, output_checkpoint, recording, storage, write_failures
 from pytfpol.results.report import SCHEMA_VERSION, check_gates, finish_report, report_base
@@ -34,44 +35,6 @@ __all__ = [
 ]
 
 
-class Progress(Protocol):
-    """What the evaluation reports while it runs; `reporting` provides the rich one."""
-
-    def warn(self, message: str) -> None: ...
-
-    def stage(self, description: str) -> None: ...
-
-    def start(
-        self, total: int, description: str, max_episode_steps: Optional[int] = None
-    ) -> None: ...
-
-    def advance(self, result) -> None: ...  # a units.EpisodeRecord
-
-    def step(self, env_steps: int) -> None: ...
-
-    def stop(self) -> None: ...
-
-
-class _NoProgress:
-    def warn(self, message: str) -> None:
-        pass
-
-    def stage(self, description: str) -> None:
-        pass
-
-    def start(self, total: int, description: str, max_episode_steps: Optional[int] = None) -> None:
-        pass
-
-    def advance(self, result) -> None:
-        pass
-
-    def step(self, env_steps: int) -> None:
-        pass
-
-    def stop(self) -> None:
-        pass
-
-
 def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dict:
     """Run the episodes, write `stats.json`, `episodes.csv` and `checkpoint/`, return the report.
 
@@ -81,7 +44,7 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
     failure, `settings.timeout`, Ctrl-C or SIGTERM; the error is then raised with `.report` set.
     A run that fails before its first episode leaves no output directory behind it.
     """
-    progress = progress or _NoProgress()
+    progress = progress or NoProgress()
     deadline = None if settings.timeout is None else time.monotonic() + settings.timeout
     with interrupts.stop_on_signals():
         plan = plan_evaluation(settings)

@@ -57,9 +57,9 @@ def sweep(settings: SweepSettings, progress=None) -> dict:
     """Run the sweep, write its outputs, return `sweep.json`'s document. Raises (with `.report`
     set, after writing) InputError when a checkpoint could not be evaluated, Interrupted on
     Ctrl-C/SIGTERM; check the gates with `report.check_gates`."""
-    from pytfpol.api import _NoProgress
+    from pytfpol.commands.progress import NoProgress
 
-    progress = progress or _NoProgress()
+    progress = progress or NoProgress()
     with interrupts.stop_on_signals():
         plan = sweep_plan.plan_sweep(settings)
         for note in plan.notes:
