@@ -25,6 +25,7 @@ from click.testing import CliRunner
 
 from pytfpol import api
 from pytfpol.cli import main
+from pytfpol.commands.progress import NoProgress
 from pytfpol.errors import UsageError
 from pytfpol.formats import layout
 from pytfpol.running import sweep_plan
@@ -308,7 +309,7 @@ def test_damaged_checkpoint_in_the_middle_is_recorded_and_the_sweep_goes_on(dqn_
         assert [int(r["step"]) for r in csv.DictReader(handle)] == [10, 30]
 
 
-class DeletingProgress(api._NoProgress):
+class DeletingProgress(NoProgress):
     """Deletes a checkpoint's files when the first checkpoint starts loading: a training job's
     Checkpointer pruning old checkpoints (max_to_keep) while the sweep runs."""
 
@@ -341,7 +342,7 @@ def test_checkpoint_deleted_during_the_sweep_is_skipped_with_a_note(dqn_run, tmp
     assert document["complete"]
 
 
-class WatchProgress(api._NoProgress):
+class WatchProgress(NoProgress):
     """Training, seen by a watching sweep. A separate process writes checkpoints 40 and 50 with
     TF-Agents' Checkpointer (into a copy of the run); when the sweep first waits, step 50 appears
     whole and step 40 half-written (its data, no index yet); when it waits again, step 40's index
