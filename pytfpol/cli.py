@@ -142,7 +142,7 @@ EVAL_SECTIONS = {
         "allow_partial",
         "trusted_sha256",
     ),
-    "Environment": ("env_id", "env_kwargs", "max_episode_steps"),
+    "Environment": ("env_id", "env_kwargs", "max_episode_steps", "wrappers"),
     "Run": (
         "episodes",
         "seed",
@@ -327,7 +327,8 @@ RUN_OPTIONS = _options(
         "env_id",
         required=True,
         metavar="ID",
-        help="Gymnasium environment id, or module:ID.",
+        help="Gymnasium environment id, module:ID, FILE.json (a Gymnasium EnvSpec: what "
+        "env.spec.to_json() writes) or module:function returning a TF-Agents PyEnvironment.",
     ),
     click.option(
         "--episodes",
@@ -397,6 +398,15 @@ RUN_OPTIONS = _options(
         "--max-episode-steps",
         type=IntRange(min=1),
         help="Truncate episodes after this many steps.",
+    ),
+    click.option(
+        "--wrapper",
+        "wrappers",
+        multiple=True,
+        metavar="NAME[:K=V,...]",
+        help="Wrap the env with a Gymnasium wrapper by name (ClipReward, FrameStackObservation, "
+        "AtariPreprocessing, ...; repeatable, applied in order), or a preset: tf-agents-atari "
+        "(what TF-Agents' suite_atari builds: 84x84x4 uint8 frames, frame skip 4).",
     ),
     click.option(
         "--config",
@@ -506,6 +516,7 @@ def _eval_settings(policy_path: str, options: dict, **extra):
         seed=options["seed"],
         env_kwargs=parse_env_kwargs(options["env_kwargs"]),
         max_episode_steps=options["max_episode_steps"],
+        wrappers=options["wrappers"],
         policy=options["policy"],
         num_envs=options["num_envs"],
         out=options["out"],
@@ -906,6 +917,13 @@ def inspect_command(
 )
 @click.option("--env-kwargs", multiple=True, help="With --env: as for eval.")
 @click.option("--max-episode-steps", type=IntRange(min=1), help="With --env: as for eval.")
+@click.option(
+    "--wrapper",
+    "wrappers",
+    multiple=True,
+    metavar="NAME[:K=V,...]",
+    help="With --env: as for eval.",
+)
 @click.option("--num-envs", type=IntRange(min=1), help="With --env: as for eval.")
 @click.option(
     "--vector",
@@ -933,6 +951,7 @@ def compare_command(
     candidate_checkpoint: Optional[str],
     env_kwargs: tuple,
     max_episode_steps: Optional[int],
+    wrappers: tuple,
     num_envs: Optional[int],
     vector: str,
     verbose: bool,
@@ -956,6 +975,7 @@ def compare_command(
             "--candidate-checkpoint": candidate_checkpoint,
             "--env-kwargs": env_kwargs or None,
             "--max-episode-steps": max_episode_steps,
+            "--wrapper": wrappers or None,
             "--num-envs": num_envs,
         }
         given = [name for name, value in eval_only.items() if value is not None]
@@ -984,6 +1004,7 @@ def compare_command(
                 seed=seed,
                 env_kwargs=parse_env_kwargs(env_kwargs),
                 max_episode_steps=max_episode_steps,
+                wrappers=wrappers,
                 num_envs=num_envs,
                 vector=vector,
             )

@@ -16,6 +16,7 @@ either way.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -78,11 +79,9 @@ def settings_for(report: dict, record: dict, **recording) -> EvalSettings:
         path, checkpoint, config = policy["saved_model"], policy["checkpoint"], None
     return EvalSettings(
         policy_path=path,
-        env_id=env["id"],
         episodes=1,
         seed=record["seed"],
-        env_kwargs=dict(env.get("kwargs") or {}),
-        max_episode_steps=env.get("max_episode_steps"),
+        **recorded_env_settings(env),
         checkpoint=checkpoint,
         config=config,
         num_envs=1,
@@ -90,6 +89,19 @@ def settings_for(report: dict, record: dict, **recording) -> EvalSettings:
         allow_partial=bool(recorded.get("allow_partial", False)),
         **recording,
     )
+
+
+def recorded_env_settings(env: dict) -> dict:
+    """The EvalSettings fields that rebuild a report's env: its recorded Gymnasium EnvSpec
+    (wrappers and all) when there is one; else the id, kwargs, step limit and --wrappers."""
+    if env.get("spec"):
+        return {"env_id": env["id"], "env_spec": json.dumps(env["spec"])}
+    return {
+        "env_id": env["id"],
+        "env_kwargs": dict(env.get("kwargs") or {}),
+        "max_episode_steps": env.get("max_episode_steps"),
+        "wrappers": tuple(env.get("wrappers") or ()),
+    }
 
 
 def replay(
