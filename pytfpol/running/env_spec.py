@@ -236,6 +236,8 @@ def resolve_env(
         spec_json, source = read_spec_file(env_id), env_id
     if spec_json is not None:
         gym_spec = parse_spec(spec_json, source)
+        if source != env_id:
+            import_env_module(env_id)
         register_known_providers(gym_spec.id)
         registered = gym.registry.get(gym_spec.id)
         refuse_code_from_data(
@@ -259,12 +261,28 @@ def resolve_env(
     return EnvSpec(env_id, dict(kwargs), None, registered=base, wrappers=chain)
 
 
+def import_env_module(env_id: str) -> None:
+    """Import the module of a `module:ID` env id, which registers its envs (what
+    `gymnasium.make("module:ID")` does): the id the command line gave, or the id recorded for
+    that run when a report's env spec is rebuilt."""
+    module, sep, _ = env_id.rpartition(":")
+    if not sep:
+        return
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise InputError(
+            f"--env {env_id}: cannot import module {module!r} to register it ({one_line(exc)})",
+            "install the package that provides the environment; a module of your own must "
+            "be importable from the current directory or PYTHONPATH",
+        ) from exc
+
+
 def _registered(env_id: str) -> Any:
     """The registered Gymnasium EnvSpec of `env_id` (its module imported for module:ID)."""
     register_known_providers(env_id)
-    module, sep, name = env_id.rpartition(":")
-    if sep:
-        importlib.import_module(module)  # the command line named it
+    import_env_module(env_id)
+    name = env_id.rpartition(":")[2]
     try:
         return gym.spec(name)
     except gym.error.Error as exc:
