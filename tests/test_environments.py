@@ -274,6 +274,31 @@ def test_compare_refuses_runs_whose_env_specs_differ(early_runs):
     assert same.exit_code == 0, same.stderr
 
 
+def test_a_resumed_sweep_with_other_wrappers_evaluates_again(tmp_path):
+    """The journal keys results by the whole env spec: the same id with a wrapper more is
+    another env, evaluated again, not taken from the journal."""
+    out = tmp_path / "sweep"
+
+    def sweep(*extra) -> dict:
+        result = invoke("sweep", CARTPOLE_RUN.parent, "--env", "CartPole-v1", "--last", "1",
+                        "--episodes", "2", "--confirm-episodes", "0", "--out", out, "--json",
+                        "-q", *extra)  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    plain = sweep()
+    again = sweep()
+    clipped = sweep("--wrapper", "ClipReward:max_reward=0.5")
+    assert [e["reused"] for e in (plain, again, clipped) for e in e["checkpoints"]] == [
+        False,
+        True,
+        False,
+    ]
+    assert clipped["env"]["spec"]["additional_wrappers"][0]["name"] == "ClipReward"
+    for entry in clipped["checkpoints"][0]["episodes"]:
+        assert entry["return"] <= 0.5 * 500
+
+
 # ------------------------------------------------------------------------------------------
 # No code from data: an env spec file names only Gymnasium's, registered or pytfpol's code
 
@@ -355,18 +380,6 @@ def test_native_vectors_refuse_wrapped_envs(tmp_path):
                     "--wrapper", "ClipReward:max_reward=0.5", "--out", tmp_path / "run")  # fmt: skip
     assert result.exit_code == 2, result.stderr
     assert "--vector native" in result.stderr
-
-
-def test_spec_files_stay_out_of_the_cli_import():
-    """`import pytfpol.cli` stays free of Gymnasium and TensorFlow (they come with a run)."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, pytfpol.cli; print(any(m in sys.modules for m in ('gymnasium', 'tensorflow')))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
-    assert done.stdout.strip() == "False", done.stderr
 
 
 def test_atari_is_installed_with_its_roms():

@@ -570,6 +570,14 @@ MUTANTS = [
         ),
     ),
     Mutant(
+        "sweep-journal-ignores-env-spec",
+        "a resumed sweep with another env (other wrappers) evaluates again",
+        "pytfpol/sweep.py",
+        '                "env_spec": self.plan.recorded_env,  # wrappers and all: another env re-runs',
+        '                "env_spec": None,',
+        (ENVS + "test_a_resumed_sweep_with_other_wrappers_evaluates_again",),
+    ),
+    Mutant(
         "compare-ignores-env-spec",
         "compare refuses two reports whose env specs differ, not only their ids",
         "pytfpol/compare.py",
