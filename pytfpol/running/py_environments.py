@@ -12,6 +12,7 @@ any episode: its episodes could not be reproduced from --seed. No TensorFlow is 
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any, Optional
 
 import gymnasium as gym
@@ -39,9 +40,12 @@ def factory_of(env_id: str) -> Optional[Any]:
     return candidate
 
 
-def make(env_id: str, kwargs: dict, render_mode: Optional[str] = None) -> gym.Env:
-    """Call the factory `env_id` names (with `kwargs`) and show its PyEnvironment as a
-    Gymnasium env; InputError when it returns something else or cannot be seeded."""
+def make(env_id: str, kwargs: dict) -> gym.Env:
+    """Call the factory `env_id` names (with `kwargs`, but `render_mode`: the adapter's, set by
+    --video) and show its PyEnvironment as a Gymnasium env; InputError when it returns
+    something else or cannot be seeded."""
+    kwargs = dict(kwargs)
+    render_mode = kwargs.pop("render_mode", None)
     factory = factory_of(env_id)
     if factory is None:
         raise InputError(
@@ -92,7 +96,9 @@ class PyEnvironmentAsGym(gym.Env):
 
     def seed_episode(self, seed: int) -> None:
         try:
-            self._env.seed(int(seed))
+            with warnings.catch_warnings():  # gym 0.23 calls its own seed() deprecated
+                warnings.simplefilter("ignore")
+                self._env.seed(int(seed))
         except NotImplementedError as exc:
             raise InputError(
                 f"--env {self._name}: {type(self._env).__name__} cannot be seeded "
