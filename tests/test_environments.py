@@ -245,6 +245,21 @@ def test_wrappers_by_name_apply_in_order_and_are_recorded(tmp_path):
     ]
 
 
+def test_a_wrapper_with_a_lambda_cannot_be_recorded_and_says_so():
+    import gymnasium as gym
+
+    from pytfpol.running.env_spec import EnvSpec, record_env
+
+    env = gym.wrappers.TransformReward(gym.make("CartPole-v1"), lambda r: 2 * r)
+    try:
+        recorded, why_not = record_env(env, EnvSpec("CartPole-v1"))
+    finally:
+        env.close()
+    assert recorded is None
+    assert why_not.startswith("the env cannot be recorded as a Gymnasium EnvSpec")
+    assert "replay, compare and --env FILE.json cannot rebuild it" in why_not
+
+
 def test_an_unknown_wrapper_is_a_usage_error_with_suggestions(tmp_path):
     result = invoke("eval", CARTPOLE_RUN, "--env", "CartPole-v1", "--wrapper", "ClipRewards",
                     "--out", tmp_path / "run")  # fmt: skip

@@ -146,10 +146,6 @@ class Preflight:
     notes: tuple[str, ...]
     recorded: Optional[dict] = None  # the env as Gymnasium records it (EnvSpec JSON), if it can
 
-    @property
-    def spec(self) -> Optional[dict]:
-        return self.recorded
-
 
 def preflight(spec: EnvSpec) -> Preflight:
     """Make the env once (no TensorFlow needed): errors surface at once, and the id Gymnasium
