@@ -122,6 +122,7 @@ Examples:
   pytfpol eval train/policies --env CartPole-v1 --step 20000 --json
   pytfpol eval train/policy --env Pendulum-v1 --config tf-agents-sac-v2-actor
   pytfpol eval POLICY --env CartPole-v1 --min-return 475 -q   # a CI gate
+  pytfpol eval POLICY --env BreakoutNoFrameskip-v4 --wrapper tf-agents-atari
   pytfpol eval POLICY --env CartPole-v1 --backend ray --ray-address HEAD:6379
 """
 
