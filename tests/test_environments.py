@@ -179,6 +179,21 @@ def test_the_table_says_identical_episodes_are_one_sample(preset_run):
     assert rows["mean return 95% CI"] == "- (all episodes identical: one sample)"
 
 
+def test_a_gate_on_an_interval_of_identical_episodes_fails_saying_why():
+    from pytfpol.config import EvalSettings
+    from pytfpol.results.report import finish_report
+    from pytfpol.running.units import EpisodeRecord
+
+    settings = EvalSettings("policy", BREAKOUT, episodes=6, gates=("mean_return_ci_low>=0",))
+    same = [EpisodeRecord(i, i, 2.0, 200, False, True, fingerprint=7) for i in range(6)]
+    report = finish_report({"warnings": []}, settings, same, None, 0.0, 1.0)
+    (gate,) = report["gates"]
+    assert not gate["passed"] and gate["value"] is None
+    assert (
+        gate["reason"] == "mean_return_ci_low has no value: all episodes are identical (one sample)"
+    )
+
+
 def test_different_episodes_of_equal_returns_are_not_called_identical(tmp_path):
     """A CartPole policy that reaches 500 on every seed: equal returns and lengths, different
     episodes (other first observations): intervals as usual."""

@@ -144,6 +144,12 @@ def finish_report(
         "steps_per_second": round(steps / run_seconds, 1) if run_seconds > 0 else None,
     }
     report["gates"] = gates.evaluate(settings.all_gates, report["summary"], error is None)
+    if report["statistics"]["identical_episodes"]:
+        for gate in report["gates"]:
+            if gate["value"] is None and gate["statistic"] in ONE_SAMPLE_FIELDS:
+                gate["reason"] = (
+                    f"{gate['statistic']} has no value: all episodes are identical (one sample)"
+                )
     report["passed"] = error is None and all(g["passed"] for g in report["gates"])
     return report
 
