@@ -304,6 +304,22 @@ def test_compare_refuses_runs_whose_env_specs_differ(early_runs):
     assert same.exit_code == 0, same.stderr
 
 
+def test_worker_processes_make_the_wrapped_env(early_runs, tmp_path):
+    """--vector async: each worker process makes the env from the pickled spec, wrappers and
+    all: the same episodes as in this process."""
+    report = evaluate(CARTPOLE_RUN, "--checkpoint", EARLY, "--env", "CartPole-v1",
+                      "--wrapper", "ClipReward:max_reward=0.5", "--vector", "async",
+                      "--num-envs", "3", "--episodes", "6", "--out", tmp_path / "run")  # fmt: skip
+    assert outcomes(report) == outcomes(early_runs["clipped"])
+    assert report["env"]["spec"] == early_runs["clipped"]["env"]["spec"]
+
+
+def test_compare_takes_wrapper_only_with_env(early_runs):
+    plain = early_runs["plain"]["output"]["dir"]
+    result = invoke("compare", plain, plain, "--wrapper", "ClipReward:max_reward=0.5")
+    assert result.exit_code == 2 and "--wrapper: only with --env" in result.stderr
+
+
 def test_a_resumed_sweep_with_other_wrappers_evaluates_again(tmp_path):
     """The journal keys results by the whole env spec: the same id with a wrapper more is
     another env, evaluated again, not taken from the journal."""
