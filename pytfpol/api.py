@@ -123,7 +123,14 @@ def _evaluate_locked(plan: Plan, out: Path, progress, deadline, history):
             loaded = worker.loaded
             load_seconds = time.perf_counter() - started
             base = report_base(
-                settings, plan.source, loaded, out, plan.env.env_id, plan.notes, plan.checked
+                settings,
+                plan.source,
+                loaded,
+                out,
+                plan.env.env_id,
+                plan.notes,
+                plan.checked,
+                plan.recorded_env,
             )
             progress.start(settings.episodes, plan.env.env_id, plan.max_episode_steps)
             recorder = recording.Recorder(

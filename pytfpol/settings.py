@@ -29,6 +29,8 @@ class EvalSettings:
     seed: int = 0
     env_kwargs: Mapping[str, Any] = field(default_factory=dict)
     max_episode_steps: Optional[int] = None
+    wrappers: tuple = ()  # --wrapper NAME[:key=value,...] or a preset, applied in order
+    env_spec: Optional[str] = None  # a recorded Gymnasium EnvSpec (JSON): the env itself
     policy: Optional[str] = None  # a Learner root's SavedModel: greedy (default), collect, policy
     checkpoint: Optional[str] = None
     num_envs: Optional[int] = None  # None: chosen from the episode count
@@ -91,6 +93,7 @@ class EvalSettings:
                 )
         if not self.env_id:
             raise UsageError("--env is empty", "name a Gymnasium environment, e.g. CartPole-v1")
+        object.__setattr__(self, "wrappers", tuple(self.wrappers))
         if self.timeout is not None and (
             isinstance(self.timeout, bool)
             or not isinstance(self.timeout, (int, float))

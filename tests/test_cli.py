@@ -211,12 +211,19 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
         "dataset": None,
     }
     assert report["warnings"] == []
-    assert report["env"] == {
+    env = dict(report["env"])
+    spec = env.pop("spec")  # the whole env as Gymnasium records it (tests/test_environments.py)
+    assert env == {
         "id": countdown_env.ENV_ID,
         "requested_id": countdown_env.ENV_ID,
         "kwargs": {},
         "max_episode_steps": None,
+        "wrappers": [],
     }
+    assert (spec["id"], spec["entry_point"]) == (
+        countdown_env.ENV_ID,
+        "tests.countdown_env:CountdownEnv",
+    )
     assert set(report["versions"]) >= {"pytfpol", "tensorflow", "tf_agents", "gymnasium"}
     assert report["versions"]["tf_agents"] == "0.19.0"
     on_disk = json.loads((out / "stats.json").read_text())

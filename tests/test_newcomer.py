@@ -145,7 +145,7 @@ def test_step_and_checkpoint_pick_what_eval_evaluates(artifacts, tmp_path):
     [
         ("CartPole-v2", (), 3, "--env CartPole-v2: no such Gymnasium environment", "CartPole-v1"),
         ("CartPole-v1", ("--env-kwargs", "gravity=3"), 2, "--env-kwargs", "gravity"),
-        ("ALE/Pong-v5", (), 3, "--env ALE/Pong-v5", "ALE"),
+        ("Retro/Pong-v5", (), 3, "--env Retro/Pong-v5", "Retro"),  # ALE/ is installed now
     ],
 )
 def test_env_mistakes_are_reported_before_tensorflow_is_imported(

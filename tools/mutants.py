@@ -32,6 +32,7 @@ NONFINITE = "tests/test_nonfinite.py::"
 PROMISES = "tests/test_sweep_promises.py::"
 INPUT = "tests/test_input_files.py::"
 OUT_SET = "tests/test_output_set.py::"
+ENVS = "tests/test_environments.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -237,8 +238,8 @@ MUTANTS = [
         "requested-env-id-recorded",
         "the report records the env id Gymnasium really made",
         "pytfpol/running/plan.py",
-        "    env = EnvSpec(made.made_id, spec.kwargs, spec.max_episode_steps)",
-        "    env = EnvSpec(spec.env_id, spec.kwargs, spec.max_episode_steps)",
+        "    env = dataclasses.replace(spec, env_id=made.made_id)",
+        "    env = spec",
         (
             "tests/test_newcomer.py::test_an_unversioned_env_id_records_the_id_made_and_warns_plainly",
         ),
@@ -366,9 +367,8 @@ MUTANTS = [
         "journal-key-ignores-the-episodes",
         "a sweep with other settings reuses nothing from the journal",
         "pytfpol/commands/sweep.py",
-        '                "max_episode_steps": base.max_episode_steps,\n'
-        '                "episodes": base.episodes,\n',
-        '                "max_episode_steps": base.max_episode_steps,\n',
+        '  # wrappers and all: another env re-runs\n                "episodes": base.episodes,\n',
+        "  # wrappers and all: another env re-runs\n",
         (
             "tests/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
         ),
@@ -752,8 +752,8 @@ MUTANTS = [
         "env-id-unchecked",
         "the module of a module:ID env id a file names is checked before Gymnasium sees the id",
         "pytfpol/running/plan.py",
-        "    check_env_import(settings)\n    spec = EnvSpec(",
-        "    spec = EnvSpec(",
+        "    check_env_import(settings)\n    spec = env_spec_for(settings)",
+        "    spec = env_spec_for(settings)",
         (NOCODE + "test_replay_imports_no_module_a_recorded_env_id_names",),
     ),
     Mutant(
@@ -914,11 +914,8 @@ MUTANTS = [
         "journal-key-without-env-kwargs",
         "the sweep journal key depends on the env's kwargs",
         "pytfpol/commands/sweep.py",
-        '                "kwargs": dict(base.env_kwargs),\n'
-        '                "max_episode_steps": base.max_episode_steps,\n'
-        '                "episodes": base.episodes,',
-        '                "max_episode_steps": base.max_episode_steps,\n'
-        '                "episodes": base.episodes,',
+        '                "kwargs": dict(base.env_kwargs),\n',
+        "",
         (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
     ),
     Mutant(
@@ -958,6 +955,117 @@ MUTANTS = [
     # --- issue 24 environments ---
     # (this part's mutants go below)
     #
+    Mutant(
+        "atari-preset-noop-starts",
+        "the tf-agents-atari preset is TF-Agents' suite_atari: no noop starts",
+        "pytfpol/running/wrappers.py",
+        '                "noop_max": 0,',
+        '                "noop_max": 30,',
+        (ENVS + "test_tf_agents_atari_preset_is_suite_atari_with_frame_stack",),
+    ),
+    Mutant(
+        "atari-preset-channels-first",
+        "the tf-agents-atari preset stacks frames channels last, (84, 84, 4) uint8",
+        "pytfpol/running/wrappers.py",
+        '        Wrapper("ChannelsLast", f"{OWN_WRAPPERS_MODULE}:ChannelsLast", {}),\n',
+        "",
+        (ENVS + "test_tf_agents_atari_preset_is_suite_atari_with_frame_stack",),
+    ),
+    Mutant(
+        "atari-preset-limit-in-frames",
+        "the preset's step limit counts agent steps, outside the frame skip (AtariTimeLimit)",
+        "pytfpol/running/env_spec.py",
+        "    return EnvSpec(env_id, dict(kwargs), None, registered=base, wrappers=chain)",
+        "    chain, _ = resolve_wrappers(tuple(wrappers), None)\n"
+        "    return EnvSpec(env_id, dict(kwargs), limit, registered=base, wrappers=chain)",
+        (ENVS + "test_tf_agents_atari_preset_is_suite_atari_with_frame_stack",),
+    ),
+    Mutant(
+        "time-limit-recorded-as-max-episode-steps",
+        "--wrapper TimeLimit is recorded where it stands, not as the env's max_episode_steps",
+        "pytfpol/running/wrappers.py",
+        "    spec = gym.Wrapper.spec  # the generic recording, not TimeLimit's max_episode_steps\n",
+        "",
+        (ENVS + "test_wrappers_by_name_apply_in_order_and_are_recorded",),
+    ),
+    Mutant(
+        "env-spec-not-recorded",
+        "the report records the whole env (EnvSpec JSON) and --env FILE.json rebuilds it",
+        "pytfpol/results/report.py",
+        '        "spec": recorded_env,',
+        '        "spec": None,',
+        (
+            ENVS + "test_env_spec_json_rebuilds_the_recorded_env",
+            ENVS + "test_wrappers_by_name_apply_in_order_and_are_recorded",
+        ),
+    ),
+    Mutant(
+        "sweep-journal-ignores-env-spec",
+        "a resumed sweep with another env (other wrappers) evaluates again",
+        "pytfpol/commands/sweep.py",
+        '                "env_spec": self.plan.recorded_env,  # wrappers and all: another env re-runs',
+        '                "env_spec": None,',
+        (ENVS + "test_a_resumed_sweep_with_other_wrappers_evaluates_again",),
+    ),
+    Mutant(
+        "compare-ignores-env-spec",
+        "compare refuses two reports whose env specs differ, not only their ids",
+        "pytfpol/commands/compare.py",
+        "    _check_same_env_spec(baseline, candidate)\n",
+        "",
+        (ENVS + "test_compare_refuses_runs_whose_env_specs_differ",),
+    ),
+    Mutant(
+        "env-spec-file-imports-code",
+        "an env spec file's entry points never import a module pytfpol does not trust",
+        "pytfpol/running/wrappers.py",
+        "    if unsafe:\n        raise UsageError(",
+        "    if False:\n        raise UsageError(",
+        (ENVS + "test_env_spec_file_naming_other_code_is_refused_without_importing_it",),
+    ),
+    Mutant(
+        "no-atari-preset-hint",
+        "an (84, 84, 4) uint8 policy on raw frames is refused with the preset's hint",
+        "pytfpol/running/envs.py",
+        '            _atari_hint(policy_specs["observation"])\n            or ',
+        "            ",
+        (ENVS + "test_an_atari_policy_on_raw_frames_is_refused_with_the_preset_hint",),
+    ),
+    Mutant(
+        "identical-episodes-not-said",
+        "a run whose episodes are all the same says so and gives no interval",
+        "pytfpol/results/report.py",
+        "    return len(prints) > 1 and None not in prints and len(set(prints)) == 1",
+        "    return False",
+        (
+            ENVS
+            + "test_atari_policy_runs_on_breakout_with_the_preset_and_says_episodes_are_identical",
+        ),
+    ),
+    Mutant(
+        "identical-by-outcome-only",
+        "episodes of equal returns and lengths from other starts are not called identical",
+        "pytfpol/running/evaluation.py",
+        "    return zlib.crc32(outcome, lane.observation_crc(row, int(lane.first_crc[row])))",
+        "    return zlib.crc32(outcome)",
+        (ENVS + "test_different_episodes_of_equal_returns_are_not_called_identical",),
+    ),
+    Mutant(
+        "py-environment-not-seeded",
+        "a PyEnvironment factory's episode i is seeded with S+i",
+        "pytfpol/running/py_environments.py",
+        "        if seed is not None:\n            self.seed_episode(seed)\n",
+        "",
+        (ENVS + "test_pyenvironment_factory_is_seeded_per_episode",),
+    ),
+    Mutant(
+        "unseedable-py-environment-accepted",
+        "a PyEnvironment that cannot be seeded is refused before any episode (exit 3)",
+        "pytfpol/running/py_environments.py",
+        "        self.seed_episode(0)  # refused here, before any episode, when it cannot be seeded\n",
+        "",
+        (ENVS + "test_pyenvironment_that_cannot_be_used_is_refused_before_any_episode",),
+    ),
     # --- issue 24 networks ---
     # (this part's mutants go below)
     Mutant(

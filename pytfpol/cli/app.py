@@ -126,6 +126,7 @@ Examples:
   pytfpol eval train/policies --env CartPole-v1 --step 20000 --json
   pytfpol eval train/policy --env Pendulum-v1 --config tf-agents-sac-v2-actor
   pytfpol eval POLICY --env CartPole-v1 --min-return 475 -q   # a CI gate
+  pytfpol eval POLICY --env BreakoutNoFrameskip-v4 --wrapper tf-agents-atari
   pytfpol eval POLICY --env CartPole-v1 --backend ray --ray-address HEAD:6379
 """
 
@@ -147,7 +148,7 @@ EVAL_SECTIONS = {
         "allow_partial",
         "trusted_sha256",
     ),
-    "Environment": ("env_id", "env_kwargs", "max_episode_steps"),
+    "Environment": ("env_id", "env_kwargs", "max_episode_steps", "wrappers"),
     "Run": (
         "episodes",
         "seed",
@@ -334,7 +335,8 @@ RUN_OPTIONS = _options(
         "env_id",
         required=True,
         metavar="ID",
-        help="Gymnasium environment id, or module:ID.",
+        help="Gymnasium environment id, module:ID, FILE.json (a Gymnasium EnvSpec: what "
+        "env.spec.to_json() writes) or module:function returning a TF-Agents PyEnvironment.",
     ),
     click.option(
         "--episodes",
@@ -404,6 +406,15 @@ RUN_OPTIONS = _options(
         "--max-episode-steps",
         type=IntRange(min=1),
         help="Truncate episodes after this many steps.",
+    ),
+    click.option(
+        "--wrapper",
+        "wrappers",
+        multiple=True,
+        metavar="NAME[:K=V,...]",
+        help="Wrap the env with a Gymnasium wrapper by name (ClipReward, FrameStackObservation, "
+        "AtariPreprocessing, ...; repeatable, applied in order), or a preset: tf-agents-atari "
+        "(what TF-Agents' suite_atari builds: 84x84x4 uint8 frames, frame skip 4).",
     ),
     click.option(
         "--config",
@@ -514,6 +525,7 @@ def _eval_settings(policy_path: str, options: dict, **extra):
         seed=options["seed"],
         env_kwargs=parse_env_kwargs(options["env_kwargs"]),
         max_episode_steps=options["max_episode_steps"],
+        wrappers=options["wrappers"],
         policy=options["policy"],
         num_envs=options["num_envs"],
         out=options["out"],
@@ -918,6 +930,13 @@ def inspect_command(
 )
 @click.option("--env-kwargs", multiple=True, help="With --env: as for eval.")
 @click.option("--max-episode-steps", type=IntRange(min=1), help="With --env: as for eval.")
+@click.option(
+    "--wrapper",
+    "wrappers",
+    multiple=True,
+    metavar="NAME[:K=V,...]",
+    help="With --env: as for eval.",
+)
 @click.option("--num-envs", type=IntRange(min=1), help="With --env: as for eval.")
 @click.option(
     "--vector",
@@ -946,6 +965,7 @@ def compare_command(
     candidate_checkpoint: Optional[str],
     env_kwargs: tuple,
     max_episode_steps: Optional[int],
+    wrappers: tuple,
     num_envs: Optional[int],
     vector: str,
     allow_code: bool,
@@ -971,6 +991,7 @@ def compare_command(
             "--candidate-checkpoint": candidate_checkpoint,
             "--env-kwargs": env_kwargs or None,
             "--max-episode-steps": max_episode_steps,
+            "--wrapper": wrappers or None,
             "--num-envs": num_envs,
             "--allow-code": allow_code or None,
         }
@@ -1000,6 +1021,7 @@ def compare_command(
                 seed=seed,
                 env_kwargs=parse_env_kwargs(env_kwargs),
                 max_episode_steps=max_episode_steps,
+                wrappers=wrappers,
                 num_envs=num_envs,
                 vector=vector,
                 allow_code=allow_code,

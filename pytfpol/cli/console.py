@@ -213,16 +213,17 @@ def _eval_rows(report: dict) -> list[tuple[str, str]]:
         ("train step", _fmt(policy["train_step"])),
         ("actions", "sampled (seeded by --seed)" if policy.get("stochastic") else "greedy"),
         ("env", env["id"] + (f" {json.dumps(env['kwargs'])}" if env["kwargs"] else "")),
-        ("episodes", f"{summary['episodes']} (seeds {_seed_range(report)})"),
+        ("episodes", f"{summary['episodes']} (seeds {_seed_range(report)})" + _identical(report)),
         (
             "mean return",
             f"{_fmt(summary['mean_return'])} {plus_minus} {_fmt(summary['std_return'])} (std)",
         ),
     ]
     level = (report.get("statistics") or {}).get("confidence_level", 0.95)
-    rows.append(_interval_row(f"mean return {level:.0%} CI", summary, "mean_return"))
+    identical = bool((report.get("statistics") or {}).get("identical_episodes"))
+    rows.append(_interval_row(f"mean return {level:.0%} CI", summary, "mean_return", identical))
     rows.append(("IQM return", _fmt(summary.get("iqm_return"))))
-    rows.append(_interval_row(f"IQM return {level:.0%} CI", summary, "iqm_return"))
+    rows.append(_interval_row(f"IQM return {level:.0%} CI", summary, "iqm_return", identical))
     rows += [
         ("median return", _fmt(summary["median_return"])),
         (
@@ -352,8 +353,17 @@ def _print_rows(title: str, rows: list, console: Console) -> None:
     console.print(table)
 
 
-def _interval_row(label: str, summary: dict, key: str) -> tuple[str, str]:
+def _identical(report: dict) -> str:
+    """The episodes row's warning when every episode was the same (see report.all_identical)."""
+    if not (report.get("statistics") or {}).get("identical_episodes"):
+        return ""
+    return ": ALL IDENTICAL, one sample (the env ignores the seed; see the warning)"
+
+
+def _interval_row(label: str, summary: dict, key: str, identical: bool = False) -> tuple[str, str]:
     low, high = summary.get(f"{key}_ci_low"), summary.get(f"{key}_ci_high")
+    if identical:
+        return label, "- (all episodes identical: one sample)"
     if low is None:
         return label, "- (intervals need 5 or more episodes)"
     return label, f"[{_fmt(low)}, {_fmt(high)}]"

@@ -88,8 +88,26 @@ def _env_key(report: dict) -> tuple:
     env = report["env"]
     return (
         env.get("id"),
+        json.dumps(env.get("spec"), sort_keys=True),
         json.dumps(env.get("kwargs") or {}, sort_keys=True),
         env.get("max_episode_steps"),
+    )
+
+
+def _check_same_env_spec(baseline: dict, candidate: dict) -> None:
+    """Refuse (exit 2) two runs whose recorded envs differ anywhere (kwargs, step limit, a
+    wrapper or its kwargs), not only in their ids. Reports without a recorded spec (older
+    pytfpol, PyEnvironments) are compared by id, kwargs and step limit (`_env_key`)."""
+    b_spec, c_spec = baseline["env"].get("spec"), candidate["env"].get("spec")
+    if b_spec is None or c_spec is None or b_spec == c_spec:
+        return
+    differing = sorted(k for k in set(b_spec) | set(c_spec) if b_spec.get(k) != c_spec.get(k))
+    key = differing[0]
+    raise UsageError(
+        f"different environments: the env specs of baseline and candidate differ in {key} "
+        f"(baseline {json.dumps(b_spec.get(key))}, candidate {json.dumps(c_spec.get(key))})",
+        "compare runs of the same env, kwargs, step limit and wrappers "
+        "(stats.json's env.spec records them)",
     )
 
 
@@ -133,6 +151,7 @@ def compare_reports(
             f"{candidate['env']['id']}",
             "compare runs of the same env id",
         )
+    _check_same_env_spec(baseline, candidate)
     b_seeds, b_returns = _returns(baseline)
     c_seeds, c_returns = _returns(candidate)
     for name, values, report in (

@@ -16,6 +16,7 @@ either way.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from pathlib import Path
@@ -92,11 +93,9 @@ def settings_for(
         path, checkpoint, config = policy["saved_model"], policy["checkpoint"], None
     return EvalSettings(
         policy_path=path,
-        env_id=env["id"],
         episodes=1,
         seed=record["seed"],
-        env_kwargs=dict(env.get("kwargs") or {}),
-        max_episode_steps=env.get("max_episode_steps"),
+        **recorded_env_settings(env),
         checkpoint=checkpoint,
         config=config,
         num_envs=1,
@@ -107,6 +106,19 @@ def settings_for(
         config_named_in=stats,
         **recording,
     )
+
+
+def recorded_env_settings(env: dict) -> dict:
+    """The EvalSettings fields that rebuild a report's env: its recorded Gymnasium EnvSpec
+    (wrappers and all) when there is one; else the id, kwargs, step limit and --wrappers."""
+    if env.get("spec"):
+        return {"env_id": env["id"], "env_spec": json.dumps(env["spec"])}
+    return {
+        "env_id": env["id"],
+        "env_kwargs": dict(env.get("kwargs") or {}),
+        "max_episode_steps": env.get("max_episode_steps"),
+        "wrappers": tuple(env.get("wrappers") or ()),
+    }
 
 
 def replay(

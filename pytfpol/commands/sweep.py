@@ -401,6 +401,7 @@ class Sweeper:
                 "env": self.plan.env.env_id,
                 "kwargs": dict(base.env_kwargs),
                 "max_episode_steps": base.max_episode_steps,
+                "env_spec": self.plan.recorded_env,  # wrappers and all: another env re-runs
                 "episodes": base.episodes,
                 "seed": base.seed,
                 "stochastic": base.stochastic,
@@ -547,7 +548,14 @@ class Sweeper:
         staged = output_checkpoint.write(loaded, directory, records, None)
         best_settings = dataclasses.replace(base, policy_path=run.path, step=entry["step"])
         document = report.report_base(
-            best_settings, source, loaded, directory, self.plan.env.env_id, (), checked
+            best_settings,
+            source,
+            loaded,
+            directory,
+            self.plan.env.env_id,
+            (),
+            checked,
+            self.plan.recorded_env,
         )
         document["output"]["checkpoint"] = staged
         document = report.finish_report(document, best_settings, records, None, 0.0, 0.0)
@@ -633,12 +641,7 @@ class Sweeper:
                 "policy": base.policy,
                 "stochastic": base.stochastic,
             },
-            "env": {
-                "id": self.plan.env.env_id,
-                "requested_id": base.env_id,
-                "kwargs": dict(base.env_kwargs),
-                "max_episode_steps": base.max_episode_steps,
-            },
+            "env": report.env_block(base, self.plan.env.env_id, self.plan.recorded_env),
             "settings": {
                 "episodes": base.episodes,
                 "seed": base.seed,

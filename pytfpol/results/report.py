@@ -32,9 +32,11 @@ def report_base(
     env_id: str,
     notes: tuple = (),
     checked=None,
+    recorded_env: Optional[dict] = None,
 ) -> dict:
     """Everything known once the policy is loaded; episodes and summary come later. `checked`
-    (the validated inputs) gives the digests of the checkpoint files already read."""
+    (the validated inputs) gives the digests of the checkpoint files already read;
+    `recorded_env` is the env as Gymnasium records it (see `env_block`)."""
     known = checked.file_digests() if checked is not None else None
     return {
         "schema_version": SCHEMA_VERSION,
@@ -71,12 +73,7 @@ def report_base(
             # every file the policy was loaded from, with its sha256 (checked by replay)
             "files": provenance.fingerprints(source, loaded.config_path, known),
         },
-        "env": {
-            "id": env_id,
-            "requested_id": settings.env_id,
-            "kwargs": dict(settings.env_kwargs),
-            "max_episode_steps": settings.max_episode_steps,
-        },
+        "env": env_block(settings, env_id, recorded_env),
         "settings": {
             "episodes": settings.episodes,
             "seed": settings.seed,
@@ -105,6 +102,22 @@ def report_base(
     }
 
 
+def env_block(settings: EvalSettings, env_id: str, recorded_env: Optional[dict]) -> dict:
+    """The report's `env`: the id made, what was asked (id or file, kwargs, step limit,
+    --wrapper), and `spec`, the whole env as Gymnasium records it (`env.spec.to_json()`: id,
+    entry point, kwargs, step limit, every wrapper with its kwargs; null when it cannot be
+    recorded, e.g. a lambda in a wrapper's kwargs), from which replay, compare, a resumed sweep
+    and `--env` given that JSON rebuild the same env."""
+    return {
+        "id": env_id,
+        "requested_id": settings.env_id,
+        "kwargs": dict(settings.env_kwargs),
+        "max_episode_steps": settings.max_episode_steps,
+        "wrappers": [str(w) for w in settings.wrappers],
+        "spec": recorded_env,
+    }
+
+
 def finish_report(
     base: dict,
     settings: EvalSettings,
@@ -122,6 +135,8 @@ def finish_report(
     report["error"] = (
         None if error is None else {"message": error.message, "exit_code": error.exit_code}
     )
+    if report["statistics"]["identical_episodes"]:
+        report["warnings"] = [*report.get("warnings", []), identical_note(len(results))]
     steps = report["summary"]["total_steps"]
     report["timing"] = {
         "load_seconds": round(load_seconds, 3),
@@ -129,6 +144,12 @@ def finish_report(
         "steps_per_second": round(steps / run_seconds, 1) if run_seconds > 0 else None,
     }
     report["gates"] = gates.evaluate(settings.all_gates, report["summary"], error is None)
+    if report["statistics"]["identical_episodes"]:
+        for gate in report["gates"]:
+            if gate["value"] is None and gate["statistic"] in ONE_SAMPLE_FIELDS:
+                gate["reason"] = (
+                    f"{gate['statistic']} has no value: all episodes are identical (one sample)"
+                )
     report["passed"] = error is None and all(g["passed"] for g in report["gates"])
     return report
 
@@ -151,8 +172,50 @@ def summarize_records(settings: EvalSettings, records: list) -> tuple[list, dict
     computed = stats.compute(
         [r.return_ for r in records], [r.length for r in records], successes, seed=settings.seed
     )
+    identical = all_identical(records)
+    if identical:
+        _one_sample(computed)
     statistics = _statistics_block(settings, computed, successes)
+    statistics["identical_episodes"] = identical
     return episodes, _finite_summary(computed.values), statistics
+
+
+# Intervals and the standard error say how much other seeds would move the estimate: with every
+# episode the same, they would claim a precision that n copies of one sample do not have.
+ONE_SAMPLE_FIELDS = (
+    "sem_return",
+    "mean_return_ci_low",
+    "mean_return_ci_high",
+    "iqm_return_ci_low",
+    "iqm_return_ci_high",
+    "success_rate_ci_low",
+    "success_rate_ci_high",
+)
+IDENTICAL_METHOD = "none: all episodes identical (one sample)"
+
+
+def all_identical(records: list) -> bool:
+    """Two or more episodes, all with the same fingerprint (first and last observations, return
+    and length): the env played the same episode whatever the seed."""
+    prints = [getattr(r, "fingerprint", None) for r in records]
+    return len(prints) > 1 and None not in prints and len(set(prints)) == 1
+
+
+def identical_note(episodes: int) -> str:
+    return (
+        f"all {episodes} episodes are identical (same first and last observations, return and "
+        "length): the env ignores the seed, so they are one sample and no interval is given; "
+        "for episodes that differ use sticky actions (ALE/<Game>-v5, <Game>NoFrameskip-v0) "
+        "or noop starts (--wrapper AtariPreprocessing:noop_max=30,...)"
+    )
+
+
+def _one_sample(computed) -> None:
+    """No standard error and no intervals for identical episodes (see ONE_SAMPLE_FIELDS)."""
+    for key in ONE_SAMPLE_FIELDS:
+        if key in computed.values:
+            computed.values[key] = None
+    computed.methods = {key: IDENTICAL_METHOD for key in computed.methods}
 
 
 def check_gates(report: dict) -> None:

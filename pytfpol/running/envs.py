@@ -170,12 +170,30 @@ def check_specs(
         raise SpecMismatchError(
             f"policy {policy_path} does not fit env {env_id}: {problems[0]}"
             + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-            "evaluate on the environment the policy was trained on, or pass the --env-kwargs "
+            _atari_hint(policy_specs["observation"])
+            or "evaluate on the environment the policy was trained on, or pass the --env-kwargs "
             "that give it the same spaces",
             path=policy_path,
             details=_side_by_side(rows),
         )
     return []
+
+
+ATARI_FRAMES = ((84, 84, 4), np.dtype(np.uint8))  # what TF-Agents' suite_atari gives
+
+
+def _atari_hint(policy_observation: Any) -> Optional[str]:
+    """For a policy that takes TF-Agents' Atari frames: the preset that makes them."""
+    leaves = flatten_with_paths(policy_observation, "observation")
+    if len(leaves) == 1 and (tuple(leaves[0][1].shape), np.dtype(leaves[0][1].dtype)) == (
+        ATARI_FRAMES
+    ):
+        return (
+            "the policy takes TF-Agents' Atari frames ((84, 84, 4) uint8, as suite_atari with "
+            "FrameStack4 gives them): add --wrapper tf-agents-atari, on an id that does not "
+            "skip frames itself (e.g. --env BreakoutNoFrameskip-v4)"
+        )
+    return None
 
 
 def _side_by_side(rows: Sequence[tuple[str, str, str]]) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import time
+import zlib
 from typing import Any, Callable, Optional, Protocol
 
 import numpy as np
@@ -73,6 +74,7 @@ class _Slots:
         self.real = np.arange(slots.size)  # the rows that are real slots
         self.episode = np.full(size, -1, dtype=np.int64)  # episode index run by each row, -1 idle
         self.returns = np.zeros(size, dtype=np.float64)
+        self.first_crc = np.zeros(size, dtype=np.int64)  # crc32 of each episode's first observation
         self.lengths = np.zeros(size, dtype=np.int64)
         self.step_type = np.full(size, ts.StepType.MID, dtype=np.int32)  # FIRST when starting
         self.reward = np.zeros(size, dtype=np.float32)
@@ -91,6 +93,13 @@ class _Slots:
         """Observations (a batch nest from the env) into `rows`, in the policy's dtypes."""
         for leaf, (_, values) in zip(self.leaves, flatten_with_paths(observations)):
             leaf[rows] = values
+
+    def observation_crc(self, row: int, start: int = 0) -> int:
+        """crc32 of row `row`'s observation (every leaf), continuing from `start`."""
+        crc = start
+        for leaf in self.leaves:
+            crc = zlib.crc32(leaf[row].tobytes(), crc)
+        return crc
 
     def set_episodes(self, rows: np.ndarray, indices: Any) -> None:
         """Rows `rows` now run episodes `indices` (-1: idle)."""
@@ -171,6 +180,8 @@ def run_episodes(
         lane.reward[starting] = 0.0
         observations = stepper.reset(lane.slot[starting], seed + indices)
         lane.write(starting, observations)
+        for row in starting.tolist():  # per episode, not per step
+            lane.first_crc[row] = lane.observation_crc(row)
         if observer is not None:
             observer.episode_start(lane.slot[starting], indices, seed + indices, observations)
 
@@ -185,6 +196,7 @@ def run_episodes(
             terminated=terminated,
             truncated=truncated and not terminated,
             success=None if success < 0 else bool(success),
+            fingerprint=_fingerprint(lane, row),
         )
         results[index] = result
         if on_episode is not None:
@@ -280,6 +292,13 @@ def run_episodes(
     finally:
         calls.close()
     return _in_order(results)
+
+
+def _fingerprint(lane: _Slots, row: int) -> int:
+    """An episode's fingerprint: its first and last observations, return and length. Equal for
+    all episodes of a run when the env plays the same episode whatever the seed."""
+    outcome = np.array([lane.returns[row], lane.lengths[row]], dtype=np.float64).tobytes()
+    return zlib.crc32(outcome, lane.observation_crc(row, int(lane.first_crc[row])))
 
 
 def _episode_of_slot(lanes: list, slot: int, lane: _Slots) -> int:

@@ -8,6 +8,7 @@ policy config that rebuilds a Checkpointer policy. The result is a `Plan` that t
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -29,7 +30,7 @@ from pytfpol.policy.policy_config import (
     resolve_config_path,
     shipped_hint,
 )
-from pytfpol.running.env_spec import EnvSpec, preflight
+from pytfpol.running.env_spec import EnvSpec, preflight, resolve_env
 from pytfpol.running.units import RunOptions, Unit
 from pytfpol.settings import EvalSettings
 
@@ -65,6 +66,7 @@ class Plan(HoldsFirstEnv):
     first_env: Any
     notes: tuple[str, ...]  # warnings for stderr and the report
     max_episode_steps: Optional[int] = None  # the env's step limit, if it has one
+    recorded_env: Optional[dict] = None  # the env as Gymnasium records it (EnvSpec JSON)
 
     @property
     def identity(self) -> dict:
@@ -120,7 +122,7 @@ def plan_evaluation(settings: EvalSettings) -> Plan:
     )
     check_options(settings, source)
     check_env_import(settings)
-    spec = EnvSpec(settings.env_id, dict(settings.env_kwargs), settings.max_episode_steps)
+    spec = env_spec_for(settings)
     made = preflight(spec)
     try:
         checked = validation.validate(
@@ -130,10 +132,35 @@ def plan_evaluation(settings: EvalSettings) -> Plan:
     except BaseException:
         made.env.close()
         raise
-    env = EnvSpec(made.made_id, spec.kwargs, spec.max_episode_steps)
+    env = dataclasses.replace(spec, env_id=made.made_id)
     notes = (*source.warnings, *made.notes)
-    limit = settings.max_episode_steps or getattr(made.env.spec, "max_episode_steps", None)
-    return Plan(settings, source, checked, policy_config, env, made.env, notes, limit)
+    limit = step_limit(settings, made.env)
+    return Plan(
+        settings, source, checked, policy_config, env, made.env, notes, limit, made.recorded
+    )
+
+
+def env_spec_for(settings: EvalSettings) -> EnvSpec:
+    """The env of --env, --env-kwargs, --max-episode-steps and --wrapper (or a recorded spec)."""
+    return resolve_env(
+        settings.env_id,
+        dict(settings.env_kwargs),
+        settings.max_episode_steps,
+        settings.wrappers,
+        settings.env_spec,
+        allow_code=settings.allow_code,
+    )
+
+
+def step_limit(settings: EvalSettings, env: Any) -> Optional[int]:
+    """The episodes' step limit, when known (for the progress bar)."""
+    if settings.max_episode_steps:
+        return settings.max_episode_steps
+    limit = getattr(getattr(env, "spec", None), "max_episode_steps", None)
+    while limit is None and env is not None:  # a RecordedTimeLimit among the wrappers
+        limit = getattr(env, "_max_episode_steps", None)
+        env = getattr(env, "env", None)
+    return limit
 
 
 def check_options(settings: EvalSettings, source: PolicySource) -> None:

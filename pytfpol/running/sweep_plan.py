@@ -17,7 +17,14 @@ from pytfpol.errors import UsageError
 from pytfpol.formats import layout as lay
 from pytfpol.formats.sources import PolicySource, resolve_policy_source
 from pytfpol.running.env_spec import EnvSpec, preflight
-from pytfpol.running.plan import HoldsFirstEnv, check_env_import, check_options, given_config
+from pytfpol.running.plan import (
+    HoldsFirstEnv,
+    check_env_import,
+    check_options,
+    env_spec_for,
+    given_config,
+    step_limit,
+)
 from pytfpol.settings import SweepSettings
 
 SWEEPABLE = (lay.KIND_LEARNER, lay.KIND_CHECKPOINTER, lay.KIND_SAVED_MODEL_SERIES)
@@ -47,6 +54,7 @@ class SweepPlan(HoldsFirstEnv):
     first_env: Any
     notes: tuple[str, ...]
     max_episode_steps: Optional[int] = None
+    recorded_env: Optional[dict] = None  # the env as Gymnasium records it (EnvSpec JSON)
 
 
 def plan_sweep(settings: SweepSettings) -> SweepPlan:
@@ -54,12 +62,12 @@ def plan_sweep(settings: SweepSettings) -> SweepPlan:
     runs = [_run(path, settings) for path in settings.paths]
     base = settings.eval
     check_env_import(base)
-    spec = EnvSpec(base.env_id, dict(base.env_kwargs), base.max_episode_steps)
+    spec = env_spec_for(base)
     made = preflight(spec)
-    env = EnvSpec(made.made_id, spec.kwargs, spec.max_episode_steps)
-    limit = base.max_episode_steps or getattr(made.env.spec, "max_episode_steps", None)
+    env = dataclasses.replace(spec, env_id=made.made_id)
+    limit = step_limit(base, made.env)
     notes = (*made.notes, *(note for run in runs for note in run.skipped))
-    return SweepPlan(settings, runs, env, made.env, notes, limit)
+    return SweepPlan(settings, runs, env, made.env, notes, limit, made.recorded)
 
 
 def _run(path: str, settings: SweepSettings) -> SweepRun:

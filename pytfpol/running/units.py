@@ -98,6 +98,9 @@ class EpisodeRecord:
     terminated: bool
     truncated: bool
     success: Optional[bool] = None
+    # crc32 of the first and last observations, return and length: equal for every episode
+    # of a run only when the env ignores the seed (a deterministic Atari game, say)
+    fingerprint: Optional[int] = None
 
 
 @dataclass

@@ -171,6 +171,7 @@ class SyncStepper(Stepper):
     def close(self) -> None:
         for env in self._envs:
             _close_quietly(env)
+        self._envs = []  # freed now: ALE's bindings warn of instances still alive at exit
 
 
 def _reset_envs(envs: Sequence[gym.Env], slots: list, seeds: list) -> list:
@@ -428,6 +429,12 @@ class NativeStepper(Stepper):
     steps_every_slot = True
 
     def __init__(self, env_spec: EnvSpec, num_envs: int) -> None:
+        if not env_spec.plain:
+            raise UsageError(
+                f"--vector native: runs an env id's own vectorised implementation, without "
+                f"wrappers, env spec files or PyEnvironments ({env_spec.env_id})",
+                "use --vector sync or --vector async",
+            )
         kwargs = dict(env_spec.kwargs)
         if env_spec.max_episode_steps is not None:
             kwargs["max_episode_steps"] = env_spec.max_episode_steps
