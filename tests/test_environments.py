@@ -9,6 +9,7 @@ Real parts only: ALE games (ale-py), TF-Agents' own Atari wrappers on gym 0.23's
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -349,9 +350,10 @@ def test_a_resumed_sweep_with_other_wrappers_evaluates_again(tmp_path):
 # No code from data: an env spec file names only Gymnasium's, registered or pytfpol's code
 
 
+@pytest.mark.parametrize("allow_code", [False, True], ids=["refused", "--allow-code"])
 @pytest.mark.parametrize("where", ["env", "wrapper"])
 def test_env_spec_file_naming_other_code_is_refused_without_importing_it(
-    where, tmp_path, monkeypatch
+    where, allow_code, tmp_path, monkeypatch
 ):
     marker = tmp_path / "imported"
     (tmp_path / "planted_module.py").write_text(
@@ -372,7 +374,12 @@ def test_env_spec_file_naming_other_code_is_refused_without_importing_it(
         ]
     spec_file = tmp_path / "planted.json"
     spec_file.write_text(json.dumps(spec))
-    result = invoke("eval", CARTPOLE_RUN, "--env", spec_file, "--out", tmp_path / "run")
+    extra = ["--allow-code"] if allow_code else []
+    result = invoke("eval", CARTPOLE_RUN, "--env", spec_file, "--out", tmp_path / "run", *extra)
+    if allow_code:  # the opt-in really imports what the file names (it is no env: refused later)
+        sys.modules.pop("planted_module", None)
+        assert marker.exists(), result.stderr
+        return
     assert result.exit_code == 2, result.stderr
     assert str(spec_file) in result.stderr and "'planted_module:Planted'" in result.stderr
     assert "--allow-code" in result.stderr

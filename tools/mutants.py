@@ -1066,6 +1066,16 @@ MUTANTS = [
         "",
         (ENVS + "test_pyenvironment_that_cannot_be_used_is_refused_before_any_episode",),
     ),
+    Mutant(
+        "env-spec-file-allow-code-ignored",
+        "--allow-code lets an env spec file's entry points be imported (the opt-in works)",
+        "pytfpol/running/env_spec.py",
+        "        if not allow_code:  # --allow-code: the user trusts the file's entry points",
+        "        if True:",
+        (
+            "tests/test_environments.py::test_env_spec_file_naming_other_code_is_refused_without_importing_it",
+        ),
+    ),
     # --- issue 24 networks ---
     # (this part's mutants go below)
     Mutant(
