@@ -527,6 +527,40 @@ MUTANTS = [
     # --- issue 24 networks ---
     # (this part's mutants go below)
     #
+    # --- issue 26 speed at scale ---
+    Mutant(
+        "sweep-detects-per-checkpoint",
+        "a sweep lists a run's directory once per pass, not once per checkpoint",
+        "pytfpol/running/sweep_plan.py",
+        "    return source_from_layout(run.found, settings.eval.policy, step=checkpoint.step)",
+        "    from pytfpol.formats.sources import resolve_policy_source\n\n"
+        "    return resolve_policy_source(run.path, settings.eval.policy, step=checkpoint.step)",
+        ("tests/test_sources.py::test_a_run_of_many_checkpoints_is_listed_once",),
+    ),
+    Mutant(
+        "detect-lists-per-question",
+        "detecting a layout lists each directory once",
+        "pytfpol/formats/layout.py",
+        "    if listings is not None and key in listings:",
+        "    if False:",
+        ("tests/test_sources.py::test_a_run_of_many_checkpoints_is_listed_once",),
+    ),
+    Mutant(
+        "checkpointer-dir-listed-per-checkpoint",
+        "listing a Checkpointer directory of N checkpoints is one listdir",
+        "pytfpol/formats/layout.py",
+        '            _missing_from(f"ckpt-{step}" in indexed, f"ckpt-{step}" in with_data),',
+        "            None,",
+        ("tests/test_sources.py::test_listing_a_checkpointer_dir_on_its_own_lists_it_once",),
+    ),
+    Mutant(
+        "listed-index-must-be-a-file",
+        "an .index of any file type counts (validation judges it), from one listing too",
+        "pytfpol/formats/layout.py",
+        "        if CKPT_INDEX_RE.match(name):\n",
+        "        if CKPT_INDEX_RE.match(name) and os.path.isfile(os.path.join(directory, name)):\n",
+        ("tests/test_sources.py::test_an_index_of_any_file_type_counts_and_is_left_to_validation",),
+    ),
 ]
 
 

@@ -20,7 +20,9 @@ checkpoint to use by the same rules for every kind:
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import functools
 import os
 import re
 import stat
@@ -49,6 +51,7 @@ POLICY_SAVED_MODEL_RE = re.compile(r"^policy_(\d+)$")
 CKPT_INDEX_RE = re.compile(r"^ckpt-(\d+)\.index$")
 CKPT_DATA_RE = re.compile(r"^ckpt-(\d+)\.data-\d{5}-of-\d{5}$")
 CKPT_NAME_RE = re.compile(r"^ckpt-(\d+)$")
+CKPT_DATA_START_RE = re.compile(r"^(ckpt-\d+)\.data-")  # any file named like a bundle's data
 
 # What `pytfpol eval` writes into OUT.
 STATS_JSON = "stats.json"
@@ -140,6 +143,11 @@ class Layout:
     def steps(self) -> list[int]:
         return [c.step for c in self.checkpoints if c.step is not None]
 
+    @functools.cached_property
+    def by_step(self) -> dict[int, Checkpoint]:
+        """The last checkpoint at each step: a sweep looks up every one of thousands by step."""
+        return {c.step: c for c in self.checkpoints if c.step is not None}
+
     def in_context(self) -> Layout:
         """The containing layout, with this path's SavedModel or checkpoint as the given one
         (what `eval` evaluates); this layout itself when it stands alone."""
@@ -165,7 +173,16 @@ class Selection:
 
 
 def detect(path: str | os.PathLike) -> Layout:
-    """The layout at `path`; InputError (naming it) when pytfpol does not know it."""
+    """The layout at `path`; InputError (naming it) when pytfpol does not know it. Each
+    directory is listed at most once (a run of 10,000 checkpoints is one `listdir`)."""
+    token = _LISTINGS.set({})
+    try:
+        return _detect(path)
+    finally:
+        _LISTINGS.reset(token)
+
+
+def _detect(path: str | os.PathLike) -> Layout:
     given = Path(path)
     text = os.fspath(path)
     if not given.is_dir():
@@ -320,16 +337,35 @@ def list_checkpointer_dir(directory: str | os.PathLike) -> list[Checkpoint]:
     """Every `ckpt-<step>` of a Checkpointer directory, oldest first: each step that has an
     `.index` (of any file type: validation judges it) or data files without one."""
     steps: set[int] = set()
-    for name in _names(directory):
+    indexed: set[str] = set()  # prefixes (ckpt-<step>) with an .index
+    with_data: set[str] = set()  # prefixes with a file named like data (`_missing_bundle`)
+    for name in _names(directory):  # listed once: every entry is judged from these names
         match = CKPT_INDEX_RE.match(name) or CKPT_DATA_RE.match(name)
         if match:
             steps.add(int(match.group(1)))
-    return [_ckpt_entry(Path(directory), step) for step in sorted(steps)]
+        if CKPT_INDEX_RE.match(name):
+            indexed.add(name[: -len(".index")])
+        data = CKPT_DATA_START_RE.match(name)
+        if data:
+            with_data.add(data.group(1))
+    return [
+        _ckpt_entry(
+            Path(directory),
+            step,
+            _missing_from(f"ckpt-{step}" in indexed, f"ckpt-{step}" in with_data),
+        )
+        for step in sorted(steps)
+    ]
 
 
-def _ckpt_entry(directory: Path, step: int) -> Checkpoint:
+def _ckpt_entry(directory: Path, step: int, missing: Optional[tuple] = None) -> Checkpoint:
+    """`ckpt-<step>` of `directory`; `missing` as `_missing_from` gives it (None: look)."""
     prefix = directory / f"ckpt-{step}"
-    return Checkpoint(prefix.name, step, str(prefix), str(prefix), _missing_bundle(prefix))
+    if missing is None:
+        missing = _missing_bundle(prefix)
+    else:
+        missing = tuple(f"{prefix}{suffix}" for suffix in missing)
+    return Checkpoint(prefix.name, step, str(prefix), str(prefix), missing)
 
 
 def list_policy_checkpoints(checkpoints_dir: str | os.PathLike) -> list[Checkpoint]:
@@ -389,11 +425,32 @@ def _missing_bundle(prefix: Path) -> tuple[str, ...]:
     return ()
 
 
+def _missing_from(has_index: bool, has_data: bool) -> tuple[str, ...]:
+    """The suffixes `_missing_bundle` would name, from what one listing of the directory saw."""
+    if not has_index:
+        return (".index",)
+    return () if has_data else (".data-*",)
+
+
+# The listings of one `detect` call, by directory: every question about a directory's names
+# in that call is answered from one `os.listdir`.
+_LISTINGS: contextvars.ContextVar[Optional[dict]] = contextvars.ContextVar(
+    "pytfpol_listings", default=None
+)
+
+
 def _names(directory: str | os.PathLike) -> list[str]:
+    listings = _LISTINGS.get()
+    key = os.path.normpath(os.fspath(directory))
+    if listings is not None and key in listings:
+        return listings[key]
     try:
-        return os.listdir(directory)
+        names = os.listdir(directory)
     except OSError:
-        return []
+        names = []
+    if listings is not None:
+        listings[key] = names
+    return names
 
 
 def _exists(prefix: Path, suffix: str = "") -> bool:
@@ -435,15 +492,15 @@ def select(
 
 
 def _at_step(layout: Layout, step: int) -> Checkpoint:
-    matching = [c for c in layout.checkpoints if c.step == step]
-    if not matching:
+    matching = layout.by_step.get(step)
+    if matching is None:
         steps = ", ".join(str(s) for s in layout.steps) or "none"
         raise InputError(
             f"{layout.directory}: no checkpoint at step {step}",
             f"steps there: {steps}",
             path=layout.directory,
         )
-    return _require_complete(matching[-1], layout)
+    return _require_complete(matching, layout)
 
 
 def _require_complete(entry: Checkpoint, layout: Layout) -> Checkpoint:
