@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/sweep_bench.py
 	$(BIN)/python bench/ray_bench.py
+	$(BIN)/python bench/scale_bench.py
 
 # Break each promise of the README on purpose; every mutant must be killed (tools/mutants.py).
 mutants: $(STAMP)
