@@ -670,10 +670,17 @@ def test_a_run_of_many_checkpoints_is_listed_once(tmp_path, listings, given):
     assert sources[41] == resolve_policy_source(path, step=42)
 
 
-def test_listing_a_checkpointer_dir_on_its_own_lists_it_once(tmp_path, listings):
+def test_listing_a_checkpointer_dir_on_its_own_lists_it_once(tmp_path, listings, monkeypatch):
     run = _many_checkpoints(tmp_path / "run", 120)
     assert len(layout.list_checkpointer_dir(run)) == 123
     assert listings == [str(run)]
+    monkeypatch.chdir(tmp_path)
+    for form in (run, f"{run}/", "run", "./run/"):  # prefixes as pathlib writes them
+        entries = layout.list_checkpointer_dir(form)
+        assert [c.prefix for c in entries] == [str(Path(form) / c.name) for c in entries]
+    monkeypatch.chdir(run)
+    assert layout.list_checkpointer_dir(".")[0].prefix == "ckpt-1"
+    listings.clear()
     listings.clear()
     found = layout.detect(run / "ckpt-7")  # one checkpoint, in its directory's context
     assert listings == [str(run)]

@@ -549,16 +549,17 @@ MUTANTS = [
         "checkpointer-dir-listed-per-checkpoint",
         "listing a Checkpointer directory of N checkpoints is one listdir",
         "pytfpol/formats/layout.py",
-        '            _missing_from(f"ckpt-{step}" in indexed, f"ckpt-{step}" in with_data),',
-        "            None,",
+        "        missing = _missing_from(name in indexed, name in with_data)",
+        "        missing = [m[len(prefix) :] for m in _missing_bundle(Path(prefix))]",
         ("tests/test_sources.py::test_listing_a_checkpointer_dir_on_its_own_lists_it_once",),
     ),
     Mutant(
         "listed-index-must-be-a-file",
         "an .index of any file type counts (validation judges it), from one listing too",
         "pytfpol/formats/layout.py",
-        "        if CKPT_INDEX_RE.match(name):\n",
-        "        if CKPT_INDEX_RE.match(name) and os.path.isfile(os.path.join(directory, name)):\n",
+        "        index = CKPT_INDEX_RE.match(name)\n",
+        "        index = CKPT_INDEX_RE.match(name)\n"
+        "        index = index if os.path.isfile(os.path.join(directory, name)) else None\n",
         ("tests/test_sources.py::test_an_index_of_any_file_type_counts_and_is_left_to_validation",),
     ),
     Mutant(
