@@ -185,56 +185,54 @@ def bootstrap_interval(
     and differences of them have them in closed form: `LEAVE_ONE_OUT`; scipy's own jackknife
     evaluates the statistic n times over n - 1 values, quadratic in the episodes), scipy draws
     the bootstrap distribution once and the interval is its BCa interval (`bca_interval`)."""
-    from scipy import stats
-
-    def resampled(*arrays, axis=-1):
-        return statistic(*arrays, axis=axis)
-
     if jackknife is None:
         jackknife = _jackknife_of(statistic)
+    distribution = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # DegenerateDataWarning / RuntimeWarning: handled below
-        result = None
-        for method in (METHOD_BCA, METHOD_PERCENTILE):
-            if result is not None and jackknife is not None:
-                low, high = _percentile_interval(result.bootstrap_distribution, confidence_level)
-            else:
-                result = stats.bootstrap(
-                    samples,
-                    resampled,
-                    n_resamples=resamples,
-                    batch=BOOTSTRAP_BATCH,
-                    vectorized=True,
-                    paired=paired,
-                    confidence_level=confidence_level,
-                    method=METHOD_PERCENTILE if jackknife is not None else method,
-                    random_state=np.random.default_rng(seed),
-                )
-                low, high = result.confidence_interval
-                if jackknife is not None:  # the BCa interval of that distribution
-                    low, high = bca_interval(
-                        samples,
-                        statistic,
-                        result.bootstrap_distribution,
-                        jackknife(samples, paired),
-                        confidence_level,
-                    )
+        for method, distribution, (low, high) in _intervals(
+            samples, statistic, seed, paired, confidence_level, resamples, jackknife
+        ):
             if np.isfinite(low) and np.isfinite(high):
-                distribution = result.bootstrap_distribution
                 if np.ptp(distribution) == 0:
                     value = float(distribution.flat[0])
                     return value, value, METHOD_CONSTANT
                 return float(low), float(high), method
-        if result is not None and np.ptp(result.bootstrap_distribution) == 0:
-            value = float(result.bootstrap_distribution.flat[0])
-            return value, value, METHOD_CONSTANT
+    if distribution is not None and np.ptp(distribution) == 0:
+        value = float(distribution.flat[0])
+        return value, value, METHOD_CONSTANT
     return None, None, None
 
 
-def _percentile_interval(distribution: np.ndarray, confidence_level: float) -> tuple:
-    """scipy.stats.bootstrap's percentile interval of a bootstrap distribution."""
-    alpha = (1 - confidence_level) / 2
-    return tuple(np.percentile(distribution, [alpha * 100, (1 - alpha) * 100], axis=-1))
+def _intervals(samples, statistic, seed, paired, confidence_level, resamples, jackknife):
+    """(method, bootstrap distribution, (low, high)): BCa, then the percentile interval. With a
+    closed-form jackknife scipy draws the distribution once, for both."""
+    from scipy import stats
+
+    def bootstrap(method: str):
+        return stats.bootstrap(
+            samples,
+            lambda *arrays, axis=-1: statistic(*arrays, axis=axis),
+            n_resamples=resamples,
+            batch=BOOTSTRAP_BATCH,
+            vectorized=True,
+            paired=paired,
+            confidence_level=confidence_level,
+            method=method,
+            random_state=np.random.default_rng(seed),
+        )
+
+    if jackknife is None:
+        for method in (METHOD_BCA, METHOD_PERCENTILE):
+            result = bootstrap(method)
+            yield method, result.bootstrap_distribution, result.confidence_interval
+        return
+    result = bootstrap(METHOD_PERCENTILE)
+    distribution = result.bootstrap_distribution
+    leave_one_out = jackknife(samples, paired)
+    bca = bca_interval(samples, statistic, distribution, leave_one_out, confidence_level)
+    yield METHOD_BCA, distribution, bca
+    yield METHOD_PERCENTILE, distribution, result.confidence_interval
 
 
 def bca_interval(
