@@ -61,6 +61,11 @@ NOTES = [
     "IQM in closed form (the same intervals), and above 5,000 episodes normal intervals (docs/"
     "statistics.md). Reports' JSON: one line per episode (the indenting encoder is pure Python: "
     "0.85 s of 50,000 episodes, now 0.35 s). `--diff` compares tensors in 8 MB pieces.",
+    "Picking the newest of 10,000 checkpoints: wall times of whole evals differ by +-1 s from "
+    "one run to the next on this shared machine (a second check, 5 interleaved pairs at load 7: "
+    "differences of -3.6 to +3.9 s), so the part that grows with the checkpoints was timed in "
+    "process: `resolve_policy_source` (one listing, the selection) takes 0.13 s at 10,000 "
+    "checkpoints and 0.3 ms at 6 (medians of 7, load 7).",
     "Where a sweep's marginal ~13 ms a checkpoint goes (cProfile of 400 checkpoints, 1 episode "
     "each, per checkpoint): the journal 9 ms, of which 7.6 ms are its two `fsync` (each result is "
     "durable as soon as it is known: results/journal.py), TensorBoard's three summaries 3.6 ms, "
