@@ -122,6 +122,7 @@ def _write_runs_here(job: str) -> None:
         (directory / "checkpoint").write_text(
             f'model_checkpoint_path: "ckpt-{n}"\nall_model_checkpoint_paths: "ckpt-{n}"\n'
         )
+    shutil.rmtree(template)
 
 
 def timed(args: list[str], json_out: bool = True) -> tuple[float, dict, float]:
