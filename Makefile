@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sweep_bench.py
 	$(BIN)/python bench/ray_bench.py
 	$(BIN)/python bench/atari_bench.py
+	$(BIN)/python bench/scale_bench.py
 
 # Break each promise of the README on purpose; every mutant must be killed (tools/mutants.py).
 mutants: $(STAMP)

@@ -27,6 +27,10 @@ BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_BATCH = 500  # resamples evaluated at once: bounds memory for long runs
 BOOTSTRAP_UNIT = "episodes of one policy"
 MIN_EPISODES_FOR_INTERVALS = 5
+# Above this many episodes a summary's intervals are normal-approximation intervals (METHOD_NORMAL):
+# a bootstrap costs BOOTSTRAP_RESAMPLES x episodes (10^9 values at 100,000 episodes), and with
+# thousands of episodes the bootstrap distribution of a mean or an IQM is normal anyway.
+BOOTSTRAP_MAX_EPISODES = 5_000
 PERCENTILES = (5, 25, 75, 95)
 IQM_CUT = 0.25  # trimmed from each end: the interquartile mean
 
@@ -36,6 +40,9 @@ METHOD_BCA = "BCa"
 METHOD_PERCENTILE = "percentile"
 METHOD_CONSTANT = "constant"  # every resample gives the same value: the interval is that value
 METHOD_WILSON = "Wilson"
+# Above BOOTSTRAP_MAX_EPISODES: estimate ± z·SE, the SE of the mean (ddof=1) or of the IQM
+# (Tukey-McLaughlin / Yuen: the winsorized variance, scipy.stats.mstats.winsorize at 25 %).
+METHOD_NORMAL = "normal"
 
 SUMMARY_KEYS = (
     "episodes",
@@ -144,7 +151,10 @@ def compute(
             values["sem_return"] = float(stats.sem(r))
         if n >= MIN_EPISODES_FOR_INTERVALS:
             for name, statistic in (("mean_return", mean), ("iqm_return", iqm)):
-                low, high, method = bootstrap_interval((r,), statistic, seed=seed)
+                if n > BOOTSTRAP_MAX_EPISODES:
+                    low, high, method = normal_interval(r, statistic)
+                else:
+                    low, high, method = bootstrap_interval((r,), statistic, seed=seed)
                 values[f"{name}_ci_low"], values[f"{name}_ci_high"] = low, high
                 methods[name] = method
     flags = None if successes is None else list(successes)
@@ -168,41 +178,181 @@ def bootstrap_interval(
     paired: bool = False,
     confidence_level: float = CONFIDENCE_LEVEL,
     resamples: int = BOOTSTRAP_RESAMPLES,
+    jackknife: Optional[Callable[[tuple, bool], list]] = None,
 ) -> tuple[Optional[float], Optional[float], Optional[str]]:
     """(low, high, method) of a two-sided bootstrap interval of `statistic(*samples, axis=-1)`
     with `scipy.stats.bootstrap`: BCa; the percentile interval where BCa is undefined; the value
-    itself when every resample gives it (constant data). (None, None, None) if neither exists."""
-    from scipy import stats
+    itself when every resample gives it (constant data). (None, None, None) if neither exists.
 
-    def resampled(*arrays, axis=-1):
-        return statistic(*arrays, axis=axis)
-
+    With `jackknife` (samples, paired) -> the statistic's leave-one-out values (the mean, the IQM
+    and differences of them have them in closed form: `LEAVE_ONE_OUT`; scipy's own jackknife
+    evaluates the statistic n times over n - 1 values, quadratic in the episodes), scipy draws
+    the bootstrap distribution once and the interval is its BCa interval (`bca_interval`)."""
+    if jackknife is None:
+        jackknife = _jackknife_of(statistic)
+    distribution = None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # DegenerateDataWarning / RuntimeWarning: handled below
-        result = None
-        for method in (METHOD_BCA, METHOD_PERCENTILE):
-            result = stats.bootstrap(
-                samples,
-                resampled,
-                n_resamples=resamples,
-                batch=BOOTSTRAP_BATCH,
-                vectorized=True,
-                paired=paired,
-                confidence_level=confidence_level,
-                method=method,
-                random_state=np.random.default_rng(seed),
-            )
-            low, high = result.confidence_interval
+        for method, distribution, (low, high) in _intervals(
+            samples, statistic, seed, paired, confidence_level, resamples, jackknife
+        ):
             if np.isfinite(low) and np.isfinite(high):
-                distribution = result.bootstrap_distribution
                 if np.ptp(distribution) == 0:
                     value = float(distribution.flat[0])
                     return value, value, METHOD_CONSTANT
                 return float(low), float(high), method
-        if result is not None and np.ptp(result.bootstrap_distribution) == 0:
-            value = float(result.bootstrap_distribution.flat[0])
-            return value, value, METHOD_CONSTANT
+    if distribution is not None and np.ptp(distribution) == 0:
+        value = float(distribution.flat[0])
+        return value, value, METHOD_CONSTANT
     return None, None, None
+
+
+def _intervals(samples, statistic, seed, paired, confidence_level, resamples, jackknife):
+    """(method, bootstrap distribution, (low, high)): BCa, then the percentile interval. With a
+    closed-form jackknife scipy draws the distribution once, for both."""
+    from scipy import stats
+
+    def bootstrap(method: str):
+        return stats.bootstrap(
+            samples,
+            lambda *arrays, axis=-1: statistic(*arrays, axis=axis),
+            n_resamples=resamples,
+            batch=BOOTSTRAP_BATCH,
+            vectorized=True,
+            paired=paired,
+            confidence_level=confidence_level,
+            method=method,
+            random_state=np.random.default_rng(seed),
+        )
+
+    if jackknife is None:
+        for method in (METHOD_BCA, METHOD_PERCENTILE):
+            result = bootstrap(method)
+            yield method, result.bootstrap_distribution, result.confidence_interval
+        return
+    result = bootstrap(METHOD_PERCENTILE)
+    distribution = result.bootstrap_distribution
+    leave_one_out = jackknife(samples, paired)
+    bca = bca_interval(samples, statistic, distribution, leave_one_out, confidence_level)
+    yield METHOD_BCA, distribution, bca
+    yield METHOD_PERCENTILE, distribution, result.confidence_interval
+
+
+def bca_interval(
+    samples: tuple,
+    statistic: Callable[..., np.ndarray],
+    distribution: np.ndarray,
+    leave_one_out: list,
+    confidence_level: float,
+) -> tuple[float, float]:
+    """The BCa interval exactly as `scipy.stats.bootstrap` computes it (Efron & Tibshirani 14.3,
+    15.4), given the bootstrap distribution and the jackknife (leave-one-out) values of the
+    statistic, one array per sample scipy jackknifes (one for paired samples); nan where BCa is
+    undefined."""
+    from scipy.special import ndtr, ndtri
+
+    with np.errstate(all="ignore"):
+        theta_hat = float(statistic(*samples, axis=-1))
+        below = np.count_nonzero(distribution < theta_hat)
+        at_or_below = np.count_nonzero(distribution <= theta_hat)
+        z0 = ndtri((below + at_or_below) / (2 * distribution.shape[-1]))
+        nums, dens = [], []
+        for values in leave_one_out:
+            n = values.shape[-1]
+            u = (n - 1) * (values.mean() - values)
+            nums.append((u**3).sum() / n**3)
+            dens.append((u**2).sum() / n**2)
+        a_hat = 1 / 6 * sum(nums) / sum(dens) ** (3 / 2)
+        z_alpha = ndtri((1 - confidence_level) / 2)
+        bounds = []
+        for z in (z_alpha, -z_alpha):
+            level = ndtr(z0 + (z0 + z) / (1 - a_hat * (z0 + z)))
+            bounds.append(np.nan if np.isnan(level) else np.percentile(distribution, level * 100))
+    return bounds[0], bounds[1]
+
+
+def leave_one_out_mean(x: np.ndarray) -> np.ndarray:
+    """The mean of x without x[i], for every i (what a jackknife evaluates n times)."""
+    return (x.sum() - x) / (len(x) - 1)
+
+
+def leave_one_out_iqm(x: np.ndarray) -> np.ndarray:
+    """`iqm` of x without x[i], for every i, in O(n log n): over the sorted values and their
+    prefix sums, removing the value at sorted position p leaves the trimmed window of the n - 1
+    others either shifted by one (p below it), unchanged (p above it), or less that value."""
+    n = len(x)
+    m = n - 1  # the values left
+    cut = int(IQM_CUT * m)  # scipy.stats.trim_mean's lowercut for m values
+    order = np.argsort(x, kind="stable")
+    ordered = x[order]
+    prefix = np.concatenate(([0.0], np.cumsum(ordered)))
+
+    def window(start: int, stop: int) -> float:  # sum of ordered[start:stop]
+        return prefix[stop] - prefix[start]
+
+    position = np.arange(n)
+    sums = np.where(
+        position < cut,
+        window(cut + 1, n - cut),
+        np.where(position >= m - cut, window(cut, m - cut), window(cut, n - cut) - ordered),
+    )
+    result = np.empty(n)
+    result[order] = sums / (m - 2 * cut)
+    return result
+
+
+LEAVE_ONE_OUT: dict[Callable, Callable[[np.ndarray], np.ndarray]] = {
+    mean: leave_one_out_mean,
+    iqm: leave_one_out_iqm,
+}
+
+
+def _jackknife_of(function: Callable) -> Optional[Callable[[tuple, bool], list]]:
+    """The jackknife of `function` of one sample, as scipy's BCa would evaluate it."""
+    leave_one_out = LEAVE_ONE_OUT.get(function)
+    if leave_one_out is None:
+        return None
+    return lambda samples, paired: [leave_one_out(samples[0])]
+
+
+def _jackknife_of_difference(function: Callable) -> Optional[Callable[[tuple, bool], list]]:
+    """The jackknife of function(candidate) - function(baseline) as scipy's BCa evaluates it:
+    paired, leaving out episode i of both; unpaired, each sample in turn with the other whole."""
+    leave_one_out = LEAVE_ONE_OUT.get(function)
+    if leave_one_out is None:
+        return None
+
+    def jackknife(samples: tuple, paired: bool) -> list:
+        base, cand = samples
+        if paired:
+            return [leave_one_out(cand) - leave_one_out(base)]
+        return [function(cand) - leave_one_out(base), leave_one_out(cand) - function(base)]
+
+    return jackknife
+
+
+def normal_interval(
+    x: np.ndarray, statistic: Callable[..., np.ndarray], confidence_level: float = CONFIDENCE_LEVEL
+) -> tuple[Optional[float], Optional[float], Optional[str]]:
+    """(low, high, METHOD_NORMAL) for many episodes: the estimate ± z·SE, with the SE of the
+    mean (ddof=1) or the Tukey-McLaughlin SE of the IQM (the 25 %-winsorized variance of the
+    n values over h(h - 1), h the values kept: Yuen's trimmed-mean SE). O(n log n)."""
+    from scipy.special import ndtri
+
+    n = len(x)
+    estimate = float(statistic(x))
+    if statistic is iqm:
+        cut = int(IQM_CUT * n)
+        ordered = np.sort(x)
+        winsorized = np.clip(ordered, ordered[cut], ordered[n - cut - 1])
+        kept = n - 2 * cut
+        se = float(np.sqrt(np.var(winsorized, ddof=1) * (n - 1) / (kept * (kept - 1))))
+    else:
+        se = float(np.std(x, ddof=1) / np.sqrt(n))
+    if se == 0:
+        return estimate, estimate, METHOD_CONSTANT
+    z = float(-ndtri((1 - confidence_level) / 2))
+    return estimate - z * se, estimate + z * se, METHOD_NORMAL
 
 
 # --------------------------------------------------------------------------- two sets of episodes
@@ -263,7 +413,12 @@ def difference(
         return function(cand, axis=axis) - function(base, axis=axis)
 
     low, high, method = bootstrap_interval(
-        (b, c), diff, seed=seed, paired=paired, confidence_level=1.0 - alpha
+        (b, c),
+        diff,
+        seed=seed,
+        paired=paired,
+        confidence_level=1.0 - alpha,
+        jackknife=_jackknife_of_difference(function),
     )
     welch = None
     with warnings.catch_warnings():

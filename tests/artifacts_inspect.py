@@ -9,6 +9,8 @@ Run as a script (`python tests/artifacts_inspect.py OUT_DIR`), like tests/artifa
     OUT/evaluation     common.Checkpointer dir: NumpyState `evaluation` (the eval history), steps 1, 2
     OUT/eval_history   common.Checkpointer dir: `evaluation` with a `history` array, as `pytfpol
                        eval` writes it, step 7
+    OUT/diff_pair      common.Checkpointer dir: steps 1 and 2 of variables that differ in every
+                       way `inspect --diff` ranks (NaN in one or both, inf, 64-bit extremes)
 """
 
 from __future__ import annotations
@@ -142,6 +144,52 @@ def eval_history_dir(out: Path) -> None:
     common.Checkpointer(str(out), evaluation=evaluation).save(tf.constant(7, tf.int64))
 
 
+def diff_pair_values(step: int) -> dict[str, np.ndarray]:
+    """Step 1 and step 2 of the `diff_pair` variables (also used by the test, as expected)."""
+    rng = np.random.default_rng(5)
+    big = rng.normal(size=(300, 1000)).astype(np.float32)  # 1.2 MB: several pieces
+    nan_both = np.arange(50, dtype=np.float32)
+    nan_both[[3, 40]] = np.nan
+    ties = np.zeros(40, np.float64)
+    nan_first = np.arange(12, dtype=np.float32)
+    extremes = np.array([np.iinfo(np.int64).min, 0, 5], np.int64)
+    unsigned = np.array([0, 2**64 - 1], np.uint64)
+    if step == 2:
+        big[::7] += 0.25
+        big[150, 10] = np.inf  # inf before NaN (in flat order): inf is the maximum
+        big[200, 3] = np.nan
+        nan_both[10] = 2.5
+        ties[[5, 25]] = [np.inf, -np.inf]
+        nan_first[[2, 8]] = [np.nan, np.inf]  # NaN before inf: NaN is the maximum
+        extremes = np.array([np.iinfo(np.int64).max, 0, -5], np.int64)
+        unsigned = unsigned[::-1].copy()
+    return {
+        "big": big,
+        "nan_both": nan_both,
+        "ties": ties,
+        "nan_first": nan_first,
+        "extremes": extremes,
+        "unsigned": unsigned,
+        "small_ints": np.array([-128, 0, 127], np.int8) * (1 if step == 1 else -1),
+        "half": np.array([1.0, np.nan, 3.0], np.float16) * step,
+        "brain": tf.constant([1.0, -2.0, 0.5 * step], tf.bfloat16),
+        "complex": np.array([1 + 1j, complex(np.nan, 0)], np.complex64) * step,
+        "flags": np.array([True, step == 1]),
+        "same": np.arange(1000, dtype=np.int32),
+    }
+
+
+def diff_pair_dir(out: Path) -> None:
+    module = tf.Module()
+    for name, value in diff_pair_values(1).items():
+        setattr(module, name, tf.Variable(value))
+    checkpointer = common.Checkpointer(str(out), values=module)
+    checkpointer.save(tf.constant(1, tf.int64))
+    for name, value in diff_pair_values(2).items():
+        getattr(module, name).assign(value)
+    checkpointer.save(tf.constant(2, tf.int64))
+
+
 def main(out_dir: str) -> None:
     out = Path(out_dir)
     tf.random.set_seed(0)
@@ -149,6 +197,7 @@ def main(out_dir: str) -> None:
     dtypes_dir(out / "dtypes")
     evaluation_dir(out / "evaluation")
     eval_history_dir(out / "eval_history")
+    diff_pair_dir(out / "diff_pair")
 
 
 if __name__ == "__main__":

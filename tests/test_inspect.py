@@ -777,3 +777,55 @@ def test_refused_numpy_state_entries_are_listed_with_the_reason(tmp_path):
         {"key": "side/bad/.ATTRIBUTES/py_state", "reason": "object arrays need pickle"}
     ]
     assert "refused NumpyState entries" in invoke(prefix).stdout
+
+
+# ----------------------------------------------------------------------------- diff at scale
+
+
+@pytest.mark.parametrize("piece_bytes", [8, 24, 1000, inspection.DIFF_PIECE_BYTES])
+def test_diff_streams_numeric_tensors_with_the_whole_array_results(ins, monkeypatch, piece_bytes):
+    """`--diff` reads numeric tensors piece by piece (never whole: `Bundle.read` is not asked
+    for them) and finds what comparing the whole arrays finds: the largest |a - b| (the first
+    in flat order among equal ones, NaN above inf), exact for 64-bit integers, both-NaN equal."""
+    pair = ins / "diff_pair"
+    bundle_a, bundle_b = cr.open_bundle(pair / "ckpt-1"), cr.open_bundle(pair / "ckpt-2")
+    whole = {
+        key: inspection._compare(
+            key, inspection.read_value(bundle_a, key), inspection.read_value(bundle_b, key)
+        )
+        for key in bundle_a.entries
+        if key != cr.OBJECT_GRAPH_KEY
+    }
+    read_whole = []
+    real_read = cr.Bundle.read
+
+    def counting_read(self, key):
+        read_whole.append(key)
+        return real_read(self, key)
+
+    monkeypatch.setattr(cr.Bundle, "read", counting_read)
+    monkeypatch.setattr(inspection, "DIFF_PIECE_BYTES", piece_bytes)
+    result = inspection.diff(pair / "ckpt-1", pair / "ckpt-2")
+    assert {c["key"]: c for c in result["compared"]} == whole
+    assert read_whole == 2 * ["values/flags/.ATTRIBUTES/VARIABLE_VALUE"]  # bool: read whole
+    by_name = {cr.short_name(key): c["max_abs_diff"] for key, c in whole.items()}
+    assert by_name["values/big"] == by_name["values/ties"] == "inf"
+    assert by_name["values/nan_first"] == "nan"
+    assert by_name["values/extremes"] == by_name["values/unsigned"] == 2**64 - 1
+    assert by_name["values/nan_both"] == 7.5 and by_name["values/same"] == 0
+
+
+def test_diff_of_a_damaged_piece_is_refused_naming_the_file(ins, tmp_path):
+    """A checksum mismatch in a tensor read in pieces is the same input error as reading it
+    whole (exit 3, naming the data file)."""
+    copy = tmp_path / "pair"
+    shutil.copytree(ins / "diff_pair", copy)
+    bundle = cr.open_bundle(copy / "ckpt-2")
+    entry = bundle.entries["values/big/.ATTRIBUTES/VARIABLE_VALUE"]
+    data = bundle.data_file(0)
+    with open(data, "r+b") as damaged:
+        damaged.seek(entry.offset + entry.size - 3)
+        damaged.write(b"\x7f\x7f\x7f")
+    with pytest.raises(InputError, match="data checksum mismatch") as raised:
+        inspection.diff(copy / "ckpt-1", copy / "ckpt-2")
+    assert str(data) in raised.value.message

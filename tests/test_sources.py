@@ -609,3 +609,80 @@ def test_eval_output_of_a_saved_model_resolves_from_any_directory(tmp_path, monk
     assert source.checkpoint_step == 9
     error = assert_error(tmp_path, UsageError, out, step=3)
     assert "--step" in error.message
+
+
+# --------------------------------------------------------------------------- scale (issue 26)
+
+
+def _many_checkpoints(directory: Path, count: int) -> Path:
+    """A Checkpointer directory of `count` complete steps, then: one without its data, one with
+    data but no index, one with an index and a file only named like data."""
+    for step in range(1, count + 1):
+        _touch(directory / f"ckpt-{step}.index")
+        _touch(directory / f"ckpt-{step}.data-00000-of-00001")
+    _touch(directory / f"ckpt-{count + 1}.index")
+    _touch(directory / f"ckpt-{count + 2}.data-00000-of-00001")
+    _touch(directory / f"ckpt-{count + 3}.index")
+    _touch(directory / f"ckpt-{count + 3}.data-partial")
+    return directory
+
+
+@pytest.fixture
+def listings(monkeypatch) -> list:
+    """Every directory `os.listdir` is asked for, in order (a counting wrapper of the real one)."""
+    calls: list = []
+    real = os.listdir
+
+    def counting(path="."):
+        calls.append(os.path.normpath(os.fspath(path)))
+        return real(path)
+
+    monkeypatch.setattr(os, "listdir", counting)
+    return calls
+
+
+@pytest.mark.parametrize("given", ["dir", "train_root"])
+def test_a_run_of_many_checkpoints_is_listed_once(tmp_path, listings, given):
+    """Detecting a run of N checkpoints lists its directory once (not once per checkpoint), and
+    resolving each of its checkpoints from that layout (what a sweep does) lists nothing."""
+    from types import SimpleNamespace
+
+    from pytfpol.running.sweep_plan import SweepRun, source_for
+
+    run = _many_checkpoints(tmp_path / "train" / "policy", 150)
+    path = run if given == "dir" else tmp_path
+    found = layout.detect(path).in_context()
+    assert listings.count(str(run)) == 1
+    assert [c.step for c in found.checkpoints] == list(range(1, 154))
+    assert [c.missing for c in found.checkpoints[150:]] == [
+        (f"{run / 'ckpt-151'}.data-*",),
+        (f"{run / 'ckpt-152'}.index",),
+        (),  # an .index and a file named like data: validation judges it
+    ]
+    # The same as looking at each checkpoint on its own.
+    assert all(c.missing == layout._missing_bundle(Path(c.prefix)) for c in found.checkpoints)
+    listings.clear()
+    settings = SimpleNamespace(eval=SimpleNamespace(policy=None))
+    sweep_run = SweepRun(str(path), found)
+    sources = [source_for(sweep_run, c, settings) for c in found.checkpoints[:150]]
+    assert listings == []
+    assert [s.checkpoint_step for s in sources] == list(range(1, 151))
+    assert sources[41] == resolve_policy_source(path, step=42)
+
+
+def test_listing_a_checkpointer_dir_on_its_own_lists_it_once(tmp_path, listings, monkeypatch):
+    run = _many_checkpoints(tmp_path / "run", 120)
+    assert len(layout.list_checkpointer_dir(run)) == 123
+    assert listings == [str(run)]
+    monkeypatch.chdir(tmp_path)
+    for form in (run, f"{run}/", "run", "./run/"):  # prefixes as pathlib writes them
+        entries = layout.list_checkpointer_dir(form)
+        assert [c.prefix for c in entries] == [str(Path(form) / c.name) for c in entries]
+    monkeypatch.chdir(run)
+    assert layout.list_checkpointer_dir(".")[0].prefix == "ckpt-1"
+    listings.clear()
+    listings.clear()
+    found = layout.detect(run / "ckpt-7")  # one checkpoint, in its directory's context
+    assert listings == [str(run)]
+    assert found.in_context().given_checkpoint.step == 7
+    assert len(found.in_context().checkpoints) == 123

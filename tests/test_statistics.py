@@ -203,3 +203,95 @@ def test_margin_shifts_the_one_sided_test():
     c = b - 10.0 + np.random.default_rng(7).normal(0, 2, size=40)
     assert stats.difference(b, c, paired=True, statistic="mean_return").p_value < 0.001
     assert stats.difference(b, c, paired=True, margin=30.0, statistic="mean_return").p_value > 0.5
+
+
+# --------------------------------------------------------------------------- speed at scale (issue 26)
+
+
+def tied_returns(n: int, seed: int) -> np.ndarray:
+    """Returns with many ties (few distinct values), as capped or discrete rewards give."""
+    return np.random.default_rng(seed).integers(0, 5, size=n) * 1.5 - 2.0
+
+
+def scipy_bca(samples: tuple, function, seed: int, paired: bool = False) -> tuple:
+    """scipy.stats.bootstrap's own BCa interval (its quadratic jackknife) with the same seed."""
+    from scipy.stats import bootstrap
+
+    def statistic(*arrays, axis=-1):
+        if len(arrays) == 1:
+            return function(arrays[0], axis=axis)
+        return function(arrays[1], axis=axis) - function(arrays[0], axis=axis)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = bootstrap(
+            samples, statistic, n_resamples=stats.BOOTSTRAP_RESAMPLES, batch=stats.BOOTSTRAP_BATCH,
+            vectorized=True, paired=paired, method="BCa", random_state=np.random.default_rng(seed),
+        )  # fmt: skip
+    return tuple(result.confidence_interval)
+
+
+@pytest.mark.parametrize("n", [5, 6, 7, 8, 9, 12, 37, 100])
+@pytest.mark.parametrize("data", [tied_returns, skewed_returns])
+def test_closed_form_jackknife_equals_leaving_each_episode_out(n, data):
+    """The leave-one-out mean and IQM (scipy.stats.trim_mean(x, 0.25)), as scipy's BCa
+    jackknife evaluates them: each episode deleted in turn, the statistic of the rest."""
+    from scipy.stats import trim_mean
+
+    x = data(n, seed=n)
+    left_out = [np.delete(x, i) for i in range(n)]
+    assert np.allclose(
+        stats.leave_one_out_iqm(x), [trim_mean(r, 0.25) for r in left_out], rtol=1e-13, atol=1e-12
+    )
+    assert np.allclose(
+        stats.leave_one_out_mean(x), [np.mean(r) for r in left_out], rtol=1e-13, atol=1e-12
+    )
+
+
+@pytest.mark.parametrize("n", [5, 11, 60, 250])
+@pytest.mark.parametrize("name", ["mean_return", "iqm_return"])
+def test_bca_interval_equals_scipys_with_the_same_random_state(n, name):
+    """The interval from scipy's bootstrap distribution and the closed-form jackknife is scipy's
+    own BCa interval, for one sample and for paired and unpaired differences."""
+    function = stats.STATISTICS[name]
+    for seed, data in ((n, tied_returns), (n + 1, skewed_returns)):
+        x = data(n, seed=seed)
+        low, high, method = stats.bootstrap_interval((x,), function, seed=seed)
+        assert method == stats.METHOD_BCA
+        assert np.allclose((low, high), scipy_bca((x,), function, seed), rtol=1e-12, atol=0)
+        y = data(n, seed=seed + 100)
+        for paired in (True, False):
+            d = stats.difference(x, y, statistic=name, paired=paired, seed=seed)
+            assert d.interval_method == stats.METHOD_BCA
+            expected = scipy_bca((x, y), function, seed, paired)
+            assert np.allclose((d.ci_low, d.ci_high), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_many_episodes_switch_to_normal_intervals_at_the_stated_size(monkeypatch):
+    """Up to BOOTSTRAP_MAX_EPISODES episodes (5,000, as docs/statistics.md says) the intervals
+    are bootstrap intervals; above, the estimate ± z·SE: the mean's SE (ddof=1) and the IQM's
+    Tukey-McLaughlin (Yuen) SE, checked against scipy's Yuen trimmed t-test, whose standard
+    error is the same. (The size is lowered here so that the bootstrap side stays fast.)"""
+    from scipy import stats as sps
+
+    assert stats.BOOTSTRAP_MAX_EPISODES == 5_000
+    limit = 60
+    monkeypatch.setattr(stats, "BOOTSTRAP_MAX_EPISODES", limit)
+    x = tied_returns(limit + 1, seed=3)
+    summary = stats.compute(x, [5] * len(x))
+    assert summary.methods["mean_return"] == summary.methods["iqm_return"] == stats.METHOD_NORMAL
+    z = sps.norm.ppf(0.975)
+    sem = sps.sem(x)
+    assert np.isclose(summary.values["mean_return_ci_low"], x.mean() - z * sem, rtol=1e-12)
+    assert np.isclose(summary.values["mean_return_ci_high"], x.mean() + z * sem, rtol=1e-12)
+    # Yuen's trimmed t of x against its mirror -x (the same SE): t = 2 iqm / (SE √2).
+    t = sps.ttest_ind(x, -x, trim=0.25).statistic
+    se = 2 * stats.iqm(x) / (t * np.sqrt(2))
+    iqm = summary.values["iqm_return"]
+    assert np.isclose(summary.values["iqm_return_ci_low"], iqm - z * se, rtol=1e-9)
+    assert np.isclose(summary.values["iqm_return_ci_high"], iqm + z * se, rtol=1e-9)
+    at_limit = stats.compute(x[:limit], [5] * limit)
+    assert at_limit.methods["mean_return"] == stats.METHOD_BCA
+    constant = stats.compute(np.full(limit + 1, 7.0), [5] * (limit + 1))
+    assert constant.values["iqm_return_ci_low"] == constant.values["iqm_return_ci_high"] == 7.0
+    assert constant.methods["iqm_return"] == stats.METHOD_CONSTANT

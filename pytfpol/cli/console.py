@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from pytfpol.errors import PytfpolError
+from pytfpol.results import json_text
 
 
 def stdout_console() -> Console:
@@ -130,7 +131,7 @@ class EpisodeProgress:
 
 
 def print_json(report: dict) -> None:
-    sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    sys.stdout.write(json_text.dumps(report) + "\n")
     sys.stdout.flush()
 
 

@@ -664,7 +664,10 @@ class Sweeper:
             and bool(gate_results or overall)
             and all(g["passed"] for g in gate_results),
             "warnings": self.notes,
-            "timing": {"seconds": round(time.perf_counter() - self.started, 3)},
+            "timing": {
+                "seconds": round(time.perf_counter() - self.started, 3),
+                "wall_seconds": round(report.process_seconds(), 3),
+            },
             "versions": report.versions(),
             "output": {
                 "dir": str(self.out),

@@ -540,6 +540,37 @@ class Bundle:
                     if contents is not None:
                         contents[str(path)] = hasher.data
 
+    def read_pieces(self, key: str, piece_bytes: int = PIECE_BYTES) -> Iterator[np.ndarray]:
+        """A numeric tensor's flat values in pieces of about `piece_bytes` (in order, each a
+        view of one reused buffer: use it before asking for the next), so that a tensor of any
+        size is read in bounded memory; its checksum is verified after the last piece
+        (InputError, as `read`). Strings and sliced tensors: use `read`."""
+        entry = self.entries[key]
+        numpy_dtype = DTYPES[entry.dtype_enum][1]
+        if entry.sliced or entry.dtype_enum == DT_STRING or numpy_dtype is None:
+            raise ValueError(f"{key!r}: not a numeric tensor read in pieces")
+        dtype = np.dtype(numpy_dtype)
+        step = max(piece_bytes // dtype.itemsize, 1) * dtype.itemsize
+        path = self.data_file(entry.shard_id)
+        with _opened(path) as (fd, size):
+            if entry.offset + entry.size > size:
+                raise InputError(
+                    f"{path}: {entry.key!r} at {entry.offset}+{entry.size} is past the end of the file",
+                    HINT_CORRUPT,
+                    path=path,
+                )
+            buffer = np.empty(min(step, entry.size), np.uint8)
+            crc = 0
+            for start in range(0, entry.size, step):
+                piece = buffer[: min(step, entry.size - start)]
+                _pread_into(fd, path, piece, entry.offset + start)
+                crc = google_crc32c.extend(crc, piece)
+                yield piece.view(dtype)
+        if entry.crc32c is not None and mask_crc(crc) != entry.crc32c:
+            raise InputError(
+                f"{path}: {entry.key!r}: data checksum mismatch", HINT_CORRUPT, path=path
+            )
+
     def read_bytes(self, key: str) -> bytes:
         """A scalar string tensor's bytes (e.g. a NumpyState payload)."""
         value = self.read(key)

@@ -20,7 +20,9 @@ checkpoint to use by the same rules for every kind:
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import functools
 import os
 import re
 import stat
@@ -49,6 +51,7 @@ POLICY_SAVED_MODEL_RE = re.compile(r"^policy_(\d+)$")
 CKPT_INDEX_RE = re.compile(r"^ckpt-(\d+)\.index$")
 CKPT_DATA_RE = re.compile(r"^ckpt-(\d+)\.data-\d{5}-of-\d{5}$")
 CKPT_NAME_RE = re.compile(r"^ckpt-(\d+)$")
+CKPT_DATA_START_RE = re.compile(r"^(ckpt-\d+)\.data-")  # any file named like a bundle's data
 
 # What `pytfpol eval` writes into OUT.
 STATS_JSON = "stats.json"
@@ -141,6 +144,11 @@ class Layout:
     def steps(self) -> list[int]:
         return [c.step for c in self.checkpoints if c.step is not None]
 
+    @functools.cached_property
+    def by_step(self) -> dict[int, Checkpoint]:
+        """The last checkpoint at each step: a sweep looks up every one of thousands by step."""
+        return {c.step: c for c in self.checkpoints if c.step is not None}
+
     def in_context(self) -> Layout:
         """The containing layout, with this path's SavedModel or checkpoint as the given one
         (what `eval` evaluates); this layout itself when it stands alone."""
@@ -166,7 +174,16 @@ class Selection:
 
 
 def detect(path: str | os.PathLike) -> Layout:
-    """The layout at `path`; InputError (naming it) when pytfpol does not know it."""
+    """The layout at `path`; InputError (naming it) when pytfpol does not know it. Each
+    directory is listed at most once (a run of 10,000 checkpoints is one `listdir`)."""
+    token = _LISTINGS.set({})
+    try:
+        return _detect(path)
+    finally:
+        _LISTINGS.reset(token)
+
+
+def _detect(path: str | os.PathLike) -> Layout:
     given = Path(path)
     text = os.fspath(path)
     if not given.is_dir():
@@ -321,11 +338,28 @@ def list_checkpointer_dir(directory: str | os.PathLike) -> list[Checkpoint]:
     """Every `ckpt-<step>` of a Checkpointer directory, oldest first: each step that has an
     `.index` (of any file type: validation judges it) or data files without one."""
     steps: set[int] = set()
-    for name in _names(directory):
-        match = CKPT_INDEX_RE.match(name) or CKPT_DATA_RE.match(name)
-        if match:
-            steps.add(int(match.group(1)))
-    return [_ckpt_entry(Path(directory), step) for step in sorted(steps)]
+    indexed: set[str] = set()  # prefixes (ckpt-<step>) with an .index
+    with_data: set[str] = set()  # prefixes with a file named like data (`_missing_bundle`)
+    for name in _names(directory):  # listed once: every entry is judged from these names
+        index = CKPT_INDEX_RE.match(name)
+        if index:
+            steps.add(int(index.group(1)))
+            indexed.add(name[: -len(".index")])
+            continue
+        data = CKPT_DATA_START_RE.match(name)
+        if data:
+            with_data.add(data.group(1))
+            match = CKPT_DATA_RE.match(name)
+            if match:
+                steps.add(int(match.group(1)))
+    base = str(Path(directory))  # joined as text: pathlib costs ~50 µs a checkpoint
+    entries = []
+    for step in sorted(steps):
+        name = f"ckpt-{step}"
+        prefix = name if base == "." else os.path.join(base, name)  # str(Path(base) / name)
+        missing = _missing_from(name in indexed, name in with_data)
+        entries.append(Checkpoint(name, step, prefix, prefix, tuple(prefix + m for m in missing)))
+    return entries
 
 
 def _ckpt_entry(directory: Path, step: int) -> Checkpoint:
@@ -360,8 +394,8 @@ def _saved_model_steps(directory: Path) -> list[Checkpoint]:
     found = []
     for name in _names(directory):
         match = POLICY_SAVED_MODEL_RE.match(name)
-        sub = directory / name
-        if match and sub.is_dir():
+        sub = directory / name if match else None
+        if sub is not None and sub.is_dir():
             missing = tuple(
                 str(sub / n) for n in (SAVED_MODEL_PB, POLICY_SPECS) if not (sub / n).exists()
             ) + _missing_bundle(sub / VARIABLES_PREFIX)
@@ -390,11 +424,32 @@ def _missing_bundle(prefix: Path) -> tuple[str, ...]:
     return ()
 
 
+def _missing_from(has_index: bool, has_data: bool) -> tuple[str, ...]:
+    """The suffixes `_missing_bundle` would name, from what one listing of the directory saw."""
+    if not has_index:
+        return (".index",)
+    return () if has_data else (".data-*",)
+
+
+# The listings of one `detect` call, by directory: every question about a directory's names
+# in that call is answered from one `os.listdir`.
+_LISTINGS: contextvars.ContextVar[Optional[dict]] = contextvars.ContextVar(
+    "pytfpol_listings", default=None
+)
+
+
 def _names(directory: str | os.PathLike) -> list[str]:
+    listings = _LISTINGS.get()
+    key = os.path.normpath(os.fspath(directory))
+    if listings is not None and key in listings:
+        return listings[key]
     try:
-        return os.listdir(directory)
+        names = os.listdir(directory)
     except OSError:
-        return []
+        names = []
+    if listings is not None:
+        listings[key] = names
+    return names
 
 
 def _exists(prefix: Path, suffix: str = "") -> bool:
@@ -436,15 +491,15 @@ def select(
 
 
 def _at_step(layout: Layout, step: int) -> Checkpoint:
-    matching = [c for c in layout.checkpoints if c.step == step]
-    if not matching:
+    matching = layout.by_step.get(step)
+    if matching is None:
         steps = ", ".join(str(s) for s in layout.steps) or "none"
         raise InputError(
             f"{layout.directory}: no checkpoint at step {step}",
             f"steps there: {steps}",
             path=layout.directory,
         )
-    return _require_complete(matching[-1], layout)
+    return _require_complete(matching, layout)
 
 
 def _require_complete(entry: Checkpoint, layout: Layout) -> Checkpoint:

@@ -59,11 +59,19 @@ def resolve_policy_source(
 
     `policy` chooses a Learner root's SavedModel (default greedy); `step` or `checkpoint` the
     checkpoint (default the newest complete one)."""
-    if policy is not None and policy not in lay.LEARNER_POLICIES:
-        raise UsageError(
-            f"unknown --policy {policy!r}", f"choose one of: {', '.join(lay.LEARNER_POLICIES)}"
-        )
-    found = lay.detect(path).in_context()
+    _check_policy_name(policy)
+    return source_from_layout(lay.detect(path).in_context(), policy, checkpoint, step)
+
+
+def source_from_layout(
+    found: lay.Layout,
+    policy: Optional[str] = None,
+    checkpoint: str | os.PathLike | None = None,
+    step: Optional[int] = None,
+) -> PolicySource:
+    """`resolve_policy_source` of a layout already detected (`detect(path).in_context()`): a
+    sweep lists its run once and resolves each of its checkpoints from that listing."""
+    _check_policy_name(policy)
     if policy is not None and found.kind != lay.KIND_LEARNER:
         raise inapplicable("--policy", found, "it chooses among a Learner root's SavedModels")
     build = _BUILDERS.get(found.kind)
@@ -75,6 +83,14 @@ def resolve_policy_source(
             path=found.path,
         )
     return build(found, policy, checkpoint, step)
+
+
+def _check_policy_name(policy: Optional[str]) -> None:
+    """An unknown --policy is a usage error, before anything is read."""
+    if policy is not None and policy not in lay.LEARNER_POLICIES:
+        raise UsageError(
+            f"unknown --policy {policy!r}", f"choose one of: {', '.join(lay.LEARNER_POLICIES)}"
+        )
 
 
 def inapplicable(option: str, found: lay.Layout | PolicySource, why: str) -> UsageError:

@@ -11,9 +11,11 @@ import datetime as _dt
 import os
 import platform
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
+import pytfpol
 from pytfpol import __version__, gates, stats
 from pytfpol.errors import GateFailed, PytfpolError
 from pytfpol.formats import provenance
@@ -142,6 +144,7 @@ def finish_report(
         "load_seconds": round(load_seconds, 3),
         "run_seconds": round(run_seconds, 3),
         "steps_per_second": round(steps / run_seconds, 1) if run_seconds > 0 else None,
+        "wall_seconds": round(process_seconds(), 3),
     }
     report["gates"] = gates.evaluate(settings.all_gates, report["summary"], error is None)
     if report["statistics"]["identical_episodes"]:
@@ -152,6 +155,21 @@ def finish_report(
                 )
     report["passed"] = error is None and all(g["passed"] for g in report["gates"])
     return report
+
+
+def process_seconds() -> float:
+    """Wall time since this process started, the interpreter's start-up and every import
+    (TensorFlow's) included: what a run cost a CI job. From /proc on Linux; elsewhere since
+    pytfpol was imported."""
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            # Field 22, starttime in clock ticks after boot; fields from the 3rd follow the ")".
+            ticks = int(stat.read().rsplit(b")", 1)[1].split()[19])
+        with open("/proc/uptime", "rb") as uptime:
+            since_boot = float(uptime.read().split()[0])
+        return max(0.0, since_boot - ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic() - pytfpol.IMPORTED
 
 
 def summarize_records(settings: EvalSettings, records: list) -> tuple[list, dict, dict]:

@@ -23,6 +23,7 @@ from typing import Any, Iterable, Optional
 
 from pytfpol.errors import OutputError
 from pytfpol.formats import layout
+from pytfpol.results import json_text
 
 STATS_JSON = layout.STATS_JSON
 EPISODES_CSV = layout.EPISODES_CSV
@@ -290,7 +291,7 @@ def _remove_quietly(name: str) -> None:
 
 
 def report_json(report: dict) -> str:
-    return json.dumps(report, indent=2, sort_keys=False, allow_nan=False) + "\n"
+    return json_text.dumps(report, allow_nan=False) + "\n"
 
 
 def episodes_csv(episodes: list[dict]) -> str:

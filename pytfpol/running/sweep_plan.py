@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from pytfpol.errors import UsageError
 from pytfpol.formats import layout as lay
-from pytfpol.formats.sources import PolicySource, resolve_policy_source
+from pytfpol.formats.sources import PolicySource, source_from_layout
 from pytfpol.running.env_spec import EnvSpec, preflight
 from pytfpol.running.plan import (
     HoldsFirstEnv,
@@ -132,5 +132,6 @@ def new_checkpoints(run: SweepRun, settings: SweepSettings, seen: set) -> list:
 
 
 def source_for(run: SweepRun, checkpoint, settings: SweepSettings) -> PolicySource:
-    """What `pytfpol eval PATH --step N` would evaluate for this checkpoint."""
-    return resolve_policy_source(run.path, settings.eval.policy, step=checkpoint.step)
+    """What `pytfpol eval PATH --step N` would evaluate for this checkpoint, from the run's
+    listing (`run.found`: the directory is listed once per pass, not once per checkpoint)."""
+    return source_from_layout(run.found, settings.eval.policy, step=checkpoint.step)
