@@ -129,6 +129,7 @@ def test_a_stats_json_that_is_not_json_or_not_a_file_is_exit_3(tmp_path):
         ({"schema_version": 2}, "schema_version is 2: newer than"),
         ({"env": {}}, "env.id is missing"),
     ],
+    ids=["kind", "runs-type", "future-schema", "env-id"],
 )
 def test_a_bad_sweep_json_is_exit_3_naming_the_file_and_the_key(tmp_path, change, problem):
     path = tmp_path / "sweep.json"
@@ -189,3 +190,25 @@ def test_eval_report_fields_are_todays_json_keys():
     for document in (documents.EvalReport, documents.SweepReport):
         fields = [f.name for f in dataclasses.fields(document)]
         assert fields == ["extra", "order", *(k for k, _, _ in document.SCHEMA)]
+
+
+def test_a_report_of_an_older_shape_is_read_and_written_back_unchanged(tmp_path):
+    """Keys in another order, some absent, one unknown in the middle: written as they were."""
+    older = {
+        "schema_version": 1,
+        "complete": True,
+        "env": {"id": "CartPole-v1"},
+        "unknown_middle": [1],
+        "policy": {"path": "p"},
+        "summary": {},
+        "episodes": [],
+        "gates": {},
+    }
+    path = tmp_path / "stats.json"
+    path.write_text(json.dumps(older, indent=2) + "\n")
+    report = documents.read_eval_report(path)
+    assert report.to_json() == path.read_text()
+    again = tmp_path / "again"
+    again.mkdir()
+    documents.write_eval_report(again, report)
+    assert (again / "stats.json").read_text() == path.read_text()

@@ -32,6 +32,7 @@ NONFINITE = "tests/test_nonfinite.py::"
 PROMISES = "tests/test_sweep_promises.py::"
 INPUT = "tests/test_input_files.py::"
 OUT_SET = "tests/test_output_set.py::"
+DOC = "tests/test_documents.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -1088,6 +1089,54 @@ MUTANTS = [
         ),
     ),
     #
+    #
+    # --- issue 25: typed report documents (W6) ---
+    Mutant(
+        "report-read-unchecked",
+        "25.3: a stats.json read back is validated: a missing key or a wrong type is exit 3 naming the file and the key",
+        "pytfpol/results/documents.py",
+        "        if origin is not None:\n            _check(cls, data, origin)",
+        "        pass",
+        (
+            DOC + "test_a_bad_stats_json_is_exit_3_naming_the_file_and_the_key[missing-summary]",
+            DOC + "test_a_bad_stats_json_is_exit_3_naming_the_file_and_the_key[complete-type]",
+        ),
+    ),
+    Mutant(
+        "report-future-schema-read",
+        "25.3: a stats.json or sweep.json of a newer schema_version is refused (exit 3), not misread",
+        "pytfpol/results/documents.py",
+        "    _need(1 <= version <= cls.VERSION,",
+        "    _need(1 <= version,",
+        (
+            DOC + "test_a_bad_stats_json_is_exit_3_naming_the_file_and_the_key[future-schema]",
+            DOC + "test_a_bad_sweep_json_is_exit_3_naming_the_file_and_the_key[future-schema]",
+        ),
+    ),
+    Mutant(
+        "report-keys-reordered",
+        "25.3: the typed documents write the JSON byte for byte as it was built or read",
+        "pytfpol/results/documents.py",
+        "        keys = self.order or tuple(k for k, _, _ in self.SCHEMA)",
+        "        keys = tuple(k for k, _, _ in self.SCHEMA)",
+        (DOC + "test_a_report_of_an_older_shape_is_read_and_written_back_unchanged",),
+    ),
+    Mutant(
+        "junit-sweep-taken-for-eval",
+        "25.3: JUnit is a view of the document's type: a sweep's report is a sweep suite",
+        "pytfpol/results/documents.py",
+        '    if report.get("kind") == SWEEP_KIND:\n        return SweepReport',
+        "    if False:\n        return SweepReport",
+        (DOC + "test_junit_is_a_view_of_the_document_type_not_a_guess",),
+    ),
+    Mutant(
+        "compare-reads-unvalidated",
+        "25.3: compare reads stats.json through the one validating reader",
+        "pytfpol/commands/compare.py",
+        "    report = documents.read_eval_report(file).to_dict()",
+        "    report = json.loads(file.read_text())",
+        (DOC + "test_compare_refuses_a_bad_stats_json_with_exit_3_naming_the_key",),
+    ),
 ]
 
 
