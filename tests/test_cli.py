@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from pytfpol.cli import main
-from pytfpol.results.storage import SET_MANIFEST
+from pytfpol.results.output_manifest import SET_MANIFEST
 from tests import countdown_env
 from tests.conftest import REPO, run_cli
 

@@ -27,7 +27,7 @@ import pytest
 
 from pytfpol.errors import InputError, OutputError
 from pytfpol.formats import checkpoint_reader as cr
-from pytfpol.results import locking, storage
+from pytfpol.results import files, locking, output_manifest, output_set
 from tests import countdown_env
 from tests.conftest import REPO, run_cli
 
@@ -667,11 +667,11 @@ def test_stale_lock_file_of_a_dead_process_does_not_block(tmp_path):
 
 
 def test_not_enough_free_space_is_an_output_error(tmp_path, monkeypatch):
-    storage.check_free_space(tmp_path, 0)
+    files.check_free_space(tmp_path, 0)
     usage = shutil.disk_usage(tmp_path)
-    monkeypatch.setattr(storage.shutil, "disk_usage", lambda _: usage._replace(free=1 << 20))
+    monkeypatch.setattr(files.shutil, "disk_usage", lambda _: usage._replace(free=1 << 20))
     with pytest.raises(OutputError, match="not enough free space") as error:
-        storage.check_free_space(tmp_path, 0)
+        files.check_free_space(tmp_path, 0)
     assert error.value.exit_code == 5
 
 
@@ -699,7 +699,7 @@ def test_an_interrupted_commit_is_rolled_forward(tmp_path):
     (tmp_path / "checkpoint" / "ckpt-1.index").write_text("old")
     (tmp_path / "stats.json").write_text("old")
     (tmp_path / "episodes.csv").write_text("old")
-    stage = storage.stage_outputs(tmp_path)
+    stage = output_set.stage_outputs(tmp_path)
     (stage / "checkpoint").mkdir()
     (stage / "checkpoint" / "ckpt-2.index").write_text("new")
     (stage / "stats.json").write_text("new")
@@ -711,8 +711,8 @@ def test_an_interrupted_commit_is_rolled_forward(tmp_path):
         if p.is_file()
     }
     manifest = {"kind": "eval", "set": names, "unset": [], "files": files, "replaces": None}
-    (stage / storage.MANIFEST).write_text(json.dumps(manifest))
-    commit = tmp_path / (storage.COMMIT_PREFIX + "x")
+    (stage / output_manifest.MANIFEST).write_text(json.dumps(manifest))
+    commit = tmp_path / (output_manifest.COMMIT_PREFIX + "x")
     os.rename(stage, commit)
     os.rename(tmp_path / "checkpoint", commit / ".old-checkpoint")  # the kill fell here
     os.rename(commit / "checkpoint", tmp_path / "checkpoint")
@@ -729,7 +729,7 @@ def test_an_interrupted_commit_is_rolled_forward(tmp_path):
 
 def test_a_run_killed_before_its_commit_leaves_the_previous_set(tmp_path):
     (tmp_path / "stats.json").write_text("old")
-    stage = storage.stage_outputs(tmp_path)
+    stage = output_set.stage_outputs(tmp_path)
     (stage / "stats.json").write_text("new, but never committed")
     locking.clean_stale_temporaries(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stats.json"]
@@ -791,7 +791,7 @@ def test_two_runs_on_one_output(artifacts, tmp_path):
     assert report["complete"] and len(report["episodes"]) == 20
     assert json.loads((tmp_path / "out" / "stats.json").read_text()) == report
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == [storage.SET_MANIFEST, "checkpoint", "episodes.csv", "stats.json"]
+    assert names == [output_manifest.SET_MANIFEST, "checkpoint", "episodes.csv", "stats.json"]
 
 
 def test_timeout_writes_the_completed_episodes(artifacts, tmp_path):
@@ -857,7 +857,7 @@ def test_ctrl_c_and_sigterm_stop_promptly_and_write_the_completed_episodes(
     assert [e["index"] for e in report["episodes"]] == list(range(done))
     assert report["error"]["message"] == f"{word} after {done} of 10000 episodes"
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        storage.SET_MANIFEST,
+        output_manifest.SET_MANIFEST,
         "episodes.csv",
         "stats.json",
     ]
@@ -908,7 +908,7 @@ def test_a_failed_run_over_another_policys_output_leaves_no_stale_checkpoint(art
     report = json.loads((out / "stats.json").read_text())
     assert report["complete"] is False and report["env"]["id"].endswith("FaultyCountdown-v0")
     assert sorted(p.name for p in out.iterdir()) == [
-        storage.SET_MANIFEST,
+        output_manifest.SET_MANIFEST,
         "episodes.csv",
         "stats.json",
     ]
@@ -944,7 +944,7 @@ def test_ctrl_c_in_the_final_write_does_not_lose_the_report(artifacts, tmp_path)
     report = json.loads((out / "stats.json").read_text())
     assert report["complete"] is True and len(report["episodes"]) == 3
     assert sorted(p.name for p in out.iterdir()) == [
-        storage.SET_MANIFEST,
+        output_manifest.SET_MANIFEST,
         "checkpoint",
         "episodes.csv",
         "stats.json",
@@ -1026,9 +1026,9 @@ def run_killed_writer(kill_at: int, out: Path, count_file: Path, policy: Path, s
 
 def output_set_seed(out: Path) -> int:
     """The seed of the one run whose outputs OUT holds; fails on a mixture or a partial file."""
-    report = json.loads((out / storage.STATS_JSON).read_text())
-    rows = (out / storage.EPISODES_CSV).read_text().splitlines()
-    assert rows[0] == ",".join(storage.EPISODE_COLUMNS)
+    report = json.loads((out / files.STATS_JSON).read_text())
+    rows = (out / files.EPISODES_CSV).read_text().splitlines()
+    assert rows[0] == ",".join(files.EPISODE_COLUMNS)
     csv_seeds = [int(row.split(",")[1]) for row in rows[1:]]
     bundle = cr.open_bundle(out / "checkpoint" / "evaluation" / "evaluation")
     key = "evaluation/seeds" + cr.PY_STATE_SUFFIX
@@ -1043,7 +1043,7 @@ def output_set_seed(out: Path) -> int:
 def test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new(artifacts, tmp_path):
     """Issue 17.1: OUT holds a complete output set (seed 0). A run of the same policy (seed 100)
     is killed at its k-th rename/replace/fsync inside the real commit, for every k; then the
-    next run's recovery (storage.recover_outputs, under the lock) must leave exactly the old
+    next run's recovery (output_set.recover_outputs, under the lock) must leave exactly the old
     set or the new one, and no staging debris. Kills before the commit point keep the old set,
     kills after it are rolled forward to the new one: both must occur."""
     policy = artifacts / "countdown_sm"
@@ -1070,7 +1070,12 @@ def test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new(artifa
                 locking.clean_stale_temporaries(out)
             outcomes[k] = output_set_seed(out)
             names = sorted(p.name for p in out.iterdir())
-            assert names == [storage.SET_MANIFEST, "checkpoint", "episodes.csv", "stats.json"], k
+            assert names == [
+                output_manifest.SET_MANIFEST,
+                "checkpoint",
+                "episodes.csv",
+                "stats.json",
+            ], k
     assert set(outcomes.values()) == {0, 100}, outcomes
     # Before the commit point the old set stays; from it on, the new one wins: one switch.
     switch = min(k for k, seed in outcomes.items() if seed == 100)

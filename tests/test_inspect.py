@@ -24,7 +24,7 @@ from pytfpol.cli import main
 from pytfpol.errors import InputError
 from pytfpol.formats import checkpoint_reader as cr
 from pytfpol.formats import inspection
-from pytfpol.results import storage
+from pytfpol.results import documents
 from tests.artifacts_inspect import dtype_arrays
 from tests.conftest import REPO, write_artifacts
 
@@ -53,15 +53,15 @@ def ins(tmp_path_factory) -> Path:
     out = write_artifacts(tmp_path_factory, "artifacts_inspect.py")
     eval_out = out / "eval_out"
     eval_out.mkdir()
-    storage.write_report(eval_out, EVAL_REPORT)
+    documents.write_eval_report(eval_out, EVAL_REPORT)
     shutil.copytree(out / "evaluation", eval_out / "checkpoint")
     carried = out / "eval_carried"
     carried.mkdir()
-    storage.write_report(carried, EVAL_REPORT)
+    documents.write_eval_report(carried, EVAL_REPORT)
     shutil.copytree(out / "eval_history", carried / "checkpoint")
     plain = out / "eval_plain"
     plain.mkdir()
-    storage.write_report(plain, EVAL_REPORT)
+    documents.write_eval_report(plain, EVAL_REPORT)
     return out
 
 

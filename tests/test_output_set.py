@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from click.testing import CliRunner
 
 from pytfpol.cli import main
 from pytfpol.formats import layout
-from pytfpol.results import storage
+from pytfpol.results import output_manifest
 from tests.conftest import REPO
 
 POLICY = REPO / "examples" / "cartpole-dqn"
@@ -111,10 +112,10 @@ def test_an_out_of_an_earlier_version_without_a_manifest_is_replaced_by_its_know
     """No manifest (pytfpol <= 0.2): the names pytfpol writes are taken as its own, others not."""
     out = tmp_path / "out"
     assert run("eval", out).exit_code == 0
-    (out / storage.SET_MANIFEST).unlink()
+    (out / output_manifest.SET_MANIFEST).unlink()
     assert run("eval", out).exit_code == 0
-    assert (out / storage.SET_MANIFEST).is_file()
-    (out / storage.SET_MANIFEST).unlink()
+    assert (out / output_manifest.SET_MANIFEST).is_file()
+    (out / output_manifest.SET_MANIFEST).unlink()
     (out / "checkpoint" / "notes.txt").write_text("mine")
     refused(run("eval", out), str(out / "checkpoint" / "notes.txt"))
 
@@ -162,7 +163,7 @@ def test_a_forged_commit_manifest_is_never_followed_and_never_wedges_out(tmp_pat
     commit = out / ".commit-forged"
     commit.mkdir()
     text = manifest if isinstance(manifest, str) else json.dumps(manifest)
-    (commit / storage.MANIFEST).write_text(text)
+    (commit / output_manifest.MANIFEST).write_text(text)
     (commit / "stats.json").write_text("{}")
     before = snapshot(tmp_path)
     for _ in range(2):
@@ -182,11 +183,11 @@ def test_a_damaged_set_manifest_is_not_followed(tmp_path):
     assert run("eval", out).exit_code == 0
     (tmp_path / "f").write_text("outside OUT")
     forged = {"version": 1, "kind": "eval", "files": {"../f": {"size": 11, "sha256": "0" * 64}}}
-    (out / storage.SET_MANIFEST).write_text(json.dumps(forged))
+    (out / output_manifest.SET_MANIFEST).write_text(json.dumps(forged))
     before = outside(snapshot(tmp_path))
     assert run("eval", out).exit_code == 0
     assert outside(snapshot(tmp_path)) == before
-    assert storage.read_set_manifest(out) is not None  # a valid one again
+    assert output_manifest.read_set_manifest(out) is not None  # a valid one again
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,7 +209,7 @@ def test_a_damaged_set_manifest_is_not_followed(tmp_path):
         ("sweep", "sweep.json", False, True),
         ("sweep", "best", True, False),
         ("sweep", "tensorboard", True, False),
-        ("eval", storage.SET_MANIFEST, False, True),
+        ("eval", output_manifest.SET_MANIFEST, False, True),
     ],
 )
 def test_a_symlink_planted_in_out_is_never_written_through(
@@ -227,7 +228,7 @@ def test_a_symlink_planted_in_out_is_never_written_through(
         target.write_text("outside OUT")
     link = out / name
     if os.path.lexists(link):
-        storage.shutil.rmtree(link) if link.is_dir() else link.unlink()
+        shutil.rmtree(link) if link.is_dir() else link.unlink()
     link.symlink_to(target, target_is_directory=target_is_dir)
     before = snapshot(tmp_path)
     refused(run(command, out, "--overwrite"), name)
@@ -254,7 +255,7 @@ def test_a_symlinked_commit_directory_is_never_followed(tmp_path):
     target.mkdir()
     (target / "stats.json").write_text("{}")
     manifest = {"kind": "eval", "set": ["stats.json"], "unset": ["checkpoint"], "files": {}}
-    (target / storage.MANIFEST).write_text(json.dumps(manifest))
+    (target / output_manifest.MANIFEST).write_text(json.dumps(manifest))
     (out / ".commit-x").symlink_to(target, target_is_directory=True)
     before = outside(snapshot(tmp_path))
     assert run("eval", out).exit_code == 0
@@ -279,4 +280,4 @@ def test_one_kind_of_result_per_out(tmp_path, first, then):
     names = {p.name for p in out.iterdir()}
     gone = EVAL_ONLY if then == "sweep" else SWEEP_ONLY
     assert not names & gone, names
-    assert json.loads((out / storage.SET_MANIFEST).read_text())["kind"] == then
+    assert json.loads((out / output_manifest.SET_MANIFEST).read_text())["kind"] == then

@@ -1,4 +1,4 @@
-"""Unit tests for stats.py, storage.py and config.py: pure Python/numpy, no TensorFlow."""
+"""Unit tests for stats.py, results/files.py, output_set.py and settings.py: pure Python/numpy, no TensorFlow."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pytfpol.errors import EXIT_OUTPUT, EXIT_USAGE, OutputError, UsageError
-from pytfpol.results import storage
+from pytfpol.results import documents, files, output_set
 from pytfpol.settings import MAX_SEED, EvalSettings, parse_env_kwargs
 from pytfpol.stats import SUMMARY_KEYS, summarize
 
@@ -92,13 +92,13 @@ def test_summarize_empty_input():
 
 
 # ---------------------------------------------------------------------------------------------
-# storage.write_atomic
+# files.write_atomic
 
 
 def test_write_atomic_writes_bytes_and_leaves_no_temp_file(tmp_path):
     """The target holds exactly the data; nothing else is left in the directory."""
     target = tmp_path / "stats.json"
-    storage.write_atomic(target, b'{"a": 1}\n')
+    files.write_atomic(target, b'{"a": 1}\n')
     assert target.read_bytes() == b'{"a": 1}\n'
     assert _names(tmp_path) == ["stats.json"]
 
@@ -109,7 +109,7 @@ def test_write_atomic_replaces_by_rename_not_in_place(tmp_path):
     target.write_bytes(b"old contents\n")
     old_inode = target.stat().st_ino
     with open(target, "rb") as reader:
-        storage.write_atomic(target, b"new\n")
+        files.write_atomic(target, b"new\n")
         assert reader.read() == b"old contents\n"
     assert target.read_bytes() == b"new\n"
     assert target.stat().st_ino != old_inode
@@ -120,7 +120,7 @@ def test_write_atomic_new_file_mode_follows_umask(tmp_path):
     """A written report is readable like any other new file (0o666 & ~umask), not 0o600."""
     old = os.umask(0o022)
     try:
-        storage.write_atomic(tmp_path / "stats.json", b"{}")
+        files.write_atomic(tmp_path / "stats.json", b"{}")
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "stats.json").stat().st_mode) == 0o644
@@ -132,7 +132,7 @@ def test_write_atomic_target_is_directory_raises_output_error(tmp_path):
     target.mkdir()
     (target / "keep").write_text("x")
     with pytest.raises(OutputError) as info:
-        storage.write_atomic(target, b"data")
+        files.write_atomic(target, b"data")
     assert info.value.exit_code == EXIT_OUTPUT == 5
     assert str(target) in info.value.message
     assert "\n" not in info.value.message
@@ -149,9 +149,9 @@ def test_write_atomic_failed_replace_keeps_previous_file(tmp_path, monkeypatch):
     def no_space(src, dst):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(storage.os, "replace", no_space)
+    monkeypatch.setattr(files.os, "replace", no_space)
     with pytest.raises(OutputError) as info:
-        storage.write_atomic(target, b"replacement")
+        files.write_atomic(target, b"replacement")
     assert info.value.exit_code == 5
     assert "No space left on device" in info.value.message
     assert info.value.path == str(target)
@@ -167,9 +167,9 @@ def test_write_atomic_failed_fsync_keeps_previous_file(tmp_path, monkeypatch):
     def broken_fsync(fd):
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(storage.os, "fsync", broken_fsync)
+    monkeypatch.setattr(files.os, "fsync", broken_fsync)
     with pytest.raises(OutputError):
-        storage.write_atomic(target, b"replacement")
+        files.write_atomic(target, b"replacement")
     assert target.read_bytes() == b"previous"
     assert _names(tmp_path) == ["stats.json"]
 
@@ -182,9 +182,9 @@ def test_write_atomic_interrupt_removes_temp_and_reraises(tmp_path, monkeypatch)
     def interrupted(fd):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(storage.os, "fsync", interrupted)
+    monkeypatch.setattr(files.os, "fsync", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        storage.write_atomic(target, b"replacement")
+        files.write_atomic(target, b"replacement")
     assert target.read_bytes() == b"previous"
     assert _names(tmp_path) == ["stats.json"]
 
@@ -193,21 +193,21 @@ def test_write_atomic_missing_parent_raises_output_error(tmp_path):
     """A missing output directory is an OutputError, not a bare OSError, and creates nothing."""
     target = tmp_path / "gone" / "stats.json"
     with pytest.raises(OutputError) as info:
-        storage.write_atomic(target, b"data")
+        files.write_atomic(target, b"data")
     assert info.value.exit_code == 5
     assert str(target) in info.value.message
     assert _names(tmp_path) == []
 
 
 # ---------------------------------------------------------------------------------------------
-# storage.claim_output_dir
+# output_set.claim_output_dir
 
 
 IDENTITY = {"policy": "/p/policy", "policy_name": None, "env": "CartPole-v1"}
 
 
 def _claim(out, inputs=(), identity=IDENTITY, overwrite=False):
-    return storage.claim_output_dir(out, inputs=inputs, identity=identity, overwrite=overwrite)
+    return output_set.claim_output_dir(out, inputs=inputs, identity=identity, overwrite=overwrite)
 
 
 def _write_stats(out, path="/p/policy", env="CartPole-v1"):
@@ -232,7 +232,7 @@ def test_release_unused_removes_what_the_claim_created(tmp_path):
     out = tmp_path / "a" / "run"
     claim = _claim(out)
     (out / ".pytfpol.lock").write_text("")
-    storage.release_unused(claim)
+    output_set.release_unused(claim)
     assert not (tmp_path / "a").exists()
 
 
@@ -240,7 +240,7 @@ def test_release_unused_keeps_a_directory_with_outputs(tmp_path):
     out = tmp_path / "run"
     claim = _claim(out)
     (out / "stats.json").write_text("{}")
-    storage.release_unused(claim)
+    output_set.release_unused(claim)
     assert (out / "stats.json").exists()
 
 
@@ -384,7 +384,7 @@ EPISODES = [
 def test_episodes_csv_exact_text():
     """Header, one row per episode, floats by repr, booleans lower-case, None or missing empty,
     LF."""
-    assert storage.episodes_csv(EPISODES) == (
+    assert files.episodes_csv(EPISODES) == (
         "index,seed,return,length,terminated,truncated,success\n"
         "0,7,1.5,3,true,false,true\n"
         "1,8,0.1,500,false,true,false\n"
@@ -395,24 +395,24 @@ def test_episodes_csv_exact_text():
 
 def test_episodes_csv_no_episodes_is_header_only():
     """An empty run still has a header line."""
-    assert storage.episodes_csv([]) == "index,seed,return,length,terminated,truncated,success\n"
+    assert files.episodes_csv([]) == "index,seed,return,length,terminated,truncated,success\n"
 
 
 def test_episodes_csv_floats_round_trip():
     """Returns are written with full precision (repr), so they read back identical."""
     value = 0.1 + 0.2
     row = dict(EPISODES[0], **{"return": value})
-    line = storage.episodes_csv([row]).splitlines()[1]
+    line = files.episodes_csv([row]).splitlines()[1]
     assert float(line.split(",")[2]) == value
 
 
 def test_write_report_writes_both_files(tmp_path):
     """episodes.csv and stats.json are written, complete, with no temp files left."""
     report = {"summary": summarize([1.5, 0.1], [3, 500]), "episodes": EPISODES}
-    storage.write_report(tmp_path, report)
+    documents.write_eval_report(tmp_path, report)
     assert _names(tmp_path) == ["episodes.csv", "stats.json"]
     assert json.loads((tmp_path / "stats.json").read_text()) == report
-    assert (tmp_path / "episodes.csv").read_text() == storage.episodes_csv(EPISODES)
+    assert (tmp_path / "episodes.csv").read_text() == files.episodes_csv(EPISODES)
 
 
 def test_write_report_failure_leaves_no_stats_json(tmp_path):
@@ -420,31 +420,31 @@ def test_write_report_failure_leaves_no_stats_json(tmp_path):
     (tmp_path / "episodes.csv").mkdir()
     report = {"summary": summarize([1.5], [3]), "episodes": EPISODES[:1]}
     with pytest.raises(OutputError):
-        storage.write_report(tmp_path, report)
+        documents.write_eval_report(tmp_path, report)
     assert _names(tmp_path) == ["episodes.csv"]
 
 
 def test_report_json_refuses_nan():
     """stats.json is strict JSON: NaN is never written."""
     with pytest.raises(ValueError):
-        storage.report_json({"mean": float("nan")})
+        files.report_json({"mean": float("nan")})
 
 
 # ---------------------------------------------------------------------------------------------
-# storage.default_run_dir
+# files.default_run_dir
 
 
 @pytest.fixture
 def fixed_clock(monkeypatch):
     monkeypatch.setattr(
-        storage, "time", types.SimpleNamespace(strftime=lambda fmt: "20240102-030405")
+        files, "time", types.SimpleNamespace(strftime=lambda fmt: "20240102-030405")
     )
 
 
 def test_default_run_dir_name(tmp_path, fixed_clock):
     """<time>-<policy dir name>-<env id>, under base, one level deep even for ALE/… ids."""
     policy = tmp_path / "cartpole-dqn"
-    run = storage.default_run_dir("ALE/Pong-v5", str(policy), base=tmp_path / "runs")
+    run = files.default_run_dir("ALE/Pong-v5", str(policy), base=tmp_path / "runs")
     assert run == tmp_path / "runs" / "20240102-030405-cartpole-dqn-ALE_Pong-v5"
     assert not run.exists()
 
@@ -452,12 +452,12 @@ def test_default_run_dir_name(tmp_path, fixed_clock):
 def test_default_run_dir_never_returns_an_existing_path(tmp_path, fixed_clock):
     """Existing directories (or files) with the same name are skipped with -2, -3, ..."""
     base = tmp_path / "runs"
-    first = storage.default_run_dir("CartPole-v1", "p", base=base)
+    first = files.default_run_dir("CartPole-v1", "p", base=base)
     first.mkdir(parents=True)
-    second = storage.default_run_dir("CartPole-v1", "p", base=base)
+    second = files.default_run_dir("CartPole-v1", "p", base=base)
     assert second == first.with_name(first.name + "-2")
     second.write_text("a file also counts")
-    third = storage.default_run_dir("CartPole-v1", "p", base=base)
+    third = files.default_run_dir("CartPole-v1", "p", base=base)
     assert third == first.with_name(first.name + "-3")
     assert not third.exists()
     assert len({first, second, third}) == 3
@@ -465,7 +465,7 @@ def test_default_run_dir_never_returns_an_existing_path(tmp_path, fixed_clock):
 
 def test_default_run_dir_creates_nothing(tmp_path, fixed_clock):
     """Choosing a name has no side effect."""
-    storage.default_run_dir("CartPole-v1", "policy", base=tmp_path / "runs")
+    files.default_run_dir("CartPole-v1", "policy", base=tmp_path / "runs")
     assert _names(tmp_path) == []
 
 

@@ -33,6 +33,7 @@ PROMISES = "tests/test_sweep_promises.py::"
 INPUT = "tests/test_input_files.py::"
 OUT_SET = "tests/test_output_set.py::"
 ENVS = "tests/test_environments.py::"
+DOC = "tests/test_documents.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -50,9 +51,9 @@ MUTANTS = [
     Mutant(
         "commit-file-by-file",
         "an output set is committed whole: the old set or the new one, never a mixture",
-        "pytfpol/results/storage.py",
+        "pytfpol/results/output_set.py",
         "        commit = out / (COMMIT_PREFIX + stage.name[len(PENDING_PREFIX) :])\n"
-        "        os.rename(stage, commit)\n        _fsync_dir(out)\n        apply_commit(out, commit)",
+        "        os.rename(stage, commit)\n        fsync_dir(out)\n        apply_commit(out, commit)",
         "        apply_commit(out, stage)  # each output moved into place, no commit point",
         (
             "tests/test_faults.py::test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new",
@@ -138,7 +139,7 @@ MUTANTS = [
     Mutant(
         "failed-run-keeps-the-old-checkpoint",
         "a failed or interrupted run over a complete output keeps no stale policy checkpoint",
-        "pytfpol/results/storage.py",
+        "pytfpol/results/output_set.py",
         '    for name in manifest["unset"]:',
         '    for name in manifest["unset"][:0]:',
         (
@@ -221,7 +222,7 @@ MUTANTS = [
     Mutant(
         "foreign-out-overwritten",
         "--out holding files pytfpol did not write is refused (exit 5)",
-        "pytfpol/results/storage.py",
+        "pytfpol/results/output_set.py",
         "    if foreign and not overwrite:",
         "    if False:",
         ("tests/test_cli.py::test_out_with_foreign_files_or_another_policys_results_is_refused",),
@@ -517,8 +518,8 @@ MUTANTS = [
     Mutant(
         "out-users-file-replaced",
         "23.1: nothing in OUT is replaced or deleted unless the output set's manifest records it",
-        "pytfpol/results/storage.py",
-        '    found = _foreign(out, list(names), manifests, "")',
+        "pytfpol/results/output_set.py",
+        '    found = foreign(out, list(names), manifests, "")',
         "    found = []",
         (
             f"{OUT_SET}test_a_users_file_inside_out_is_never_deleted_or_replaced[eval-checkpoint/mine.txt-False-overwrite]",
@@ -529,15 +530,15 @@ MUTANTS = [
     Mutant(
         "out-manifest-hash-unchecked",
         "23.1: a file is pytfpol's only with the size and sha256 its manifest records",
-        "pytfpol/results/storage.py",
-        '    return bool(entries) and _sha256(path) in {e["sha256"] for e in entries}',
+        "pytfpol/results/output_manifest.py",
+        '    return bool(entries) and sha256(path) in {e["sha256"] for e in entries}',
         "    return bool(entries)",
         (f"{OUT_SET}test_a_file_pytfpol_wrote_but_the_user_changed_is_the_users",),
     ),
     Mutant(
         "out-names-not-validated",
         "23.2: a name read back from OUT outside the output set's vocabulary is never followed",
-        "pytfpol/results/storage.py",
+        "pytfpol/results/output_manifest.py",
         "    return (\n        len(parts) <= MAX_DEPTH\n",
         "    return True or (\n        len(parts) <= MAX_DEPTH\n",
         (
@@ -548,7 +549,7 @@ MUTANTS = [
     Mutant(
         "out-foreign-commit-applied",
         "23.2: a commit not of the set OUT holds (its manifest names another) is never applied",
-        "pytfpol/results/storage.py",
+        "pytfpol/results/output_set.py",
         '        if manifest is None or current not in (None, manifest["replaces"], manifest["files"]):',
         "        if manifest is None:",
         (
@@ -579,7 +580,7 @@ MUTANTS = [
     Mutant(
         "out-kinds-mixed",
         "23.4: an eval's OUT given to sweep (or a sweep's to eval) is refused without --overwrite",
-        "pytfpol/results/storage.py",
+        "pytfpol/results/output_set.py",
         "    if theirs is not None and theirs != kind and not overwrite:",
         "    if False:",
         (
@@ -590,7 +591,7 @@ MUTANTS = [
     Mutant(
         "out-other-kind-left-behind",
         "23.4: with --overwrite, the other kind's set is replaced whole, nothing of it left",
-        "pytfpol/results/storage.py",
+        "pytfpol/results/output_manifest.py",
         "    names += [n for n in SET_VOCABULARY if n not in names]\n",
         "",
         (
@@ -1332,6 +1333,54 @@ MUTANTS = [
         "    for rest in (pieces_a, pieces_b):",
         "    for rest in ():",
         ("tests/test_inspect.py::test_diff_of_a_damaged_piece_is_refused_naming_the_file",),
+    ),
+    #
+    # --- issue 25: typed report documents (W6) ---
+    Mutant(
+        "report-read-unchecked",
+        "25.3: a stats.json read back is validated: a missing key or a wrong type is exit 3 naming the file and the key",
+        "pytfpol/results/documents.py",
+        "        if origin is not None:\n            _check(cls, data, origin)",
+        "        pass",
+        (
+            DOC + "test_a_bad_stats_json_is_exit_3_naming_the_file_and_the_key[missing-summary]",
+            DOC + "test_a_bad_stats_json_is_exit_3_naming_the_file_and_the_key[complete-type]",
+        ),
+    ),
+    Mutant(
+        "report-future-schema-read",
+        "25.3: a stats.json or sweep.json of a newer schema_version is refused (exit 3), not misread",
+        "pytfpol/results/documents.py",
+        "    _need(1 <= version <= cls.VERSION,",
+        "    _need(1 <= version,",
+        (
+            DOC + "test_a_bad_stats_json_is_exit_3_naming_the_file_and_the_key[future-schema]",
+            DOC + "test_a_bad_sweep_json_is_exit_3_naming_the_file_and_the_key[future-schema]",
+        ),
+    ),
+    Mutant(
+        "report-keys-reordered",
+        "25.3: the typed documents write the JSON byte for byte as it was built or read",
+        "pytfpol/results/documents.py",
+        "        keys = self.order or tuple(k for k, _, _ in self.SCHEMA)",
+        "        keys = tuple(k for k, _, _ in self.SCHEMA)",
+        (DOC + "test_a_report_of_an_older_shape_is_read_and_written_back_unchanged",),
+    ),
+    Mutant(
+        "junit-sweep-taken-for-eval",
+        "25.3: JUnit is a view of the document's type: a sweep's report is a sweep suite",
+        "pytfpol/results/documents.py",
+        '    if report.get("kind") == SWEEP_KIND:\n        return SweepReport',
+        "    if False:\n        return SweepReport",
+        (DOC + "test_junit_is_a_view_of_the_document_type_not_a_guess",),
+    ),
+    Mutant(
+        "compare-reads-unvalidated",
+        "25.3: compare reads stats.json through the one validating reader",
+        "pytfpol/commands/compare.py",
+        "    report = documents.read_eval_report(file).to_dict()",
+        "    report = json.loads(file.read_text())",
+        (DOC + "test_compare_refuses_a_bad_stats_json_with_exit_3_naming_the_key",),
     ),
 ]
 

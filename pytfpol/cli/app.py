@@ -983,7 +983,7 @@ def compare_command(
     def run() -> None:
         from pytfpol.cli import console as reporting
         from pytfpol.commands import compare
-        from pytfpol.results import storage
+        from pytfpol.results import files
 
         eval_only = {
             "--out": out,
@@ -1006,7 +1006,7 @@ def compare_command(
         if env_id is not None:
             from pytfpol.settings import parse_env_kwargs
 
-            target = out or str(storage.default_run_dir(env_id, "compare"))
+            target = out or str(files.default_run_dir(env_id, "compare"))
             base_report, cand_report = compare.evaluate_both(
                 baseline,
                 candidate,
@@ -1177,9 +1177,13 @@ def configs_command(as_json: bool, verbose: bool) -> None:
 def _write_junit(path: Optional[str], result: dict, command: str) -> None:
     if path is None:
         return
-    from pytfpol.results import junit
+    from pytfpol.results import documents, junit
 
-    suite = junit.eval_suite(result) if command == "eval" else junit.compare_suite(result)
+    suite = (
+        junit.suite_for(documents.as_document(result))
+        if command == "eval"
+        else junit.compare_suite(result)
+    )
     junit.write(path, [suite])
 
 

@@ -28,8 +28,7 @@ import numpy as np
 
 from pytfpol import stats
 from pytfpol.errors import InputError, UsageError
-from pytfpol.formats import input_files
-from pytfpol.results import storage
+from pytfpol.results import documents, files
 
 SCHEMA_VERSION = 1
 STATISTICS = tuple(stats.STATISTICS)
@@ -45,28 +44,15 @@ HINT_REPORT = "give the stats.json written by `pytfpol eval`"
 def load_report(path: str | Path) -> dict:
     """The eval report at `path`: an output directory of `pytfpol eval` or a `stats.json`."""
     path = Path(path)
-    file = path / storage.STATS_JSON if path.is_dir() else path
+    file = path / files.STATS_JSON if path.is_dir() else path
     if not os.path.lexists(file):  # anything else is read or refused by input_files
         raise InputError(
-            f"{path}: no {storage.STATS_JSON} here" if path.is_dir() else f"{path}: no such file",
+            f"{path}: no {files.STATS_JSON} here" if path.is_dir() else f"{path}: no such file",
             "give an output directory of `pytfpol eval` or its stats.json; to evaluate two "
             "policies first, pass --env",
             path=path,
         )
-    text = input_files.read_text(
-        file, input_files.LIMITS[storage.STATS_JSON], storage.STATS_JSON, HINT_REPORT
-    )
-    try:
-        report = json.loads(text)
-        episodes = report["episodes"]
-        report["env"]["id"]
-        [(e["seed"], e["return"]) for e in episodes]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(
-            f"{file}: not a pytfpol eval report ({type(exc).__name__}: {exc})",
-            HINT_REPORT,
-            path=file,
-        ) from None
+    report = documents.read_eval_report(file).to_dict()  # validated: episodes, env.id
     report.setdefault("output", {})["stats"] = str(file)
     return report
 

@@ -26,7 +26,7 @@ from pytfpol.commands.compare import load_report
 from pytfpol.errors import InputError, OutputError, RunError, UsageError
 from pytfpol.formats import provenance
 from pytfpol.formats.sources import FORMAT_CHECKPOINTER, FORMAT_SAVED_MODEL
-from pytfpol.results import storage
+from pytfpol.results import files
 from pytfpol.settings import EvalSettings
 
 SELECTORS = ("worst", "best", "median")
@@ -167,7 +167,7 @@ def replay(
         result = _result(report, record, replayed, run)
         if video is not None:
             staged = Path(run["output"]["videos"][0]["path"])
-            storage.write_atomic(Path(video), staged.read_bytes())
+            files.write_atomic(Path(video), staged.read_bytes())
             result["video"] = str(video)
             result["frames"] = run["output"]["videos"][0]["frames"]
         if trajectory is not None:
@@ -241,7 +241,7 @@ def _write_trajectory(directory: Path, index: int, target: str | Path) -> None:
 
     replayed = read_npz(directory / "episode-0.npz")
     replayed.index = index
-    storage.write_atomic(Path(target), replayed.to_npz())
+    files.write_atomic(Path(target), replayed.to_npz())
 
 
 def _mismatch(report: dict, record: dict, replayed: dict, run: dict, result: dict) -> RunError:

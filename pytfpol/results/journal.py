@@ -21,7 +21,7 @@ from typing import Optional
 
 from pytfpol.errors import OutputError
 from pytfpol.formats import layout
-from pytfpol.results import storage
+from pytfpol.results import files
 
 JOURNAL_VERSION = 1
 
@@ -40,7 +40,7 @@ class Journal:
         self._check_directory(missing_ok=True)
 
     def get(self, key: str) -> Optional[dict]:
-        entry = storage.read_json_file(self.directory / f"{key}.json")  # never through a link
+        entry = files.read_json_file(self.directory / f"{key}.json")  # never through a link
         return entry if isinstance(entry, dict) and entry.get("key") == key else None
 
     def put(self, entry: dict) -> None:
@@ -51,7 +51,7 @@ class Journal:
         with contextlib.suppress(FileNotFoundError):
             if not stat.S_ISREG(os.lstat(path).st_mode):
                 raise _not_ours(path, "is not a regular file")
-        storage.write_atomic(path, json.dumps(entry, allow_nan=False).encode())
+        files.write_atomic(path, json.dumps(entry, allow_nan=False).encode())
 
     def _check_directory(self, missing_ok: bool) -> None:
         try:

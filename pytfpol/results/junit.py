@@ -1,8 +1,8 @@
 """Gates as JUnit XML, the test-report format CI systems show natively (GitHub, GitLab, Jenkins).
 
 One `<testsuite>` per command run; one `<testcase>` per gate, failing with the gate's value and
-threshold. The writer (`write`) takes plain `Case`s so every command (eval, sweep, compare)
-builds its own cases from its report and shares the file format.
+threshold. The writer (`write`) takes plain `Case`s; they are a view of the typed report
+documents (`suite_for`: an `EvalReport` or a `SweepReport`) or of a compare result.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
-from pytfpol.results import storage
+from pytfpol.results import files
+from pytfpol.results.documents import EvalReport, SweepReport
 
 
 @dataclass(frozen=True)
@@ -79,19 +80,21 @@ def document(suites: Sequence[Suite]) -> bytes:
 
 def write(path: str | Path, suites: Sequence[Suite]) -> None:
     """Write the document atomically (complete or absent, like every pytfpol output)."""
-    storage.write_atomic(Path(path), document(suites))
+    files.write_atomic(Path(path), document(suites))
 
 
-def eval_suite(report: dict) -> Suite:
-    """`pytfpol eval` (or `sweep`, whose gates judge its best checkpoint): one case per gate
+def suite_for(report: Union[EvalReport, SweepReport]) -> Suite:
+    """`pytfpol eval`, or `sweep` (whose gates judge its best checkpoint): one case per gate
     (none: one case saying the run completed)."""
-    command = "sweep" if report.get("kind") == "sweep" else "eval"
-    summary = report.get("summary") or ((report.get("best") or {}).get("summary")) or {}
-    env = (report.get("env") or {}).get("id", "?")
+    if isinstance(report, SweepReport):
+        command, written = "sweep", report.output.get("sweep")
+        summary = (report.best or {}).get("summary") or {}
+    else:
+        command, written, summary = "eval", report.output.get("stats"), report.summary
+    env = report.env.get("id", "?")
     classname = f"pytfpol.{command}.{env}"
-    written = report["output"].get("stats") or report["output"].get("sweep")
     cases = []
-    for gate in report.get("gates", []):
+    for gate in report.gates if isinstance(report.gates, list) else []:
         value = gate["value"]
         shown = "no value" if value is None else f"{value:g}"
         message = (
@@ -115,19 +118,18 @@ def eval_suite(report: dict) -> Suite:
             Case(
                 name="complete",
                 classname=classname,
-                passed=bool(report.get("complete")),
+                passed=report.complete,
                 message="the run did not complete",
                 output=f"{summary.get('episodes')} episodes, mean return {summary.get('mean_return')}",
             )
         )
-    error = report.get("error")
-    timing = report.get("timing") or {}
+    timing = report.timing
     seconds = float((timing.get("load_seconds") or 0) + (timing.get("run_seconds") or 0))
     return Suite(
-        name=f"pytfpol {command} {report['policy']['path']} on {env}",
+        name=f"pytfpol {command} {report.policy['path']} on {env}",
         cases=cases,
         seconds=seconds,
-        error=None if error is None else error["message"],
+        error=None if report.error is None else report.error["message"],
     )
 
 

@@ -27,13 +27,13 @@ from typing import Iterator
 
 from pytfpol.errors import OutputError
 from pytfpol.formats import layout
-from pytfpol.results import storage
+from pytfpol.results import output_set
 
 LOCK_NAME = layout.LOCK_NAME
-# What our writers leave behind when killed, besides output sets (storage.recover_outputs):
-# storage.write_atomic's `.<name>.<random>.tmp`, and the checkpoint swap directories
+# What our writers leave behind when killed, besides output sets (output_set.recover_outputs):
+# files.write_atomic's `.<name>.<random>.tmp`, and the checkpoint swap directories
 # `.checkpoint.tmp-<random>` / `.checkpoint.old-<random>` of earlier pytfpol versions,
-# storage.prepare_output_dir's probe.
+# output_set.claim_output_dir's probe.
 STALE_FILE_PATTERNS = (".stats.json.*.tmp", ".episodes.csv.*.tmp", ".pytfpol-probe-*")
 CHECKPOINT_NAME = layout.OUTPUT_CHECKPOINT_DIR
 STALE_NEW_CHECKPOINTS = f".{CHECKPOINT_NAME}.tmp-*"
@@ -41,18 +41,18 @@ STALE_OLD_CHECKPOINTS = f".{CHECKPOINT_NAME}.old-*"
 
 
 @contextlib.contextmanager
-def working_in(out: Path, claim: storage.OutputClaim) -> Iterator[Path]:
+def working_in(out: Path, claim: output_set.OutputClaim) -> Iterator[Path]:
     """A run's hold on its claimed output directory: locked, cleaned of what an interrupted run
     left, and checked that whatever the run's output set will replace is pytfpol's
-    (storage.check_ours: refused before any episode runs); when the run fails, the directories
+    (output_set.check_ours: refused before any episode runs); when the run fails, the directories
     the claim created are removed again if nothing was written in them."""
     try:
         with locked_output(out):
             clean_stale_temporaries(out)
-            storage.check_ours(out, storage.replaced_names(claim.kind))
+            output_set.check_ours(out, output_set.replaced_names(claim.kind))
             yield out
     except BaseException:
-        storage.release_unused(claim)
+        output_set.release_unused(claim)
         raise
 
 
@@ -154,10 +154,10 @@ def _holder(fd: int) -> str:
 
 
 def clean_stale_temporaries(out: Path) -> list[str]:
-    """Complete or drop an interrupted run's output set (storage.recover_outputs) and remove our
+    """Complete or drop an interrupted run's output set (output_set.recover_outputs) and remove our
     own temporaries left in `out`. Call only while holding the lock. Returns what was done."""
     out = Path(out)
-    done = storage.recover_outputs(out)  # finish a committed output set, drop a staged one
+    done = output_set.recover_outputs(out)  # finish a committed output set, drop a staged one
     for pattern in (*STALE_FILE_PATTERNS, STALE_NEW_CHECKPOINTS, STALE_OLD_CHECKPOINTS):
         for path in out.glob(pattern):
             try:

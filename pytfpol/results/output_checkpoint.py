@@ -17,12 +17,12 @@ import numpy as np
 
 from pytfpol.errors import PytfpolError
 from pytfpol.formats import layout, validation
-from pytfpol.results import storage
+from pytfpol.results import output_set
 
 HISTORY = "evaluation/history"  # the NumpyState array of earlier evaluations
 
 
-def previous_history(claim: storage.OutputClaim) -> Optional[np.ndarray]:
+def previous_history(claim: output_set.OutputClaim) -> Optional[np.ndarray]:
     """The evaluation history in OUT from an earlier run of the same policy and env, so that a
     re-run appends to it (None when there is none, or it cannot be read: then it starts anew)."""
     if claim.previous_report is None:

@@ -12,7 +12,7 @@ from typing import Optional
 
 import numpy as np
 
-from pytfpol.results import storage
+from pytfpol.results import files
 
 MEAN_COLOR = "#d62728"
 IQM_COLOR = "#1f77b4"
@@ -33,7 +33,7 @@ def _save(figure, path: Path) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
     _pyplot().close(figure)
-    storage.write_atomic(Path(path), buffer.getvalue())
+    files.write_atomic(Path(path), buffer.getvalue())
 
 
 def _bins(values: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ evaluation loop through one `TrajectoryCollector` (only the episodes it needs), 
 finished trajectory into the run's staging directory and renders each recorded episode's video
 there (`running.video`: a dedicated env per recorded episode, so the evaluation's envs never
 render and no result changes); `finish` puts the paths, and the Minari dataset, in the report.
-Videos and trajectories are part of the output set committed with the report (`storage`).
+Videos and trajectories are part of the output set committed with the report (`output_set`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Optional
 
 from pytfpol.errors import OutputError, first_line
-from pytfpol.results import storage
+from pytfpol.results import files
 
 DATASET_STAGING = ".dataset-trajectories"  # trajectories for --dataset only: not committed
 
@@ -64,10 +64,10 @@ class Recorder:
         if not (self._keep_all or self._videos):
             return
         if self._keep_all:
-            name = storage.TRAJECTORIES_DIR if settings.save_trajectories else DATASET_STAGING
+            name = files.TRAJECTORIES_DIR if settings.save_trajectories else DATASET_STAGING
             self._trajectory_dir = _mkdir(Path(stage) / name)
         if self._videos:
-            self._video_dir = _mkdir(Path(stage) / storage.VIDEOS_DIR)
+            self._video_dir = _mkdir(Path(stage) / files.VIDEOS_DIR)
         from pytfpol.running.trajectories import TrajectoryCollector
 
         wanted = None if self._keep_all else self._videos.__contains__
@@ -108,13 +108,13 @@ class Recorder:
             {
                 "index": trajectory.index,
                 "seed": trajectory.seed,
-                "path": str(self._out / storage.VIDEOS_DIR / result.path.name),
+                "path": str(self._out / files.VIDEOS_DIR / result.path.name),
                 "frames": result.frames,
             }
             for trajectory, result in sorted(self.video_results, key=lambda r: r[0].index)
         ]
         if self._settings.save_trajectories:
-            output["trajectories"] = str(self._out / storage.TRAJECTORIES_DIR)
+            output["trajectories"] = str(self._out / files.TRAJECTORIES_DIR)
         report["warnings"] = [*report["warnings"], *self.notes]
         dataset = self._settings.dataset
         if dataset is None:

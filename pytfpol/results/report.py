@@ -20,10 +20,10 @@ from pytfpol import __version__, gates, stats
 from pytfpol.errors import GateFailed, PytfpolError
 from pytfpol.formats import provenance
 from pytfpol.formats.sources import FORMAT_CHECKPOINTER, PolicySource
-from pytfpol.results import storage
+from pytfpol.results import documents, files
 from pytfpol.settings import EvalSettings
 
-SCHEMA_VERSION = 2  # 2: `gates` is a list (with a top-level `passed`); episodes carry `success`
+SCHEMA_VERSION = documents.EVAL_SCHEMA_VERSION  # of stats.json
 
 
 def report_base(
@@ -93,8 +93,8 @@ def report_base(
         "versions": versions(),
         "output": {
             "dir": str(out),
-            "stats": str(out / storage.STATS_JSON),
-            "episodes": str(out / storage.EPISODES_CSV),
+            "stats": str(out / files.STATS_JSON),
+            "episodes": str(out / files.EPISODES_CSV),
             "checkpoint": None,
             "plot": None,
             "videos": [],  # [{"index", "seed", "path"}] with --video

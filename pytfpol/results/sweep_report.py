@@ -17,9 +17,9 @@ from typing import Optional
 import numpy as np
 
 from pytfpol.errors import OutputError, write_failure_cause
-from pytfpol.results import storage
+from pytfpol.results import documents, files
 
-SWEEP_SCHEMA_VERSION = 1
+SWEEP_SCHEMA_VERSION = documents.SWEEP_SCHEMA_VERSION
 CURVE_COLUMNS = (
     "run",
     "step",
@@ -93,7 +93,7 @@ def curve_csv(entries: list[dict]) -> str:
             continue
         summary = entry["summary"]
         row = [entry["run"], entry["step"]] + [summary.get(c) for c in CURVE_COLUMNS[2:]]
-        writer.writerow([storage.csv_value(v) for v in row])
+        writer.writerow([files.csv_value(v) for v in row])
     return buffer.getvalue()
 
 
@@ -101,11 +101,11 @@ def episodes_csv(entries: list[dict]) -> str:
     """Every episode of every checkpoint: `run`, `step`, then eval's columns."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("run", "step", *storage.EPISODE_COLUMNS))
+    writer.writerow(("run", "step", *files.EPISODE_COLUMNS))
     for entry in entries:
         for episode in entry["episodes"]:
-            row = [entry["run"], entry["step"], *(episode[c] for c in storage.EPISODE_COLUMNS)]
-            writer.writerow([storage.csv_value(v) for v in row])
+            row = [entry["run"], entry["step"], *(episode[c] for c in files.EPISODE_COLUMNS)]
+            writer.writerow([files.csv_value(v) for v in row])
     return buffer.getvalue()
 
 

@@ -1,12 +1,12 @@
 """Writing the output set fails (disk full, a file-size limit, EIO): say so as the user knows it.
 
-A run assembles its outputs in a private staging directory inside OUT (`storage.stage_outputs`)
+A run assembles its outputs in a private staging directory inside OUT (`output_set.stage_outputs`)
 and commits them as one unit, so a write that fails before the commit leaves OUT's previous
 output set as it was. The writers raise `OutputError`s naming the staged file; `in_out` says the
 same as `--out OUT: could not write stats.json (File too large)`, one line, exit 5.
 
 Before any episode runs, what a run will write (`needed_bytes`) is compared with the free space
-of OUT's file system (`storage.check_free_space`, `os.statvfs`): a full disk found at the end
+of OUT's file system (`files.check_free_space`, `os.statvfs`): a full disk found at the end
 would cost the whole run. No TensorFlow here.
 """
 
@@ -60,7 +60,7 @@ def in_out(error: OutputError, out: Path, stage: Path) -> OutputError:
 
 def needed_bytes(checkpoint_bytes: int, episodes: int, checkpoints: int = 0) -> int:
     """What a run writes into OUT, estimated from above (pictures and videos are left to
-    `storage.FREE_SPACE_MARGIN`): the new checkpoint (the size of the input's), every episode
+    `files.FREE_SPACE_MARGIN`): the new checkpoint (the size of the input's), every episode
     in each document that lists it (an eval's reports, or a sweep's journal, sweep.json and
     episodes.csv), and a sweep's per-checkpoint files."""
     documents = 2 if checkpoints else 1
