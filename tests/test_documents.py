@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from pytfpol.cli import main
 from pytfpol.errors import EXIT_INPUT, InputError
-from pytfpol.results import documents, files, junit
+from pytfpol.results import documents, files, json_text, junit
 
 EVAL = {
     "schema_version": 2,
@@ -62,7 +62,8 @@ SWEEP = {
 def test_an_eval_report_is_written_and_read_back_byte_for_byte(tmp_path):
     documents.write_eval_report(tmp_path, EVAL)
     text = (tmp_path / "stats.json").read_text()
-    assert text == json.dumps(EVAL, indent=2) + "\n"  # the JSON written before the types
+    assert text == json_text.dumps(EVAL) + "\n"  # the JSON written before the types
+    assert json.loads(text) == EVAL
     report = documents.read_eval_report(tmp_path / "stats.json")
     assert isinstance(report, documents.EvalReport)
     assert report.env["id"] == "CartPole-v1" and report.episodes[1]["return"] == 2.0
@@ -74,7 +75,8 @@ def test_an_eval_report_is_written_and_read_back_byte_for_byte(tmp_path):
 def test_a_sweep_report_is_written_and_read_back_byte_for_byte(tmp_path):
     documents.write_sweep_report(tmp_path, SWEEP)
     text = (tmp_path / "sweep.json").read_text()
-    assert text == json.dumps(SWEEP, indent=2) + "\n"
+    assert text == json_text.dumps(SWEEP) + "\n"
+    assert json.loads(text) == SWEEP
     report = documents.read_sweep_report(tmp_path / "sweep.json")
     assert isinstance(report, documents.SweepReport) and report.to_json() == text
 
