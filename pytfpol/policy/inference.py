@@ -118,15 +118,17 @@ def _decide_activation(config: PolicyConfig, path: str) -> tuple[PolicyConfig, O
     activation = found.activation if found is not None else None
     if activation is None:
         activation = "tanh" if _is_ppo_feed_forward(config) else "relu"
-    networks = {"network": replace(config.network, activation=activation)}
+    config = config.with_updates(network=replace(config.required_network, activation=activation))
     if config.value_network is not None:  # PPO: the value network does not choose actions
-        networks["value_network"] = replace(config.value_network, activation=activation)
+        config = config.with_updates(
+            value_network=replace(config.value_network, activation=activation)
+        )
     read = found.saved_model if found is not None and found.activation else None
-    return replace(config, **networks), read
+    return config, read
 
 
 def _is_ppo_feed_forward(config: PolicyConfig) -> bool:
-    return config.is_ppo and config.network.type == "actor_distribution_network"
+    return config.is_ppo and config.required_network.type == "actor_distribution_network"
 
 
 def _parts(variables: Mapping[str, tuple], root: str) -> dict[str, dict[str, tuple]]:
@@ -325,13 +327,14 @@ def _sequential_rnn(keys: dict[str, tuple]) -> Optional[NetworkConfig]:
         return None
     (unroll,) = cell_layers
     dense = {i: keys.get(f"_sequential_layers/{i}/kernel") for i in layers if i != unroll}
-    if any(shape is None or len(shape) != 2 for shape in dense.values()) or unroll == layers[-1]:
+    widths = {i: shape[1] for i, shape in dense.items() if shape is not None and len(shape) == 2}
+    if len(widths) != len(dense) or unroll == layers[-1]:
         return None
     return NetworkConfig(
         "sequential_rnn",
-        input_fc_layer_params=tuple(dense[i][1] for i in layers if i < unroll),
+        input_fc_layer_params=tuple(widths[i] for i in layers if i < unroll),
         lstm_size=_lstm(keys, f"_sequential_layers/{unroll}/"),
-        output_fc_layer_params=tuple(dense[i][1] for i in layers if i > unroll)[:-1],
+        output_fc_layer_params=tuple(widths[i] for i in layers if i > unroll)[:-1],
     )
 
 
@@ -424,14 +427,14 @@ def _assumptions(config: PolicyConfig, read_from: Optional[str]) -> tuple[str, .
     )
     assumed = []  # an LSTM's own activations are fixed
     if hidden and read_from:
-        assumed.append(read_activation(config.network.activation, read_from))
+        assumed.append(read_activation(config.required_network.activation, read_from))
     elif hidden:
         assumed.append(
             ASSUMED_PPO_ACTIVATION if _is_ppo_feed_forward(config) else ASSUMED_ACTIVATION
         )
-    if config.network.type == "sequential_actor":
+    if config.required_network.type == "sequential_actor":
         assumed.append(ASSUMED_DDPG_OUTPUT)
-    if config.network.type == "categorical_q_network":
+    if config.required_network.type == "categorical_q_network":
         assumed.append(ASSUMED_SUPPORT)
     others = _shipped_with_other_activation(config)
     if assumed and others and not read_from:
@@ -463,7 +466,10 @@ def _shipped_with_other_activation(config: PolicyConfig) -> list[tuple[str, str]
             shipped = load_policy_config(path)
         except Exception:  # noqa: BLE001 - a broken shipped file must not break inference
             continue
-        if shipped.network is None or shipped.network.activation == config.network.activation:
+        if (
+            shipped.network is None
+            or shipped.network.activation == config.required_network.activation
+        ):
             continue
         if layout(shipped.network) == layout(config.network) and layout(
             shipped.value_network
@@ -499,7 +505,7 @@ def complete_config(
     normalizer = config.observation_normalizer
     if config.is_ppo and normalizer is None:
         normalizer = any(k.startswith(root + "_observation_normalizer/") for k in shapes)
-    network = config.network
+    network = config.required_network
     comments = []
     if network.continuous_projection is None:
         projection = "normal" if discrete_actions else "tanh_normal"
@@ -557,7 +563,7 @@ def _decide_pixels(config: PolicyConfig, observation_spec: Any) -> PolicyConfig:
             decided[table] = replace(net, pixel_scaling=found)
             continue
         raise _pixel_refusal(config, table, found, observation_spec)
-    return replace(config, **decided) if decided else config
+    return config.with_updates(**decided) if decided else config
 
 
 def _is_floating(dtype: Any) -> bool:
@@ -571,7 +577,7 @@ def _is_floating(dtype: Any) -> bool:
 def _pixel_refusal(config: PolicyConfig, table: str, found, observation_spec) -> UsageError:
     where = config.path.removesuffix(" (inferred)")
     dtype = getattr(observation_spec.dtype, "name", observation_spec.dtype)
-    if config.network.leading_layer:
+    if config.required_network.leading_layer:
         dtype += (
             " and the network's first layer holds no weights (a pixel-scaling layer, as "
             "mnih15's x / 255)"
@@ -676,12 +682,12 @@ def render_toml(config: PolicyConfig, comments=()) -> str:
         lines += [f"#   - {text}" for text in config.assumed]
     lines += [f"# {text}" for text in comments]
     lines += ["", f"description = {_quoted(config.description)}", ""]
-    lines += _network_lines("network", config.network)
+    lines += _network_lines("network", config.required_network)
     if config.value_network is not None:
         lines += _network_lines("value_network", config.value_network)
     lines += ["[policy]", f'saved_as = "{config.saved_as}"']
     if config.mask_key:
-        lines.append(f"observation_key = {_quoted(config.observation_key)}")
+        lines.append(f"observation_key = {_quoted(config.observation_key or '')}")
         lines.append(f"mask_key = {_quoted(config.mask_key)}")
     if config.is_ppo:
         lines.append(f"observation_normalizer = {str(bool(config.observation_normalizer)).lower()}")

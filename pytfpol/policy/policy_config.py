@@ -156,11 +156,18 @@ class PolicyConfig:
     def is_ppo(self) -> bool:
         return self.value_network is not None
 
+    @property
+    def required_network(self) -> NetworkConfig:
+        """The [network] table: every config but a factory has one (checked when parsed)."""
+        if self.network is None:
+            raise UsageError(f"{self.path}: no [network] table", "add one, or name a factory")
+        return self.network
+
     def describe(self) -> str:
         if self.factory:
             return f"factory {self.factory}"
-        text = self.network.describe()
-        if self.is_ppo:
+        text = self.required_network.describe()
+        if self.value_network is not None:
             text = f"ppo_policy(actor={text}, value={self.value_network.describe()}"
             if self.observation_normalizer:
                 text += ", observation_normalizer"
