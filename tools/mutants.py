@@ -67,7 +67,7 @@ MUTANTS = [
     Mutant(
         "evaluation-inside-the-policy-checkpoint",
         "OUT/checkpoint loads with PyTFPolicy.restore(dir) as TF-Agents calls it",
-        "pytfpol/policy/loading.py",
+        "pytfpol/policy/loaded.py",
         "            self.session, self.checkpoint_objects, target, self.checkpoint_name",
         "            self.session, {**self.checkpoint_objects, checkpoints.EVALUATION: evaluation},\n"
         "            target, self.checkpoint_name",
@@ -185,7 +185,7 @@ MUTANTS = [
     Mutant(
         "sampling-saved-model-unseeded",
         "a SavedModel that samples is sampled with a seed pytfpol controls",
-        "pytfpol/policy/loading.py",
+        "pytfpol/policy/saved_model.py",
         "            dataclasses.replace(options, stochastic=sample),",
         "            options,",
         ("tests/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
@@ -269,7 +269,7 @@ MUTANTS = [
     Mutant(
         "statistics-not-restored",
         "restoring a checkpoint sets its normalisation statistics",
-        "pytfpol/policy/loading.py",
+        "pytfpol/policy/rebuilt.py",
         "    if normalizer is not None:\n        shape",
         "    if normalizer is not None and source.checkpoint_step == 4:\n        shape",
         ("tests/test_units.py::test_the_normalisation_statistics_travel_with_the_checkpoint",),
@@ -277,7 +277,7 @@ MUTANTS = [
     Mutant(
         "tensorflow-reads-the-checkpoints",
         "an eval opens each input checkpoint file once (TensorFlow none)",
-        "pytfpol/policy/loading.py",
+        "pytfpol/policy/saved_model.py",
         "            options=tf.saved_model.LoadOptions(experimental_skip_checkpoint=True),",
         "            options=tf.saved_model.LoadOptions(experimental_skip_checkpoint=False),",
         ("tests/test_units.py::test_an_eval_opens_each_input_checkpoint_file_once",),
@@ -970,14 +970,14 @@ MUTANTS = [
         "dqn-v2-rnn-output-layers-misread",
         "DQN v2's recurrent network is read off the variables, sizes and all",
         "pytfpol/policy/inference.py",
-        "        output_fc_layer_params=tuple(dense[i][1] for i in layers if i > unroll)[:-1],",
-        "        output_fc_layer_params=tuple(dense[i][1] for i in layers if i > unroll),",
+        "        output_fc_layer_params=tuple(widths[i] for i in layers if i > unroll)[:-1],",
+        "        output_fc_layer_params=tuple(widths[i] for i in layers if i > unroll),",
         ("tests/test_networks.py::test_dqn_v2_rnn_shipped_config_and_inference_agree",),
     ),
     Mutant(
         "rebuild-errors-are-internal",
         "TF-Agents' errors while a policy is rebuilt are exit 3 naming what did not fit",
-        "pytfpol/policy/loading.py",
+        "pytfpol/policy/rebuilt.py",
         "    except Exception as exc:  # noqa: BLE001 - TF-Agents and Keras raise many types",
         "    except ZeroDivisionError as exc:",
         ("tests/test_networks.py::test_tf_agents_errors_while_rebuilding_are_input_errors",),
@@ -985,9 +985,9 @@ MUTANTS = [
     Mutant(
         "rebuilt-policy-errors-blamed-on-a-saved-model",
         "errors building a rebuilt policy's action function name the network, not a SavedModel",
-        "pytfpol/policy/loading.py",
-        "            py_policy = _py_policy(policy, options, session, prefix, saved_model=False)",
-        "            py_policy = _py_policy(policy, options, session, prefix)",
+        "pytfpol/policy/rebuilt.py",
+        "            py_policy = as_py_policy(policy, options, session, prefix, saved_model=False)",
+        "            py_policy = as_py_policy(policy, options, session, prefix)",
         (
             "tests/test_networks.py::test_errors_building_the_action_function_name_the_rebuilt_network",
         ),
@@ -995,7 +995,7 @@ MUTANTS = [
     Mutant(
         "hint-blames-a-config-never-given",
         "hints tell the truth: no 'fix the config' for an inferred network",
-        "pytfpol/policy/loading.py",
+        "pytfpol/policy/rebuilt.py",
         "    if config.inferred:\n        return (",
         "    if False:\n        return (",
         (
