@@ -64,6 +64,22 @@ class EvalSettings:
     config_named_in: Optional[str] = None
 
     def __post_init__(self) -> None:
+        self._check_counts()
+        self._check_vector()
+        if not self.env_id:
+            raise UsageError("--env is empty", "name a Gymnasium environment, e.g. CartPole-v1")
+        self._check_timeout()
+        self._normalize_digests()
+        from pytfpol import gates
+
+        parsed = tuple(g if isinstance(g, gates.Gate) else gates.parse(g) for g in self.gates)
+        object.__setattr__(self, "gates", parsed)
+        gates.gates_for((), self.min_return)  # checks --min-return
+        self._check_recording()
+        self._check_backend()
+        self._check_success_threshold()
+
+    def _check_counts(self) -> None:
         _require_int("--episodes", self.episodes, minimum=1)
         _require_int("--seed", self.seed, minimum=0)
         if self.seed + self.episodes - 1 > MAX_SEED:
@@ -77,6 +93,8 @@ class EvalSettings:
             _require_int("--step", self.step, minimum=0)
         if self.num_envs is not None:
             _require_int("--num-envs", self.num_envs, minimum=1)
+
+    def _check_vector(self) -> None:
         if self.vector not in VECTOR_MODES:
             raise UsageError(
                 f"--vector {self.vector!r}: unknown", f"choose one of {', '.join(VECTOR_MODES)}"
@@ -89,8 +107,8 @@ class EvalSettings:
                     "environments at once, so no group can step while another is computed",
                     "drop --pipeline-groups, or use --vector sync",
                 )
-        if not self.env_id:
-            raise UsageError("--env is empty", "name a Gymnasium environment, e.g. CartPole-v1")
+
+    def _check_timeout(self) -> None:
         if self.timeout is not None and (
             isinstance(self.timeout, bool)
             or not isinstance(self.timeout, (int, float))
@@ -100,6 +118,9 @@ class EvalSettings:
                 f"--timeout {self.timeout!r}: must be a number of seconds > 0",
                 "e.g. --timeout 600",
             )
+
+    def _normalize_digests(self) -> None:
+        """--trusted-sha256 as lower-case hex digests, each checked."""
         digests = tuple(str(d).strip().lower() for d in self.trusted_sha256)
         for digest in digests:
             if not _SHA256.fullmatch(digest):
@@ -108,13 +129,8 @@ class EvalSettings:
                     "compute it with `sha256sum saved_model.pb`",
                 )
         object.__setattr__(self, "trusted_sha256", digests)
-        from pytfpol import gates
 
-        parsed = tuple(g if isinstance(g, gates.Gate) else gates.parse(g) for g in self.gates)
-        object.__setattr__(self, "gates", parsed)
-        gates.gates_for((), self.min_return)  # checks --min-return
-        self._check_recording()
-        self._check_backend()
+    def _check_success_threshold(self) -> None:
         if self.success_threshold is not None and not (
             isinstance(self.success_threshold, (int, float))
             and not isinstance(self.success_threshold, bool)
@@ -267,14 +283,15 @@ class SweepSettings:
                 f"--select {self.select!r}: not a summary statistic",
                 f"choose one of: {', '.join(names)}",
             )
-        for option, value in (
+        seconds: tuple[tuple[str, Optional[float]], ...] = (
             ("--watch-timeout", self.watch_timeout),
             ("--poll", self.poll_seconds),
-        ):
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
+        )
+        for option, limit in seconds:
+            if limit is not None and (
+                isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0
             ):
-                raise UsageError(f"{option} {value!r}: must be a number of seconds > 0", "e.g. 60")
+                raise UsageError(f"{option} {limit!r}: must be a number of seconds > 0", "e.g. 60")
 
     @property
     def confirm(self) -> int:
@@ -295,7 +312,8 @@ def parse_steps(text: Optional[str]) -> Optional[tuple]:
             f"--steps {text!r}: expected A:B, train steps (either may be left out)",
             "e.g. --steps 10000:50000, --steps 20000: or --steps :5000",
         )
-    if None not in bounds and bounds[0] > bounds[1]:
+    low, high = bounds
+    if low is not None and high is not None and low > high:
         raise UsageError(
             f"--steps {text!r}: the first step is after the last",
             f"did you mean --steps {last}:{first}?",

@@ -55,7 +55,7 @@ def _slug(text: str) -> str:
 
 # Names `pytfpol eval` writes in OUT, and prefixes of its temporary names: anything else there
 # belongs to someone else, and is never overwritten without --overwrite.
-OWN_PREFIXES = (".pending-", ".commit-", ".pytfpol-probe-", ".stats.json.", ".episodes.csv.")
+OWN_PREFIXES: tuple[str, ...] = (".pending-", ".commit-", ".pytfpol-probe-", ".stats.json.", ".episodes.csv.")
 OWN_PREFIXES += (".checkpoint.tmp-", ".checkpoint.old-")  # of pytfpol 0.1
 
 
@@ -187,8 +187,8 @@ def _read_report(path: Path) -> Optional[dict]:
 
 def report_identity(report: dict) -> dict:
     """What makes two reports results of the same evaluation target."""
-    policy = report.get("policy") if isinstance(report.get("policy"), dict) else {}
-    env = report.get("env") if isinstance(report.get("env"), dict) else {}
+    policy, env = (report.get(k) for k in ("policy", "env"))
+    policy, env = (p if isinstance(p, dict) else {} for p in (policy, env))
     return {
         "policy": policy.get("resolved_path") or policy.get("path"),
         "policy_name": policy.get("policy"),
