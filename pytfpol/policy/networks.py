@@ -123,6 +123,20 @@ def build_network(config: NetworkConfig, observation_spec, action_spec):
     """The TF-Agents network `config` names, its variables created (action_spec is None for
     value networks)."""
     activation = _activation(config.activation)
+    kind = config.type
+    if kind == "sequential":
+        return _sequential_q_network(config, observation_spec, action_spec, activation)
+    if kind == "sequential_rnn":
+        return _sequential_rnn_q_network(config, observation_spec, action_spec, activation)
+    if kind == "sequential_actor":
+        return _sequential_actor_network(config, observation_spec, action_spec, activation)
+    network = _library_network(config, observation_spec, action_spec, activation)
+    network.create_variables(observation_spec)
+    return network
+
+
+def _library_network(config: NetworkConfig, observation_spec, action_spec, activation):
+    """One of TF-Agents' own network classes, as `config` describes it."""
     fc = config.fc_layer_params or None
     rnn = {
         "input_fc_layer_params": config.input_fc_layer_params or None,
@@ -135,12 +149,6 @@ def build_network(config: NetworkConfig, observation_spec, action_spec):
     if scaling is not None:
         encoding["preprocessing_layers"] = scaling
     kind = config.type
-    if kind == "sequential":
-        return _sequential_q_network(config, observation_spec, action_spec, activation)
-    if kind == "sequential_rnn":
-        return _sequential_rnn_q_network(config, observation_spec, action_spec, activation)
-    if kind == "sequential_actor":
-        return _sequential_actor_network(config, observation_spec, action_spec, activation)
     if kind == "q_network":
         network = q_network.QNetwork(
             observation_spec, action_spec, fc_layer_params=fc, activation_fn=activation, **encoding
@@ -183,7 +191,6 @@ def build_network(config: NetworkConfig, observation_spec, action_spec):
         network = value_rnn_network.ValueRnnNetwork(observation_spec, **rnn)
     else:  # pragma: no cover - the config layer validates the type
         raise UsageError(f"unknown network type {kind!r}", "")
-    network.create_variables(observation_spec)
     return network
 
 
