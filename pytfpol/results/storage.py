@@ -55,7 +55,8 @@ def _slug(text: str) -> str:
 
 # Names `pytfpol eval` writes in OUT, and prefixes of its temporary names: anything else there
 # belongs to someone else, and is never overwritten without --overwrite.
-OWN_PREFIXES: tuple[str, ...] = (".pending-", ".commit-", ".pytfpol-probe-", ".stats.json.", ".episodes.csv.")
+OWN_PREFIXES: tuple[str, ...]
+OWN_PREFIXES = (".pending-", ".commit-", ".pytfpol-probe-", ".stats.json.", ".episodes.csv.")
 OWN_PREFIXES += (".checkpoint.tmp-", ".checkpoint.old-")  # of pytfpol 0.1
 
 
