@@ -32,8 +32,8 @@ from pytfpol.errors import PytfpolError, RunError, interrupted, stopped_by
 from pytfpol.policy.batch_call import batch_call
 from pytfpol.running.envs import ActionUnbatcher, flatten_with_paths
 from pytfpol.running.pipeline import Calls
+from pytfpol.running.stepper import EnvFailure, Stepper
 from pytfpol.running.units import EpisodeRecord
-from pytfpol.running.vector import EnvFailure, Stepper
 
 
 class EpisodeObserver(Protocol):
