@@ -12,6 +12,11 @@ from pytfpol.errors import UsageError
 
 MAX_SEED = 2**32 - 1
 VECTOR_MODES = ("sync", "async", "native")
+# One group whatever --vector and --num-envs: measured by `make bench` (bench/README.md), a policy
+# call through the session callable costs ~15-50 us, less than the steps it serves from 16
+# environments up, and on a 2-core machine shared with other jobs a worker thread rarely finds a
+# free core to overlap it.
+DEFAULT_PIPELINE_GROUPS = 1
 VIDEO_FORMATS = ("mp4", "gif")
 BACKENDS = ("local", "ray")
 # Commas separate key=value pairs only where a new `key=` follows: `sizes=[1,2],g=9.8` is 2 pairs.
@@ -40,7 +45,7 @@ class EvalSettings:
     stochastic: bool = False  # sample from the policy instead of its greedy mode
     vector: str = "sync"  # how the environments run side by side: sync | async | native
     # Groups of environments whose policy calls overlap the other groups' steps; None: chosen by
-    # --vector and --num-envs (default_pipeline_groups).
+    # DEFAULT_PIPELINE_GROUPS.
     pipeline_groups: Optional[int] = None
     timeout: Optional[float] = None  # seconds for the whole run (loading included); exit 4
     trusted_sha256: tuple = ()  # accepted sha256 digests of saved_model.pb; () accepts any
@@ -223,23 +228,16 @@ class EvalSettings:
     @property
     def groups_used(self) -> int:
         """Groups of environments, each computed by one policy call (see
-        `default_pipeline_groups`); never more than there are environments."""
+        `DEFAULT_PIPELINE_GROUPS`); never more than there are environments."""
         wanted = self.pipeline_groups
         if wanted is None:
-            wanted = default_pipeline_groups(self.vector, self.num_envs_used)
+            wanted = DEFAULT_PIPELINE_GROUPS
         return max(1, min(wanted, self.num_envs_used))
 
     @property
     def policy_batch_size(self) -> int:
         """Rows of one policy call: the environments of one group."""
         return -(-self.num_envs_used // self.groups_used)
-
-
-def default_pipeline_groups(vector: str, num_envs: int) -> int:
-    """One group: measured by `make bench` (bench/README.md), a policy call through the session
-    callable costs ~15-50 us, less than the steps it serves from 16 environments up, and on a
-    2-core machine shared with other jobs a worker thread rarely finds a free core to overlap it."""
-    return 1
 
 
 @dataclass(frozen=True)

@@ -141,7 +141,6 @@ def load_saved_model_policy(
         )
         policy.restorer = functools.partial(
             _restore_saved_model,
-            session=session,
             own=checkpoints.Assigner(session, own),
             learner=checkpoints.Assigner(session, learner),
             graph_key=policy.graph_key,
@@ -153,7 +152,7 @@ def load_saved_model_policy(
 
 
 def _restore_saved_model(
-    source: PolicySource, checked: CheckedInputs, *, session, own, learner, graph_key
+    source: PolicySource, checked: CheckedInputs, *, own, learner, graph_key
 ) -> dict:
     """The SavedModel's own weights, then a Learner `policy_checkpoint_*` over them (as
     `SavedModelPyTFEagerPolicy.update_from_checkpoint` applies one), from validated values."""
