@@ -902,7 +902,7 @@ MUTANTS = [
     Mutant(
         "stride-choice-picks-the-first-candidate",
         "conv strides: refused (exit 2, a config line each) when several fit and no evidence says",
-        "pytfpol/policy/inference.py",
+        "pytfpol/policy/completion.py",
         "        elif len(candidates) == 1:\n",
         "        elif candidates:\n",
         (
@@ -912,7 +912,7 @@ MUTANTS = [
     Mutant(
         "stride-evidence-ignored",
         "conv strides are read from the SavedModel's Conv2D ops when several fit the shapes",
-        "pytfpol/policy/inference.py",
+        "pytfpol/policy/completion.py",
         '        if table == "network" and tuple(found) in candidates:',
         "        if False:",
         ("tests/test_networks.py::test_inferred_network_gives_tf_agents_returns",),
@@ -920,7 +920,7 @@ MUTANTS = [
     Mutant(
         "stride-arithmetic-off-by-one",
         "conv strides are the ones whose valid-padding outputs fit the next layer's input size",
-        "pytfpol/policy/inference.py",
+        "pytfpol/policy/completion.py",
         "            height = (height - kernel) // stride + 1 if height >= kernel else 0",
         "            height = (height - kernel) // stride if height >= kernel else 0",
         (
@@ -941,7 +941,7 @@ MUTANTS = [
     Mutant(
         "divide-by-255-assumed",
         "a uint8 image's scaling (cast, or cast and /255) is read from evidence or refused",
-        "pytfpol/policy/inference.py",
+        "pytfpol/policy/completion.py",
         "        found = config.evidence.pixel_scaling if config.evidence is not None else None",
         '        found = "divide_by_255"',
         (

@@ -19,7 +19,7 @@ from pytfpol.policy.quiet_tf import import_tf
 
 tf = import_tf()
 
-from pytfpol.policy import checkpoints, inference, networks  # noqa: E402
+from pytfpol.policy import checkpoints, completion, networks  # noqa: E402
 from pytfpol.policy.loaded import (  # noqa: E402
     LoadedPolicy,
     LoadOptions,
@@ -42,7 +42,7 @@ def load_checkpointer(
     found = checkpoints.checkpoint_contents(bundle_at(checked, prefix).bundle)
     time_step_spec, action_spec = env_specs
     shapes = {key: info.shape for key, info in found.items()}
-    config = inference.complete_config(
+    config = completion.complete_config(
         required(options.config, "a Checkpointer source's config"),
         shapes,
         _discrete_actions(action_spec),
