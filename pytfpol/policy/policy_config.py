@@ -271,7 +271,7 @@ def _parse(path: Path, text: str, data: dict) -> PolicyConfig:
     if factory is not None and not re.fullmatch(r"[\w.]+:\w+", factory):
         raise checker.error("", "factory", 'must look like "package.module:function"')
     policy = data.get("policy", {})
-    _check_policy_table(checker, policy, value_network)
+    _check_policy_table(checker, policy, is_ppo=value_network is not None)
     checkpoint = data.get("checkpoint", {})
     return PolicyConfig(
         path=str(path),
@@ -315,14 +315,12 @@ def _networks(
     return network, value_network
 
 
-def _check_policy_table(
-    checker: _Checker, policy: dict, value_network: Optional[NetworkConfig]
-) -> None:
+def _check_policy_table(checker: _Checker, policy: dict, is_ppo: bool) -> None:
     saved_as = policy.get("saved_as")
     if saved_as is not None and saved_as not in SAVED_AS:
         raise checker.error("policy", "saved_as", f"must be one of {', '.join(SAVED_AS)}")
     normalizer = policy.get("observation_normalizer")
-    if normalizer is not None and value_network is None:
+    if normalizer is not None and not is_ppo:
         raise checker.error(
             "policy",
             "observation_normalizer",
