@@ -13,9 +13,9 @@ store is never claimed as read (docs/networks.md):
 - the activation is read from a PolicySaver SavedModel of the same run beside the Checkpointer
   directory when there is one (`evidence`), else assumed where TF-Agents' example scripts for
   that network agree (relu; tanh for PPO's feed-forward actor) and listed in `assumed`;
-- conv strides are decided by `completion.complete_config` from the observation shape and the input size
-  of the layer after the convolutions, or the evidence; it refuses (exit 2, listing the config
-  line for each candidate) when more than one fits;
+- conv strides are decided by `completion.complete_config` from the observation shape and the
+  input size of the layer after the convolutions, or the evidence; it refuses (exit 2, listing
+  the config line for each candidate) when more than one fits;
 - how an integer image is scaled (cast only, or cast and /255) comes from the evidence, else
   `complete_config` refuses;
 - a single `_projection_layer` head is categorical for a discrete action and tanh-normal for a
