@@ -1003,6 +1003,16 @@ MUTANTS = [
         ),
     ),
     #
+    # --- issue 25: limits kept by tools (point 6) ---
+    # (this part's mutants go below)
+    Mutant(
+        "module-over-500-lines",
+        "no module of pytfpol is over 500 lines",
+        "pytfpol/policy/loading.py",
+        "from typing import Optional\n",
+        "from typing import Optional\n" + "\n# filler" * 460 + "\n",
+        ("tests/test_limits.py::test_no_module_is_over_500_lines",),
+    ),
 ]
 
 
