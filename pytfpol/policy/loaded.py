@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
 from pytfpol.errors import InputError, PytfpolError, first_line
 from pytfpol.formats import layout
@@ -156,7 +156,7 @@ def as_py_policy(policy, options: LoadOptions, session, path: str, saved_model: 
 
 
 @contextlib.contextmanager
-def new_session(options: LoadOptions):
+def new_session(options: LoadOptions) -> Iterator[Any]:
     """A session on a fresh graph, closed if loading into it fails (kept open otherwise)."""
     config = invariance.session_config() if options.batch_invariant else None
     config = batch_call.session_config(config)  # ops run in the calling thread
