@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.pytfpol-installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint format bench mutants train-example clean check-python
+.PHONY: demo test lint typecheck format bench mutants train-example clean check-python
 
 demo: $(STAMP)
 	$(BIN)/pytfpol eval examples/cartpole-dqn --env CartPole-v1 --episodes 20 --seed 0 --out pytfpol-runs/demo
@@ -17,10 +17,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check pytfpol tests bench examples tools
 	$(BIN)/ruff format --check pytfpol tests bench examples tools
+	$(BIN)/mypy pytfpol
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check pytfpol tests bench examples tools
+	$(BIN)/mypy pytfpol
+
+# Static types of the package ([tool.mypy] in pyproject.toml); part of `make test` and `make lint`.
+typecheck: $(STAMP)
+	$(BIN)/mypy pytfpol
 
 format: $(STAMP)
 	$(BIN)/ruff format pytfpol tests bench examples tools

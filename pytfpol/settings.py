@@ -12,6 +12,11 @@ from pytfpol.errors import UsageError
 
 MAX_SEED = 2**32 - 1
 VECTOR_MODES = ("sync", "async", "native")
+# One group whatever --vector and --num-envs: measured by `make bench` (bench/README.md), a policy
+# call through the session callable costs ~15-50 us, less than the steps it serves from 16
+# environments up, and on a 2-core machine shared with other jobs a worker thread rarely finds a
+# free core to overlap it.
+DEFAULT_PIPELINE_GROUPS = 1
 VIDEO_FORMATS = ("mp4", "gif")
 BACKENDS = ("local", "ray")
 # Commas separate key=value pairs only where a new `key=` follows: `sizes=[1,2],g=9.8` is 2 pairs.
@@ -42,7 +47,7 @@ class EvalSettings:
     stochastic: bool = False  # sample from the policy instead of its greedy mode
     vector: str = "sync"  # how the environments run side by side: sync | async | native
     # Groups of environments whose policy calls overlap the other groups' steps; None: chosen by
-    # --vector and --num-envs (default_pipeline_groups).
+    # DEFAULT_PIPELINE_GROUPS.
     pipeline_groups: Optional[int] = None
     timeout: Optional[float] = None  # seconds for the whole run (loading included); exit 4
     trusted_sha256: tuple = ()  # accepted sha256 digests of saved_model.pb; () accepts any
@@ -66,6 +71,23 @@ class EvalSettings:
     config_named_in: Optional[str] = None
 
     def __post_init__(self) -> None:
+        self._check_counts()
+        self._check_vector()
+        if not self.env_id:
+            raise UsageError("--env is empty", "name a Gymnasium environment, e.g. CartPole-v1")
+        object.__setattr__(self, "wrappers", tuple(self.wrappers))
+        self._check_timeout()
+        self._normalize_digests()
+        from pytfpol import gates
+
+        parsed = tuple(g if isinstance(g, gates.Gate) else gates.parse(g) for g in self.gates)
+        object.__setattr__(self, "gates", parsed)
+        gates.gates_for((), self.min_return)  # checks --min-return
+        self._check_recording()
+        self._check_backend()
+        self._check_success_threshold()
+
+    def _check_counts(self) -> None:
         _require_int("--episodes", self.episodes, minimum=1)
         _require_int("--seed", self.seed, minimum=0)
         if self.seed + self.episodes - 1 > MAX_SEED:
@@ -79,6 +101,8 @@ class EvalSettings:
             _require_int("--step", self.step, minimum=0)
         if self.num_envs is not None:
             _require_int("--num-envs", self.num_envs, minimum=1)
+
+    def _check_vector(self) -> None:
         if self.vector not in VECTOR_MODES:
             raise UsageError(
                 f"--vector {self.vector!r}: unknown", f"choose one of {', '.join(VECTOR_MODES)}"
@@ -91,9 +115,8 @@ class EvalSettings:
                     "environments at once, so no group can step while another is computed",
                     "drop --pipeline-groups, or use --vector sync",
                 )
-        if not self.env_id:
-            raise UsageError("--env is empty", "name a Gymnasium environment, e.g. CartPole-v1")
-        object.__setattr__(self, "wrappers", tuple(self.wrappers))
+
+    def _check_timeout(self) -> None:
         if self.timeout is not None and (
             isinstance(self.timeout, bool)
             or not isinstance(self.timeout, (int, float))
@@ -103,6 +126,9 @@ class EvalSettings:
                 f"--timeout {self.timeout!r}: must be a number of seconds > 0",
                 "e.g. --timeout 600",
             )
+
+    def _normalize_digests(self) -> None:
+        """--trusted-sha256 as lower-case hex digests, each checked."""
         digests = tuple(str(d).strip().lower() for d in self.trusted_sha256)
         for digest in digests:
             if not _SHA256.fullmatch(digest):
@@ -111,13 +137,8 @@ class EvalSettings:
                     "compute it with `sha256sum saved_model.pb`",
                 )
         object.__setattr__(self, "trusted_sha256", digests)
-        from pytfpol import gates
 
-        parsed = tuple(g if isinstance(g, gates.Gate) else gates.parse(g) for g in self.gates)
-        object.__setattr__(self, "gates", parsed)
-        gates.gates_for((), self.min_return)  # checks --min-return
-        self._check_recording()
-        self._check_backend()
+    def _check_success_threshold(self) -> None:
         if self.success_threshold is not None and not (
             isinstance(self.success_threshold, (int, float))
             and not isinstance(self.success_threshold, bool)
@@ -210,23 +231,16 @@ class EvalSettings:
     @property
     def groups_used(self) -> int:
         """Groups of environments, each computed by one policy call (see
-        `default_pipeline_groups`); never more than there are environments."""
+        `DEFAULT_PIPELINE_GROUPS`); never more than there are environments."""
         wanted = self.pipeline_groups
         if wanted is None:
-            wanted = default_pipeline_groups(self.vector, self.num_envs_used)
+            wanted = DEFAULT_PIPELINE_GROUPS
         return max(1, min(wanted, self.num_envs_used))
 
     @property
     def policy_batch_size(self) -> int:
         """Rows of one policy call: the environments of one group."""
         return -(-self.num_envs_used // self.groups_used)
-
-
-def default_pipeline_groups(vector: str, num_envs: int) -> int:
-    """One group: measured by `make bench` (bench/README.md), a policy call through the session
-    callable costs ~15-50 us, less than the steps it serves from 16 environments up, and on a
-    2-core machine shared with other jobs a worker thread rarely finds a free core to overlap it."""
-    return 1
 
 
 @dataclass(frozen=True)
@@ -270,14 +284,15 @@ class SweepSettings:
                 f"--select {self.select!r}: not a summary statistic",
                 f"choose one of: {', '.join(names)}",
             )
-        for option, value in (
+        seconds: tuple[tuple[str, Optional[float]], ...] = (
             ("--watch-timeout", self.watch_timeout),
             ("--poll", self.poll_seconds),
-        ):
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
+        )
+        for option, limit in seconds:
+            if limit is not None and (
+                isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0
             ):
-                raise UsageError(f"{option} {value!r}: must be a number of seconds > 0", "e.g. 60")
+                raise UsageError(f"{option} {limit!r}: must be a number of seconds > 0", "e.g. 60")
 
     @property
     def confirm(self) -> int:
@@ -298,7 +313,8 @@ def parse_steps(text: Optional[str]) -> Optional[tuple]:
             f"--steps {text!r}: expected A:B, train steps (either may be left out)",
             "e.g. --steps 10000:50000, --steps 20000: or --steps :5000",
         )
-    if None not in bounds and bounds[0] > bounds[1]:
+    low, high = bounds
+    if low is not None and high is not None and low > high:
         raise UsageError(
             f"--steps {text!r}: the first step is after the last",
             f"did you mean --steps {last}:{first}?",

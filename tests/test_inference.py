@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from pytfpol.cli import main
 from pytfpol.errors import UsageError
 from pytfpol.formats import checkpoint_reader
+from pytfpol.policy.completion import complete_config
 from pytfpol.policy.inference import (
     ASSUMED_PPO_ACTIVATION,
-    complete_config,
     infer_policy_config,
     read_activation,
 )

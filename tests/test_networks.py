@@ -20,11 +20,11 @@ from click.testing import CliRunner
 
 from pytfpol.cli import main
 from pytfpol.policy import evidence
+from pytfpol.policy.completion import _stride_candidates
 from pytfpol.policy.inference import (
     ASSUMED_ACTIVATION,
     ASSUMED_PPO_ACTIVATION,
     ASSUMED_STRIDES,
-    _stride_candidates,
     read_activation,
 )
 from pytfpol.policy.policy_config import load_policy_config

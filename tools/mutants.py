@@ -70,7 +70,7 @@ MUTANTS = [
     Mutant(
         "evaluation-inside-the-policy-checkpoint",
         "OUT/checkpoint loads with PyTFPolicy.restore(dir) as TF-Agents calls it",
-        "pytfpol/policy/loading.py",
+        "pytfpol/policy/loaded.py",
         "            self.session, self.checkpoint_objects, target, self.checkpoint_name",
         "            self.session, {**self.checkpoint_objects, checkpoints.EVALUATION: evaluation},\n"
         "            target, self.checkpoint_name",
@@ -188,7 +188,7 @@ MUTANTS = [
     Mutant(
         "sampling-saved-model-unseeded",
         "a SavedModel that samples is sampled with a seed pytfpol controls",
-        "pytfpol/policy/loading.py",
+        "pytfpol/policy/saved_model.py",
         "            dataclasses.replace(options, stochastic=sample),",
         "            options,",
         ("tests/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
@@ -272,7 +272,7 @@ MUTANTS = [
     Mutant(
         "statistics-not-restored",
         "restoring a checkpoint sets its normalisation statistics",
-        "pytfpol/policy/loading.py",
+        "pytfpol/policy/rebuilt.py",
         "    if normalizer is not None:\n        shape",
         "    if normalizer is not None and source.checkpoint_step == 4:\n        shape",
         ("tests/test_units.py::test_the_normalisation_statistics_travel_with_the_checkpoint",),
@@ -280,7 +280,7 @@ MUTANTS = [
     Mutant(
         "tensorflow-reads-the-checkpoints",
         "an eval opens each input checkpoint file once (TensorFlow none)",
-        "pytfpol/policy/loading.py",
+        "pytfpol/policy/saved_model.py",
         "            options=tf.saved_model.LoadOptions(experimental_skip_checkpoint=True),",
         "            options=tf.saved_model.LoadOptions(experimental_skip_checkpoint=False),",
         ("tests/test_units.py::test_an_eval_opens_each_input_checkpoint_file_once",),
@@ -297,7 +297,7 @@ MUTANTS = [
         "progress-only-per-episode",
         "the progress bar advances with every step",
         "pytfpol/running/evaluation.py",
-        "        if on_step is not None:\n            on_step(active.size)\n",
+        "        if self.on_step is not None:\n            self.on_step(active.size)\n",
         "",
         ("tests/test_newcomer.py::test_progress_advances_with_every_step",),
     ),
@@ -831,7 +831,7 @@ MUTANTS = [
         "nonfinite-reward-unchecked",
         "a NaN/inf reward stops the run with exit 4 naming the episode and step (one env)",
         "pytfpol/running/evaluation.py",
-        "        _check_rewards(lane, active, reward, seed)\n",
+        "        _check_rewards(lane, active, reward, self.seed)\n",
         "",
         (NONFINITE + "test_a_non_finite_reward_in_any_row_is_exit_4",),
     ),
@@ -851,7 +851,7 @@ MUTANTS = [
         "return-overflow-unchecked",
         "finite rewards whose return overflows to inf stop the run with exit 4",
         "pytfpol/running/evaluation.py",
-        "        _check_return(lane, row, seed)\n",
+        "        _check_return(lane, row, self.seed)\n",
         "",
         (NONFINITE + "test_finite_rewards_that_overflow_the_return_are_exit_4",),
     ),
@@ -1106,7 +1106,7 @@ MUTANTS = [
     Mutant(
         "stride-choice-picks-the-first-candidate",
         "conv strides: refused (exit 2, a config line each) when several fit and no evidence says",
-        "pytfpol/policy/inference.py",
+        "pytfpol/policy/completion.py",
         "        elif len(candidates) == 1:\n",
         "        elif candidates:\n",
         (
@@ -1116,7 +1116,7 @@ MUTANTS = [
     Mutant(
         "stride-evidence-ignored",
         "conv strides are read from the SavedModel's Conv2D ops when several fit the shapes",
-        "pytfpol/policy/inference.py",
+        "pytfpol/policy/completion.py",
         '        if table == "network" and tuple(found) in candidates:',
         "        if False:",
         ("tests/test_networks.py::test_inferred_network_gives_tf_agents_returns",),
@@ -1124,7 +1124,7 @@ MUTANTS = [
     Mutant(
         "stride-arithmetic-off-by-one",
         "conv strides are the ones whose valid-padding outputs fit the next layer's input size",
-        "pytfpol/policy/inference.py",
+        "pytfpol/policy/completion.py",
         "            height = (height - kernel) // stride + 1 if height >= kernel else 0",
         "            height = (height - kernel) // stride if height >= kernel else 0",
         (
@@ -1145,7 +1145,7 @@ MUTANTS = [
     Mutant(
         "divide-by-255-assumed",
         "a uint8 image's scaling (cast, or cast and /255) is read from evidence or refused",
-        "pytfpol/policy/inference.py",
+        "pytfpol/policy/completion.py",
         "        found = config.evidence.pixel_scaling if config.evidence is not None else None",
         '        found = "divide_by_255"',
         (
@@ -1174,14 +1174,14 @@ MUTANTS = [
         "dqn-v2-rnn-output-layers-misread",
         "DQN v2's recurrent network is read off the variables, sizes and all",
         "pytfpol/policy/inference.py",
-        "        output_fc_layer_params=tuple(dense[i][1] for i in layers if i > unroll)[:-1],",
-        "        output_fc_layer_params=tuple(dense[i][1] for i in layers if i > unroll),",
+        "        output_fc_layer_params=tuple(widths[i] for i in layers if i > unroll)[:-1],",
+        "        output_fc_layer_params=tuple(widths[i] for i in layers if i > unroll),",
         ("tests/test_networks.py::test_dqn_v2_rnn_shipped_config_and_inference_agree",),
     ),
     Mutant(
         "rebuild-errors-are-internal",
         "TF-Agents' errors while a policy is rebuilt are exit 3 naming what did not fit",
-        "pytfpol/policy/loading.py",
+        "pytfpol/policy/rebuilt.py",
         "    except Exception as exc:  # noqa: BLE001 - TF-Agents and Keras raise many types",
         "    except ZeroDivisionError as exc:",
         ("tests/test_networks.py::test_tf_agents_errors_while_rebuilding_are_input_errors",),
@@ -1189,9 +1189,9 @@ MUTANTS = [
     Mutant(
         "rebuilt-policy-errors-blamed-on-a-saved-model",
         "errors building a rebuilt policy's action function name the network, not a SavedModel",
-        "pytfpol/policy/loading.py",
-        "            py_policy = _py_policy(policy, options, session, prefix, saved_model=False)",
-        "            py_policy = _py_policy(policy, options, session, prefix)",
+        "pytfpol/policy/rebuilt.py",
+        "            py_policy = as_py_policy(policy, options, session, prefix, saved_model=False)",
+        "            py_policy = as_py_policy(policy, options, session, prefix)",
         (
             "tests/test_networks.py::test_errors_building_the_action_function_name_the_rebuilt_network",
         ),
@@ -1199,7 +1199,7 @@ MUTANTS = [
     Mutant(
         "hint-blames-a-config-never-given",
         "hints tell the truth: no 'fix the config' for an inferred network",
-        "pytfpol/policy/loading.py",
+        "pytfpol/policy/rebuilt.py",
         "    if config.inferred:\n        return (",
         "    if False:\n        return (",
         (
@@ -1381,6 +1381,16 @@ MUTANTS = [
         "    report = documents.read_eval_report(file).to_dict()",
         "    report = json.loads(file.read_text())",
         (DOC + "test_compare_refuses_a_bad_stats_json_with_exit_3_naming_the_key",),
+    ),
+    # --- issue 25: limits kept by tools (point 6) ---
+    # (this part's mutants go below)
+    Mutant(
+        "module-over-500-lines",
+        "no module of pytfpol is over 500 lines",
+        "pytfpol/policy/loading.py",
+        "from typing import Optional\n",
+        "from typing import Optional\n" + "\n# filler" * 460 + "\n",
+        ("tests/test_limits.py::test_no_module_is_over_500_lines",),
     ),
 ]
 

@@ -23,7 +23,7 @@ import struct
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Iterator, Mapping, Optional
 
 from pytfpol.formats import checkpoint_reader as cr
 from pytfpol.formats import layout
@@ -198,26 +198,32 @@ def _action_nodes(data: bytes) -> list[_Node]:
     return list(nodes.values())
 
 
-def _sub(data: bytes, span: tuple[int, int], number: int):
+Span = tuple[int, int]
+
+
+def _sub(data: bytes, span: Span, number: int) -> Iterator[Span]:
     """The spans of the length-delimited fields `number` inside `span`."""
-    for field, wire, value in cr._fields(data, *span):
-        if field == number and wire == 2:
+    for field, value in _spans(data, span):
+        if field == number:
             yield value
 
 
-def _text(data: bytes, span: tuple[int, int]) -> str:
+def _spans(data: bytes, span: Span) -> Iterator[tuple[int, Span]]:
+    """The length-delimited fields inside `span`: (field number, (start, end))."""
+    for field, wire, value in cr._fields(data, *span):
+        if wire == 2 and isinstance(value, tuple):
+            yield field, value
+
+
+def _text(data: bytes, span: Span) -> str:
     return data[span[0] : span[1]].decode("utf-8", errors="replace")
 
 
-def _node(data: bytes, span: tuple[int, int]) -> _Node:
+def _node(data: bytes, span: Span) -> _Node:
     name = op = ""
     inputs: list[str] = []
-    strides: tuple[int, ...] = ()
-    source_type = 0
-    value = None
-    for field, wire, item in cr._fields(data, *span):
-        if wire != 2:
-            continue
+    attrs: dict[str, Span] = {}
+    for field, item in _spans(data, span):
         if field == 1:
             name = _text(data, item)
         elif field == 2:
@@ -225,33 +231,44 @@ def _node(data: bytes, span: tuple[int, int]) -> _Node:
         elif field == 3:
             inputs.append(_text(data, item))
         elif field == 5:  # attr: map<string, AttrValue>
-            key, attr = "", None
-            for f2, w2, v2 in cr._fields(data, *item):
-                if f2 == 1 and w2 == 2:
-                    key = _text(data, v2)
-                elif f2 == 2 and w2 == 2:
-                    attr = v2
-            if attr is None:
-                continue
-            if key == "strides":
-                strides = _list_ints(data, attr)
-            elif key == "SrcT":
-                source_type = next((v for f, w, v in cr._fields(data, *attr) if f == 6), 0)
-            elif key == "value":
-                value = _scalar(data, attr)
+            key, attr = _attr_entry(data, item)
+            if attr is not None:
+                attrs[key] = attr
+    strides = _list_ints(data, attrs["strides"]) if "strides" in attrs else ()
+    source_type = _first_number(data, attrs["SrcT"], 6) if "SrcT" in attrs else 0
+    value = _scalar(data, attrs["value"]) if "value" in attrs else None
     return _Node(name, op, tuple(inputs), strides, source_type, value)
 
 
-def _list_ints(data: bytes, attr: tuple[int, int]) -> tuple[int, ...]:
+def _attr_entry(data: bytes, entry: Span) -> tuple[str, Optional[Span]]:
+    """One map<string, AttrValue> entry: its key and the AttrValue's span."""
+    key, attr = "", None
+    for field, item in _spans(data, entry):
+        if field == 1:
+            key = _text(data, item)
+        elif field == 2:
+            attr = item
+    return key, attr
+
+
+def _first_number(data: bytes, span: Span, number: int) -> int:
+    """The first number field `number` inside `span` (0 when absent: protobuf's default)."""
+    for field, _wire, value in cr._fields(data, *span):
+        if field == number and isinstance(value, int):
+            return value
+    return 0
+
+
+def _list_ints(data: bytes, attr: Span) -> tuple[int, ...]:
     """AttrValue.list(1).i(3): packed or not."""
     values: list[int] = []
     for span in _sub(data, attr, 1):
         for field, wire, item in cr._fields(data, *span):
             if field != 3:
                 continue
-            if wire == 0:
+            if wire == 0 and isinstance(item, int):
                 values.append(item)
-            elif wire == 2:
+            elif wire == 2 and isinstance(item, tuple):
                 pos, end = item
                 while pos < end:
                     number, pos = cr._varint(data, pos, end)
@@ -262,27 +279,43 @@ def _list_ints(data: bytes, attr: tuple[int, int]) -> tuple[int, ...]:
 _CONTENT_FORMATS = {1: "<f", 2: "<d", 3: "<i", 4: "<B", 9: "<q"}  # DataType -> one value
 
 
-def _scalar(data: bytes, attr: tuple[int, int]) -> Optional[float]:
+def _scalar(data: bytes, attr: Span) -> Optional[float]:
     """A scalar Const's value: AttrValue.tensor(8) > TensorProto{dtype(1), tensor_content(4),
     float_val(5), double_val(6), int_val(7), int64_val(10)}."""
     for tensor in _sub(data, attr, 8):
-        fields = list(cr._fields(data, *tensor))
-        dtype = next((v for f, w, v in fields if f == 1 and w == 0), 0)
-        for field, wire, item in fields:
-            if field == 4 and wire == 2 and dtype in _CONTENT_FORMATS:
-                size = struct.calcsize(_CONTENT_FORMATS[dtype])
-                if item[1] - item[0] == size:
-                    return float(struct.unpack(_CONTENT_FORMATS[dtype], data[item[0] : item[1]])[0])
-            if field == 5 and wire == 5:  # float_val
-                return struct.unpack("<f", item.to_bytes(4, "little"))[0]
-            if field == 5 and wire == 2 and item[1] - item[0] == 4:
-                return struct.unpack("<f", data[item[0] : item[1]])[0]
-            if field == 6 and wire == 1:  # double_val
-                return struct.unpack("<d", item.to_bytes(8, "little"))[0]
-            if field == 6 and wire == 2 and item[1] - item[0] == 8:
-                return struct.unpack("<d", data[item[0] : item[1]])[0]
-            if field in (7, 10) and wire == 0:  # int_val, int64_val
-                return float(item)
-            if field in (7, 10) and wire == 2 and item[1] > item[0]:  # packed
-                return float(cr._varint(data, item[0], item[1])[0])
+        dtype = _first_number(data, tensor, 1)
+        for field, wire, item in cr._fields(data, *tensor):
+            found: Optional[float] = None
+            if isinstance(item, int):
+                found = _scalar_number(field, wire, item)
+            elif isinstance(item, tuple):
+                found = _scalar_span(data, field, item, dtype)
+            if found is not None:
+                return found
+    return None
+
+
+def _scalar_number(field: int, wire: int, item: int) -> Optional[float]:
+    """A TensorProto value stored as one number: float_val, double_val, int_val, int64_val."""
+    if field == 5 and wire == 5:  # float_val
+        return struct.unpack("<f", item.to_bytes(4, "little"))[0]
+    if field == 6 and wire == 1:  # double_val
+        return struct.unpack("<d", item.to_bytes(8, "little"))[0]
+    if field in (7, 10) and wire == 0:  # int_val, int64_val
+        return float(item)
+    return None
+
+
+def _scalar_span(data: bytes, field: int, item: Span, dtype: int) -> Optional[float]:
+    """A TensorProto value stored as bytes: tensor_content, or a packed repeated value."""
+    start, end = item
+    content = _CONTENT_FORMATS.get(dtype) if field == 4 else None
+    if content is not None and end - start == struct.calcsize(content):
+        return float(struct.unpack(content, data[start:end])[0])
+    if field == 5 and end - start == 4:
+        return struct.unpack("<f", data[start:end])[0]
+    if field == 6 and end - start == 8:
+        return struct.unpack("<d", data[start:end])[0]
+    if field in (7, 10) and end > start:  # packed
+        return float(cr._varint(data, start, end)[0])
     return None

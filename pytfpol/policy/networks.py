@@ -43,9 +43,10 @@ def build_saved_policy(config: PolicyConfig, time_step_spec, action_spec) -> tf_
     `config.saved_as` and `config.observation_normalizer` must be decided by now (inference
     reads them off the checkpoint when the config leaves them out)."""
     if config.factory:
-        return _from_factory(config, time_step_spec, action_spec)
+        return _from_factory(config.factory, config.path, time_step_spec, action_spec)
     observation_spec, splitter = _split_mask(config, time_step_spec.observation)
-    network = build_network(config.network, observation_spec, action_spec)
+    layout = config.required_network
+    network = build_network(layout, observation_spec, action_spec)
     masked = {"observation_and_action_constraint_splitter": splitter} if splitter else {}
     if config.is_ppo and splitter:
         raise UsageError(
@@ -53,7 +54,7 @@ def build_saved_policy(config: PolicyConfig, time_step_spec, action_spec) -> tf_
             "rebuilds masks for Q and actor policies only",
             FACTORY_HINT,
         )
-    if config.is_ppo:
+    if config.value_network is not None:
         # What PPOAgent builds as `agent.policy` (before its GreedyPolicy wrapper).
         normalizer = None
         if config.observation_normalizer:
@@ -69,16 +70,16 @@ def build_saved_policy(config: PolicyConfig, time_step_spec, action_spec) -> tf_
             clip=False,
             collect=False,
         )
-    elif config.network.type == "categorical_q_network":
+    elif layout.type == "categorical_q_network":
         policy = categorical_q_policy.CategoricalQPolicy(
             time_step_spec,
             action_spec,
             network,
-            min_q_value=config.network.min_q_value,
-            max_q_value=config.network.max_q_value,
+            min_q_value=layout.min_q_value,
+            max_q_value=layout.max_q_value,
             **masked,
         )
-    elif config.network.is_q:
+    elif layout.is_q:
         policy = q_policy.QPolicy(time_step_spec, action_spec, network, **masked)
     else:
         policy = actor_policy.ActorPolicy(time_step_spec, action_spec, network, **masked)
@@ -122,6 +123,20 @@ def build_network(config: NetworkConfig, observation_spec, action_spec):
     """The TF-Agents network `config` names, its variables created (action_spec is None for
     value networks)."""
     activation = _activation(config.activation)
+    kind = config.type
+    if kind == "sequential":
+        return _sequential_q_network(config, observation_spec, action_spec, activation)
+    if kind == "sequential_rnn":
+        return _sequential_rnn_q_network(config, observation_spec, action_spec, activation)
+    if kind == "sequential_actor":
+        return _sequential_actor_network(config, observation_spec, action_spec, activation)
+    network = _library_network(config, observation_spec, action_spec, activation)
+    network.create_variables(observation_spec)
+    return network
+
+
+def _library_network(config: NetworkConfig, observation_spec, action_spec, activation):
+    """One of TF-Agents' own network classes, as `config` describes it."""
     fc = config.fc_layer_params or None
     rnn = {
         "input_fc_layer_params": config.input_fc_layer_params or None,
@@ -134,12 +149,6 @@ def build_network(config: NetworkConfig, observation_spec, action_spec):
     if scaling is not None:
         encoding["preprocessing_layers"] = scaling
     kind = config.type
-    if kind == "sequential":
-        return _sequential_q_network(config, observation_spec, action_spec, activation)
-    if kind == "sequential_rnn":
-        return _sequential_rnn_q_network(config, observation_spec, action_spec, activation)
-    if kind == "sequential_actor":
-        return _sequential_actor_network(config, observation_spec, action_spec, activation)
     if kind == "q_network":
         network = q_network.QNetwork(
             observation_spec, action_spec, fc_layer_params=fc, activation_fn=activation, **encoding
@@ -182,7 +191,6 @@ def build_network(config: NetworkConfig, observation_spec, action_spec):
         network = value_rnn_network.ValueRnnNetwork(observation_spec, **rnn)
     else:  # pragma: no cover - the config layer validates the type
         raise UsageError(f"unknown network type {kind!r}", "")
-    network.create_variables(observation_spec)
     return network
 
 
@@ -281,20 +289,19 @@ def _activation(name: str):
     return None if name == "linear" else tf.keras.activations.get(name)
 
 
-def _from_factory(config: PolicyConfig, time_step_spec, action_spec):
-    module_name, _, function_name = config.factory.partition(":")
+def _from_factory(factory: str, path: str, time_step_spec, action_spec):
+    module_name, _, function_name = factory.partition(":")
     try:
         function = getattr(importlib.import_module(module_name), function_name)
     except (ImportError, AttributeError) as exc:
         raise UsageError(
-            f"{config.path}: factory {config.factory}: cannot import it ({exc})",
+            f"{path}: factory {factory}: cannot import it ({exc})",
             "check the module is importable (on PYTHONPATH) and defines the function",
         ) from exc
     policy: Any = function(time_step_spec, action_spec)
     if not isinstance(policy, tf_policy.TFPolicy):
         raise InputError(
-            f"{config.path}: factory {config.factory} returned {type(policy).__name__}, "
-            "not a TF-Agents TFPolicy",
+            f"{path}: factory {factory} returned {type(policy).__name__}, not a TF-Agents TFPolicy",
             "return the policy object exactly as it was passed to the Checkpointer",
         )
     return policy

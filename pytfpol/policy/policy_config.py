@@ -156,11 +156,18 @@ class PolicyConfig:
     def is_ppo(self) -> bool:
         return self.value_network is not None
 
+    @property
+    def required_network(self) -> NetworkConfig:
+        """The [network] table: every config but a factory has one (checked when parsed)."""
+        if self.network is None:
+            raise UsageError(f"{self.path}: no [network] table", "add one, or name a factory")
+        return self.network
+
     def describe(self) -> str:
         if self.factory:
             return f"factory {self.factory}"
-        text = self.network.describe()
-        if self.is_ppo:
+        text = self.required_network.describe()
+        if self.value_network is not None:
             text = f"ppo_policy(actor={text}, value={self.value_network.describe()}"
             if self.observation_normalizer:
                 text += ", observation_normalizer"
@@ -259,6 +266,34 @@ def _parse(path: Path, text: str, data: dict) -> PolicyConfig:
             checker.check_table(table, value)
         else:
             checker.check_key("", table, value)
+    network, value_network = _networks(checker, path, data)
+    factory = data.get("factory")
+    if factory is not None and not re.fullmatch(r"[\w.]+:\w+", factory):
+        raise checker.error("", "factory", 'must look like "package.module:function"')
+    policy = data.get("policy", {})
+    _check_policy_table(checker, policy, is_ppo=value_network is not None)
+    checkpoint = data.get("checkpoint", {})
+    return PolicyConfig(
+        path=str(path),
+        network=network,
+        value_network=value_network,
+        factory=factory,
+        saved_as=policy.get("saved_as"),
+        observation_normalizer=policy.get("observation_normalizer"),
+        policy_key=checkpoint.get("policy", "policy"),
+        step_key=checkpoint.get("step", "global_step"),
+        normalization=_normalization(checker, data),
+        description=data.get("description", ""),
+        source_text=text,
+        observation_key=policy.get("observation_key"),
+        mask_key=policy.get("mask_key"),
+    )
+
+
+def _networks(
+    checker: _Checker, path: Path, data: dict
+) -> tuple[Optional[NetworkConfig], Optional[NetworkConfig]]:
+    """[network] and PPO's [value_network]; a factory instead of both."""
     if "factory" in data and "network" in data:
         raise checker.error("", "factory", "give either factory or a [network] table, not both")
     if "factory" not in data and "network" not in data:
@@ -277,15 +312,15 @@ def _parse(path: Path, text: str, data: dict) -> PolicyConfig:
                 "a PPOPolicy (a [value_network]) needs an actor_distribution network in [network]",
             )
         value_network = _network(checker, "value_network", data["value_network"], VALUE_NETWORKS)
-    factory = data.get("factory")
-    if factory is not None and not re.fullmatch(r"[\w.]+:\w+", factory):
-        raise checker.error("", "factory", 'must look like "package.module:function"')
-    policy = data.get("policy", {})
+    return network, value_network
+
+
+def _check_policy_table(checker: _Checker, policy: dict, is_ppo: bool) -> None:
     saved_as = policy.get("saved_as")
     if saved_as is not None and saved_as not in SAVED_AS:
         raise checker.error("policy", "saved_as", f"must be one of {', '.join(SAVED_AS)}")
     normalizer = policy.get("observation_normalizer")
-    if normalizer is not None and value_network is None:
+    if normalizer is not None and not is_ppo:
         raise checker.error(
             "policy",
             "observation_normalizer",
@@ -295,33 +330,20 @@ def _parse(path: Path, text: str, data: dict) -> PolicyConfig:
     if ("observation_key" in policy) != ("mask_key" in policy):
         key = "mask_key" if "observation_key" in policy else "observation_key"
         raise checker.error("policy", key, "an action mask needs both observation_key and mask_key")
-    normalization = None
-    if "normalization" in data:
-        norm = data["normalization"]
-        if ("std" in norm) == ("variance" in norm):
-            raise checker.error("normalization", "mean", "give exactly one of std or variance")
-        normalization = NormalizationConfig(
-            mean=norm["mean"],
-            std=norm.get("std"),
-            variance=norm.get("variance"),
-            epsilon=float(norm.get("epsilon", 1e-8)),
-            clip=None if norm.get("clip") is None else float(norm["clip"]),
-        )
-    checkpoint = data.get("checkpoint", {})
-    return PolicyConfig(
-        path=str(path),
-        network=network,
-        value_network=value_network,
-        factory=factory,
-        saved_as=saved_as,
-        observation_normalizer=normalizer,
-        policy_key=checkpoint.get("policy", "policy"),
-        step_key=checkpoint.get("step", "global_step"),
-        normalization=normalization,
-        description=data.get("description", ""),
-        source_text=text,
-        observation_key=policy.get("observation_key"),
-        mask_key=policy.get("mask_key"),
+
+
+def _normalization(checker: _Checker, data: dict) -> Optional[NormalizationConfig]:
+    if "normalization" not in data:
+        return None
+    norm = data["normalization"]
+    if ("std" in norm) == ("variance" in norm):
+        raise checker.error("normalization", "mean", "give exactly one of std or variance")
+    return NormalizationConfig(
+        mean=norm["mean"],
+        std=norm.get("std"),
+        variance=norm.get("variance"),
+        epsilon=float(norm.get("epsilon", 1e-8)),
+        clip=None if norm.get("clip") is None else float(norm["clip"]),
     )
 
 

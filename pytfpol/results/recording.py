@@ -85,7 +85,7 @@ class Recorder:
                     path=path,
                 ) from exc
             self.trajectory_files[trajectory.index] = path
-        if trajectory.index in self._videos:
+        if trajectory.index in self._videos and self._video_dir is not None:
             from pytfpol.running import video
 
             name = video_name(trajectory.index, self._settings.video_format)

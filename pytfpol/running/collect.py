@@ -24,7 +24,7 @@ def collect(
     as the timeout it is; elsewhere the deadline is checked while waiting. Returns the results
     that arrived (with what stopped the run, if anything)."""
     dones: list = []
-    error = None
+    error: Optional[PytfpolError] = None
     with interrupts.hard_deadline(deadline) as expired:
         try:
             while runner.pending():

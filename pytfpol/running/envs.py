@@ -34,9 +34,9 @@ def space_to_spec(space: spaces.Space, name: str = "observation") -> Any:
             space.shape, space.dtype, _compact(space.low), _compact(space.high), name=name
         )
     if isinstance(space, spaces.Discrete):
-        start = int(space.start)
+        start = int(np.asarray(space.start))
         return array_spec.BoundedArraySpec(
-            (), space.dtype, start, start + int(space.n) - 1, name=name
+            (), space.dtype, start, start + int(np.asarray(space.n)) - 1, name=name
         )
     if isinstance(space, spaces.MultiDiscrete):
         low = np.asarray(space.start, dtype=space.dtype)
@@ -410,8 +410,8 @@ def _action_converter(space: spaces.Space) -> Callable[[Any], Any]:
         convs = {k: _action_converter(s) for k, s in space.spaces.items()}
         return lambda a: {k: convs[k](a[k]) for k in convs}
     if isinstance(space, spaces.Tuple):
-        convs = [_action_converter(s) for s in space.spaces]
-        return lambda a: tuple(c(v) for c, v in zip(convs, a))
+        parts = [_action_converter(s) for s in space.spaces]
+        return lambda a: tuple(c(v) for c, v in zip(parts, a))
     raise InputError(f"action space {space} is not supported", "see the supported spaces")
 
 

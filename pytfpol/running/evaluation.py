@@ -33,8 +33,8 @@ from pytfpol.errors import PytfpolError, RunError, interrupted, stopped_by
 from pytfpol.policy.batch_call import batch_call
 from pytfpol.running.envs import ActionUnbatcher, flatten_with_paths
 from pytfpol.running.pipeline import Calls
+from pytfpol.running.stepper import EnvFailure, Stepper
 from pytfpol.running.units import EpisodeRecord
-from pytfpol.running.vector import EnvFailure, Stepper
 
 
 class EpisodeObserver(Protocol):
@@ -146,51 +146,123 @@ def run_episodes(
     groups = max(1, min(int(groups), n))
     if groups > 1 and getattr(stepper, "steps_every_slot", False):
         raise ValueError(f"{type(stepper).__name__} steps all its slots at once: use groups=1")
-    size = -(-n // groups)
-    call = batch_call(policy, size, with_info=observer is not None)
-    lanes = [
-        _Slots(
-            np.arange(g, n, groups),
-            size,
-            policy.time_step_spec.observation,
-            policy.action_spec,
-            call.initial_state(),
-        )
-        for g in range(groups)
-    ]
-    unbatcher = ActionUnbatcher(policy.action_spec, stepper.action_space)
-    scatter = _ActionScatter(n) if groups > 1 else None
-    results: dict[int, EpisodeRecord] = {}
-    next_episode, end = first, first + episodes
+    loop = _EpisodeLoop(policy, stepper, seed, range(first, first + episodes), groups, observer)
+    loop.on_episode, loop.on_step = on_episode, on_step
+    return loop.run(deadline, timeout)
 
-    def begin(lane: _Slots, free: np.ndarray) -> None:
+
+class _EpisodeLoop:
+    """One `run_episodes` call: its lanes (groups of slots), the episodes not yet started, the
+    results so far, and the policy calls in flight."""
+
+    def __init__(
+        self,
+        policy,
+        stepper: Stepper,
+        seed: int,
+        indices: range,
+        groups: int,
+        observer: Optional[EpisodeObserver],
+    ) -> None:
+        n = stepper.num_envs
+        size = -(-n // groups)
+        self.call = batch_call(policy, size, with_info=observer is not None)
+        self.lanes = [
+            _Slots(
+                np.arange(g, n, groups),
+                size,
+                policy.time_step_spec.observation,
+                policy.action_spec,
+                self.call.initial_state(),
+            )
+            for g in range(groups)
+        ]
+        self.stepper = stepper
+        self.seed = seed
+        self.unbatcher = ActionUnbatcher(policy.action_spec, stepper.action_space)
+        self.scatter = _ActionScatter(n) if groups > 1 else None
+        self.observer = observer
+        self.on_episode: Optional[Callable[[EpisodeRecord], None]] = None
+        self.on_step: Optional[Callable[[int], None]] = None
+        self.results: dict[int, EpisodeRecord] = {}
+        self.episodes = len(indices)
+        self.next_episode, self.end = indices.start, indices.stop
+        self.calls = Calls(self.call, threaded=groups > 1)
+
+    def run(self, deadline: Optional[float], timeout: Optional[float]) -> list[EpisodeRecord]:
+        """Every episode, in index order; errors carry the episodes completed before them."""
+        failed_lane = self.lanes[0]
+        try:
+            for lane in self.lanes:
+                self.begin(lane, lane.real)
+            for lane in self.lanes:
+                self.submit(lane)
+            while len(self.calls):
+                if deadline is not None and time.monotonic() > deadline:
+                    _timed_out(self.lanes, self.seed, len(self.results), self.episodes, timeout)
+                (lane, active), (action, state, info) = self.calls.next()
+                failed_lane = lane
+                lane.state = state
+                self.advance(lane, active, action, info)
+                self.submit(lane)
+        except EnvFailure as exc:
+            raise self._env_failure(exc, failed_lane) from exc
+        except KeyboardInterrupt as exc:
+            error = interrupted(
+                exc,
+                f"{stopped_by(exc)} after {len(self.results)} of {self.episodes} episodes",
+                "the completed episodes were written, marked incomplete",
+            )
+            error.completed = _in_order(self.results)
+            raise error from exc
+        except PytfpolError as exc:
+            exc.completed = _in_order(self.results)
+            raise
+        finally:
+            self.calls.close()
+        return _in_order(self.results)
+
+    def _env_failure(self, exc: EnvFailure, failed_lane: _Slots) -> RunError:
+        index = _episode_of_slot(self.lanes, exc.slot, failed_lane)
+        error = RunError(
+            f"episode {index} (seed {self.seed + index}): the environment raised in "
+            f"{exc.method}(): {exc.description}",
+            "fix the environment or its --env-kwargs; completed episodes were written",
+        )
+        error.completed = _in_order(self.results)
+        return error
+
+    def begin(self, lane: _Slots, free: np.ndarray) -> None:
         """Start the next unstarted episodes on the `free` rows of `lane`; idle the rest."""
-        nonlocal next_episode
-        count = min(free.size, end - next_episode)
+        count = min(free.size, self.end - self.next_episode)
         starting, idle = free[:count], free[count:]
         lane.set_episodes(idle, -1)
         if not count:
             return
-        indices = np.arange(next_episode, next_episode + count, dtype=np.int64)
-        next_episode += count
+        indices = np.arange(self.next_episode, self.next_episode + count, dtype=np.int64)
+        self.next_episode += count
         lane.set_episodes(starting, indices)
         lane.returns[starting] = 0.0
         lane.lengths[starting] = 0
         lane.step_type[starting] = ts.StepType.FIRST
         lane.reward[starting] = 0.0
-        observations = stepper.reset(lane.slot[starting], seed + indices)
+        observations = self.stepper.reset(lane.slot[starting], self.seed + indices)
         lane.write(starting, observations)
         for row in starting.tolist():  # per episode, not per step
             lane.first_crc[row] = lane.observation_crc(row)
-        if observer is not None:
-            observer.episode_start(lane.slot[starting], indices, seed + indices, observations)
+        if self.observer is not None:
+            self.observer.episode_start(
+                lane.slot[starting], indices, self.seed + indices, observations
+            )
 
-    def finish(lane: _Slots, row: int, terminated: bool, truncated: bool, success: int) -> None:
+    def finish(
+        self, lane: _Slots, row: int, terminated: bool, truncated: bool, success: int
+    ) -> None:
         index = int(lane.episode[row])
-        _check_return(lane, row, seed)
+        _check_return(lane, row, self.seed)
         result = EpisodeRecord(
             index=index,
-            seed=seed + index,
+            seed=self.seed + index,
             return_=float(lane.returns[row]),
             length=int(lane.lengths[row]),
             terminated=terminated,
@@ -198,35 +270,35 @@ def run_episodes(
             success=None if success < 0 else bool(success),
             fingerprint=_fingerprint(lane, row),
         )
-        results[index] = result
-        if on_episode is not None:
-            on_episode(result)
+        self.results[index] = result
+        if self.on_episode is not None:
+            self.on_episode(result)
 
-    def submit(lane: _Slots) -> None:
+    def submit(self, lane: _Slots) -> None:
         """Ask for the actions of `lane`'s active rows, if any (computed when taken, or in the
         worker thread while other lanes step)."""
         active = lane.active()
         if not active.size:
             return
-        _check_observations(lane, active, seed)
+        _check_observations(lane, active, self.seed)
         if lane.state:  # a flat list: empty for a policy without state
             lane.state = _reset_state(lane.state, lane.initial_state, lane.step_type)
-        keys = (seed + lane.episode, lane.lengths) if call.keyed else None
-        calls.submit((lane, active), lane.time_step, lane.state, keys)
+        keys = (self.seed + lane.episode, lane.lengths) if self.call.keyed else None
+        self.calls.submit((lane, active), lane.time_step, lane.state, keys)
 
-    def advance(lane: _Slots, active: np.ndarray, action: Any, info: Any) -> None:
+    def advance(self, lane: _Slots, active: np.ndarray, action: Any, info: Any) -> None:
         """Step `lane`'s active environments with `action`; finish and begin episodes."""
-        _check_actions(unbatcher, action, active, lane, seed)
+        _check_actions(self.unbatcher, action, active, lane, self.seed)
         full = active.size == lane.size  # every row runs: slices, not fancy indexing
-        rows = slice(None) if full else active
+        rows: Any = slice(None) if full else active
         slots = lane.slot if full else lane.slot[active]
         taken = action
-        if scatter is not None:
-            action = scatter(action, slots, active)
-        observation, reward, terminated, truncated, success = stepper.step(slots, action)
-        _check_rewards(lane, active, reward, seed)
-        if observer is not None:
-            observer.step(
+        if self.scatter is not None:
+            action = self.scatter(action, slots, active)
+        observation, reward, terminated, truncated, success = self.stepper.step(slots, action)
+        _check_rewards(lane, active, reward, self.seed)
+        if self.observer is not None:
+            self.observer.step(
                 slots,
                 lane.episode[rows],
                 policy_step.PolicyStep(
@@ -244,54 +316,15 @@ def run_episodes(
         lane.lengths[rows] += 1
         lane.step_type[rows] = ts.StepType.MID
         lane.reward[rows] = reward
-        if on_step is not None:
-            on_step(active.size)
+        if self.on_step is not None:
+            self.on_step(active.size)
         done = terminated | truncated
         if done.any():
             for k in np.flatnonzero(done).tolist():
-                finish(
+                self.finish(
                     lane, int(active[k]), bool(terminated[k]), bool(truncated[k]), int(success[k])
                 )
-            begin(lane, active[done])
-
-    calls = Calls(call, threaded=groups > 1)
-    failed_lane = lanes[0]
-    try:
-        for lane in lanes:
-            begin(lane, lane.real)
-        for lane in lanes:
-            submit(lane)
-        while len(calls):
-            if deadline is not None and time.monotonic() > deadline:
-                _timed_out(lanes, seed, len(results), episodes, timeout)
-            (lane, active), (action, state, info) = calls.next()
-            failed_lane = lane
-            lane.state = state
-            advance(lane, active, action, info)
-            submit(lane)
-    except EnvFailure as exc:
-        index = _episode_of_slot(lanes, exc.slot, failed_lane)
-        error = RunError(
-            f"episode {index} (seed {seed + index}): the environment raised in "
-            f"{exc.method}(): {exc.description}",
-            "fix the environment or its --env-kwargs; completed episodes were written",
-        )
-        error.completed = _in_order(results)
-        raise error from exc
-    except KeyboardInterrupt as exc:
-        error = interrupted(
-            exc,
-            f"{stopped_by(exc)} after {len(results)} of {episodes} episodes",
-            "the completed episodes were written, marked incomplete",
-        )
-        error.completed = _in_order(results)
-        raise error from exc
-    except PytfpolError as exc:
-        exc.completed = _in_order(results)
-        raise
-    finally:
-        calls.close()
-    return _in_order(results)
+            self.begin(lane, active[done])
 
 
 def _fingerprint(lane: _Slots, row: int) -> int:
@@ -316,15 +349,16 @@ class _ActionScatter:
 
     def __init__(self, n: int) -> None:
         self._n = n
-        self._full = None
+        self._full: Optional[list[np.ndarray]] = None
 
     def __call__(self, action: Any, slots: np.ndarray, rows: np.ndarray) -> Any:
         leaves = tf.nest.flatten(action)
         if self._full is None:
             self._full = [np.zeros((self._n, *leaf.shape[1:]), leaf.dtype) for leaf in leaves]
-        for full, leaf in zip(self._full, leaves):
+        fulls = self._full
+        for full, leaf in zip(fulls, leaves):
             full[slots] = leaf[rows]
-        return tf.nest.pack_sequence_as(action, list(self._full))
+        return tf.nest.pack_sequence_as(action, list(fulls))
 
 
 def _in_order(results: dict[int, EpisodeRecord]) -> list[EpisodeRecord]:

@@ -81,7 +81,7 @@ class Plan(HoldsFirstEnv):
         """Every directory the run reads; the output may be neither inside nor above them."""
         source = self.source
         paths = [self.settings.policy_path, source.saved_model_dir, source.checkpoint_dir]
-        if source.format == FORMAT_LEARNER:
+        if source.format == FORMAT_LEARNER and source.saved_model_dir is not None:
             paths.append(str(Path(source.saved_model_dir).parent))
         return [p for p in paths if p is not None]
 
@@ -184,7 +184,11 @@ def policy_config_for(
     given = given_config(settings, source)
     if given is not None:
         return given
-    bundle = checked.get(source.checkpoint_prefix).bundle
+    prefix = source.checkpoint_prefix
+    validated = checked.get(prefix)
+    if prefix is None or validated is None:  # pragma: no cover - validate() read every bundle
+        raise AssertionError(f"{source.checkpoint_dir}: its checkpoint was not validated")
+    bundle = validated.bundle
     shapes = {key: entry.shape for key, entry in bundle.entries.items()}
     if not any(key.startswith("policy/") for key in shapes):
         raise InputError(
@@ -194,7 +198,7 @@ def policy_config_for(
             "or pass --config naming where the policy is saved ([checkpoint] policy)",
             path=source.checkpoint_prefix,
         )
-    inferred = infer_policy_config(shapes, source.checkpoint_prefix)
+    inferred = infer_policy_config(shapes, prefix)
     if inferred is not None:
         return inferred
     raise UsageError(

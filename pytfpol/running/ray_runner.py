@@ -24,6 +24,7 @@ Imported only when `--backend ray` is asked for: `import pytfpol.cli` never impo
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -55,7 +56,7 @@ RESTART_PAUSE = 0.5  # seconds between probes of an actor whose process died (Ra
 STALL_LIMIT = 600.0  # seconds units may wait with every actor restarting: then a RunError
 CACHE_DIR = "pytfpol-ray"  # under the node's temp dir: each actor's copies of shipped files
 # A worker process that died: Ray restarts the actor; the unit is sent again.
-_WORKER_DIED = (
+_WORKER_DIED: tuple[type[BaseException], ...] = (
     ray.exceptions.RayActorError,
     ray.exceptions.WorkerCrashedError,
     ray.exceptions.ObjectLostError,
@@ -143,9 +144,9 @@ class UnitActor:
         kept = self.checked.get(shipment)
         if kept is None:
             source = shipping.localize(unit.source, shipment, roots)
-            local = shipping.local_shipment(shipment, roots)
+            here = shipping.local_shipment(shipment, roots)
             checked = validation.validate(source, (), self.saved_models)
-            shipping.check_validated(shipment, local, checked)
+            shipping.check_validated(shipment, here, checked)
             kept = self.checked[shipment] = (source, checked)
             while len(self.checked) > self.MAX_CHECKED:
                 self.checked.popitem(last=False)
@@ -225,6 +226,7 @@ class RayRunner:
         self._warn = warn or (lambda message: None)
         self._started = False
         address = address or os.environ.get("RAY_ADDRESS") or None
+        self.address: Optional[str]
         if ray.is_initialized():
             self.address = "this process's Ray"
         else:
@@ -233,7 +235,7 @@ class RayRunner:
                 ray.init(
                     address=address or "local",  # "local": a new instance, never a stray one
                     include_dashboard=False,
-                    logging_level="ERROR",
+                    logging_level=logging.ERROR,
                     log_to_driver=False,
                 )
             except (ConnectionError, ValueError, RuntimeError) as exc:
@@ -255,7 +257,8 @@ class RayRunner:
         cpus = int(ray.cluster_resources().get("CPU", 1))
         count = actors if actors is not None else max(1, cpus // ACTOR_CPUS)
         remote = ray.remote(num_cpus=ACTOR_CPUS, max_restarts=-1, max_task_retries=0)(UnitActor)
-        self.actors = [remote.remote() for _ in range(count)]
+        # Any: Ray types an actor handle's methods as the plain methods, without `.remote`.
+        self.actors: list[Any] = [remote.remote() for _ in range(count)]
         self.capacity = UNITS_PER_ACTOR * count
         self._load = [0] * count
         self._paused = [0.0] * count  # time.monotonic() before which an actor is not probed
@@ -416,7 +419,9 @@ class RayRunner:
 
     def _finish(self, job: _Job, result: UnitResult, where: dict) -> Done:
         for files in (job.shipment.checkpoint, job.shipment.evaluation):  # the SavedModel's
-            kept = self._payloads.get(files.key) if files is not None else None  # stays a run
+            if files is None:  # stays a run
+                continue
+            kept = self._payloads.get(files.key)
             if kept is not None:
                 kept[1] -= 1
                 if kept[1] <= 0:

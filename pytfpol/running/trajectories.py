@@ -48,7 +48,7 @@ class Trajectory:
         return float(np.cumsum(self.rewards)[-1]) if self.length else 0.0
 
     def to_npz(self) -> bytes:
-        arrays = {
+        arrays: dict[str, Any] = {
             **self.observations,
             **self.actions,
             "rewards": self.rewards,

@@ -35,116 +35,25 @@ prepare_environment()  # before Gymnasium (pygame's SDL) is imported; workers in
 
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
-from gymnasium import spaces  # noqa: E402
 from gymnasium.utils import seeding  # noqa: E402
 
 from pytfpol.errors import RunError, UsageError  # noqa: E402
 from pytfpol.running.env_spec import EnvSpec  # noqa: E402
+from pytfpol.running.stepper import (  # noqa: E402
+    UNKNOWN_SUCCESS,
+    EnvFailure,
+    Stepper,
+    action_rows,
+    close_quietly,
+    concatenate,
+    describe_error,
+    reset_envs,
+    stack_rows,
+    step_envs,
+    take,
+)
 
 MODES = ("sync", "async", "native")
-
-
-class EnvFailure(Exception):
-    """An environment raised (or its worker died) while handling `slot`."""
-
-    def __init__(self, slot: int, method: str, description: str) -> None:
-        super().__init__(f"slot {slot}: {method}(): {description}")
-        self.slot = slot
-        self.method = method
-        self.description = description
-
-
-class Stepper:
-    """The interface the evaluation loop uses (see the module docstring)."""
-
-    num_envs: int
-    observation_space: spaces.Space  # of one environment
-    action_space: spaces.Space
-    steps_every_slot: bool = False  # True: `step` steps all slots, whichever are asked for
-
-    def reset(self, slots: np.ndarray, seeds: np.ndarray) -> Any:
-        raise NotImplementedError
-
-    def step(
-        self, slots: np.ndarray, actions: Any
-    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Step `slots` (ascending) with rows `slots` of `actions`, the policy's batch for all
-        `num_envs` slots."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
-
-
-# ---------------------------------------------------------------------------------------------
-# Batch conversion (shared by the backends, and by worker processes)
-
-
-def action_rows(space: spaces.Space) -> Callable[[Any, Optional[np.ndarray]], list]:
-    """A function (policy action batch, rows) -> list of env actions, one per row (all if None)."""
-    if isinstance(space, spaces.Discrete):
-        return lambda batch, rows: np.asarray(batch if rows is None else batch[rows]).tolist()
-    if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):
-        dtype = space.dtype
-
-        def arrays(batch, rows):
-            values = np.asarray(batch if rows is None else batch[rows], dtype=dtype)
-            return list(values)
-
-        return arrays
-    if isinstance(space, spaces.Dict):
-        convs = {k: action_rows(s) for k, s in space.spaces.items()}
-
-        def dicts(batch, rows):
-            columns = {k: c(batch[k], rows) for k, c in convs.items()}
-            return [dict(zip(columns, values)) for values in zip(*columns.values())]
-
-        return dicts
-    if isinstance(space, spaces.Tuple):
-        convs_ = [action_rows(s) for s in space.spaces]
-
-        def tuples(batch, rows):
-            return list(zip(*(c(b, rows) for c, b in zip(convs_, batch))))
-
-        return tuples
-    raise UsageError(f"action space {space} is not supported", "see the supported spaces")
-
-
-def stack_rows(space: spaces.Space) -> Callable[[Sequence[Any]], Any]:
-    """A function list of observations -> one batch nest in the space's dtypes."""
-    if isinstance(space, spaces.Dict):
-        stacks = {k: stack_rows(s) for k, s in space.spaces.items()}
-        return lambda rows: {k: s([r[k] for r in rows]) for k, s in stacks.items()}
-    if isinstance(space, spaces.Tuple):
-        stacks_ = [stack_rows(s) for s in space.spaces]
-        return lambda rows: tuple(s([r[i] for r in rows]) for i, s in enumerate(stacks_))
-    dtype = space.dtype
-    return lambda rows: np.asarray(rows, dtype=dtype)
-
-
-def take(nest: Any, rows: Any) -> Any:
-    """Rows `rows` of every array in a dict/tuple nest."""
-    if isinstance(nest, dict):
-        return {k: take(v, rows) for k, v in nest.items()}
-    if isinstance(nest, (tuple, list)):
-        return type(nest)(take(v, rows) for v in nest)
-    return nest[rows]
-
-
-def concatenate(nests: Sequence[Any]) -> Any:
-    """Batch nests joined along the first axis."""
-    first = nests[0]
-    if len(nests) == 1:
-        return first
-    if isinstance(first, dict):
-        return {k: concatenate([n[k] for n in nests]) for k in first}
-    if isinstance(first, (tuple, list)):
-        return type(first)(concatenate([n[i] for n in nests]) for i in range(len(first)))
-    return np.concatenate(nests)
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,72 +72,15 @@ class SyncStepper(Stepper):
         self._stack = stack_rows(self.observation_space)
 
     def reset(self, slots: np.ndarray, seeds: np.ndarray) -> Any:
-        return self._stack(_reset_envs(self._envs, slots.tolist(), seeds.tolist()))
+        return self._stack(reset_envs(self._envs, slots.tolist(), seeds.tolist()))
 
     def step(self, slots: np.ndarray, actions: Any):
-        return _step_envs(self._envs, slots.tolist(), self._actions(actions, slots), self._stack)
+        return step_envs(self._envs, slots.tolist(), self._actions(actions, slots), self._stack)
 
     def close(self) -> None:
         for env in self._envs:
-            _close_quietly(env)
+            close_quietly(env)
         self._envs = []  # freed now: ALE's bindings warn of instances still alive at exit
-
-
-def _reset_envs(envs: Sequence[gym.Env], slots: list, seeds: list) -> list:
-    observations = []
-    for slot, seed in zip(slots, seeds):
-        try:
-            observation, _ = envs[slot].reset(seed=seed)
-        except Exception as exc:  # noqa: BLE001 - environments raise anything
-            raise EnvFailure(slot, "reset", _describe(exc)) from exc
-        observations.append(observation)
-    return observations
-
-
-def _step_envs(envs: Sequence[gym.Env], slots: list, actions: list, stack: Callable):
-    observations, rewards, terminated, truncated = [], [], [], []
-    success = np.full(len(slots), UNKNOWN_SUCCESS, dtype=np.int8)
-    slot = slots[0] if slots else -1
-    try:
-        for k, (slot, action) in enumerate(zip(slots, actions)):
-            observation, reward, term, trunc, info = envs[slot].step(action)
-            observations.append(observation)
-            rewards.append(reward)
-            terminated.append(term)
-            truncated.append(trunc)
-            if term or trunc:
-                success[k] = success_flag(info)
-    except Exception as exc:  # noqa: BLE001 - environments raise anything
-        raise EnvFailure(slot, "step", _describe(exc)) from exc
-    return (
-        stack(observations),
-        np.asarray(rewards, dtype=np.float64),
-        np.asarray(terminated, dtype=bool),
-        np.asarray(truncated, dtype=bool),
-        success,
-    )
-
-
-UNKNOWN_SUCCESS = -1
-
-
-def success_flag(info: Any) -> int:
-    """1 or 0 from an env's final `info["is_success"]`; -1 when it does not say."""
-    try:
-        value = info["is_success"]
-    except (KeyError, TypeError, IndexError):
-        return UNKNOWN_SUCCESS
-    try:
-        return int(bool(np.asarray(value).item()))
-    except (TypeError, ValueError):  # not a single value
-        return UNKNOWN_SUCCESS
-
-
-def _close_quietly(env) -> None:
-    try:
-        env.close()
-    except Exception:  # noqa: BLE001 - closing must not hide the run's own outcome
-        pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,9 +186,7 @@ class AsyncStepper(Stepper):
     def _died(self, w: int, exc: BaseException) -> str:
         process = self._processes[w]
         process.join(timeout=1)
-        return (
-            f"worker process {process.name} died (exit code {process.exitcode}; {_describe(exc)})"
-        )
+        return f"worker process {process.name} died (exit code {process.exitcode}; {describe_error(exc)})"
 
     def close(self) -> None:
         for pipe in self._pipes:
@@ -370,7 +220,7 @@ def _worker(pipe, env_spec: EnvSpec, count: int) -> None:
         try:
             envs = [env_spec() for _ in range(count)]
         except Exception as exc:  # noqa: BLE001
-            pipe.send(("error", (0, "make", _describe(exc))))
+            pipe.send(("error", (0, "make", describe_error(exc))))
             return
         actions = action_rows(envs[0].action_space)
         stack = stack_rows(envs[0].observation_space)
@@ -380,10 +230,10 @@ def _worker(pipe, env_spec: EnvSpec, count: int) -> None:
             try:
                 if command == "step":
                     local, batch = args
-                    reply = _step_envs(envs, local, actions(batch, None), stack)
+                    reply = step_envs(envs, local, actions(batch, None), stack)
                 elif command == "reset":
                     local, seeds = args
-                    reply = stack(_reset_envs(envs, local, seeds))
+                    reply = stack(reset_envs(envs, local, seeds))
                 else:
                     return
             except EnvFailure as exc:
@@ -394,7 +244,7 @@ def _worker(pipe, env_spec: EnvSpec, count: int) -> None:
         return
     finally:
         for env in envs:
-            _close_quietly(env)
+            close_quietly(env)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,7 +302,7 @@ class NativeStepper(Stepper):
             ) from exc
         resetter = _native_resetters().get(type(env.unwrapped))
         if resetter is None:
-            _close_quietly(env)
+            close_quietly(env)
             raise UsageError(
                 f"--vector native: {env_spec.env_id}'s vectorised implementation "
                 f"({type(env.unwrapped).__name__}) cannot reset one sub-environment with a "
@@ -477,7 +327,7 @@ class NativeStepper(Stepper):
                 np.asarray(actions, dtype=self._dtype)
             )
         except Exception as exc:  # noqa: BLE001
-            raise EnvFailure(int(slots[0]), "step", _describe(exc)) from exc
+            raise EnvFailure(int(slots[0]), "step", describe_error(exc)) from exc
         terminated = np.asarray(terminated, dtype=bool)
         truncated = np.asarray(truncated, dtype=bool)
         reward = np.asarray(reward, dtype=np.float64)
@@ -493,7 +343,7 @@ class NativeStepper(Stepper):
         )
 
     def close(self) -> None:
-        _close_quietly(self._env)
+        close_quietly(self._env)
 
 
 def _vector_success(info: Any, slots: np.ndarray, done: np.ndarray) -> np.ndarray:
@@ -524,11 +374,11 @@ def make_stepper(
             envs += [make_env() for _ in range(num_envs - len(envs))]
         except BaseException:
             for env in envs:
-                _close_quietly(env)
+                close_quietly(env)
             raise
         return SyncStepper(envs)
     if first is not None:
-        _close_quietly(first)
+        close_quietly(first)
     if mode == "async":
         return AsyncStepper(env_spec, num_envs)
     if mode == "native":

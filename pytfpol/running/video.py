@@ -25,8 +25,8 @@ import numpy as np
 
 from pytfpol.errors import OutputError, PytfpolError, RunError, UsageError, first_line
 from pytfpol.running.env_spec import EnvSpec
+from pytfpol.running.stepper import action_rows, stack_rows
 from pytfpol.running.trajectories import Trajectory, flat, nest_like
-from pytfpol.running.vector import action_rows, stack_rows
 
 FORMATS = ("mp4", "gif")
 RENDER_MODE = "rgb_array"

@@ -28,7 +28,7 @@ class PolicyWorker:
     def __init__(self, unit: Unit, checked: CheckedInputs, first_env: Any = None) -> None:
         first = first_env if first_env is not None else unit.env.make()
         stepper = None
-        self.loaded = None
+        loaded: Optional[loading.LoadedPolicy] = None
         try:
             env_specs = {
                 "observation": envs.space_to_spec(first.observation_space, "observation"),
@@ -41,23 +41,24 @@ class PolicyWorker:
                 seed=unit.seed,
                 allow_partial=unit.options.allow_partial,
             )
-            self.loaded = loading.load_policy(
+            loaded = loading.load_policy(
                 unit.source, options, envs.tensor_specs(env_specs), checked
             )
             envs.check_specs(
                 unit.env.env_id,
                 str(unit.source.saved_model_dir or unit.source.checkpoint_prefix),
                 env_specs,
-                {"observation": self.loaded.observation_spec, "action": self.loaded.action_spec},
+                {"observation": loaded.observation_spec, "action": loaded.action_spec},
             )
             stepper = vector.make_stepper(
                 unit.options.vector, unit.env, unit.options.num_envs, first
             )
             first = None
         except BaseException:
-            for resource in (first, stepper, self.loaded):
+            for resource in (first, stepper, loaded):
                 _close_quietly(resource)
             raise
+        self.loaded = loaded
         self.stepper = stepper
         self.unit = unit
         self.current = unit.source
