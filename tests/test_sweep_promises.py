@@ -144,6 +144,25 @@ def test_the_journal_key_changes_with_the_savedmodel(tmp_path):
     assert key("edited") != baseline
 
 
+def test_saved_model_pb_is_hashed_once_per_savedmodel_per_sweep(tmp_path):
+    """The key's digest of saved_model.pb is read once per SavedModel and kept for the sweep
+    (every checkpoint of a Learner run shares it); another SavedModel, or the next sweep (a new
+    cache), reads its own. Proved by changing the file between the calls."""
+    from pytfpol.commands.sweep.journal_key import saved_model_digest
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    for directory, text in ((first, b"graph a"), (second, b"graph b")):
+        directory.mkdir()
+        (directory / "saved_model.pb").write_bytes(text)
+    cache: dict = {}
+    digest = saved_model_digest(cache, str(first))
+    (first / "saved_model.pb").write_bytes(b"graph c")
+    assert saved_model_digest(cache, str(first)) == digest  # not read again in this sweep
+    assert saved_model_digest(cache, str(second)) not in (None, digest)
+    assert saved_model_digest({}, str(first)) != digest  # the next sweep reads it again
+    assert saved_model_digest(cache, None) is None  # a checkpoint without a SavedModel
+
+
 def test_the_journal_key_ignores_what_the_result_does_not_depend_on(checkpointer_run, tmp_path):
     """How the episodes run (envs side by side, processes), what is reported and how, which
     checkpoint is chosen as best: the same key, the entry reused in the same OUT."""

@@ -967,6 +967,14 @@ MUTANTS = [
         '        digest = f"{pb.stat().st_size} {pb.stat().st_mtime_ns}"\n',
         (PROMISES + "test_the_journal_key_changes_with_the_savedmodel",),
     ),
+    Mutant(
+        "saved-model-pb-hashed-per-checkpoint",
+        "the key's sha256 of saved_model.pb is computed once per SavedModel per sweep",
+        "pytfpol/commands/sweep/journal_key.py",
+        "        graph_digests[directory] = digest\n",
+        "",
+        (PROMISES + "test_saved_model_pb_is_hashed_once_per_savedmodel_per_sweep",),
+    ),
     #
     # --- issue 24 networks ---
     # (this part's mutants go below)
