@@ -82,7 +82,7 @@ def evaluate(
         reused.setdefault("seconds", None)
         add(state, reused, source, checked)
         return None
-    job = Job(number, entry, source, checked, 0, validate_seconds=validate_seconds)
+    job = Job(number, entry, source, checked, validate_seconds=validate_seconds)
     _submit(state, job, run, f"step {checkpoint.step}")
     return None
 

@@ -31,7 +31,7 @@ class Job:
     entry: dict
     source: Any
     checked: Any
-    expected: int  # units
+    expected: int = 0  # units (set when they are submitted)
     results: list = field(default_factory=list)
     arrived: int = 0
     failed: bool = False
