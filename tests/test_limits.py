@@ -12,7 +12,6 @@ MAX_LINES = 500
 BEING_SPLIT = {
     "cli/app.py",
     "cli/console.py",
-    "commands/sweep.py",
     "formats/checkpoint_reader.py",
     "formats/inspection.py",
     "formats/layout.py",

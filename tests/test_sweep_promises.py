@@ -117,8 +117,10 @@ def test_the_journal_key_changes_with_everything_the_result_depends_on(checkpoin
 
 
 def test_the_journal_key_changes_with_the_savedmodel(tmp_path):
-    """A Learner run: the SavedModel that runs its checkpoints is in the key (saved_model.pb
-    rewritten; here only its time stamp changes, which is what the key holds of it)."""
+    """A Learner run: the SavedModel that runs its checkpoints is in the key by its content.
+    saved_model.pb edited in place (its recorded TensorFlow git version, a string the graph
+    does not use) with the same size and its time stamps restored: a new key, so the entry
+    evaluated with the old graph is not reused."""
     run = tmp_path / "run"
     shutil.copytree(LEARNER_RUN, run)
 
@@ -132,9 +134,33 @@ def test_the_journal_key_changes_with_the_savedmodel(tmp_path):
 
     baseline = key("baseline")
     pb = run / "policies" / "greedy_policy" / "saved_model.pb"  # what --policy greedy runs
-    info = pb.stat()
-    os.utime(pb, ns=(info.st_atime_ns, info.st_mtime_ns + 10**9))
-    assert key("touched") != baseline
+    info, content = pb.stat(), pb.read_bytes()
+    version = b"\x17v2.15.0-11-g63f5a65c7cd"  # MetaInfoDef.tensorflow_git_version, 23 bytes
+    assert content.count(version) == 1
+    pb.write_bytes(content.replace(version, version[:-1] + b"e"))
+    os.utime(pb, ns=(info.st_atime_ns, info.st_mtime_ns))
+    after = pb.stat()
+    assert (after.st_size, after.st_mtime_ns) == (info.st_size, info.st_mtime_ns)
+    assert key("edited") != baseline
+
+
+def test_saved_model_pb_is_hashed_once_per_savedmodel_per_sweep(tmp_path):
+    """The key's digest of saved_model.pb is read once per SavedModel and kept for the sweep
+    (every checkpoint of a Learner run shares it); another SavedModel, or the next sweep (a new
+    cache), reads its own. Proved by changing the file between the calls."""
+    from pytfpol.commands.sweep.journal_key import saved_model_digest
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    for directory, text in ((first, b"graph a"), (second, b"graph b")):
+        directory.mkdir()
+        (directory / "saved_model.pb").write_bytes(text)
+    cache: dict = {}
+    digest = saved_model_digest(cache, str(first))
+    (first / "saved_model.pb").write_bytes(b"graph c")
+    assert saved_model_digest(cache, str(first)) == digest  # not read again in this sweep
+    assert saved_model_digest(cache, str(second)) not in (None, digest)
+    assert saved_model_digest({}, str(first)) != digest  # the next sweep reads it again
+    assert saved_model_digest(cache, None) is None  # a checkpoint without a SavedModel
 
 
 def test_the_journal_key_ignores_what_the_result_does_not_depend_on(checkpointer_run, tmp_path):

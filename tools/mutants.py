@@ -329,9 +329,9 @@ MUTANTS = [
     Mutant(
         "sweep-seeds-shifted",
         "each checkpoint of a sweep is evaluated exactly as eval --step N",
-        "pytfpol/commands/sweep.py",
-        "source, self.plan.env, 0, base.episodes, base.seed, self._options(), run.config",
-        "source, self.plan.env, 0, base.episodes, base.seed + 1, self._options(), run.config",
+        "pytfpol/commands/sweep/scheduler.py",
+        "job.source, state.plan.env, 0, base.episodes, base.seed, state.options(), run.config",
+        "job.source, state.plan.env, 0, base.episodes, base.seed + 1, state.options(), run.config",
         (
             "tests/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
         ),
@@ -339,9 +339,9 @@ MUTANTS = [
     Mutant(
         "best-confirmed-on-the-same-seeds",
         "the best checkpoint is re-evaluated on fresh seeds S+N ..",
-        "pytfpol/commands/sweep.py",
-        "self.plan.env, base.episodes, settings.confirm,",
-        "self.plan.env, 0, settings.confirm,",
+        "pytfpol/commands/sweep/best.py",
+        "state.plan.env, base.episodes, settings.confirm,",
+        "state.plan.env, 0, settings.confirm,",
         (
             "tests/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
         ),
@@ -349,17 +349,17 @@ MUTANTS = [
     Mutant(
         "gates-judge-the-sweep-summary",
         "gates judge the best checkpoint's fresh-seed re-evaluation",
-        "pytfpol/commands/sweep.py",
-        '        judged = (overall or {}).get("confirmation") or',
-        "        judged = None or",
+        "pytfpol/commands/sweep/documents.py",
+        '    judged = (overall or {}).get("confirmation") or',
+        "    judged = None or",
         ("tests/test_sweep.py::test_two_runs_aggregate_per_step_and_gate_on_the_confirmed_best",),
     ),
     Mutant(
         "journal-not-consulted",
         "a re-run into the same --out evaluates only what its journal lacks",
-        "pytfpol/commands/sweep.py",
-        '        reused = self.journal.get(entry["key"])',
-        "        reused = None",
+        "pytfpol/commands/sweep/scheduler.py",
+        '    reused = state.journal.get(entry["key"])',
+        "    reused = None",
         (
             "tests/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
         ),
@@ -367,8 +367,8 @@ MUTANTS = [
     Mutant(
         "journal-key-ignores-the-episodes",
         "a sweep with other settings reuses nothing from the journal",
-        "pytfpol/commands/sweep.py",
-        '  # wrappers and all: another env re-runs\n                "episodes": base.episodes,\n',
+        "pytfpol/commands/sweep/journal_key.py",
+        '  # wrappers and all: another env re-runs\n            "episodes": base.episodes,\n',
         "  # wrappers and all: another env re-runs\n",
         (
             "tests/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
@@ -377,9 +377,9 @@ MUTANTS = [
     Mutant(
         "failed-checkpoint-stops-the-sweep",
         "a damaged checkpoint is an entry with its error, and the sweep goes on",
-        "pytfpol/commands/sweep.py",
-        "            return self._record_failure(entry, exc)",
-        "            raise exc",
+        "pytfpol/commands/sweep/scheduler.py",
+        "        record_failure(state, entry, exc)\n",
+        "        raise exc\n",
         (
             "tests/test_sweep.py::test_damaged_checkpoint_in_the_middle_is_recorded_and_the_sweep_goes_on",
         ),
@@ -636,9 +636,9 @@ MUTANTS = [
     Mutant(
         "sweep-staged-write-failure-names-the-pending-dir",
         "a sweep's failed write names OUT and the output, and says the previous set is unchanged",
-        "pytfpol/commands/sweep.py",
-        "            raise write_failures.in_out(exc, self.out, stage) from exc.__cause__",
-        "            raise",
+        "pytfpol/commands/sweep/__init__.py",
+        "        raise write_failures.in_out(exc, state.out, stage) from exc.__cause__",
+        "        raise",
         (
             "tests/test_write_failures.py::"
             "test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set",
@@ -678,7 +678,7 @@ MUTANTS = [
     Mutant(
         "sweep-free-space-unchecked",
         "a sweep refuses (exit 5) before it reads anything when OUT lacks room for what it writes",
-        "pytfpol/commands/sweep.py",
+        "pytfpol/commands/sweep/__init__.py",
         "                storage.check_free_space(out, _needed_bytes(plan))\n",
         "",
         (
@@ -874,8 +874,8 @@ MUTANTS = [
     Mutant(
         "select-ignored",
         "sweep --select STAT picks the best checkpoint by STAT",
-        "pytfpol/commands/sweep.py",
-        "            best = sweep_report.best_entry(entries, settings.select)",
+        "pytfpol/commands/sweep/best.py",
+        "        best = sweep_report.best_entry(entries, settings.select)",
         '            best = sweep_report.best_entry(entries, "mean_return")',
         (PROMISES + "test_select_picks_the_best_checkpoint_by_its_statistic",),
     ),
@@ -906,34 +906,34 @@ MUTANTS = [
     Mutant(
         "journal-key-without-seed",
         "the sweep journal key depends on the seed",
-        "pytfpol/commands/sweep.py",
-        '                "seed": base.seed,\n                "stochastic": base.stochastic,',
-        '                "stochastic": base.stochastic,',
+        "pytfpol/commands/sweep/journal_key.py",
+        '            "seed": base.seed,\n            "stochastic": base.stochastic,',
+        '            "stochastic": base.stochastic,',
         (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
     ),
     Mutant(
         "journal-key-without-env-kwargs",
         "the sweep journal key depends on the env's kwargs",
-        "pytfpol/commands/sweep.py",
-        '                "kwargs": dict(base.env_kwargs),\n',
+        "pytfpol/commands/sweep/journal_key.py",
+        '            "kwargs": dict(base.env_kwargs),\n',
         "",
         (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
     ),
     Mutant(
         "journal-key-without-the-checkpoint",
         "the sweep journal key depends on the checkpoint's bytes",
-        "pytfpol/commands/sweep.py",
-        "            [bundle.digest for bundle in checked.bundles.values()],",
+        "pytfpol/commands/sweep/journal_key.py",
+        "        [bundle.digest for bundle in checked.bundles.values()],",
         "            [],",
         (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
     ),
     Mutant(
         "journal-key-with-num-envs",
         "the sweep journal key ignores how the episodes run (--num-envs, --vector, ...)",
-        "pytfpol/commands/sweep.py",
-        '                "seed": base.seed,\n                "stochastic": base.stochastic,',
-        '                "seed": base.seed,\n                "stochastic": base.stochastic,\n'
-        '                "num_envs": base.num_envs_used,',
+        "pytfpol/commands/sweep/journal_key.py",
+        '            "seed": base.seed,\n            "stochastic": base.stochastic,',
+        '            "seed": base.seed,\n            "stochastic": base.stochastic,\n'
+        '            "num_envs": base.num_envs_used,',
         (PROMISES + "test_the_journal_key_ignores_what_the_result_does_not_depend_on",),
     ),
     Mutant(
@@ -1003,9 +1003,9 @@ MUTANTS = [
     Mutant(
         "sweep-journal-ignores-env-spec",
         "a resumed sweep with another env (other wrappers) evaluates again",
-        "pytfpol/commands/sweep.py",
-        '                "env_spec": self.plan.recorded_env,  # wrappers and all: another env re-runs',
-        '                "env_spec": None,',
+        "pytfpol/commands/sweep/journal_key.py",
+        '            "env_spec": recorded_env,  # wrappers and all: another env re-runs',
+        '            "env_spec": None,',
         (ENVS + "test_a_resumed_sweep_with_other_wrappers_evaluates_again",),
     ),
     Mutant(
@@ -1077,6 +1077,24 @@ MUTANTS = [
             "tests/test_environments.py::test_env_spec_file_naming_other_code_is_refused_without_importing_it",
         ),
     ),
+    # --- issue 25: the sweep package (W3) ---
+    Mutant(
+        "journal-key-holds-the-pb-stat",
+        "the sweep journal key holds saved_model.pb's content (sha256), not its size and time stamp",
+        "pytfpol/commands/sweep/journal_key.py",
+        "        digest = validation.sha256_of_regular_file(pb)\n",
+        '        digest = f"{pb.stat().st_size} {pb.stat().st_mtime_ns}"\n',
+        (PROMISES + "test_the_journal_key_changes_with_the_savedmodel",),
+    ),
+    Mutant(
+        "saved-model-pb-hashed-per-checkpoint",
+        "the key's sha256 of saved_model.pb is computed once per SavedModel per sweep",
+        "pytfpol/commands/sweep/journal_key.py",
+        "        graph_digests[directory] = digest\n",
+        "",
+        (PROMISES + "test_saved_model_pb_is_hashed_once_per_savedmodel_per_sweep",),
+    ),
+    #
     # --- issue 24 networks ---
     # (this part's mutants go below)
     Mutant(

@@ -1,0 +1,122 @@
+"""One sweep's state, under the lock: the plan, OUT, the runners, and what has arrived so far.
+
+A dataclass with a few small helpers, so that each responsibility of a sweep is a module of
+functions over it: `scheduler` (evaluating checkpoints), `watch`, `best`, `documents`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from pytfpol.commands.progress import Progress
+from pytfpol.errors import PytfpolError
+from pytfpol.results import journal as journal_module
+from pytfpol.running.plan import run_options
+from pytfpol.running.sweep_plan import SweepPlan
+from pytfpol.running.units import RunOptions
+from pytfpol.settings import SweepSettings
+
+CONFIRM = "confirm"  # the tag of the best's confirmation units
+
+
+@dataclass
+class Job:
+    """A checkpoint whose units are submitted: its entry, made when they are all in."""
+
+    number: int
+    entry: dict
+    source: Any
+    checked: Any
+    expected: int = 0  # units (set when they are submitted)
+    results: list = field(default_factory=list)
+    arrived: int = 0
+    failed: bool = False
+    validate_seconds: float = 0.0
+
+
+@dataclass
+class SweepState:
+    """What one sweep knows while it runs."""
+
+    plan: SweepPlan
+    out: Path
+    progress: Progress
+    journal: journal_module.Journal
+    # One in-process runner per run: it runs the run's units locally; with a remote
+    # backend it only loads the best checkpoint's policy, to write OUT/best.
+    runners: list
+    remote: Any = None  # the runner of --backend ray (made by scheduler.start_backend)
+    jobs: dict[int, Job] = field(default_factory=dict)  # checkpoints submitted, by tag
+    confirmed: list = field(default_factory=list)  # the best's confirmation units, as they arrive
+    tags: Iterator[int] = field(default_factory=itertools.count)
+    units: list[dict] = field(default_factory=list)  # where each unit ran (backend.units)
+    entries: list[dict] = field(default_factory=list)
+    best_inputs: dict[int, tuple] = field(default_factory=dict)  # run -> (entry, source, inputs)
+    saved_models: list[dict] = field(default_factory=list)  # each run's SavedModel, read once
+    graph_digests: dict[str, str] = field(default_factory=dict)  # SavedModel dir -> pb sha256
+    video_error: Optional[PytfpolError] = None
+    notes: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def settings(self) -> SweepSettings:
+        return self.plan.settings
+
+    def note(self, message: str) -> None:
+        self.notes.append(message)
+        self.progress.warn(message)
+
+    def options(self) -> RunOptions:
+        return run_options(self.settings.eval)
+
+    def executor(self, number: int) -> Any:
+        """Where run `number`'s units go: the remote backend, else the run's own runner."""
+        return self.remote if self.remote is not None else self.runners[number]
+
+    def workers(self) -> int:
+        return 1 if self.remote is None else int(self.remote.describe()["actors"])
+
+    def checkpoint_count(self) -> int:
+        return max(1, sum(len(run.chosen) for run in self.plan.runs))
+
+    def hooks(self, description: str) -> Any:
+        """Locally: a spinner while loading, a bar per checkpoint. Remotely: the sweep's bar."""
+        from pytfpol.running.runners import Hooks  # TensorFlow: imported once the sweep runs
+
+        progress = self.progress
+        if self.remote is not None:
+            return Hooks(on_episode=progress.advance, on_step=progress.step)
+        return Hooks(
+            on_episode=progress.advance,
+            on_step=progress.step,
+            loading=lambda unit: progress.stage(f"loading {unit.source.path}"),
+            started=lambda unit: progress.start(
+                unit.count, description, self.plan.max_episode_steps
+            ),
+            ended=lambda unit: progress.stop(),
+        )
+
+
+def new_state(plan: SweepPlan, out: Path, progress: Progress) -> SweepState:
+    """The state of a sweep about to run into `out` (locked by the caller); TensorFlow is
+    imported here."""
+    from pytfpol.policy.quiet_tf import heavy_imports
+
+    with heavy_imports():
+        from pytfpol.running.runners import InProcessRunner  # TensorFlow from here on
+
+    runners = [InProcessRunner() for _ in plan.runs]
+    runners[0]._first_env = plan.take_first_env()
+    return SweepState(
+        plan=plan,
+        out=out,
+        progress=progress,
+        journal=journal_module.Journal(out),
+        runners=runners,
+        saved_models=[{} for _ in plan.runs],
+        notes=list(plan.notes),
+    )

@@ -1,0 +1,68 @@
+"""`sweep --watch`: keep listing the runs' directories and evaluate each new complete
+checkpoint as training writes it, until `--watch-timeout` passes with none new or Ctrl-C is
+pressed while waiting (the sweep then finishes as usual; Ctrl-C while a checkpoint is
+evaluated, or SIGTERM, stops it as interrupted). A checkpoint that fails validation is tried
+again on the next listings (it may still be being written), WATCH_TRIES times."""
+
+from __future__ import annotations
+
+import time
+
+from pytfpol.commands.sweep.scheduler import collect, evaluate
+from pytfpol.commands.sweep.state import SweepState
+from pytfpol.errors import Terminated
+from pytfpol.running import sweep_plan
+
+WATCH_TRIES = 3  # a checkpoint that keeps failing validation while watched is recorded as failed
+
+
+def watch(state: SweepState) -> None:
+    """Evaluate new checkpoints as they appear, until the watch ends."""
+    settings = state.settings
+    # --every / --last chose among the checkpoints there at the start; every new one counts
+    seen = [{c.name for c in run.found.checkpoints if c.complete} for run in state.plan.runs]
+    tries: dict[str, int] = {}
+    last_new = time.monotonic()
+    while True:
+        found = _evaluate_new(state, seen, tries)
+        collect(state, 0)  # every result of this listing journaled before the next
+        if found:
+            last_new = time.monotonic()
+        elif (
+            settings.watch_timeout is not None
+            and time.monotonic() - last_new > settings.watch_timeout
+        ):
+            return
+        if not _wait(state):
+            return
+
+
+def _evaluate_new(state: SweepState, seen: list[set], tries: dict[str, int]) -> bool:
+    """One listing of every run: its new complete checkpoints evaluated (one that fails
+    validation is left for the next listing, until its last try records why). Whether any
+    was new."""
+    found = False
+    for number, run in enumerate(state.plan.runs):
+        for checkpoint in sweep_plan.new_checkpoints(run, state.settings, seen[number]):
+            outcome = evaluate(state, number, run, checkpoint, watching=True)
+            if outcome == "retry":
+                tries[checkpoint.name] = tries.get(checkpoint.name, 0) + 1
+                if tries[checkpoint.name] < WATCH_TRIES:
+                    continue
+                evaluate(state, number, run, checkpoint)  # record why it fails
+            seen[number].add(checkpoint.name)
+            found = True
+    return found
+
+
+def _wait(state: SweepState) -> bool:
+    """Sleep until the next listing; False when Ctrl-C ended the watch meanwhile."""
+    try:
+        state.progress.stage("watching for new checkpoints (Ctrl-C ends the watch)")
+        time.sleep(state.settings.poll_seconds)
+    except Terminated:
+        raise
+    except KeyboardInterrupt:  # while idle, Ctrl-C is how a watch without timeout ends
+        state.note("watching ended by Ctrl-C")
+        return False
+    return True
