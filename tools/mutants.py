@@ -25,12 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-REC = "tests/test_recording.py::"
-RAY = "tests/test_ray.py::"
-NOCODE = "tests/test_no_code_from_data.py::"
-NONFINITE = "tests/test_nonfinite.py::"
-PROMISES = "tests/test_sweep_promises.py::"
-INPUT = "tests/test_input_files.py::"
+REC = "tests/integration/test_recording.py::"
+RAY = "tests/integration/test_ray.py::"
+NOCODE = "tests/integration/test_no_code_from_data.py::"
+NONFINITE = "tests/integration/test_nonfinite.py::"
+PROMISES = "tests/integration/test_sweep_promises.py::"
+INPUT = "tests/integration/test_input_files.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -53,7 +53,7 @@ MUTANTS = [
         "        os.rename(stage, commit)\n        _fsync_dir(out)\n        apply_commit(out, commit)",
         "        apply_commit(out, stage)  # each output moved into place, no commit point",
         (
-            "tests/test_faults.py::test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new",
+            "tests/integration/test_faults.py::test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new",
         ),
     ),
     Mutant(
@@ -62,7 +62,7 @@ MUTANTS = [
         "pytfpol/formats/layout.py",
         '    if not _exists(prefix, ".index"):\n        return (f"{prefix}.index",)',
         '    if not os.path.isfile(f"{prefix}.index"):\n        return (f"{prefix}.index",)',
-        ("tests/test_faults.py::test_damaged_checkpoint_file",),
+        ("tests/integration/test_faults.py::test_damaged_checkpoint_file",),
     ),
     Mutant(
         "evaluation-inside-the-policy-checkpoint",
@@ -71,7 +71,9 @@ MUTANTS = [
         "            self.session, self.checkpoint_objects, target, self.checkpoint_name",
         "            self.session, {**self.checkpoint_objects, checkpoints.EVALUATION: evaluation},\n"
         "            target, self.checkpoint_name",
-        ("tests/test_checkpointer.py::test_output_checkpoint_loads_with_pytfpolicy_restore",),
+        (
+            "tests/integration/test_checkpointer.py::test_output_checkpoint_loads_with_pytfpolicy_restore",
+        ),
     ),
     Mutant(
         "no-action-check",
@@ -79,7 +81,7 @@ MUTANTS = [
         "pytfpol/running/evaluation.py",
         "    if slots.action_bounds.all_within(action, active):\n        return\n",
         "    return\n",
-        ("tests/test_faults.py::test_out_of_spec_actions_stop_the_run",),
+        ("tests/integration/test_faults.py::test_out_of_spec_actions_stop_the_run",),
     ),
     Mutant(
         "no-recurrent-state-reset",
@@ -88,9 +90,9 @@ MUTANTS = [
         "    if not tf.nest.flatten(state):\n        return state\n    starting = step_type",
         "    return state\n    starting = step_type",
         (
-            "tests/test_parallel.py::test_state_is_reset_for_each_episode_by_the_loop",
-            "tests/test_parallel.py::test_reset_state_replaces_exactly_the_starting_rows",
-            "tests/test_parallel.py::test_loop_resets_state_per_episode_in_every_group",
+            "tests/integration/test_parallel.py::test_state_is_reset_for_each_episode_by_the_loop",
+            "tests/integration/test_parallel.py::test_reset_state_replaces_exactly_the_starting_rows",
+            "tests/integration/test_parallel.py::test_loop_resets_state_per_episode_in_every_group",
         ),
     ),
     Mutant(
@@ -99,7 +101,7 @@ MUTANTS = [
         "pytfpol/running/evaluation.py",
         "        lane.state = _reset_state(lane.state, lane.initial_state, lane.step_type)\n",
         "",
-        ("tests/test_parallel.py::test_loop_resets_state_per_episode_in_every_group",),
+        ("tests/integration/test_parallel.py::test_loop_resets_state_per_episode_in_every_group",),
     ),
     Mutant(
         "groups-share-one-scatter-row-order",
@@ -107,7 +109,7 @@ MUTANTS = [
         "pytfpol/running/evaluation.py",
         "            full[slots] = leaf[rows]\n",
         "            full[slots] = leaf[: len(slots)]\n",
-        ("tests/test_parallel.py::test_results_identical_for_any_group_count",),
+        ("tests/integration/test_parallel.py::test_results_identical_for_any_group_count",),
     ),
     Mutant(
         "batch-call-shifts-episode-step",
@@ -115,7 +117,7 @@ MUTANTS = [
         "pytfpol/policy/batch_call.py",
         "sampling.episode_key(seeds), steps.astype(np.int32)",
         "sampling.episode_key(seeds), (steps + 1).astype(np.int32)",
-        ("tests/test_determinism.py::test_batch_call_equals_py_tf_policy_action",),
+        ("tests/integration/test_determinism.py::test_batch_call_equals_py_tf_policy_action",),
     ),
     Mutant(
         "large-tensor-pieces-accepted-unseen",
@@ -123,7 +125,7 @@ MUTANTS = [
         "pytfpol/formats/checkpoint_reader.py",
         "        return accept is None or bool(accept(entry, piece.view(dtype)))\n",
         "        return True\n",
-        ("tests/test_faults.py::test_large_tensor_non_finite_values_counted_exactly",),
+        ("tests/integration/test_faults.py::test_large_tensor_non_finite_values_counted_exactly",),
     ),
     Mutant(
         "stochastic-ignored",
@@ -131,7 +133,7 @@ MUTANTS = [
         "pytfpol/policy/networks.py",
         "    if stochastic:\n        return saved.wrapped_policy",
         "    if False:\n        return saved.wrapped_policy",
-        ("tests/test_checkpointer.py::test_stochastic_is_seeded",),
+        ("tests/integration/test_checkpointer.py::test_stochastic_is_seeded",),
     ),
     Mutant(
         "failed-run-keeps-the-old-checkpoint",
@@ -140,8 +142,8 @@ MUTANTS = [
         '    for name in manifest["unset"]:',
         '    for name in manifest["unset"][:0]:',
         (
-            "tests/test_faults.py::test_an_interrupted_run_over_a_complete_output_keeps_its_history",
-            "tests/test_faults.py::test_a_failed_run_over_another_policys_output_leaves_no_stale_checkpoint",
+            "tests/integration/test_faults.py::test_an_interrupted_run_over_a_complete_output_keeps_its_history",
+            "tests/integration/test_faults.py::test_a_failed_run_over_another_policys_output_leaves_no_stale_checkpoint",
         ),
     ),
     Mutant(
@@ -151,8 +153,8 @@ MUTANTS = [
         "    if step is not None:\n        return Selection(_at_step(layout, step))\n",
         "",
         (
-            "tests/test_sources.py::test_step_selects_the_learner_checkpoint_at_that_step",
-            "tests/test_newcomer.py::test_step_and_checkpoint_pick_what_eval_evaluates",
+            "tests/unit/test_sources.py::test_step_selects_the_learner_checkpoint_at_that_step",
+            "tests/integration/test_newcomer.py::test_step_and_checkpoint_pick_what_eval_evaluates",
         ),
     ),
     Mutant(
@@ -162,8 +164,8 @@ MUTANTS = [
         "    if checkpoint is not None:\n        return Selection(_given_checkpoint(layout, Path(checkpoint)))\n",
         "",
         (
-            "tests/test_sources.py::test_checkpoint_option_takes_a_checkpointer_prefix",
-            "tests/test_newcomer.py::test_step_and_checkpoint_pick_what_eval_evaluates",
+            "tests/unit/test_sources.py::test_checkpoint_option_takes_a_checkpointer_prefix",
+            "tests/integration/test_newcomer.py::test_step_and_checkpoint_pick_what_eval_evaluates",
         ),
     ),
     Mutant(
@@ -172,7 +174,9 @@ MUTANTS = [
         "pytfpol/running/plan.py",
         '    if source.format != FORMAT_CHECKPOINTER:\n        why = "its graph',
         '    if False:\n        why = "its graph',
-        ("tests/test_newcomer.py::test_options_that_mean_nothing_for_a_saved_model_are_refused",),
+        (
+            "tests/integration/test_newcomer.py::test_options_that_mean_nothing_for_a_saved_model_are_refused",
+        ),
     ),
     Mutant(
         "report-says-what-was-asked",
@@ -180,7 +184,7 @@ MUTANTS = [
         "pytfpol/results/report.py",
         '            "stochastic": loaded.stochastic,',
         '            "stochastic": settings.stochastic,',
-        ("tests/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
+        ("tests/integration/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
     ),
     Mutant(
         "sampling-saved-model-unseeded",
@@ -188,7 +192,7 @@ MUTANTS = [
         "pytfpol/policy/loading.py",
         "            dataclasses.replace(options, stochastic=sample),",
         "            options,",
-        ("tests/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
+        ("tests/integration/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
     ),
     Mutant(
         "sigterm-not-handled",
@@ -197,7 +201,7 @@ MUTANTS = [
         "    previous = signal.signal(signal.SIGTERM, _raise_terminated)",
         "    previous = signal.getsignal(signal.SIGTERM)",
         (
-            "tests/test_faults.py::test_ctrl_c_and_sigterm_stop_promptly_and_write_the_completed_episodes",
+            "tests/integration/test_faults.py::test_ctrl_c_and_sigterm_stop_promptly_and_write_the_completed_episodes",
         ),
     ),
     Mutant(
@@ -206,7 +210,9 @@ MUTANTS = [
         "pytfpol/running/interrupts.py",
         "        if threading.current_thread() is not threading.main_thread() or self._previous:",
         "        if True:",
-        ("tests/test_faults.py::test_ctrl_c_in_the_final_write_does_not_lose_the_report",),
+        (
+            "tests/integration/test_faults.py::test_ctrl_c_in_the_final_write_does_not_lose_the_report",
+        ),
     ),
     Mutant(
         "rerun-drops-the-history",
@@ -214,7 +220,7 @@ MUTANTS = [
         "pytfpol/results/output_checkpoint.py",
         "    if claim.previous_report is None:\n        return None\n",
         "    return None\n",
-        ("tests/test_cli.py::test_a_rerun_into_the_same_out_appends_to_its_history",),
+        ("tests/integration/test_cli.py::test_a_rerun_into_the_same_out_appends_to_its_history",),
     ),
     Mutant(
         "foreign-out-overwritten",
@@ -222,7 +228,9 @@ MUTANTS = [
         "pytfpol/results/storage.py",
         "    if foreign and not overwrite:",
         "    if False:",
-        ("tests/test_cli.py::test_out_with_foreign_files_or_another_policys_results_is_refused",),
+        (
+            "tests/integration/test_cli.py::test_out_with_foreign_files_or_another_policys_results_is_refused",
+        ),
     ),
     Mutant(
         "env-checked-after-tensorflow",
@@ -230,7 +238,9 @@ MUTANTS = [
         "pytfpol/running/plan.py",
         "    made = preflight(spec)\n",
         "    import tensorflow  # noqa: F401\n\n    made = preflight(spec)\n",
-        ("tests/test_newcomer.py::test_env_mistakes_are_reported_before_tensorflow_is_imported",),
+        (
+            "tests/integration/test_newcomer.py::test_env_mistakes_are_reported_before_tensorflow_is_imported",
+        ),
     ),
     Mutant(
         "requested-env-id-recorded",
@@ -239,7 +249,7 @@ MUTANTS = [
         "    env = EnvSpec(made.made_id, spec.kwargs, spec.max_episode_steps)",
         "    env = EnvSpec(spec.env_id, spec.kwargs, spec.max_episode_steps)",
         (
-            "tests/test_newcomer.py::test_an_unversioned_env_id_records_the_id_made_and_warns_plainly",
+            "tests/integration/test_newcomer.py::test_an_unversioned_env_id_records_the_id_made_and_warns_plainly",
         ),
     ),
     Mutant(
@@ -248,7 +258,9 @@ MUTANTS = [
         "pytfpol/results/report.py",
         "    return None if path is None else os.path.abspath(path)",
         "    return path",
-        ("tests/test_cli.py::test_outputs_of_a_learner_root_evaluate_again_from_anywhere",),
+        (
+            "tests/integration/test_cli.py::test_outputs_of_a_learner_root_evaluate_again_from_anywhere",
+        ),
     ),
     Mutant(
         "incomplete-newest-used",
@@ -256,7 +268,9 @@ MUTANTS = [
         "pytfpol/formats/layout.py",
         "    complete = [c for c in layout.checkpoints if c.complete]",
         "    complete = list(layout.checkpoints)",
-        ("tests/test_sources.py::test_newest_checkpoint_without_index_is_skipped_with_a_warning",),
+        (
+            "tests/unit/test_sources.py::test_newest_checkpoint_without_index_is_skipped_with_a_warning",
+        ),
     ),
     Mutant(
         "worker-never-restores",
@@ -264,7 +278,9 @@ MUTANTS = [
         "pytfpol/running/worker.py",
         "        if unit.source != self.current:",
         "        if False:",
-        ("tests/test_units.py::test_restoring_b_into_a_graph_built_for_a_is_a_fresh_run_of_b",),
+        (
+            "tests/integration/test_units.py::test_restoring_b_into_a_graph_built_for_a_is_a_fresh_run_of_b",
+        ),
     ),
     Mutant(
         "statistics-not-restored",
@@ -272,7 +288,9 @@ MUTANTS = [
         "pytfpol/policy/loading.py",
         "    if normalizer is not None:\n        shape",
         "    if normalizer is not None and source.checkpoint_step == 4:\n        shape",
-        ("tests/test_units.py::test_the_normalisation_statistics_travel_with_the_checkpoint",),
+        (
+            "tests/integration/test_units.py::test_the_normalisation_statistics_travel_with_the_checkpoint",
+        ),
     ),
     Mutant(
         "tensorflow-reads-the-checkpoints",
@@ -280,7 +298,7 @@ MUTANTS = [
         "pytfpol/policy/loading.py",
         "            options=tf.saved_model.LoadOptions(experimental_skip_checkpoint=True),",
         "            options=tf.saved_model.LoadOptions(experimental_skip_checkpoint=False),",
-        ("tests/test_units.py::test_an_eval_opens_each_input_checkpoint_file_once",),
+        ("tests/integration/test_units.py::test_an_eval_opens_each_input_checkpoint_file_once",),
     ),
     Mutant(
         "merge-accepts-duplicates",
@@ -288,7 +306,7 @@ MUTANTS = [
         "pytfpol/running/units.py",
         "            if key in merged:",
         "            if False:",
-        ("tests/test_units.py::test_merge_refuses_a_duplicate",),
+        ("tests/integration/test_units.py::test_merge_refuses_a_duplicate",),
     ),
     Mutant(
         "progress-only-per-episode",
@@ -296,7 +314,7 @@ MUTANTS = [
         "pytfpol/running/evaluation.py",
         "        if on_step is not None:\n            on_step(active.size)\n",
         "",
-        ("tests/test_newcomer.py::test_progress_advances_with_every_step",),
+        ("tests/integration/test_newcomer.py::test_progress_advances_with_every_step",),
     ),
     Mutant(
         "report-digest-misses-bytes",
@@ -304,7 +322,7 @@ MUTANTS = [
         "pytfpol/formats/checkpoint_reader.py",
         "                self._digest.update(piece)\n",
         "                self._digest.update(piece[1:])\n",
-        ("tests/test_cli.py::test_eval_json_is_the_report_and_matches_the_files",),
+        ("tests/integration/test_cli.py::test_eval_json_is_the_report_and_matches_the_files",),
     ),
     Mutant(
         "start-up-gc-walks-the-imports",
@@ -313,7 +331,9 @@ MUTANTS = [
         "pytfpol/policy/quiet_tf.py",
         "            gc.freeze()\n",
         "            pass\n",
-        ("tests/test_cli.py::test_heavy_imports_run_without_gc_then_freeze_and_restore_it",),
+        (
+            "tests/integration/test_cli.py::test_heavy_imports_run_without_gc_then_freeze_and_restore_it",
+        ),
     ),
     Mutant(
         "ray-driver-reads-the-files-again",
@@ -330,7 +350,7 @@ MUTANTS = [
         "source, self.plan.env, 0, base.episodes, base.seed, self._options(), run.config",
         "source, self.plan.env, 0, base.episodes, base.seed + 1, self._options(), run.config",
         (
-            "tests/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
+            "tests/integration/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
         ),
     ),
     Mutant(
@@ -340,7 +360,7 @@ MUTANTS = [
         "self.plan.env, base.episodes, settings.confirm,",
         "self.plan.env, 0, settings.confirm,",
         (
-            "tests/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
+            "tests/integration/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
         ),
     ),
     Mutant(
@@ -349,7 +369,9 @@ MUTANTS = [
         "pytfpol/commands/sweep.py",
         '        judged = (overall or {}).get("confirmation") or',
         "        judged = None or",
-        ("tests/test_sweep.py::test_two_runs_aggregate_per_step_and_gate_on_the_confirmed_best",),
+        (
+            "tests/integration/test_sweep.py::test_two_runs_aggregate_per_step_and_gate_on_the_confirmed_best",
+        ),
     ),
     Mutant(
         "journal-not-consulted",
@@ -358,7 +380,7 @@ MUTANTS = [
         '        reused = self.journal.get(entry["key"])',
         "        reused = None",
         (
-            "tests/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
+            "tests/integration/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
         ),
     ),
     Mutant(
@@ -369,7 +391,7 @@ MUTANTS = [
         '                "episodes": base.episodes,\n',
         '                "max_episode_steps": base.max_episode_steps,\n',
         (
-            "tests/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
+            "tests/integration/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
         ),
     ),
     Mutant(
@@ -379,7 +401,7 @@ MUTANTS = [
         "            return self._record_failure(entry, exc)",
         "            raise exc",
         (
-            "tests/test_sweep.py::test_damaged_checkpoint_in_the_middle_is_recorded_and_the_sweep_goes_on",
+            "tests/integration/test_sweep.py::test_damaged_checkpoint_in_the_middle_is_recorded_and_the_sweep_goes_on",
         ),
     ),
     Mutant(
@@ -388,7 +410,9 @@ MUTANTS = [
         "pytfpol/running/sweep_plan.py",
         "        if not checkpoint.complete:",
         "        if False:",
-        ("tests/test_sweep.py::test_watch_evaluates_checkpoints_written_while_it_watches",),
+        (
+            "tests/integration/test_sweep.py::test_watch_evaluates_checkpoints_written_while_it_watches",
+        ),
     ),
     Mutant(
         "video-run-other-seeds",
@@ -523,8 +547,8 @@ MUTANTS = [
         "    except (OSError, tf.errors.OpError) as exc:  # TensorFlow's saver: OutOfRange for EFBIG",
         "    except OSError as exc:",
         (
-            "tests/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
-            "tests/test_write_failures.py::test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set",
+            "tests/integration/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
+            "tests/integration/test_write_failures.py::test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set",
         ),
     ),
     Mutant(
@@ -534,7 +558,7 @@ MUTANTS = [
         '        if "; " in line and not line.startswith(("File ", "[[")):',
         "        if False:",
         (
-            "tests/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
+            "tests/integration/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
         ),
     ),
     Mutant(
@@ -544,7 +568,7 @@ MUTANTS = [
         "        raise write_failures.in_out(exc, out, stage) from exc.__cause__",
         "        raise",
         (
-            "tests/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
+            "tests/integration/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
         ),
     ),
     Mutant(
@@ -554,7 +578,7 @@ MUTANTS = [
         "            raise write_failures.in_out(exc, self.out, stage) from exc.__cause__",
         "            raise",
         (
-            "tests/test_write_failures.py::"
+            "tests/integration/test_write_failures.py::"
             "test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set",
         ),
     ),
@@ -566,7 +590,7 @@ MUTANTS = [
         "                raise error\n",
         "",
         (
-            "tests/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",
+            "tests/integration/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",
         ),
     ),
     Mutant(
@@ -576,7 +600,7 @@ MUTANTS = [
         '    if video_format == "mp4" and not mp4_is_complete(path):',
         "    if False:",
         (
-            "tests/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",
+            "tests/integration/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",
         ),
     ),
     Mutant(
@@ -586,7 +610,7 @@ MUTANTS = [
         "        except tf.errors.OpError as exc:",
         "        except OSError as exc:",
         (
-            "tests/test_write_failures.py::test_tensorboard_events_that_cannot_be_written_are_an_output_error",
+            "tests/integration/test_write_failures.py::test_tensorboard_events_that_cannot_be_written_are_an_output_error",
         ),
     ),
     Mutant(
@@ -596,7 +620,7 @@ MUTANTS = [
         "                storage.check_free_space(out, _needed_bytes(plan))\n",
         "",
         (
-            "tests/test_write_failures.py::"
+            "tests/integration/test_write_failures.py::"
             "test_a_sweep_without_room_for_what_it_will_write_is_refused_before_it_reads_anything",
         ),
     ),
@@ -606,7 +630,9 @@ MUTANTS = [
         "pytfpol/results/write_failures.py",
         "        + episodes * documents * EPISODE_BYTES",
         "        + 0 * documents * EPISODE_BYTES",
-        ("tests/test_write_failures.py::test_the_sweep_estimate_covers_what_it_writes",),
+        (
+            "tests/integration/test_write_failures.py::test_the_sweep_estimate_covers_what_it_writes",
+        ),
     ),
     Mutant(
         "tensorflow-missing-untranslated",
@@ -615,7 +641,7 @@ MUTANTS = [
         '    if isinstance(exc, ModuleNotFoundError) and exc.name == "tensorflow":',
         "    if False:",
         (
-            "tests/test_write_failures.py::test_without_tensorflow_a_command_that_needs_it_names_the_extra",
+            "tests/integration/test_write_failures.py::test_without_tensorflow_a_command_that_needs_it_names_the_extra",
         ),
     ),
     # --- issue 23: no code from data (point 5) ---
@@ -807,7 +833,7 @@ MUTANTS = [
         "pytfpol/gates.py",
         '">=": operator.ge,',
         '">=": operator.gt,',
-        ("tests/test_gates.py::test_a_gate_at_exact_equality",),
+        ("tests/integration/test_gates.py::test_a_gate_at_exact_equality",),
     ),
     Mutant(
         "gate-gt-is-not-strict",
@@ -815,7 +841,7 @@ MUTANTS = [
         "pytfpol/gates.py",
         '">": operator.gt,',
         '">": operator.ge,',
-        ("tests/test_gates.py::test_a_gate_at_exact_equality",),
+        ("tests/integration/test_gates.py::test_a_gate_at_exact_equality",),
     ),
     Mutant(
         "journal-key-without-seed",
@@ -881,7 +907,9 @@ MUTANTS = [
         "pytfpol/policy/inference.py",
         '        activation = "tanh" if _is_ppo_feed_forward(config) else "relu"',
         '        activation = "relu"',
-        ("tests/test_networks.py::test_ppo_without_a_saved_model_assumes_the_examples_tanh",),
+        (
+            "tests/integration/test_networks.py::test_ppo_without_a_saved_model_assumes_the_examples_tanh",
+        ),
     ),
     Mutant(
         "activation-evidence-ignored",
@@ -889,7 +917,7 @@ MUTANTS = [
         "pytfpol/policy/inference.py",
         "    activation = found.activation if found is not None else None",
         "    activation = None",
-        ("tests/test_networks.py::test_inferred_network_gives_tf_agents_returns",),
+        ("tests/integration/test_networks.py::test_inferred_network_gives_tf_agents_returns",),
     ),
     Mutant(
         "evidence-of-another-network-used",
@@ -897,7 +925,9 @@ MUTANTS = [
         "pytfpol/policy/evidence.py",
         "            if _shape_counts(shapes) != wanted:\n                continue",
         "            pass",
-        ("tests/test_networks.py::test_a_saved_model_of_another_network_is_no_evidence",),
+        (
+            "tests/integration/test_networks.py::test_a_saved_model_of_another_network_is_no_evidence",
+        ),
     ),
     Mutant(
         "stride-choice-picks-the-first-candidate",
@@ -906,7 +936,7 @@ MUTANTS = [
         "        elif len(candidates) == 1:\n",
         "        elif candidates:\n",
         (
-            "tests/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
+            "tests/integration/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
         ),
     ),
     Mutant(
@@ -915,7 +945,7 @@ MUTANTS = [
         "pytfpol/policy/inference.py",
         '        if table == "network" and tuple(found) in candidates:',
         "        if False:",
-        ("tests/test_networks.py::test_inferred_network_gives_tf_agents_returns",),
+        ("tests/integration/test_networks.py::test_inferred_network_gives_tf_agents_returns",),
     ),
     Mutant(
         "stride-arithmetic-off-by-one",
@@ -924,8 +954,8 @@ MUTANTS = [
         "            height = (height - kernel) // stride + 1 if height >= kernel else 0",
         "            height = (height - kernel) // stride if height >= kernel else 0",
         (
-            "tests/test_networks.py::test_stride_candidates",
-            "tests/test_networks.py::test_inferred_network_gives_tf_agents_returns",
+            "tests/integration/test_networks.py::test_stride_candidates",
+            "tests/integration/test_networks.py::test_inferred_network_gives_tf_agents_returns",
         ),
     ),
     Mutant(
@@ -935,7 +965,7 @@ MUTANTS = [
         '        pixel_scaling=None if first else "none",',
         '        pixel_scaling="none",',
         (
-            "tests/test_networks.py::test_inferred_network_gives_tf_agents_returns[atari_sequential-read]",
+            "tests/integration/test_networks.py::test_inferred_network_gives_tf_agents_returns[atari_sequential-read]",
         ),
     ),
     Mutant(
@@ -945,7 +975,7 @@ MUTANTS = [
         "        found = config.evidence.pixel_scaling if config.evidence is not None else None",
         '        found = "divide_by_255"',
         (
-            "tests/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
+            "tests/integration/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
         ),
     ),
     Mutant(
@@ -955,7 +985,7 @@ MUTANTS = [
         "    return tf.keras.layers.Lambda(lambda x: tf.cast(x, tf.float32) / 255.0)",
         "    return tf.keras.layers.Lambda(lambda x: tf.cast(x, tf.float32))",
         (
-            "tests/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
+            "tests/integration/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
         ),
     ),
     Mutant(
@@ -964,7 +994,7 @@ MUTANTS = [
         "pytfpol/policy/networks.py",
         "        return observation[keys[0]], observation[keys[1]]",
         "        return observation[keys[0]], tf.ones_like(observation[keys[1]])",
-        ("tests/test_networks.py::test_masked_dqn_never_chooses_a_masked_action",),
+        ("tests/integration/test_networks.py::test_masked_dqn_never_chooses_a_masked_action",),
     ),
     Mutant(
         "dqn-v2-rnn-output-layers-misread",
@@ -972,7 +1002,7 @@ MUTANTS = [
         "pytfpol/policy/inference.py",
         "        output_fc_layer_params=tuple(dense[i][1] for i in layers if i > unroll)[:-1],",
         "        output_fc_layer_params=tuple(dense[i][1] for i in layers if i > unroll),",
-        ("tests/test_networks.py::test_dqn_v2_rnn_shipped_config_and_inference_agree",),
+        ("tests/integration/test_networks.py::test_dqn_v2_rnn_shipped_config_and_inference_agree",),
     ),
     Mutant(
         "rebuild-errors-are-internal",
@@ -980,7 +1010,9 @@ MUTANTS = [
         "pytfpol/policy/loading.py",
         "    except Exception as exc:  # noqa: BLE001 - TF-Agents and Keras raise many types",
         "    except ZeroDivisionError as exc:",
-        ("tests/test_networks.py::test_tf_agents_errors_while_rebuilding_are_input_errors",),
+        (
+            "tests/integration/test_networks.py::test_tf_agents_errors_while_rebuilding_are_input_errors",
+        ),
     ),
     Mutant(
         "rebuilt-policy-errors-blamed-on-a-saved-model",
@@ -989,7 +1021,7 @@ MUTANTS = [
         "            py_policy = _py_policy(policy, options, session, prefix, saved_model=False)",
         "            py_policy = _py_policy(policy, options, session, prefix)",
         (
-            "tests/test_networks.py::test_errors_building_the_action_function_name_the_rebuilt_network",
+            "tests/integration/test_networks.py::test_errors_building_the_action_function_name_the_rebuilt_network",
         ),
     ),
     Mutant(
@@ -999,7 +1031,7 @@ MUTANTS = [
         "    if config.inferred:\n        return (",
         "    if False:\n        return (",
         (
-            "tests/test_networks.py::test_hint_for_an_inferred_network_does_not_mention_a_config_never_given",
+            "tests/integration/test_networks.py::test_hint_for_an_inferred_network_does_not_mention_a_config_never_given",
         ),
     ),
     #
