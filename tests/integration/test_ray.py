@@ -26,6 +26,8 @@ import pytest
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 ray = pytest.importorskip("ray")
 
+pytestmark = pytest.mark.ray
+
 from pytfpol import api  # noqa: E402
 from pytfpol.errors import InputError, RunError, UsageError  # noqa: E402
 from pytfpol.formats import validation  # noqa: E402
