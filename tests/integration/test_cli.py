@@ -83,6 +83,7 @@ def assert_one_line_error(result, exit_code: int, *fragments: str) -> None:
     assert result.stdout == ""
 
 
+@pytest.mark.fast
 def test_help_lists_exit_codes_and_does_not_import_tensorflow():
     code = (
         "import sys\n"
@@ -129,6 +130,7 @@ def test_python_dash_m_and_version():
     assert "Gymnasium 1." in result.stdout and "Python 3." in result.stdout
 
 
+@pytest.mark.fast
 def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
     out = tmp_path / "run"
     result = invoke(
@@ -235,6 +237,7 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
     assert report["output"]["checkpoint"] == str(out / "checkpoint" / "variables" / "variables")
 
 
+@pytest.mark.fast
 def test_eval_table_on_stdout(artifacts, tmp_path):
     result = invoke(
         "eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
@@ -279,6 +282,7 @@ def test_learner_root_reports_checkpoint_and_train_step(artifacts, tmp_path):
     assert snapshot(root) == before, "reading an input must not change it"
 
 
+@pytest.mark.fast
 def test_min_return_gate(artifacts, tmp_path):
     args = ["eval", str(artifacts / "countdown_sm"), "--env", countdown_env.ENV_ID,
             "--episodes", "5", "--out", str(tmp_path / "run"), "--json"]  # fmt: skip
@@ -332,6 +336,7 @@ def test_env_kwargs_and_max_episode_steps_reach_gymnasium(artifacts, tmp_path):
 # ------------------------------------------------------------------ errors and exit codes
 
 
+@pytest.mark.fast
 def test_missing_policy_path(tmp_path):
     missing = tmp_path / "no-such-policy"
     result = invoke("eval", str(missing), "--env", "CartPole-v1", "--out", str(tmp_path / "o"))
@@ -357,6 +362,7 @@ def test_unknown_env_suggests_close_ids(artifacts, tmp_path):
     assert "did you mean: CartPole-v1" in result.stderr
 
 
+@pytest.mark.fast
 def test_incompatible_env_shows_specs_side_by_side(artifacts, tmp_path):
     result = invoke("eval", str(artifacts / "cartpole_sm"), "--env", "Pendulum-v1",
                     "--out", str(tmp_path / "o"))  # fmt: skip
@@ -427,6 +433,7 @@ def test_output_that_is_a_file_or_inside_the_input(artifacts, tmp_path):
     assert snapshot(artifacts / "countdown_sm") == before
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("fault, fragment", [("raise", "simulated physics failure"),
                                              ("nan", "non-finite observation")])  # fmt: skip
 def test_env_failure_exits_4_and_keeps_completed_episodes(artifacts, tmp_path, fault, fragment):
@@ -477,6 +484,7 @@ def test_output_inside_the_learner_root_is_refused(artifacts, tmp_path):
     assert snapshot(root) == before
 
 
+@pytest.mark.fast
 def test_saved_model_output_checkpoint_round_trip(artifacts, tmp_path):
     """A SavedModel's eval writes a policy checkpoint for that SavedModel; evaluating the output
     directory again gives the same episodes and a second history row."""
@@ -525,6 +533,7 @@ def test_outputs_of_a_learner_root_evaluate_again_from_anywhere(artifacts, tmp_p
     assert [row["episodes"] for row in history] == [2, 2]
 
 
+@pytest.mark.fast
 def test_a_rerun_into_the_same_out_appends_to_its_history(artifacts, tmp_path):
     """Issue 9.3: the same policy and env again into the same --out: one more history row."""
     out = tmp_path / "out"

@@ -635,6 +635,7 @@ def test_env_policy_spec_mismatch(artifacts, tmp_path):
     assert_refused(result, 3, "Pendulum-v1")
 
 
+@pytest.mark.fast
 def test_unknown_env(artifacts, tmp_path):
     target, _ = copy_input(artifacts, tmp_path, "sm")
     result = evaluate(tmp_path, target, "NoSuchEnv-v9", timeout=SLOW)
@@ -645,6 +646,7 @@ def test_unknown_env(artifacts, tmp_path):
 # The output directory: lock, free space, stale temporaries
 
 
+@pytest.mark.fast
 def test_lock_refuses_a_second_holder_and_is_released(tmp_path):
     with locking.locked_output(tmp_path):
         holder = json.loads((tmp_path / locking.LOCK_NAME).read_text())
@@ -688,6 +690,7 @@ def test_stale_temporaries_are_cleaned(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(keep)
 
 
+@pytest.mark.fast
 def test_an_interrupted_commit_is_rolled_forward(tmp_path):
     """Killed after the commit point, half way through moving the outputs into place: the next
     run completes the move, so OUT holds the new set whole (never old stats with a new ckpt)."""
@@ -1017,6 +1020,7 @@ def output_set_seed(out: Path) -> int:
     return seed
 
 
+@pytest.mark.slow
 def test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new(artifacts, tmp_path):
     """Issue 17.1: OUT holds a complete output set (seed 0). A run of the same policy (seed 100)
     is killed at its k-th rename/replace/fsync inside the real commit, for every k; then the

@@ -77,6 +77,7 @@ def test_unknown_statistic_is_exit_2_listing_the_names(artifacts, tmp_path):
 # ---------------------------------------------------------------------------------- eval gates
 
 
+@pytest.mark.fast
 def test_every_failing_gate_is_listed_and_exit_1(artifacts, tmp_path):
     """Seeds 0..9: returns 3,4,5,6,7,3,4,5,6,7: mean 5, IQM 5 (middle six), max 7."""
     result = invoke(
@@ -200,6 +201,7 @@ def test_native_vector_env_success_uses_the_is_success_mask():
 # -------------------------------------------------------------------------------------- junit
 
 
+@pytest.mark.fast
 def test_junit_lists_each_gate_as_a_test_case(artifacts, tmp_path):
     junit = tmp_path / "ci" / "gates.xml"
     junit.parent.mkdir()

@@ -87,6 +87,7 @@ def test_stochastic_on_a_greedy_saved_model_is_refused(artifacts, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_the_report_says_when_a_saved_policy_samples(artifacts, tmp_path):
     """The Learner's `policy` SavedModel samples: the report says so, and the sampling is seeded
     by --seed (two runs agree)."""

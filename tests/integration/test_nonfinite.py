@@ -51,6 +51,7 @@ def assert_stopped_at_the_bad_reward(result, tmp_path, shown: str) -> None:
     assert all(math.isfinite(e["return"]) for e in report["episodes"])
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize(
     "fault, shown", [("nan_reward", "nan"), ("inf_reward", "inf"), ("-inf_reward", "-inf")]
 )

@@ -258,6 +258,7 @@ def _actor_running_a_unit() -> int | None:
     return None
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_sweep_changes_nothing(cluster, local_sweep, tmp_path):
     out = tmp_path / "killed"
     command = [
@@ -291,6 +292,7 @@ def test_a_worker_killed_mid_sweep_changes_nothing(cluster, local_sweep, tmp_pat
     assert document["backend"]["address"] == cluster["address"]
 
 
+@pytest.mark.slow
 def test_a_bad_checkpoint_fails_as_locally_without_retries(cluster, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(LEARNER_RUN, run)
@@ -359,6 +361,7 @@ def test_a_file_that_differs_on_the_worker_is_an_input_error_not_retried(cluster
 # ------------------------------------------------------------------------------- stopping
 
 
+@pytest.mark.slow
 def test_sigterm_cancels_the_units_and_writes_what_completed(cluster, local_sweep, tmp_path):
     out = tmp_path / "stopped"
     command = [

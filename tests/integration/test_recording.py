@@ -78,6 +78,7 @@ def test_video_frames_are_length_plus_one_padded_and_change_no_result(artifacts,
     assert plain["output"]["videos"] == [] and plain["output"]["trajectories"] is None
 
 
+@pytest.mark.fast
 def test_gif_needs_no_ffmpeg(artifacts, tmp_path):
     report = api.evaluate(
         EvalSettings(

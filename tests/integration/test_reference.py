@@ -56,6 +56,7 @@ def reference_policy(source):
     return policy_loader.load(source.saved_model_dir, source.checkpoint_dir)
 
 
+@pytest.mark.fast
 @pytest.mark.parametrize("name, env_id", CASES)
 def test_actions_equal_saved_model_eager_policy(artifacts, name, env_id):
     source = resolve_policy_source(artifacts / name)
@@ -178,6 +179,7 @@ def test_mean_return_equals_tf_agents_metric_utils(artifacts, tmp_path):
     assert report["summary"]["mean_length"] == pytest.approx(float(results["AverageEpisodeLength"]))
 
 
+@pytest.mark.fast
 def test_exact_returns_on_the_countdown_env(artifacts, tmp_path):
     """A policy with Q = observation scores exactly the episode length, 3 + seed % 5."""
     report = api.evaluate(

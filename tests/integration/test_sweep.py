@@ -286,6 +286,7 @@ def test_two_runs_aggregate_per_step_and_gate_on_the_confirmed_best(dqn_run, tmp
 # ----------------------------------------------------------------------------- faults
 
 
+@pytest.mark.slow
 def test_damaged_checkpoint_in_the_middle_is_recorded_and_the_sweep_goes_on(dqn_run, tmp_path):
     data = dqn_run / "ckpt-20.data-00000-of-00001"
     damaged = bytearray(data.read_bytes())
@@ -386,6 +387,7 @@ def test_watch_evaluates_checkpoints_written_while_it_watches(dqn_run, tmp_path)
     assert not any("deleted" in note for note in document["warnings"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 0), (signal.SIGTERM, 143)])
 def test_stopping_a_watch(dqn_run, tmp_path, signum, code):
     """Ctrl-C while waiting for a checkpoint ends the watch and finishes the sweep; SIGTERM stops

@@ -99,6 +99,7 @@ def non_picture_bytes(out: Path) -> int:
 # Write failures
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(EVAL_LIMITS))
 def test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set(tmp_path, name):
     out = tmp_path / "out"
@@ -126,6 +127,7 @@ VIDEO_CAUSES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("video_format", sorted(VIDEO_CAUSES))
 def test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing(tmp_path, video_format):
     out = tmp_path / "out"
@@ -168,6 +170,7 @@ def test_tensorboard_events_that_cannot_be_written_are_an_output_error(tmp_path)
     assert result.stdout.strip() == message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SWEEP_LIMITS))
 def test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set(tmp_path, name):
     """The re-run takes every checkpoint from the journal (nothing is journaled again), then
