@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.pytfpol-installed
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test lint typecheck format bench mutants train-example clean check-python
+.PHONY: demo test test-fast lint typecheck format bench mutants train-example clean check-python
 
 demo: $(STAMP)
 	$(BIN)/pytfpol eval examples/cartpole-dqn --env CartPole-v1 --episodes 20 --seed 0 --out pytfpol-runs/demo
@@ -19,6 +19,12 @@ test: $(STAMP)
 	$(BIN)/ruff format --check pytfpol tests bench examples tools
 	$(BIN)/mypy pytfpol
 	$(BIN)/python -m pytest -q
+
+# Unit tests and the integration tests marked `fast` (tiny policies): under two minutes.
+test-fast: $(STAMP)
+	$(BIN)/ruff check pytfpol tests bench examples tools
+	$(BIN)/ruff format --check pytfpol tests bench examples tools
+	$(BIN)/python -m pytest -q -m "not integration or fast"
 
 lint: $(STAMP)
 	$(BIN)/ruff check pytfpol tests bench examples tools

@@ -10,7 +10,7 @@ offsets so that each row sits at several positions; a cell counts the rows whose
 in any bit from the batch-64 result. Columns: the session as TensorFlow makes it, one intra-op
 thread, batches padded to a multiple of 16 rows (copies of row 0), and both.
 
-Part 2, policies: real TF-Agents policies written by PolicySaver (tests/artifacts_determinism.py:
+Part 2, policies: real TF-Agents policies written by PolicySaver (tests/helpers/artifacts_determinism.py:
 SAC's MLP actor, an LSTM actor, a conv actor on images), loaded by pytfpol's own loading path,
 three steps with the policy state carried; the same four variants (pytfpol's is "both"), and the
 median time of one policy call at each batch size.
@@ -67,7 +67,7 @@ def main() -> None:
         if not args.kernels_only:
             parts += ["policies", "sampling"]
             subprocess.run(
-                [sys.executable, str(REPO / "tests" / "artifacts_determinism.py"), tmp],
+                [sys.executable, str(REPO / "tests" / "helpers" / "artifacts_determinism.py"), tmp],
                 check=True,
                 stdout=subprocess.DEVNULL,
                 env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},

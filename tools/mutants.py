@@ -25,15 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-REC = "tests/test_recording.py::"
-RAY = "tests/test_ray.py::"
-NOCODE = "tests/test_no_code_from_data.py::"
-NONFINITE = "tests/test_nonfinite.py::"
-PROMISES = "tests/test_sweep_promises.py::"
-INPUT = "tests/test_input_files.py::"
-OUT_SET = "tests/test_output_set.py::"
-ENVS = "tests/test_environments.py::"
-DOC = "tests/test_documents.py::"
+REC = "tests/integration/test_recording.py::"
+RAY = "tests/integration/test_ray.py::"
+NOCODE = "tests/integration/test_no_code_from_data.py::"
+NONFINITE = "tests/integration/test_nonfinite.py::"
+PROMISES = "tests/integration/test_sweep_promises.py::"
+INPUT = "tests/integration/test_input_files.py::"
+OUT_SET = "tests/integration/test_output_set.py::"
+ENVS = "tests/integration/test_environments.py::"
+DOC = "tests/unit/test_documents.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -56,7 +56,7 @@ MUTANTS = [
         "        os.rename(stage, commit)\n        fsync_dir(out)\n        apply_commit(out, commit)",
         "        apply_commit(out, stage)  # each output moved into place, no commit point",
         (
-            "tests/test_faults.py::test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new",
+            "tests/integration/test_faults.py::test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new",
         ),
     ),
     Mutant(
@@ -65,7 +65,7 @@ MUTANTS = [
         "pytfpol/formats/layout.py",
         '    if not _exists(prefix, ".index"):\n        return (f"{prefix}.index",)',
         '    if not os.path.isfile(f"{prefix}.index"):\n        return (f"{prefix}.index",)',
-        ("tests/test_faults.py::test_damaged_checkpoint_file",),
+        ("tests/integration/test_faults.py::test_damaged_checkpoint_file",),
     ),
     Mutant(
         "evaluation-inside-the-policy-checkpoint",
@@ -74,7 +74,9 @@ MUTANTS = [
         "            self.session, self.checkpoint_objects, target, self.checkpoint_name",
         "            self.session, {**self.checkpoint_objects, checkpoints.EVALUATION: evaluation},\n"
         "            target, self.checkpoint_name",
-        ("tests/test_checkpointer.py::test_output_checkpoint_loads_with_pytfpolicy_restore",),
+        (
+            "tests/integration/test_checkpointer.py::test_output_checkpoint_loads_with_pytfpolicy_restore",
+        ),
     ),
     Mutant(
         "no-action-check",
@@ -82,7 +84,7 @@ MUTANTS = [
         "pytfpol/running/evaluation.py",
         "    if slots.action_bounds.all_within(action, active):\n        return\n",
         "    return\n",
-        ("tests/test_faults.py::test_out_of_spec_actions_stop_the_run",),
+        ("tests/integration/test_faults.py::test_out_of_spec_actions_stop_the_run",),
     ),
     Mutant(
         "no-recurrent-state-reset",
@@ -91,9 +93,9 @@ MUTANTS = [
         "    if not tf.nest.flatten(state):\n        return state\n    starting = step_type",
         "    return state\n    starting = step_type",
         (
-            "tests/test_parallel.py::test_state_is_reset_for_each_episode_by_the_loop",
-            "tests/test_parallel.py::test_reset_state_replaces_exactly_the_starting_rows",
-            "tests/test_parallel.py::test_loop_resets_state_per_episode_in_every_group",
+            "tests/integration/test_parallel.py::test_state_is_reset_for_each_episode_by_the_loop",
+            "tests/integration/test_parallel.py::test_reset_state_replaces_exactly_the_starting_rows",
+            "tests/integration/test_parallel.py::test_loop_resets_state_per_episode_in_every_group",
         ),
     ),
     Mutant(
@@ -102,7 +104,7 @@ MUTANTS = [
         "pytfpol/running/evaluation.py",
         "        lane.state = _reset_state(lane.state, lane.initial_state, lane.step_type)\n",
         "",
-        ("tests/test_parallel.py::test_loop_resets_state_per_episode_in_every_group",),
+        ("tests/integration/test_parallel.py::test_loop_resets_state_per_episode_in_every_group",),
     ),
     Mutant(
         "groups-share-one-scatter-row-order",
@@ -110,7 +112,7 @@ MUTANTS = [
         "pytfpol/running/evaluation.py",
         "            full[slots] = leaf[rows]\n",
         "            full[slots] = leaf[: len(slots)]\n",
-        ("tests/test_parallel.py::test_results_identical_for_any_group_count",),
+        ("tests/integration/test_parallel.py::test_results_identical_for_any_group_count",),
     ),
     Mutant(
         "batch-call-shifts-episode-step",
@@ -118,7 +120,7 @@ MUTANTS = [
         "pytfpol/policy/batch_call.py",
         "sampling.episode_key(seeds), steps.astype(np.int32)",
         "sampling.episode_key(seeds), (steps + 1).astype(np.int32)",
-        ("tests/test_determinism.py::test_batch_call_equals_py_tf_policy_action",),
+        ("tests/integration/test_determinism.py::test_batch_call_equals_py_tf_policy_action",),
     ),
     Mutant(
         "large-tensor-pieces-accepted-unseen",
@@ -126,7 +128,7 @@ MUTANTS = [
         "pytfpol/formats/checkpoint_reader.py",
         "        return accept is None or bool(accept(entry, piece.view(dtype)))\n",
         "        return True\n",
-        ("tests/test_faults.py::test_large_tensor_non_finite_values_counted_exactly",),
+        ("tests/integration/test_faults.py::test_large_tensor_non_finite_values_counted_exactly",),
     ),
     Mutant(
         "stochastic-ignored",
@@ -134,7 +136,7 @@ MUTANTS = [
         "pytfpol/policy/networks.py",
         "    if stochastic:\n        return saved.wrapped_policy",
         "    if False:\n        return saved.wrapped_policy",
-        ("tests/test_checkpointer.py::test_stochastic_is_seeded",),
+        ("tests/integration/test_checkpointer.py::test_stochastic_is_seeded",),
     ),
     Mutant(
         "failed-run-keeps-the-old-checkpoint",
@@ -143,8 +145,8 @@ MUTANTS = [
         '    for name in manifest["unset"]:',
         '    for name in manifest["unset"][:0]:',
         (
-            "tests/test_faults.py::test_an_interrupted_run_over_a_complete_output_keeps_its_history",
-            "tests/test_faults.py::test_a_failed_run_over_another_policys_output_leaves_no_stale_checkpoint",
+            "tests/integration/test_faults.py::test_an_interrupted_run_over_a_complete_output_keeps_its_history",
+            "tests/integration/test_faults.py::test_a_failed_run_over_another_policys_output_leaves_no_stale_checkpoint",
         ),
     ),
     Mutant(
@@ -154,8 +156,8 @@ MUTANTS = [
         "    if step is not None:\n        return Selection(_at_step(layout, step))\n",
         "",
         (
-            "tests/test_sources.py::test_step_selects_the_learner_checkpoint_at_that_step",
-            "tests/test_newcomer.py::test_step_and_checkpoint_pick_what_eval_evaluates",
+            "tests/unit/test_sources.py::test_step_selects_the_learner_checkpoint_at_that_step",
+            "tests/integration/test_newcomer.py::test_step_and_checkpoint_pick_what_eval_evaluates",
         ),
     ),
     Mutant(
@@ -165,8 +167,8 @@ MUTANTS = [
         "    if checkpoint is not None:\n        return Selection(_given_checkpoint(layout, Path(checkpoint)))\n",
         "",
         (
-            "tests/test_sources.py::test_checkpoint_option_takes_a_checkpointer_prefix",
-            "tests/test_newcomer.py::test_step_and_checkpoint_pick_what_eval_evaluates",
+            "tests/unit/test_sources.py::test_checkpoint_option_takes_a_checkpointer_prefix",
+            "tests/integration/test_newcomer.py::test_step_and_checkpoint_pick_what_eval_evaluates",
         ),
     ),
     Mutant(
@@ -175,7 +177,9 @@ MUTANTS = [
         "pytfpol/running/plan.py",
         '    if source.format != FORMAT_CHECKPOINTER:\n        why = "its graph',
         '    if False:\n        why = "its graph',
-        ("tests/test_newcomer.py::test_options_that_mean_nothing_for_a_saved_model_are_refused",),
+        (
+            "tests/integration/test_newcomer.py::test_options_that_mean_nothing_for_a_saved_model_are_refused",
+        ),
     ),
     Mutant(
         "report-says-what-was-asked",
@@ -183,7 +187,7 @@ MUTANTS = [
         "pytfpol/results/report.py",
         '            "stochastic": loaded.stochastic,',
         '            "stochastic": settings.stochastic,',
-        ("tests/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
+        ("tests/integration/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
     ),
     Mutant(
         "sampling-saved-model-unseeded",
@@ -191,7 +195,7 @@ MUTANTS = [
         "pytfpol/policy/saved_model.py",
         "            dataclasses.replace(options, stochastic=sample),",
         "            options,",
-        ("tests/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
+        ("tests/integration/test_newcomer.py::test_the_report_says_when_a_saved_policy_samples",),
     ),
     Mutant(
         "sigterm-not-handled",
@@ -200,7 +204,7 @@ MUTANTS = [
         "    previous = signal.signal(signal.SIGTERM, _raise_terminated)",
         "    previous = signal.getsignal(signal.SIGTERM)",
         (
-            "tests/test_faults.py::test_ctrl_c_and_sigterm_stop_promptly_and_write_the_completed_episodes",
+            "tests/integration/test_faults.py::test_ctrl_c_and_sigterm_stop_promptly_and_write_the_completed_episodes",
         ),
     ),
     Mutant(
@@ -209,7 +213,9 @@ MUTANTS = [
         "pytfpol/running/interrupts.py",
         "        if threading.current_thread() is not threading.main_thread() or self._previous:",
         "        if True:",
-        ("tests/test_faults.py::test_ctrl_c_in_the_final_write_does_not_lose_the_report",),
+        (
+            "tests/integration/test_faults.py::test_ctrl_c_in_the_final_write_does_not_lose_the_report",
+        ),
     ),
     Mutant(
         "rerun-drops-the-history",
@@ -217,7 +223,7 @@ MUTANTS = [
         "pytfpol/results/output_checkpoint.py",
         "    if claim.previous_report is None:\n        return None\n",
         "    return None\n",
-        ("tests/test_cli.py::test_a_rerun_into_the_same_out_appends_to_its_history",),
+        ("tests/integration/test_cli.py::test_a_rerun_into_the_same_out_appends_to_its_history",),
     ),
     Mutant(
         "foreign-out-overwritten",
@@ -225,7 +231,9 @@ MUTANTS = [
         "pytfpol/results/output_set.py",
         "    if foreign and not overwrite:",
         "    if False:",
-        ("tests/test_cli.py::test_out_with_foreign_files_or_another_policys_results_is_refused",),
+        (
+            "tests/integration/test_cli.py::test_out_with_foreign_files_or_another_policys_results_is_refused",
+        ),
     ),
     Mutant(
         "env-checked-after-tensorflow",
@@ -233,7 +241,9 @@ MUTANTS = [
         "pytfpol/running/plan.py",
         "    made = preflight(spec)\n",
         "    import tensorflow  # noqa: F401\n\n    made = preflight(spec)\n",
-        ("tests/test_newcomer.py::test_env_mistakes_are_reported_before_tensorflow_is_imported",),
+        (
+            "tests/integration/test_newcomer.py::test_env_mistakes_are_reported_before_tensorflow_is_imported",
+        ),
     ),
     Mutant(
         "requested-env-id-recorded",
@@ -242,7 +252,7 @@ MUTANTS = [
         "    env = dataclasses.replace(spec, env_id=made.made_id)",
         "    env = spec",
         (
-            "tests/test_newcomer.py::test_an_unversioned_env_id_records_the_id_made_and_warns_plainly",
+            "tests/integration/test_newcomer.py::test_an_unversioned_env_id_records_the_id_made_and_warns_plainly",
         ),
     ),
     Mutant(
@@ -251,7 +261,9 @@ MUTANTS = [
         "pytfpol/results/report.py",
         "    return None if path is None else os.path.abspath(path)",
         "    return path",
-        ("tests/test_cli.py::test_outputs_of_a_learner_root_evaluate_again_from_anywhere",),
+        (
+            "tests/integration/test_cli.py::test_outputs_of_a_learner_root_evaluate_again_from_anywhere",
+        ),
     ),
     Mutant(
         "incomplete-newest-used",
@@ -259,7 +271,9 @@ MUTANTS = [
         "pytfpol/formats/layout.py",
         "    complete = [c for c in layout.checkpoints if c.complete]",
         "    complete = list(layout.checkpoints)",
-        ("tests/test_sources.py::test_newest_checkpoint_without_index_is_skipped_with_a_warning",),
+        (
+            "tests/unit/test_sources.py::test_newest_checkpoint_without_index_is_skipped_with_a_warning",
+        ),
     ),
     Mutant(
         "worker-never-restores",
@@ -267,7 +281,9 @@ MUTANTS = [
         "pytfpol/running/worker.py",
         "        if unit.source != self.current:",
         "        if False:",
-        ("tests/test_units.py::test_restoring_b_into_a_graph_built_for_a_is_a_fresh_run_of_b",),
+        (
+            "tests/integration/test_units.py::test_restoring_b_into_a_graph_built_for_a_is_a_fresh_run_of_b",
+        ),
     ),
     Mutant(
         "statistics-not-restored",
@@ -275,7 +291,9 @@ MUTANTS = [
         "pytfpol/policy/rebuilt.py",
         "    if normalizer is not None:\n        shape",
         "    if normalizer is not None and source.checkpoint_step == 4:\n        shape",
-        ("tests/test_units.py::test_the_normalisation_statistics_travel_with_the_checkpoint",),
+        (
+            "tests/integration/test_units.py::test_the_normalisation_statistics_travel_with_the_checkpoint",
+        ),
     ),
     Mutant(
         "tensorflow-reads-the-checkpoints",
@@ -283,7 +301,7 @@ MUTANTS = [
         "pytfpol/policy/saved_model.py",
         "            options=tf.saved_model.LoadOptions(experimental_skip_checkpoint=True),",
         "            options=tf.saved_model.LoadOptions(experimental_skip_checkpoint=False),",
-        ("tests/test_units.py::test_an_eval_opens_each_input_checkpoint_file_once",),
+        ("tests/integration/test_units.py::test_an_eval_opens_each_input_checkpoint_file_once",),
     ),
     Mutant(
         "merge-accepts-duplicates",
@@ -291,7 +309,7 @@ MUTANTS = [
         "pytfpol/running/units.py",
         "            if key in merged:",
         "            if False:",
-        ("tests/test_units.py::test_merge_refuses_a_duplicate",),
+        ("tests/integration/test_units.py::test_merge_refuses_a_duplicate",),
     ),
     Mutant(
         "progress-only-per-episode",
@@ -299,7 +317,7 @@ MUTANTS = [
         "pytfpol/running/evaluation.py",
         "        if self.on_step is not None:\n            self.on_step(active.size)\n",
         "",
-        ("tests/test_newcomer.py::test_progress_advances_with_every_step",),
+        ("tests/integration/test_newcomer.py::test_progress_advances_with_every_step",),
     ),
     Mutant(
         "report-digest-misses-bytes",
@@ -307,7 +325,7 @@ MUTANTS = [
         "pytfpol/formats/checkpoint_reader.py",
         "                self._digest.update(piece)\n",
         "                self._digest.update(piece[1:])\n",
-        ("tests/test_cli.py::test_eval_json_is_the_report_and_matches_the_files",),
+        ("tests/integration/test_cli.py::test_eval_json_is_the_report_and_matches_the_files",),
     ),
     Mutant(
         "start-up-gc-walks-the-imports",
@@ -316,7 +334,9 @@ MUTANTS = [
         "pytfpol/policy/quiet_tf.py",
         "            gc.freeze()\n",
         "            pass\n",
-        ("tests/test_cli.py::test_heavy_imports_run_without_gc_then_freeze_and_restore_it",),
+        (
+            "tests/integration/test_cli.py::test_heavy_imports_run_without_gc_then_freeze_and_restore_it",
+        ),
     ),
     Mutant(
         "ray-driver-reads-the-files-again",
@@ -333,7 +353,7 @@ MUTANTS = [
         "job.source, state.plan.env, 0, base.episodes, base.seed, state.options(), run.config",
         "job.source, state.plan.env, 0, base.episodes, base.seed + 1, state.options(), run.config",
         (
-            "tests/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
+            "tests/integration/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
         ),
     ),
     Mutant(
@@ -343,7 +363,7 @@ MUTANTS = [
         "state.plan.env, base.episodes, settings.confirm,",
         "state.plan.env, 0, settings.confirm,",
         (
-            "tests/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
+            "tests/integration/test_sweep.py::test_learner_sweep_equals_eval_of_each_step_and_confirms_on_fresh_seeds",
         ),
     ),
     Mutant(
@@ -352,7 +372,9 @@ MUTANTS = [
         "pytfpol/commands/sweep/documents.py",
         '    judged = (overall or {}).get("confirmation") or',
         "    judged = None or",
-        ("tests/test_sweep.py::test_two_runs_aggregate_per_step_and_gate_on_the_confirmed_best",),
+        (
+            "tests/integration/test_sweep.py::test_two_runs_aggregate_per_step_and_gate_on_the_confirmed_best",
+        ),
     ),
     Mutant(
         "journal-not-consulted",
@@ -361,7 +383,7 @@ MUTANTS = [
         '    reused = state.journal.get(entry["key"])',
         "    reused = None",
         (
-            "tests/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
+            "tests/integration/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
         ),
     ),
     Mutant(
@@ -371,7 +393,7 @@ MUTANTS = [
         '  # wrappers and all: another env re-runs\n            "episodes": base.episodes,\n',
         "  # wrappers and all: another env re-runs\n",
         (
-            "tests/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
+            "tests/integration/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
         ),
     ),
     Mutant(
@@ -381,7 +403,7 @@ MUTANTS = [
         "        record_failure(state, entry, exc)\n",
         "        raise exc\n",
         (
-            "tests/test_sweep.py::test_damaged_checkpoint_in_the_middle_is_recorded_and_the_sweep_goes_on",
+            "tests/integration/test_sweep.py::test_damaged_checkpoint_in_the_middle_is_recorded_and_the_sweep_goes_on",
         ),
     ),
     Mutant(
@@ -390,7 +412,9 @@ MUTANTS = [
         "pytfpol/running/sweep_plan.py",
         "        if not checkpoint.complete:",
         "        if False:",
-        ("tests/test_sweep.py::test_watch_evaluates_checkpoints_written_while_it_watches",),
+        (
+            "tests/integration/test_sweep.py::test_watch_evaluates_checkpoints_written_while_it_watches",
+        ),
     ),
     Mutant(
         "video-run-other-seeds",
@@ -609,8 +633,8 @@ MUTANTS = [
         "    except (OSError, tf.errors.OpError) as exc:  # TensorFlow's saver: OutOfRange for EFBIG",
         "    except OSError as exc:",
         (
-            "tests/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
-            "tests/test_write_failures.py::test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set",
+            "tests/integration/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
+            "tests/integration/test_write_failures.py::test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set",
         ),
     ),
     Mutant(
@@ -620,7 +644,7 @@ MUTANTS = [
         '        if "; " in line and not line.startswith(("File ", "[[")):',
         "        if False:",
         (
-            "tests/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
+            "tests/integration/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
         ),
     ),
     Mutant(
@@ -630,7 +654,7 @@ MUTANTS = [
         "        raise write_failures.in_out(exc, out, stage) from exc.__cause__",
         "        raise",
         (
-            "tests/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
+            "tests/integration/test_write_failures.py::test_a_write_failure_in_eval_is_exit_5_and_leaves_the_previous_set",
         ),
     ),
     Mutant(
@@ -640,7 +664,7 @@ MUTANTS = [
         "        raise write_failures.in_out(exc, state.out, stage) from exc.__cause__",
         "        raise",
         (
-            "tests/test_write_failures.py::"
+            "tests/integration/test_write_failures.py::"
             "test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set",
         ),
     ),
@@ -652,7 +676,7 @@ MUTANTS = [
         "                raise error\n",
         "",
         (
-            "tests/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",
+            "tests/integration/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",
         ),
     ),
     Mutant(
@@ -662,7 +686,7 @@ MUTANTS = [
         '    if video_format == "mp4" and not mp4_is_complete(path):',
         "    if False:",
         (
-            "tests/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",
+            "tests/integration/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",
         ),
     ),
     Mutant(
@@ -672,7 +696,7 @@ MUTANTS = [
         "        except tf.errors.OpError as exc:",
         "        except OSError as exc:",
         (
-            "tests/test_write_failures.py::test_tensorboard_events_that_cannot_be_written_are_an_output_error",
+            "tests/integration/test_write_failures.py::test_tensorboard_events_that_cannot_be_written_are_an_output_error",
         ),
     ),
     Mutant(
@@ -682,7 +706,7 @@ MUTANTS = [
         "                storage.check_free_space(out, _needed_bytes(plan))\n",
         "",
         (
-            "tests/test_write_failures.py::"
+            "tests/integration/test_write_failures.py::"
             "test_a_sweep_without_room_for_what_it_will_write_is_refused_before_it_reads_anything",
         ),
     ),
@@ -692,7 +716,9 @@ MUTANTS = [
         "pytfpol/results/write_failures.py",
         "        + episodes * documents * EPISODE_BYTES",
         "        + 0 * documents * EPISODE_BYTES",
-        ("tests/test_write_failures.py::test_the_sweep_estimate_covers_what_it_writes",),
+        (
+            "tests/integration/test_write_failures.py::test_the_sweep_estimate_covers_what_it_writes",
+        ),
     ),
     Mutant(
         "tensorflow-missing-untranslated",
@@ -701,7 +727,7 @@ MUTANTS = [
         '    if isinstance(exc, ModuleNotFoundError) and exc.name == "tensorflow":',
         "    if False:",
         (
-            "tests/test_write_failures.py::test_without_tensorflow_a_command_that_needs_it_names_the_extra",
+            "tests/integration/test_write_failures.py::test_without_tensorflow_a_command_that_needs_it_names_the_extra",
         ),
     ),
     # --- issue 23: no code from data (point 5) ---
@@ -893,7 +919,7 @@ MUTANTS = [
         "pytfpol/gates.py",
         '">=": operator.ge,',
         '">=": operator.gt,',
-        ("tests/test_gates.py::test_a_gate_at_exact_equality",),
+        ("tests/integration/test_gates.py::test_a_gate_at_exact_equality",),
     ),
     Mutant(
         "gate-gt-is-not-strict",
@@ -901,7 +927,7 @@ MUTANTS = [
         "pytfpol/gates.py",
         '">": operator.gt,',
         '">": operator.ge,',
-        ("tests/test_gates.py::test_a_gate_at_exact_equality",),
+        ("tests/integration/test_gates.py::test_a_gate_at_exact_equality",),
     ),
     Mutant(
         "journal-key-without-seed",
@@ -1074,7 +1100,7 @@ MUTANTS = [
         "        if not allow_code:  # --allow-code: the user trusts the file's entry points",
         "        if True:",
         (
-            "tests/test_environments.py::test_env_spec_file_naming_other_code_is_refused_without_importing_it",
+            "tests/integration/test_environments.py::test_env_spec_file_naming_other_code_is_refused_without_importing_it",
         ),
     ),
     # --- issue 25: the sweep package (W3) ---
@@ -1103,7 +1129,9 @@ MUTANTS = [
         "pytfpol/policy/inference.py",
         '        activation = "tanh" if _is_ppo_feed_forward(config) else "relu"',
         '        activation = "relu"',
-        ("tests/test_networks.py::test_ppo_without_a_saved_model_assumes_the_examples_tanh",),
+        (
+            "tests/integration/test_networks.py::test_ppo_without_a_saved_model_assumes_the_examples_tanh",
+        ),
     ),
     Mutant(
         "activation-evidence-ignored",
@@ -1111,7 +1139,7 @@ MUTANTS = [
         "pytfpol/policy/inference.py",
         "    activation = found.activation if found is not None else None",
         "    activation = None",
-        ("tests/test_networks.py::test_inferred_network_gives_tf_agents_returns",),
+        ("tests/integration/test_networks.py::test_inferred_network_gives_tf_agents_returns",),
     ),
     Mutant(
         "evidence-of-another-network-used",
@@ -1119,7 +1147,9 @@ MUTANTS = [
         "pytfpol/policy/evidence.py",
         "            if _shape_counts(shapes) != wanted:\n                continue",
         "            pass",
-        ("tests/test_networks.py::test_a_saved_model_of_another_network_is_no_evidence",),
+        (
+            "tests/integration/test_networks.py::test_a_saved_model_of_another_network_is_no_evidence",
+        ),
     ),
     Mutant(
         "stride-choice-picks-the-first-candidate",
@@ -1128,7 +1158,7 @@ MUTANTS = [
         "        elif len(candidates) == 1:\n",
         "        elif candidates:\n",
         (
-            "tests/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
+            "tests/integration/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
         ),
     ),
     Mutant(
@@ -1137,7 +1167,7 @@ MUTANTS = [
         "pytfpol/policy/completion.py",
         '        if table == "network" and tuple(found) in candidates:',
         "        if False:",
-        ("tests/test_networks.py::test_inferred_network_gives_tf_agents_returns",),
+        ("tests/integration/test_networks.py::test_inferred_network_gives_tf_agents_returns",),
     ),
     Mutant(
         "stride-arithmetic-off-by-one",
@@ -1146,8 +1176,8 @@ MUTANTS = [
         "            height = (height - kernel) // stride + 1 if height >= kernel else 0",
         "            height = (height - kernel) // stride if height >= kernel else 0",
         (
-            "tests/test_networks.py::test_stride_candidates",
-            "tests/test_networks.py::test_inferred_network_gives_tf_agents_returns",
+            "tests/integration/test_networks.py::test_stride_candidates",
+            "tests/integration/test_networks.py::test_inferred_network_gives_tf_agents_returns",
         ),
     ),
     Mutant(
@@ -1157,7 +1187,7 @@ MUTANTS = [
         '        pixel_scaling=None if first else "none",',
         '        pixel_scaling="none",',
         (
-            "tests/test_networks.py::test_inferred_network_gives_tf_agents_returns[atari_sequential-read]",
+            "tests/integration/test_networks.py::test_inferred_network_gives_tf_agents_returns[atari_sequential-read]",
         ),
     ),
     Mutant(
@@ -1167,7 +1197,7 @@ MUTANTS = [
         "        found = config.evidence.pixel_scaling if config.evidence is not None else None",
         '        found = "divide_by_255"',
         (
-            "tests/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
+            "tests/integration/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
         ),
     ),
     Mutant(
@@ -1177,7 +1207,7 @@ MUTANTS = [
         "    return tf.keras.layers.Lambda(lambda x: tf.cast(x, tf.float32) / 255.0)",
         "    return tf.keras.layers.Lambda(lambda x: tf.cast(x, tf.float32))",
         (
-            "tests/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
+            "tests/integration/test_networks.py::test_uint8_conv_without_evidence_is_refused_naming_each_config_line",
         ),
     ),
     Mutant(
@@ -1186,7 +1216,7 @@ MUTANTS = [
         "pytfpol/policy/networks.py",
         "        return observation[keys[0]], observation[keys[1]]",
         "        return observation[keys[0]], tf.ones_like(observation[keys[1]])",
-        ("tests/test_networks.py::test_masked_dqn_never_chooses_a_masked_action",),
+        ("tests/integration/test_networks.py::test_masked_dqn_never_chooses_a_masked_action",),
     ),
     Mutant(
         "dqn-v2-rnn-output-layers-misread",
@@ -1194,7 +1224,7 @@ MUTANTS = [
         "pytfpol/policy/inference.py",
         "        output_fc_layer_params=tuple(widths[i] for i in layers if i > unroll)[:-1],",
         "        output_fc_layer_params=tuple(widths[i] for i in layers if i > unroll),",
-        ("tests/test_networks.py::test_dqn_v2_rnn_shipped_config_and_inference_agree",),
+        ("tests/integration/test_networks.py::test_dqn_v2_rnn_shipped_config_and_inference_agree",),
     ),
     Mutant(
         "rebuild-errors-are-internal",
@@ -1202,7 +1232,9 @@ MUTANTS = [
         "pytfpol/policy/rebuilt.py",
         "    except Exception as exc:  # noqa: BLE001 - TF-Agents and Keras raise many types",
         "    except ZeroDivisionError as exc:",
-        ("tests/test_networks.py::test_tf_agents_errors_while_rebuilding_are_input_errors",),
+        (
+            "tests/integration/test_networks.py::test_tf_agents_errors_while_rebuilding_are_input_errors",
+        ),
     ),
     Mutant(
         "rebuilt-policy-errors-blamed-on-a-saved-model",
@@ -1211,7 +1243,7 @@ MUTANTS = [
         "            py_policy = as_py_policy(policy, options, session, prefix, saved_model=False)",
         "            py_policy = as_py_policy(policy, options, session, prefix)",
         (
-            "tests/test_networks.py::test_errors_building_the_action_function_name_the_rebuilt_network",
+            "tests/integration/test_networks.py::test_errors_building_the_action_function_name_the_rebuilt_network",
         ),
     ),
     Mutant(
@@ -1221,7 +1253,7 @@ MUTANTS = [
         "    if config.inferred:\n        return (",
         "    if False:\n        return (",
         (
-            "tests/test_networks.py::test_hint_for_an_inferred_network_does_not_mention_a_config_never_given",
+            "tests/integration/test_networks.py::test_hint_for_an_inferred_network_does_not_mention_a_config_never_given",
         ),
     ),
     #
@@ -1233,7 +1265,7 @@ MUTANTS = [
         "    return source_from_layout(run.found, settings.eval.policy, step=checkpoint.step)",
         "    from pytfpol.formats.sources import resolve_policy_source\n\n"
         "    return resolve_policy_source(run.path, settings.eval.policy, step=checkpoint.step)",
-        ("tests/test_sources.py::test_a_run_of_many_checkpoints_is_listed_once",),
+        ("tests/unit/test_sources.py::test_a_run_of_many_checkpoints_is_listed_once",),
     ),
     Mutant(
         "detect-lists-per-question",
@@ -1241,7 +1273,7 @@ MUTANTS = [
         "pytfpol/formats/layout.py",
         "    if listings is not None and key in listings:",
         "    if False:",
-        ("tests/test_sources.py::test_a_run_of_many_checkpoints_is_listed_once",),
+        ("tests/unit/test_sources.py::test_a_run_of_many_checkpoints_is_listed_once",),
     ),
     Mutant(
         "checkpointer-dir-listed-per-checkpoint",
@@ -1249,7 +1281,7 @@ MUTANTS = [
         "pytfpol/formats/layout.py",
         "        missing = _missing_from(name in indexed, name in with_data)",
         "        missing = [m[len(prefix) :] for m in _missing_bundle(Path(prefix))]",
-        ("tests/test_sources.py::test_listing_a_checkpointer_dir_on_its_own_lists_it_once",),
+        ("tests/unit/test_sources.py::test_listing_a_checkpointer_dir_on_its_own_lists_it_once",),
     ),
     Mutant(
         "listed-index-must-be-a-file",
@@ -1258,7 +1290,9 @@ MUTANTS = [
         "        index = CKPT_INDEX_RE.match(name)\n",
         "        index = CKPT_INDEX_RE.match(name)\n"
         "        index = index if os.path.isfile(os.path.join(directory, name)) else None\n",
-        ("tests/test_sources.py::test_an_index_of_any_file_type_counts_and_is_left_to_validation",),
+        (
+            "tests/unit/test_sources.py::test_an_index_of_any_file_type_counts_and_is_left_to_validation",
+        ),
     ),
     Mutant(
         "jackknife-iqm-wrong-window",
@@ -1266,7 +1300,9 @@ MUTANTS = [
         "pytfpol/stats.py",
         "        window(cut + 1, n - cut),",
         "        window(cut, n - cut - 1),",
-        ("tests/test_statistics.py::test_closed_form_jackknife_equals_leaving_each_episode_out",),
+        (
+            "tests/unit/test_statistics.py::test_closed_form_jackknife_equals_leaving_each_episode_out",
+        ),
     ),
     Mutant(
         "bca-without-bias-correction",
@@ -1274,7 +1310,9 @@ MUTANTS = [
         "pytfpol/stats.py",
         "        z0 = ndtri((below + at_or_below) / (2 * distribution.shape[-1]))",
         "        z0 = 0.0",
-        ("tests/test_statistics.py::test_bca_interval_equals_scipys_with_the_same_random_state",),
+        (
+            "tests/unit/test_statistics.py::test_bca_interval_equals_scipys_with_the_same_random_state",
+        ),
     ),
     Mutant(
         "unpaired-difference-jackknifed-as-paired",
@@ -1282,7 +1320,9 @@ MUTANTS = [
         "pytfpol/stats.py",
         "        if paired:\n            return [leave_one_out(cand) - leave_one_out(base)]",
         "        if True:\n            return [leave_one_out(cand) - leave_one_out(base)]",
-        ("tests/test_statistics.py::test_bca_interval_equals_scipys_with_the_same_random_state",),
+        (
+            "tests/unit/test_statistics.py::test_bca_interval_equals_scipys_with_the_same_random_state",
+        ),
     ),
     Mutant(
         "no-switch-above-the-stated-size",
@@ -1291,7 +1331,7 @@ MUTANTS = [
         "            if n > BOOTSTRAP_MAX_EPISODES:",
         "            if n > 10 * BOOTSTRAP_MAX_EPISODES:",
         (
-            "tests/test_statistics.py::test_many_episodes_switch_to_normal_intervals_at_the_stated_size",
+            "tests/unit/test_statistics.py::test_many_episodes_switch_to_normal_intervals_at_the_stated_size",
         ),
     ),
     Mutant(
@@ -1301,7 +1341,7 @@ MUTANTS = [
         "        winsorized = np.clip(ordered, ordered[cut], ordered[n - cut - 1])",
         "        winsorized = ordered",
         (
-            "tests/test_statistics.py::test_many_episodes_switch_to_normal_intervals_at_the_stated_size",
+            "tests/unit/test_statistics.py::test_many_episodes_switch_to_normal_intervals_at_the_stated_size",
         ),
     ),
     Mutant(
@@ -1310,7 +1350,7 @@ MUTANTS = [
         "pytfpol/results/json_text.py",
         "    return type(value) is dict and all(type(v) in _SCALARS for v in value.values())",
         "    return False",
-        ("tests/test_scale.py::test_report_json_is_indented_json_with_one_line_per_episode",),
+        ("tests/unit/test_scale.py::test_report_json_is_indented_json_with_one_line_per_episode",),
     ),
     Mutant(
         "wall-time-from-pytfpol-import",
@@ -1318,7 +1358,7 @@ MUTANTS = [
         "pytfpol/results/report.py",
         '        with open("/proc/self/stat", "rb") as stat:',
         '        with open("/proc/self/stat-missing", "rb") as stat:',
-        ("tests/test_scale.py::test_wall_seconds_is_the_whole_process_from_its_start",),
+        ("tests/unit/test_scale.py::test_wall_seconds_is_the_whole_process_from_its_start",),
     ),
     Mutant(
         "diff-reads-whole-tensors",
@@ -1326,7 +1366,9 @@ MUTANTS = [
         "pytfpol/formats/inspection.py",
         "    return (\n        a.dtype_enum == b.dtype_enum\n        and a.shape == b.shape",
         "    return False and (\n        a.dtype_enum == b.dtype_enum\n        and a.shape == b.shape",
-        ("tests/test_inspect.py::test_diff_streams_numeric_tensors_with_the_whole_array_results",),
+        (
+            "tests/integration/test_inspect.py::test_diff_streams_numeric_tensors_with_the_whole_array_results",
+        ),
     ),
     Mutant(
         "diff-nan-not-above-inf",
@@ -1334,7 +1376,9 @@ MUTANTS = [
         "pytfpol/formats/inspection.py",
         "    rank = np.where(np.isnan(delta), np.inf, delta)",
         "    rank = np.where(np.isnan(delta), 0.0, delta)",
-        ("tests/test_inspect.py::test_diff_streams_numeric_tensors_with_the_whole_array_results",),
+        (
+            "tests/integration/test_inspect.py::test_diff_streams_numeric_tensors_with_the_whole_array_results",
+        ),
     ),
     Mutant(
         "diff-int64-overflows",
@@ -1342,7 +1386,9 @@ MUTANTS = [
         "pytfpol/formats/inspection.py",
         "        delta = np.where(a64 >= b64, ua - ub, ub - ua)",
         "        delta = np.abs(a64 - b64)",
-        ("tests/test_inspect.py::test_diff_streams_numeric_tensors_with_the_whole_array_results",),
+        (
+            "tests/integration/test_inspect.py::test_diff_streams_numeric_tensors_with_the_whole_array_results",
+        ),
     ),
     Mutant(
         "diff-second-checksum-unread",
@@ -1350,7 +1396,9 @@ MUTANTS = [
         "pytfpol/formats/inspection.py",
         "    for rest in (pieces_a, pieces_b):",
         "    for rest in ():",
-        ("tests/test_inspect.py::test_diff_of_a_damaged_piece_is_refused_naming_the_file",),
+        (
+            "tests/integration/test_inspect.py::test_diff_of_a_damaged_piece_is_refused_naming_the_file",
+        ),
     ),
     #
     # --- issue 25: typed report documents (W6) ---
@@ -1408,7 +1456,7 @@ MUTANTS = [
         "pytfpol/policy/loading.py",
         "from typing import Optional\n",
         "from typing import Optional\n" + "\n# filler" * 460 + "\n",
-        ("tests/test_limits.py::test_no_module_is_over_500_lines",),
+        ("tests/unit/test_limits.py::test_no_module_is_over_500_lines",),
     ),
 ]
 

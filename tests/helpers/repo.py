@@ -1,0 +1,38 @@
+"""Where the repository is, and how the tests run its CLI and the artifact-writing scripts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HELPERS = Path(__file__).resolve().parent
+EXAMPLE_POLICY = REPO / "examples" / "cartpole-dqn"
+
+
+def write_artifacts(tmp_path_factory, script: str) -> Path:
+    """Run tests/helpers/<script> OUT in its own process (eager TF-Agents savers never share a
+    process with the graph-mode loading under test) and return OUT."""
+    out = tmp_path_factory.mktemp(Path(script).stem)
+    subprocess.run(
+        [sys.executable, str(HELPERS / script), str(out)],
+        check=True,
+        cwd=REPO,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        stdout=subprocess.DEVNULL,
+    )
+    return out
+
+
+def run_cli(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m pytfpol ARGS` in a child process, as a user runs it (no TTY)."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytfpol", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
