@@ -727,9 +727,9 @@ MUTANTS = [
     Mutant(
         "compare-allows-code",
         "compare --env imports no factory a found config names without --allow-code",
-        "pytfpol/cli/app.py",
-        "                vector=vector,\n                allow_code=allow_code,",
-        "                vector=vector,\n                allow_code=True,",
+        "pytfpol/commands/compare.py",
+        "        vector=settings.vector,\n        allow_code=settings.allow_code,",
+        "        vector=settings.vector,\n        allow_code=True,",
         (NOCODE + "test_compare_evaluates_no_policy_whose_found_config_names_a_factory",),
     ),
     Mutant(
