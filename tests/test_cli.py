@@ -681,7 +681,7 @@ def test_help_exit_codes_are_the_table_of_pytfpol_errors():
             assert f"       {line}\n" in text
     for args in HELPS[1:]:
         table = CliRunner().invoke(main, args).output.split("Exit codes:\n")[1]
-        codes = {int(line.split()[0]) for line in table.splitlines() if line[:3].strip()}
+        codes = {int(line.split()[0]) for line in table.splitlines() if line[:5].strip()}
         assert codes and codes <= set(EXIT_CODES), (args, codes)
 
 
