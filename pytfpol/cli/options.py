@@ -1,7 +1,7 @@
 """Options shared between commands, each defined once, in groups a command stacks.
 
 A group is a decorator applying its `click.option`s in order; a command takes the groups that
-mean something for it (`@ENV_OPTIONS`, `@RUN_OPTIONS` ...). Adding an option to a group adds it
+mean something for it (`@env_group(...)`, `@RUN_OPTIONS` ...). Adding an option to a group adds it
 to every command that takes the group. Option *values* are checked by Click (types, ranges)
 and, for what Click cannot check, by the library (exit 2 either way).
 """
