@@ -20,6 +20,20 @@ EXIT_OUTPUT = 5
 EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT)
 EXIT_TERMINATED = 143  # SIGTERM: what `timeout`, a CI cancel and `kill` send
 
+# What each exit code means (`pytfpol --help` shows this table); a command's --help words a code
+# for what that command does, and lists only the codes it can exit with.
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "ok",
+    EXIT_GATE: "a gate failed (--gate, --min-return), or compare found a regression",
+    EXIT_USAGE: "usage or config error, or an option that means nothing for the input;\n"
+    "a factory named by a config found on disk, without --allow-code",
+    EXIT_INPUT: "input error: missing, corrupt or incompatible policy, checkpoint or env",
+    EXIT_RUNTIME: "the environment or the policy failed while running, or --timeout",
+    EXIT_OUTPUT: "output error: not writable, disk full, in use, or holds other results",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C); completed episodes are written",
+    EXIT_TERMINATED: "terminated (SIGTERM); completed episodes are written",
+}
+
 
 class PytfpolError(Exception):
     """Base of every error pytfpol reports to a user."""

@@ -754,9 +754,9 @@ MUTANTS = [
     Mutant(
         "compare-allows-code",
         "compare --env imports no factory a found config names without --allow-code",
-        "pytfpol/cli/app.py",
-        "                vector=vector,\n                allow_code=allow_code,",
-        "                vector=vector,\n                allow_code=True,",
+        "pytfpol/commands/compare.py",
+        "        vector=settings.vector,\n        allow_code=settings.allow_code,",
+        "        vector=settings.vector,\n        allow_code=True,",
         (NOCODE + "test_compare_evaluates_no_policy_whose_found_config_names_a_factory",),
     ),
     Mutant(
@@ -1457,6 +1457,68 @@ MUTANTS = [
         "from typing import Optional\n",
         "from typing import Optional\n" + "\n# filler" * 460 + "\n",
         ("tests/unit/test_limits.py::test_no_module_is_over_500_lines",),
+    ),
+    #
+    # --- issue 25: the CLI package (W1) ---
+    Mutant(
+        "help-wraps-at-hyphens",
+        "--help wraps between whole words (never at a hyphen) by pytfpol's HelpFormatter, "
+        "Click's own text wrapper unpatched",
+        "pytfpol/cli/help.py",
+        '    return text.replace("-", _UNBREAKABLE_HYPHEN)',
+        "    return text",
+        (
+            "tests/integration/test_cli.py::test_help_wraps_between_whole_words_without_patching_click[60]",
+            "tests/integration/test_cli.py::test_help_wraps_between_whole_words_without_patching_click[80]",
+        ),
+    ),
+    Mutant(
+        "help-exit-codes-not-from-errors",
+        "`pytfpol --help` lists every exit code of pytfpol.errors.EXIT_CODES with its meaning",
+        "pytfpol/cli/help.py",
+        "EVAL_EXIT_CODES = exit_code_table(dict.fromkeys(EXIT_CODES))",
+        "EVAL_EXIT_CODES = exit_code_table(dict.fromkeys(list(EXIT_CODES)[:-1]))",
+        ("tests/integration/test_cli.py::test_help_exit_codes_are_the_table_of_pytfpol_errors",),
+    ),
+    Mutant(
+        "commands-loaded-eagerly",
+        "`import pytfpol.cli` loads no command module; a command's module is loaded when named",
+        "pytfpol/cli/app.py",
+        "class PytfpolGroup(click.Group):",
+        'for _module in COMMAND_MODULES.values():\n    importlib.import_module(f"pytfpol.cli.{_module}")'
+        "\n\n\nclass PytfpolGroup(click.Group):",
+        ("tests/integration/test_cli.py::test_commands_are_loaded_only_when_asked_for",),
+    ),
+    Mutant(
+        "env-group-loses-an-option",
+        "eval, sweep and compare take the whole env option group",
+        "pytfpol/cli/options.py",
+        '        click.option("--max-episode-steps", type=IntRange(min=1), help=steps_help),\n',
+        "",
+        (
+            "tests/integration/test_cli.py::test_the_env_options_are_one_group_every_evaluating_command_takes",
+        ),
+    ),
+    Mutant(
+        "compare-verdict-unchecked",
+        "compare exits 1 when the library's Comparison says the candidate is worse",
+        "pytfpol/cli/compare_command.py",
+        "        compare.check_verdict(comparison.document)",
+        "        pass",
+        (
+            "tests/integration/test_compare.py::test_the_earlier_weaker_checkpoint_is_worse",
+            "tests/integration/test_compare.py::test_compare_is_a_library_function_whose_document_the_cli_prints",
+        ),
+    ),
+    Mutant(
+        "compare-library-ignores-statistic",
+        "commands.compare.compare judges the statistic its settings name",
+        "pytfpol/commands/compare.py",
+        "        statistic=settings.statistic,",
+        "        statistic=DEFAULT_STATISTIC,",
+        (
+            "tests/integration/test_compare.py::test_compare_is_a_library_function_whose_document_the_cli_prints",
+        ),
     ),
 ]
 

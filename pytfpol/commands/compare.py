@@ -1,9 +1,11 @@
 """`pytfpol compare BASELINE CANDIDATE`: is the candidate worse than the baseline, beyond noise?
 
-Reads two eval reports (an output directory of `pytfpol eval`, or its `stats.json`), or evaluates
-two policies on the same seeds first (`evaluate_both`), and returns a plain dict: the difference
-of one statistic (candidate − baseline) with a bootstrap interval, a one-sided p-value, the
-probability of improvement and a verdict. numpy/scipy only, unless policies are evaluated.
+`compare(CompareSettings(...))` reads two eval reports (an output directory of `pytfpol eval`, or
+its `stats.json`), or evaluates two policies on the same seeds first (`evaluate_both`), and
+returns a `Comparison`: its `document` (the JSON `--json` prints) holds the difference of one
+statistic (candidate − baseline) with a bootstrap interval, a one-sided p-value, the probability
+of improvement and a verdict; `check_verdict` raises GateFailed (exit 1) for "worse". numpy/scipy
+only, unless policies are evaluated (TensorFlow) or a plot is drawn (matplotlib).
 
 The verdict rule, with `[low, high]` the two-sided (1 − alpha) bootstrap interval of the
 difference and `margin` >= 0 (non-inferiority):
@@ -21,14 +23,17 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, Sequence, cast
 
 import numpy as np
 
 from pytfpol import stats
-from pytfpol.errors import InputError, UsageError
-from pytfpol.results import documents, files
+from pytfpol.commands.progress import Progress
+from pytfpol.errors import GateFailed, InputError, UsageError
+from pytfpol.results import documents, files, plots
+from pytfpol.settings import parse_env_kwargs
 
 SCHEMA_VERSION = 1
 STATISTICS = tuple(stats.STATISTICS)
@@ -39,6 +44,140 @@ VERDICT_BETTER = "better"
 VERDICT_NO_DIFFERENCE = "no significant difference"
 VERDICT_NO_INTERVAL = "no interval"
 HINT_REPORT = "give the stats.json written by `pytfpol eval`"
+
+
+@dataclass(frozen=True)
+class CompareSettings:
+    """What `pytfpol compare` is asked: BASELINE and CANDIDATE are eval outputs; with `env_id`
+    they are policies, evaluated first on the same seeds (the fields from `out` on mean
+    something only then)."""
+
+    baseline: str
+    candidate: str
+    statistic: str = DEFAULT_STATISTIC
+    margin: float = 0.0
+    alpha: float = 0.05
+    seed: int = 0
+    plot: Optional[str] = None
+    env_id: Optional[str] = None
+    episodes: int = 20
+    out: Optional[str] = None
+    baseline_checkpoint: Optional[str] = None
+    candidate_checkpoint: Optional[str] = None
+    env_kwargs: Sequence[str] = ()  # as given: a JSON object or key=value pairs each
+    max_episode_steps: Optional[int] = None
+    wrappers: Sequence[str] = ()  # --wrapper NAME[:K=V,...], applied in order
+    num_envs: Optional[int] = None
+    vector: str = "sync"
+    allow_code: bool = False
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The outcome of `compare`: the result document and the returns it compared."""
+
+    document: dict  # the compare result (schema_version 1): what --json prints, --junit reads
+    baseline_returns: np.ndarray  # ordered by seed
+    candidate_returns: np.ndarray
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.document["passed"])
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.document["warnings"])
+
+
+def compare(
+    settings: CompareSettings, progress_factory: Optional[Callable[[], Progress]] = None
+) -> Comparison:
+    """Compare CANDIDATE with BASELINE as `settings` asks (evaluating both first with
+    `env_id`); with `plot`, draw both distributions there. A "worse" verdict is returned, not
+    raised: `check_verdict` turns it into exit 1 once the result is shown."""
+    _check_evaluation_options(settings)
+    if settings.env_id is not None:
+        baseline, candidate = _evaluate_settings(settings, progress_factory)
+    else:
+        baseline, candidate = load_report(settings.baseline), load_report(settings.candidate)
+    document = compare_reports(
+        baseline,
+        candidate,
+        statistic=settings.statistic,
+        margin=settings.margin,
+        alpha=settings.alpha,
+        seed=settings.seed,
+    )
+    comparison = Comparison(document, returns_of(baseline), returns_of(candidate))
+    if settings.plot is not None:
+        plots.write_compare_plot(
+            document,
+            comparison.baseline_returns,
+            comparison.candidate_returns,
+            Path(settings.plot),
+        )
+        document["plot"] = settings.plot
+    return comparison
+
+
+def check_verdict(document: dict) -> None:
+    """GateFailed (exit 1) when the candidate is significantly worse than the baseline."""
+    if document["passed"]:
+        return
+    d, margin = document["difference"], document["margin"]
+    raise GateFailed(
+        f"the candidate is worse: {document['statistic']} {d['candidate']:g} vs "
+        f"{d['baseline']:g}, difference {d['difference']:g}, {d['confidence_level']:.0%} "
+        f"interval [{d['ci_low']:g}, {d['ci_high']:g}] entirely below "
+        + (f"-margin ({-margin:g})" if margin else "0"),
+        f"candidate {document['candidate']['report']}; baseline {document['baseline']['report']}",
+    )
+
+
+def _check_evaluation_options(settings: CompareSettings) -> None:
+    """The options of evaluating first are refused without --env (never ignored)."""
+    evaluation_only = {
+        "--out": settings.out,
+        "--baseline-checkpoint": settings.baseline_checkpoint,
+        "--candidate-checkpoint": settings.candidate_checkpoint,
+        "--env-kwargs": settings.env_kwargs or None,
+        "--max-episode-steps": settings.max_episode_steps,
+        "--wrapper": tuple(settings.wrappers) or None,
+        "--num-envs": settings.num_envs,
+        "--allow-code": settings.allow_code or None,
+    }
+    given = [name for name, value in evaluation_only.items() if value is not None]
+    if settings.env_id is None and given:
+        raise UsageError(
+            f"{', '.join(given)}: only with --env (evaluating two policies first)",
+            "to compare two eval outputs, drop them; to evaluate two policies, add --env",
+        )
+
+
+def _evaluate_settings(
+    settings: CompareSettings, progress_factory: Optional[Callable[[], Progress]]
+) -> tuple[dict, dict]:
+    """Both policies evaluated on the same env and seeds, into --out (default: a new run
+    directory named for compare)."""
+    assert settings.env_id is not None
+    target = settings.out or str(files.default_run_dir(settings.env_id, "compare"))
+    return evaluate_both(
+        settings.baseline,
+        settings.candidate,
+        Path(target),
+        baseline_checkpoint=settings.baseline_checkpoint,
+        candidate_checkpoint=settings.candidate_checkpoint,
+        progress_factory=progress_factory,
+        env_id=settings.env_id,
+        episodes=settings.episodes,
+        seed=settings.seed,
+        env_kwargs=parse_env_kwargs(settings.env_kwargs),
+        max_episode_steps=settings.max_episode_steps,
+        wrappers=tuple(settings.wrappers),
+        num_envs=settings.num_envs,
+        vector=settings.vector,
+        allow_code=settings.allow_code,
+    )
 
 
 def load_report(path: str | Path) -> dict:
@@ -161,9 +300,9 @@ def compare_reports(
             f"unpaired: different seeds (baseline {_seed_text(b_seeds)}, "
             f"candidate {_seed_text(c_seeds)})"
         )
-    diff = stats.difference(
-        b_returns,
-        c_returns,
+    diff = stats.difference(  # takes any array of floats, numpy arrays included
+        cast(Sequence[float], b_returns),
+        cast(Sequence[float], c_returns),
         statistic=statistic,
         paired=paired,
         margin=margin,

@@ -665,3 +665,70 @@ def test_process_environment_keeps_what_the_user_set(monkeypatch):
     monkeypatch.delenv("SDL_AUDIODRIVER")
     prepare_environment()
     assert os.environ["SDL_AUDIODRIVER"] == "dummy"
+
+
+# ----------------------------------------------------------------------------- the CLI package
+
+HELPS = (["--help"], ["eval", "--help"], ["sweep", "--help"], ["compare", "--help"],
+         ["replay", "--help"], ["inspect", "--help"], ["configs", "--help"])  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_help_wraps_between_whole_words_without_patching_click(width):
+    """`pytfpol-runs`, `TF-Agents`, `re-evaluation` never split at their hyphen in --help, at
+    any width; done by pytfpol's HelpFormatter, Click's own text wrapper left as it is."""
+    from click import _textwrap
+
+    assert _textwrap.TextWrapper.__module__ == "click._textwrap"
+    for args in HELPS:
+        result = CliRunner().invoke(main, args, terminal_width=width)
+        assert result.exit_code == 0, result.output
+        split = [line for line in result.output.splitlines() if line[-2:-1].isalpha()
+                 and line.endswith("-")]  # fmt: skip
+        assert not split, split
+
+
+def test_help_exit_codes_are_the_table_of_pytfpol_errors():
+    """`pytfpol --help` lists every exit code pytfpol.errors defines, with its meaning there;
+    every command's table lists codes of that table only."""
+    from pytfpol.errors import EXIT_CODES
+
+    text = CliRunner().invoke(main, ["--help"]).output
+    for code, meaning in EXIT_CODES.items():
+        first, *more = meaning.split("\n")
+        assert f"  {code:<4} {first}\n" in text, (code, text)
+        for line in more:
+            assert f"       {line}\n" in text
+    for args in HELPS[1:]:
+        table = CliRunner().invoke(main, args).output.split("Exit codes:\n")[1]
+        codes = {int(line.split()[0]) for line in table.splitlines() if line[:5].strip()}
+        assert codes and codes <= set(EXIT_CODES), (args, codes)
+
+
+def test_the_env_options_are_one_group_every_evaluating_command_takes():
+    """--env, --env-kwargs, --max-episode-steps come from one group (cli.options.env_group):
+    eval, sweep and compare take all of it, so an option added there reaches each."""
+    import click
+
+    from pytfpol.cli.options import env_group
+
+    group = env_group()(click.command()(lambda **kw: None))
+    names = {param.name for param in group.params}
+    assert names == {"env_id", "env_kwargs", "max_episode_steps"}
+    for name in ("eval", "sweep", "compare"):
+        command = main.get_command(click.Context(main), name)
+        assert names <= {param.name for param in command.params}, name
+
+
+def test_commands_are_loaded_only_when_asked_for():
+    """`import pytfpol.cli` loads no command module; `pytfpol eval --help` loads eval's only."""
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from pytfpol.cli import main\n"
+        "loaded = lambda: sorted(m for m in sys.modules if m.endswith('_command'))\n"
+        "assert loaded() == [], loaded()\n"
+        "assert CliRunner().invoke(main, ['eval', '--help']).exit_code == 0\n"
+        "assert loaded() == ['pytfpol.cli.eval_command'], loaded()\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

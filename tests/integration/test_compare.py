@@ -146,6 +146,25 @@ def test_evaluation_options_need_env(runs):
     assert result.stderr.startswith("error: --candidate-checkpoint: only with --env")
 
 
+def test_compare_is_a_library_function_whose_document_the_cli_prints(runs):
+    """`commands.compare.compare` returns a Comparison: the document `compare --json` prints,
+    the returns compared; `check_verdict` is what turns "worse" into exit 1."""
+    from pytfpol.commands.compare import CompareSettings, check_verdict, compare
+    from pytfpol.errors import GateFailed
+
+    worse = compare(CompareSettings(str(runs["final"]), str(runs["early"])))
+    code, printed, stderr = compare_json(runs["final"], runs["early"])
+    assert worse.document == printed and not worse.passed and code == 1
+    assert worse.baseline_returns.tolist() == [500.0] * 20
+    assert worse.candidate_returns.size == 20 and worse.candidate_returns.max() < 500
+    with pytest.raises(GateFailed) as failure:
+        check_verdict(worse.document)
+    assert stderr.splitlines()[0] == f"error: {failure.value.message}"
+    same = compare(CompareSettings(str(runs["early"]), str(runs["early"]), statistic="mean_return"))
+    assert same.passed and same.document["statistic"] == "mean_return"
+    assert check_verdict(same.document) is None
+
+
 def test_the_training_run_is_small_and_goes_from_untrained_to_solved():
     size = sum(p.stat().st_size for p in RUN.parent.rglob("*") if p.is_file())
     assert size < 500_000, f"examples/cartpole-dqn-run is {size} bytes: keep it small"
