@@ -706,7 +706,7 @@ def test_help_exit_codes_are_the_table_of_pytfpol_errors():
 
 
 def test_the_env_options_are_one_group_every_evaluating_command_takes():
-    """--env, --env-kwargs, --max-episode-steps come from one group (cli.options.env_group):
+    """--env, --env-kwargs, --max-episode-steps, --wrapper come from one group (env_group):
     eval, sweep and compare take all of it, so an option added there reaches each."""
     import click
 
@@ -714,7 +714,7 @@ def test_the_env_options_are_one_group_every_evaluating_command_takes():
 
     group = env_group()(click.command()(lambda **kw: None))
     names = {param.name for param in group.params}
-    assert names == {"env_id", "env_kwargs", "max_episode_steps"}
+    assert names == {"env_id", "env_kwargs", "max_episode_steps", "wrappers"}
     for name in ("eval", "sweep", "compare"):
         command = main.get_command(click.Context(main), name)
         assert names <= {param.name for param in command.params}, name
