@@ -625,7 +625,7 @@ MUTANTS = [
     Mutant(
         "staged-write-failure-names-the-pending-dir",
         "a failed write names OUT and the output, and says the previous outputs are unchanged",
-        "pytfpol/api.py",
+        "pytfpol/commands/evaluate.py",
         "        raise write_failures.in_out(exc, out, stage) from exc.__cause__",
         "        raise",
         (
@@ -646,9 +646,9 @@ MUTANTS = [
     Mutant(
         "video-write-failure-commits-an-incomplete-set",
         "a video that cannot be written while the episodes run commits nothing (exit 5)",
-        "pytfpol/api.py",
-        "            if isinstance(error, OutputError):  # a video or trajectory: nothing is committed\n"
-        "                raise error\n",
+        "pytfpol/commands/evaluate.py",
+        "    if isinstance(error, OutputError):  # a video or trajectory: nothing is committed\n"
+        "        raise error\n",
         "",
         (
             "tests/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",

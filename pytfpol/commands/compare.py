@@ -27,9 +27,11 @@ from typing import Optional
 import numpy as np
 
 from pytfpol import stats
+from pytfpol.commands.evaluate import evaluate
 from pytfpol.errors import InputError, UsageError
 from pytfpol.formats import input_files
 from pytfpol.results import storage
+from pytfpol.settings import EvalSettings
 
 SCHEMA_VERSION = 1
 STATISTICS = tuple(stats.STATISTICS)
@@ -261,17 +263,15 @@ def evaluate_both(
     **settings,
 ) -> tuple[dict, dict]:
     """Evaluate two policies with the same settings (env, episodes, seed: so the same seeds) into
-    `out`/baseline and `out`/candidate with `api.evaluate`; return both reports."""
-    from pytfpol import api  # TensorFlow from here on
-
+    `out`/baseline and `out`/candidate with `evaluate`; return both reports."""
     reports = []
     for name, path, checkpoint in (
         ("baseline", baseline, baseline_checkpoint),
         ("candidate", candidate, candidate_checkpoint),
     ):
-        eval_settings = api.EvalSettings(
+        eval_settings = EvalSettings(
             policy_path=path, checkpoint=checkpoint, out=str(Path(out) / name), **settings
         )
         progress = progress_factory() if progress_factory is not None else None
-        reports.append(api.evaluate(eval_settings, progress=progress))
+        reports.append(evaluate(eval_settings, progress=progress))
     return reports[0], reports[1]

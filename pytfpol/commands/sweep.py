@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Optional
 
 from pytfpol import gates
+from pytfpol.commands import best_video
+from pytfpol.commands.progress import NoProgress
 from pytfpol.errors import (
     InputError,
     Interrupted,
@@ -57,8 +59,6 @@ def sweep(settings: SweepSettings, progress=None) -> dict:
     """Run the sweep, write its outputs, return `sweep.json`'s document. Raises (with `.report`
     set, after writing) InputError when a checkpoint could not be evaluated, Interrupted on
     Ctrl-C/SIGTERM; check the gates with `report.check_gates`."""
-    from pytfpol.commands.progress import NoProgress
-
     progress = progress or NoProgress()
     with interrupts.stop_on_signals():
         plan = sweep_plan.plan_sweep(settings)
@@ -494,8 +494,6 @@ class Sweeper:
         """--video-best: the median episode re-run on the run's worker and recorded. A failure
         to render is noted, and makes the exit code once the sweep is written; one to write
         stops the sweep before its outputs are committed (exit 5)."""
-        from pytfpol.commands import best_video
-
         number, source, checked = self._best_inputs(entry)
         run, base = self.plan.runs[number], self.settings.eval
 
