@@ -8,6 +8,7 @@
     api.sweep(api.SweepSettings([...], api.EvalSettings(...)))   # sweep.json's document
     api.inspect("train_dir/policy")   # no TensorFlow
     api.configs()                     # the shipped policy configs
+    api.replay("runs/demo", "worst")  # one episode of a past evaluation, run again
 
 TensorFlow is imported on the first call that loads a policy, not on `import pytfpol.api`.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 from pytfpol.commands.configs import configs
 from pytfpol.commands.evaluate import evaluate
 from pytfpol.commands.inspect import export_npz, inspect
+from pytfpol.commands.replay import replay
 from pytfpol.commands.sweep import sweep
 from pytfpol.results.report import SCHEMA_VERSION, check_gates
 from pytfpol.settings import EvalSettings, SweepSettings
@@ -30,5 +32,6 @@ __all__ = [
     "configs",
     "inspect",
     "export_npz",
+    "replay",
     "SCHEMA_VERSION",
 ]

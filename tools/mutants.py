@@ -1088,6 +1088,44 @@ MUTANTS = [
         ),
     ),
     #
+    # --- issue 25: commands and the Python API (W2) ---
+    # (this part's mutants go below)
+    Mutant(
+        "api-imports-tensorflow",
+        "`import pytfpol.api` imports no TensorFlow: the first call that loads a policy does",
+        "pytfpol/commands/evaluate.py",
+        "from pytfpol.policy.quiet_tf import heavy_imports\n",
+        "from pytfpol.policy.quiet_tf import heavy_imports\nfrom pytfpol.running import runners\n",
+        ("tests/test_cli.py::test_import_pytfpol_api_imports_no_tensorflow",),
+    ),
+    Mutant(
+        "command-imports-another-in-a-function",
+        "commands import each other at module level only, downward: no function-level import hides a cycle",
+        "pytfpol/commands/replay.py",
+        "        run = evaluate(settings, progress)",
+        "        from pytfpol.commands.evaluate import evaluate as again\n\n"
+        "        run = again(settings, progress)",
+        (
+            "tests/test_cli.py::"
+            "test_commands_import_each_other_only_at_module_level_and_api_only_re_exports",
+        ),
+    ),
+    Mutant(
+        "inspect-type-drifts",
+        "inspect's typed documents name exactly the keys returned",
+        "pytfpol/commands/inspect.py",
+        "    warnings: list[str]\n",
+        "",
+        ("tests/test_inspect.py::test_the_typed_documents_of_inspect_are_the_documents_returned",),
+    ),
+    Mutant(
+        "configs-type-drifts",
+        "configs' typed result names exactly the keys returned",
+        "pytfpol/commands/configs.py",
+        "    saved_as: str\n",
+        "",
+        ("tests/test_inference.py::test_api_configs_is_the_typed_listing",),
+    ),
 ]
 
 
