@@ -647,8 +647,8 @@ MUTANTS = [
         "video-write-failure-commits-an-incomplete-set",
         "a video that cannot be written while the episodes run commits nothing (exit 5)",
         "pytfpol/commands/evaluate.py",
-        "    if isinstance(error, OutputError):  # a video or trajectory: nothing is committed\n"
-        "        raise error\n",
+        "            if isinstance(ran.error, OutputError):  # a video or trajectory: nothing is committed\n"
+        "                raise ran.error\n",
         "",
         (
             "tests/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",

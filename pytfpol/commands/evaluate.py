@@ -127,6 +127,8 @@ def _evaluate_locked(
                 or local
             )
             ran = _run_episodes(plan, runner, local, out, stage, progress, deadline, started)
+            if isinstance(ran.error, OutputError):  # a video or trajectory: nothing is committed
+                raise ran.error
             deferral.start()
         finally:
             progress.stop()
@@ -200,8 +202,6 @@ def _run_episodes(
             runner.submit(unit, plan.checked, hooks, tag=unit)
     run_started = time.perf_counter()
     dones, error = collect.collect(runner, settings, deadline)
-    if isinstance(error, OutputError):  # a video or trajectory: nothing is committed
-        raise error
     run_seconds = time.perf_counter() - run_started
     records = sorted((r for d in dones for r in d.result.records), key=lambda r: r.index)
     base["backend"] = collect.backend_report(runner, size or settings.episodes, dones)
