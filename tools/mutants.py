@@ -650,7 +650,7 @@ MUTANTS = [
     Mutant(
         "staged-write-failure-names-the-pending-dir",
         "a failed write names OUT and the output, and says the previous outputs are unchanged",
-        "pytfpol/api.py",
+        "pytfpol/commands/evaluate.py",
         "        raise write_failures.in_out(exc, out, stage) from exc.__cause__",
         "        raise",
         (
@@ -671,9 +671,9 @@ MUTANTS = [
     Mutant(
         "video-write-failure-commits-an-incomplete-set",
         "a video that cannot be written while the episodes run commits nothing (exit 5)",
-        "pytfpol/api.py",
-        "            if isinstance(error, OutputError):  # a video or trajectory: nothing is committed\n"
-        "                raise error\n",
+        "pytfpol/commands/evaluate.py",
+        "            if isinstance(ran.error, OutputError):  # a video or trajectory: nothing is committed\n"
+        "                raise ran.error\n",
         "",
         (
             "tests/integration/test_write_failures.py::test_a_video_that_cannot_be_written_is_exit_5_and_commits_nothing",
@@ -1519,6 +1519,46 @@ MUTANTS = [
         (
             "tests/integration/test_compare.py::test_compare_is_a_library_function_whose_document_the_cli_prints",
         ),
+    ),
+    # --- issue 25: commands and the Python API (W2) ---
+    # (this part's mutants go below)
+    Mutant(
+        "api-imports-tensorflow",
+        "`import pytfpol.api` imports no TensorFlow: the first call that loads a policy does",
+        "pytfpol/commands/evaluate.py",
+        "from pytfpol.policy.quiet_tf import heavy_imports\n",
+        "from pytfpol.policy.quiet_tf import heavy_imports\nfrom pytfpol.running import runners\n",
+        ("tests/integration/test_cli.py::test_import_pytfpol_api_imports_no_tensorflow",),
+    ),
+    Mutant(
+        "command-imports-another-in-a-function",
+        "commands import each other at module level only, downward: no function-level import hides a cycle",
+        "pytfpol/commands/replay.py",
+        "        run = evaluate(settings, progress)",
+        "        from pytfpol.commands.evaluate import evaluate as again\n\n"
+        "        run = again(settings, progress)",
+        (
+            "tests/integration/test_cli.py::"
+            "test_commands_import_each_other_only_at_module_level_and_api_only_re_exports",
+        ),
+    ),
+    Mutant(
+        "inspect-type-drifts",
+        "inspect's typed documents name exactly the keys returned",
+        "pytfpol/commands/inspect.py",
+        "    warnings: list[str]\n",
+        "",
+        (
+            "tests/integration/test_inspect.py::test_the_typed_documents_of_inspect_are_the_documents_returned",
+        ),
+    ),
+    Mutant(
+        "configs-type-drifts",
+        "configs' typed result names exactly the keys returned",
+        "pytfpol/commands/configs.py",
+        "    saved_as: str\n",
+        "",
+        ("tests/integration/test_inference.py::test_api_configs_is_the_typed_listing",),
     ),
 ]
 

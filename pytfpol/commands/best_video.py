@@ -15,6 +15,8 @@ from typing import Callable
 
 from pytfpol.commands.replay import select_episode
 from pytfpol.errors import RunError
+from pytfpol.running import video
+from pytfpol.running.trajectories import TrajectoryCollector
 
 
 def file_name(step, index: int, video_format: str) -> str:
@@ -32,9 +34,6 @@ def record_median_episode(
     """Record the median of `episodes` (eval's episode dicts) into `directory`. `run_episode(
     index, observer)` runs episode `index` of the best checkpoint with the observer and returns
     the UnitResult. Returns the video's description (for sweep.json) and warnings."""
-    from pytfpol.running import video
-    from pytfpol.running.trajectories import TrajectoryCollector
-
     record = select_episode(
         {"episodes": episodes, "output": {"stats": "the best checkpoint"}}, "median"
     )

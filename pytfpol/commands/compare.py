@@ -30,10 +30,11 @@ from typing import Callable, Optional, Sequence, cast
 import numpy as np
 
 from pytfpol import stats
+from pytfpol.commands.evaluate import evaluate
 from pytfpol.commands.progress import Progress
 from pytfpol.errors import GateFailed, InputError, UsageError
 from pytfpol.results import documents, files, plots
-from pytfpol.settings import parse_env_kwargs
+from pytfpol.settings import EvalSettings, parse_env_kwargs
 
 SCHEMA_VERSION = 1
 STATISTICS = tuple(stats.STATISTICS)
@@ -405,17 +406,15 @@ def evaluate_both(
     **settings,
 ) -> tuple[dict, dict]:
     """Evaluate two policies with the same settings (env, episodes, seed: so the same seeds) into
-    `out`/baseline and `out`/candidate with `api.evaluate`; return both reports."""
-    from pytfpol import api  # TensorFlow from here on
-
+    `out`/baseline and `out`/candidate with `evaluate`; return both reports."""
     reports = []
     for name, path, checkpoint in (
         ("baseline", baseline, baseline_checkpoint),
         ("candidate", candidate, candidate_checkpoint),
     ):
-        eval_settings = api.EvalSettings(
+        eval_settings = EvalSettings(
             policy_path=path, checkpoint=checkpoint, out=str(Path(out) / name), **settings
         )
         progress = progress_factory() if progress_factory is not None else None
-        reports.append(api.evaluate(eval_settings, progress=progress))
+        reports.append(evaluate(eval_settings, progress=progress))
     return reports[0], reports[1]

@@ -8,7 +8,7 @@ actions (sampled ones too: their draws are keyed by S+K and the step) and reward
 from OUT/stats.json what was evaluated (the policy files, with their sha256; the SavedModel,
 checkpoint and config actually loaded; env id, kwargs and step limit; --stochastic and
 --allow-partial), refuses when a policy file changed since (exit 3, naming it), runs the
-episode through `api.evaluate` into a temporary directory, and compares its return and length
+episode through `evaluate` into a temporary directory, and compares its return and length
 with the recorded ones: a difference is exit 4 naming both — the env or the policy is not
 deterministic (or the stack changed). `--video FILE` and `--trajectory FILE.npz` are written
 either way.
@@ -23,10 +23,12 @@ from pathlib import Path
 from typing import Optional
 
 from pytfpol.commands.compare import load_report
+from pytfpol.commands.evaluate import evaluate
 from pytfpol.errors import InputError, OutputError, RunError, UsageError
 from pytfpol.formats import provenance
 from pytfpol.formats.sources import FORMAT_CHECKPOINTER, FORMAT_SAVED_MODEL
 from pytfpol.results import files
+from pytfpol.running.trajectories import read_npz
 from pytfpol.settings import EvalSettings
 
 SELECTORS = ("worst", "best", "median")
@@ -133,8 +135,6 @@ def replay(
     """Replay one episode of the evaluation in `out` (see the module docstring). Returns a plain
     dict; RunError (exit 4) when the replayed return or length differs from the recorded one,
     after writing `video` / `trajectory`. `allow_code`, `env_id`: see `settings_for`."""
-    from pytfpol import api
-
     report = load_report(out)
     record = select_episode(report, episode)
     files = report["policy"].get("files")
@@ -161,7 +161,7 @@ def replay(
             video_format=video_format or "mp4",
             save_trajectories=trajectory is not None,
         )
-        run = api.evaluate(settings, progress)
+        run = evaluate(settings, progress)
         _check_same_policy(report, run)
         replayed = run["episodes"][0]
         result = _result(report, record, replayed, run)
@@ -237,8 +237,6 @@ def _result(report: dict, record: dict, replayed: dict, run: dict) -> dict:
 
 def _write_trajectory(directory: Path, index: int, target: str | Path) -> None:
     """The replayed trajectory (episode 0 of the one-episode run) as episode `index`."""
-    from pytfpol.running.trajectories import read_npz
-
     replayed = read_npz(directory / "episode-0.npz")
     replayed.index = index
     files.write_atomic(Path(target), replayed.to_npz())

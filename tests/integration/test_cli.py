@@ -101,6 +101,51 @@ def test_help_lists_exit_codes_and_does_not_import_tensorflow():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
 
 
+def test_import_pytfpol_api_imports_no_tensorflow():
+    """`import pytfpol.api` (every command's function) leaves TensorFlow to the first call
+    that loads a policy."""
+    code = (
+        "import sys\n"
+        "from pytfpol import api\n"
+        "assert callable(api.evaluate) and callable(api.sweep) and callable(api.inspect)\n"
+        "heavy = [m for m in ('tensorflow', 'tf_agents') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def _function_level_imports(path: Path) -> list[str]:
+    """The pytfpol modules `path` imports inside a function (`from pytfpol.X import ...`)."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom) and (inner.module or "").startswith("pytfpol"):
+                    found.append(f"{inner.module}: {', '.join(a.name for a in inner.names)}")
+                elif isinstance(inner, ast.Import):
+                    found += [a.name for a in inner.names if a.name.startswith("pytfpol")]
+    return found
+
+
+def test_commands_import_each_other_only_at_module_level_and_api_only_re_exports():
+    """Imports go one way: a command imports another at module level (no function-level import
+    hides a cycle), never `pytfpol.api`; `api.py` holds imports and `__all__` only."""
+    import ast
+
+    commands = sorted((REPO / "pytfpol" / "commands").rglob("*.py"))
+    assert commands
+    for path in commands:
+        inside = _function_level_imports(path)
+        between = [i for i in inside if i.startswith(("pytfpol.commands", "pytfpol.api"))]
+        assert not between, (path, between)
+        assert "pytfpol import api" not in path.read_text(), path
+    api = ast.parse((REPO / "pytfpol" / "api.py").read_text())
+    for node in api.body[1:]:  # after the docstring
+        assert isinstance(node, (ast.ImportFrom, ast.Assign)), ast.dump(node)[:80]
+
+
 def test_heavy_imports_run_without_gc_then_freeze_and_restore_it():
     """TensorFlow's import runs with the cyclic GC off (full collections walked its objects ~7
     times, ~1 s of a short eval), what it imported is frozen, and the GC is back on after the

@@ -214,3 +214,17 @@ def test_configs_command_lists_every_shipped_config():
     assert table.exit_code == 0
     for name in shipped_names():
         assert re.search(rf"^\s*{re.escape(name)}\s", table.stdout, re.MULTILINE), name
+
+
+def test_api_configs_is_the_typed_listing():
+    """`api.configs()` returns commands.configs' ConfigsResult: exactly its keys, and each
+    config exactly ShippedConfig's."""
+    from pytfpol import api
+    from pytfpol.commands.configs import ConfigsResult, ShippedConfig
+
+    listing = api.configs()
+    assert set(listing) == ConfigsResult.__required_keys__
+    assert [c["name"] for c in listing["configs"]] == shipped_names()
+    for config in listing["configs"]:
+        assert set(config) == ShippedConfig.__required_keys__, config["name"]
+        assert all(isinstance(value, str) for value in config.values()), config

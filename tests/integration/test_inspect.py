@@ -829,3 +829,22 @@ def test_diff_of_a_damaged_piece_is_refused_naming_the_file(ins, tmp_path):
     with pytest.raises(InputError, match="data checksum mismatch") as raised:
         inspection.diff(copy / "ckpt-1", copy / "ckpt-2")
     assert str(data) in raised.value.message
+
+
+def test_the_typed_documents_of_inspect_are_the_documents_returned(ins, artifacts, tmp_path):
+    """commands.inspect's TypedDicts name exactly the keys the documents have, for each kind of
+    PATH, the diff, an array and an export: the types cannot drift from what is returned."""
+    from pytfpol import api
+    from pytfpol.commands import inspect as inspecting
+
+    policy = ins / "train" / "policy"
+    for path in (policy, policy / "ckpt-20", ins / "eval_out", artifacts / "learner"):
+        document = api.inspect(str(path))
+        assert set(document) == inspecting.InspectDocument.__required_keys__, path
+    compared = api.inspect(str(policy / "ckpt-10"), diff=str(policy / "ckpt-30"))
+    assert set(compared) == inspecting.DiffDocument.__required_keys__
+    array = api.inspect(str(policy), array="side/counts")
+    assert set(array) == inspecting.ArrayValue.__required_keys__
+    assert array["shape"] == list(array["value"].shape) == [3]
+    exported = api.export_npz(str(policy), str(tmp_path / "a.npz"))
+    assert set(exported) == inspecting.ExportResult.__required_keys__

@@ -9,11 +9,12 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Optional
 
+from pytfpol.commands.evaluate import write_eval_outputs
 from pytfpol.commands.sweep.scheduler import collect
 from pytfpol.commands.sweep.state import CONFIRM, SweepState
 from pytfpol.errors import InputError, Interrupted, RunError, UsageError
 from pytfpol.formats import layout, validation
-from pytfpol.results import output_checkpoint, report, storage, sweep_report
+from pytfpol.results import report, storage, sweep_report
 from pytfpol.running import sweep_plan
 from pytfpol.running.units import Unit, merge, unit_size
 
@@ -114,29 +115,20 @@ def _confirm(state: SweepState, entry: dict, directory: Path) -> Optional[dict]:
         .loaded
     )
     directory.mkdir()
-    staged = output_checkpoint.write(loaded, directory, records, None)
+    final = state.out / layout.BEST_DIR
     best_settings = dataclasses.replace(base, policy_path=run.path, step=entry["step"])
     document = report.report_base(
         best_settings,
         source,
         loaded,
-        directory,
+        final,
         state.plan.env.env_id,
         (),
         checked,
         state.plan.recorded_env,
     )
-    document["output"]["checkpoint"] = staged
     document = report.finish_report(document, best_settings, records, None, 0.0, 0.0)
-    final = state.out / layout.BEST_DIR
-    document["output"] = {
-        **document["output"],
-        "dir": str(final),
-        "stats": str(final / layout.STATS_JSON),
-        "episodes": str(final / layout.EPISODES_CSV),
-        "checkpoint": str(final / Path(staged).relative_to(directory)),
-    }
-    storage.write_report(directory, document)
+    write_eval_outputs(directory, final, document, loaded, records)  # as `pytfpol eval` does
     return document
 
 
