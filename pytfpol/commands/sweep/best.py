@@ -9,6 +9,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any, Optional
 
+from pytfpol.commands import best_video
 from pytfpol.commands.evaluate import write_eval_outputs
 from pytfpol.commands.sweep.scheduler import collect
 from pytfpol.commands.sweep.state import CONFIRM, SweepState
@@ -64,8 +65,6 @@ def _video(state: SweepState, entry: dict, episodes: list, directory: Path) -> O
     """--video-best: the median episode re-run on the run's worker and recorded. A failure
     to render is noted, and makes the exit code once the sweep is written; one to write
     stops the sweep before its outputs are committed (exit 5)."""
-    from pytfpol.commands import best_video
-
     number, source, checked = _best_inputs(state, entry)
     run, base = state.plan.runs[number], state.settings.eval
 
