@@ -323,8 +323,8 @@ MUTANTS = [
         "report-digest-misses-bytes",
         "the report's sha256 of each policy file is the file's (what replay re-checks)",
         "pytfpol/formats/tensor_data.py",
-        "                self._digest.update(piece)\n",
-        "                self._digest.update(piece[1:])\n",
+        "                self._digest.update(piece.data)\n",
+        "                self._digest.update(piece[1:].data)\n",
         ("tests/integration/test_cli.py::test_eval_json_is_the_report_and_matches_the_files",),
     ),
     Mutant(

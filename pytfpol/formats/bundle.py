@@ -18,6 +18,8 @@ from pytfpol.formats.sstable import (
     _expect,
     _fields,
     _int64,
+    _number,
+    _span,
     _table_items,
 )
 
@@ -98,10 +100,10 @@ def _parse_shape(buf: bytes, span: tuple[int, int]) -> tuple[int, ...]:
         if number == 2:
             _expect(wire, 2, "shape dim")
             size = 0
-            for n2, w2, v2 in _fields(buf, *value):
+            for n2, w2, v2 in _fields(buf, *_span(value)):
                 if n2 == 1:
                     _expect(w2, 0, "dim size")
-                    size = _int64(v2)
+                    size = _int64(_number(v2))
             if size < 0:
                 raise _Corrupt(f"negative dimension {size}")
             dims.append(size)
@@ -122,16 +124,16 @@ def _parse_entry(key: str, buf: bytes) -> Entry:
     for number, wire, value in _fields(buf):
         if number == 1:
             _expect(wire, 0, "dtype")
-            values["dtype_enum"] = value
+            values["dtype_enum"] = _number(value)
         elif number == 2:
             _expect(wire, 2, "shape")
-            values["shape"] = _parse_shape(buf, value)
+            values["shape"] = _parse_shape(buf, _span(value))
         elif number in (3, 4, 5):
             _expect(wire, 0, "shard_id/offset/size")
-            values[{3: "shard_id", 4: "offset", 5: "size"}[number]] = _int64(value)
+            values[{3: "shard_id", 4: "offset", 5: "size"}[number]] = _int64(_number(value))
         elif number == 6:
             _expect(wire, 5, "crc32c")
-            values["crc32c"] = value
+            values["crc32c"] = _number(value)
         elif number == 7:
             values["sliced"] = True
     entry = Entry(key=key, **values)  # type: ignore[arg-type]
@@ -175,15 +177,15 @@ def _parse_header(buf: bytes) -> Header:
     for number, wire, value in _fields(buf):
         if number == 1:
             _expect(wire, 0, "num_shards")
-            num_shards = _int64(value)
+            num_shards = _int64(_number(value))
         elif number == 2:
             _expect(wire, 0, "endianness")
-            endianness = value
+            endianness = _number(value)
         elif number == 3:
             _expect(wire, 2, "version")
-            for n2, w2, v2 in _fields(buf, *value):
+            for n2, w2, v2 in _fields(buf, *_span(value)):
                 if n2 == 1 and w2 == 0:
-                    producer = v2
+                    producer = _number(v2)
     if not 1 <= num_shards <= MAX_SHARDS:
         raise _Corrupt(f"header says {num_shards} data shards")
     if endianness != 0:

@@ -217,7 +217,7 @@ class Bundle:
                     if hasher is not None:
                         hasher.abandon()  # the reader's error is the one to report
                     raise
-                if hasher is not None:
+                if hasher is not None and digests is not None:
                     digests[str(path)] = (hasher.finish(), size)
                     if contents is not None:
                         contents[str(path)] = hasher.data

@@ -117,7 +117,7 @@ def numeric_stats(array: np.ndarray) -> dict:
             "inf": int(np.isinf(array).sum()),
         }
     if kind in "biu":
-        stats = {"nan": 0, "inf": 0}
+        stats: dict[str, object] = {"nan": 0, "inf": 0}
         if array.size:
             stats.update(
                 min=json_number(array.min()),
@@ -126,7 +126,10 @@ def numeric_stats(array: np.ndarray) -> dict:
             )
         return stats
     finite = array[np.isfinite(array)]
-    stats = {"nan": int(np.isnan(array).sum()), "inf": int(np.isinf(array).sum())}
+    stats = {
+        "nan": int(np.isnan(array).sum()),
+        "inf": int(np.isinf(array).sum()),
+    }
     if finite.size:
         stats.update(
             min=json_number(finite.min()),
@@ -153,7 +156,7 @@ def dtype_name(dtype: np.dtype) -> str:
     return dtype.str
 
 
-def json_number(value) -> object:
+def json_number(value) -> bool | int | float | str:
     """A numpy scalar as a JSON value: ints exact, floats shortest, non-finite as strings."""
     if isinstance(value, (np.bool_, bool)):
         return bool(value)

@@ -87,7 +87,7 @@ def _diff_value(bundle: cr.Bundle, key: str):
 
 
 def _compare(key: str, a: np.ndarray, b: np.ndarray) -> dict:
-    result = {
+    result: dict[str, object] = {
         "key": key,
         "dtype": dtype_name(a.dtype),
         "shape": list(a.shape),
@@ -140,7 +140,8 @@ def _compare_streamed(bundle_a: cr.Bundle, bundle_b: cr.Bundle, key: str) -> dic
     widen = _widen_bfloat16 if entry.dtype == "bfloat16" else None
     pieces_a = bundle_a.read_pieces(key, DIFF_PIECE_BYTES)
     pieces_b = bundle_b.read_pieces(key, DIFF_PIECE_BYTES)
-    worst, worst_rank = 0, -1.0  # max(..., default=0) of an empty tensor
+    worst: int | float = 0  # max(..., default=0) of an empty tensor
+    worst_rank = -1.0
     work = None
     for a, b in zip(pieces_a, pieces_b):
         if widen is not None:
@@ -167,14 +168,14 @@ def _compare_streamed(bundle_a: cr.Bundle, bundle_b: cr.Bundle, key: str) -> dic
 
 def _abs_diff(
     a: np.ndarray, b: np.ndarray, work: Optional[np.ndarray] = None
-) -> tuple[np.ndarray, np.ndarray, object]:
+) -> tuple[np.ndarray, np.ndarray, float]:
     """(|a - b|, its rank for the maximum, the maximal rank): integers exactly (as uint64: the
     difference of two 64-bit integers needs 65 bits signed, 64 unsigned), floats in float64
     (complex in complex128) with both-NaN as 0 and NaN ranked above infinity. `work`: a buffer
     for the float difference, reused from piece to piece (no fresh pages each time)."""
     if a.dtype.kind in "iu":
-        wide = np.int64 if a.dtype.kind == "i" else np.uint64
-        a64, b64 = a.astype(wide), b.astype(wide)
+        wide_int = np.int64 if a.dtype.kind == "i" else np.uint64
+        a64, b64 = a.astype(wide_int), b.astype(wide_int)
         ua, ub = a64.view(np.uint64), b64.view(np.uint64)
         delta = np.where(a64 >= b64, ua - ub, ub - ua)
         return delta, delta, delta.max()

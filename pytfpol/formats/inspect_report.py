@@ -51,7 +51,7 @@ def inspect_path(path: str | os.PathLike, step: Optional[int] = None) -> dict:
     """Everything `pytfpol inspect PATH` shows, as one JSON-ready dict (see docs/inspect.md)."""
     found = lay.detect(path)
     kind = found.kind
-    report = {
+    report: dict = {
         "schema_version": SCHEMA_VERSION,
         "path": os.fspath(path),
         "kind": kind,
@@ -70,9 +70,9 @@ def inspect_path(path: str | os.PathLike, step: Optional[int] = None) -> dict:
         )
     directory = Path(found.directory)
     if kind == KIND_CHECKPOINT:
-        report["checkpoint"] = describe_checkpoint(found.given_checkpoint.prefix)
+        report["checkpoint"] = describe_checkpoint(_given(found).prefix)
     elif kind == KIND_POLICY_CHECKPOINT:
-        entry = found.given_checkpoint
+        entry = _given(found)
         report["checkpoint"] = describe_checkpoint(entry.prefix, step=entry.step)
     elif kind == KIND_CHECKPOINTER:
         report["checkpoints"] = checkpoint_listing(found)
@@ -87,6 +87,13 @@ def inspect_path(path: str | os.PathLike, step: Optional[int] = None) -> dict:
     else:
         _fill_eval_output(report, found, step)
     return report
+
+
+def _given(found: lay.Layout) -> lay.Checkpoint:
+    """The checkpoint PATH itself named (`detect` sets it for a single checkpoint)."""
+    if found.given_checkpoint is None:
+        raise InputError(f"{found.path}: names no checkpoint", "give a checkpoint", path=found.path)
+    return found.given_checkpoint
 
 
 def detect(path: str | os.PathLike) -> tuple[str, Path]:
@@ -120,7 +127,7 @@ def _fill_series(report: dict, found: lay.Layout, step: Optional[int]) -> None:
     report["checkpoint"] = _describe_selected(found, report, step)
     selected = report["checkpoints"]["selected"]
     chosen = next((c for c in found.checkpoints if c.name == selected), None)
-    if chosen is not None:
+    if chosen is not None and chosen.saved_model is not None:  # a series' always has one
         report["saved_model"] = describe_saved_model(Path(chosen.saved_model))
 
 
@@ -171,10 +178,11 @@ def _history_array(prefix: str) -> Optional[list]:
         return None
     rows = []
     for values in table.astype(np.float64):
-        row = dict(zip(HISTORY_COLUMNS, (json_number(v) for v in values)))
+        row: dict[str, object] = dict(zip(HISTORY_COLUMNS, (json_number(v) for v in values)))
         for name in ("train_step", "episodes"):
-            if isinstance(row[name], float) and row[name].is_integer():
-                row[name] = int(row[name])
+            number = row[name]
+            if isinstance(number, float) and number.is_integer():
+                row[name] = int(number)
         stamp = values[-1]
         row["time"] = _iso(stamp) if np.isfinite(stamp) and 0 <= stamp < 1e11 else None
         rows.append(row)

@@ -87,21 +87,22 @@ def _saved_model_steps(directory: Path) -> list[Checkpoint]:
     found = []
     for name in _names(directory):
         match = POLICY_SAVED_MODEL_RE.match(name)
-        sub = directory / name if match else None
-        if sub is not None and sub.is_dir():
-            missing = tuple(
-                str(sub / n) for n in (SAVED_MODEL_PB, POLICY_SPECS) if not (sub / n).exists()
-            ) + _missing_bundle(sub / VARIABLES_PREFIX)
-            found.append(
-                Checkpoint(
-                    name,
-                    int(match.group(1)),
-                    str(sub / VARIABLES_PREFIX),
-                    str(sub),
-                    missing,
-                    saved_model=str(sub),
-                )
+        if match is None or not (directory / name).is_dir():
+            continue
+        sub = directory / name
+        missing = tuple(
+            str(sub / n) for n in (SAVED_MODEL_PB, POLICY_SPECS) if not (sub / n).exists()
+        ) + _missing_bundle(sub / VARIABLES_PREFIX)
+        found.append(
+            Checkpoint(
+                name,
+                int(match.group(1)),
+                str(sub / VARIABLES_PREFIX),
+                str(sub),
+                missing,
+                saved_model=str(sub),
             )
+        )
     return sorted(found, key=lambda c: (c.step, c.name))
 
 

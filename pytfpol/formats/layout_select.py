@@ -183,9 +183,8 @@ def _given_checkpoint(layout: Layout, given: Path) -> Checkpoint:
     candidates = (given, given.parent, given.parent.parent) if exists else ()
     directory = next((c for c in candidates if _exists(c / VARIABLES_PREFIX, ".index")), None)
     if directory is None:
-        if checkpoint_reader.prefix_of(given) is not None and CKPT_NAME_RE.match(
-            Path(checkpoint_reader.prefix_of(given)).name
-        ):
+        given_prefix = checkpoint_reader.prefix_of(given)
+        if given_prefix is not None and CKPT_NAME_RE.match(Path(given_prefix).name):
             raise UsageError(
                 f"--checkpoint {given}: is a common.Checkpointer checkpoint; {layout.path} is "
                 f"{layout.description}, which takes a policy_checkpoint_<step> directory",

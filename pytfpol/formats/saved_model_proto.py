@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable, Optional, TypeVar
 
 from pytfpol.errors import InputError
 from pytfpol.formats import input_files
@@ -16,20 +17,24 @@ from pytfpol.formats.sstable import (
     _Corrupt,
     _fields,
     _int64,
+    _number,
+    _span,
 )
 
+T = TypeVar("T")
 
-def read_signatures(path: str | os.PathLike) -> dict[str, dict]:
+
+def read_signatures(path: str | os.PathLike) -> dict[str, Optional[dict]]:
     """The signature defs of a `saved_model.pb` (name -> inputs/outputs as 'dtype [shape]')."""
     path = Path(path)
     data = _read_file(path, limit=input_files.LIMITS["saved_model.pb"], what="a saved_model.pb")
     try:
-        signatures: dict[str, dict] = {}
+        signatures: dict[str, Optional[dict]] = {}
         for number, wire, value in _fields(data):
             if number == 2 and wire == 2:  # MetaGraphDef
-                for n2, w2, v2 in _fields(data, *value):
+                for n2, w2, v2 in _fields(data, *_span(value)):
                     if n2 == 5 and w2 == 2:  # map<string, SignatureDef> entry
-                        name, signature = _map_entry(data, v2, _signature)
+                        name, signature = _map_entry(data, _span(v2), _signature)
                         signatures[name] = signature
         return dict(sorted(signatures.items()))
     except (_Corrupt, ValueError, UnicodeDecodeError) as exc:
@@ -38,13 +43,16 @@ def read_signatures(path: str | os.PathLike) -> dict[str, dict]:
         ) from None
 
 
-def _map_entry(data: bytes, span: tuple[int, int], decode_value) -> tuple[str, object]:
+def _map_entry(
+    data: bytes, span: tuple[int, int], decode_value: Callable[[bytes, tuple[int, int]], T]
+) -> tuple[str, Optional[T]]:
     key, value = "", None
     for number, wire, item in _fields(data, *span):
         if number == 1 and wire == 2:
-            key = data[item[0] : item[1]].decode("utf-8")
+            start, end = _span(item)
+            key = data[start:end].decode("utf-8")
         elif number == 2 and wire == 2:
-            value = decode_value(data, item)
+            value = decode_value(data, _span(item))
     return key, value
 
 
@@ -52,10 +60,11 @@ def _signature(data: bytes, span: tuple[int, int]) -> dict:
     result: dict = {"inputs": {}, "outputs": {}, "method": ""}
     for number, wire, value in _fields(data, *span):
         if number in (1, 2) and wire == 2:
-            name, info = _map_entry(data, value, _tensor_info)
+            name, info = _map_entry(data, _span(value), _tensor_info)
             result["inputs" if number == 1 else "outputs"][name] = info
         elif number == 3 and wire == 2:
-            result["method"] = data[value[0] : value[1]].decode("utf-8")
+            start, end = _span(value)
+            result["method"] = data[start:end].decode("utf-8")
     result["inputs"] = dict(sorted(result["inputs"].items()))
     result["outputs"] = dict(sorted(result["outputs"].items()))
     return result
@@ -65,15 +74,15 @@ def _tensor_info(data: bytes, span: tuple[int, int]) -> str:
     dtype, shape = "?", "<unknown rank>"
     for number, wire, value in _fields(data, *span):
         if number == 2 and wire == 0:
-            dtype = DTYPES.get(value, (f"dtype_{value}", None))[0]
+            dtype = DTYPES.get(_number(value), (f"dtype_{value}", None))[0]
         elif number == 3 and wire == 2:
             dims, unknown = [], False
-            for n2, w2, v2 in _fields(data, *value):
+            for n2, w2, v2 in _fields(data, *_span(value)):
                 if n2 == 2 and w2 == 2:
                     size = -1
-                    for n3, w3, v3 in _fields(data, *v2):
+                    for n3, w3, v3 in _fields(data, *_span(v2)):
                         if n3 == 1 and w3 == 0:
-                            size = _int64(v3)
+                            size = _int64(_number(v3))
                     dims.append("?" if size < 0 else str(size))
                 elif n2 == 3 and w2 == 0 and v2:
                     unknown = True

@@ -5,7 +5,7 @@ fields, blocks with their masked CRC32C, the footer. Why a module: every binary 
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
 import google_crc32c
 
@@ -58,12 +58,18 @@ def _varint(buf: bytes, pos: int, end: int, limit_bits: int = 64) -> tuple[int, 
     return result, pos
 
 
+# A protobuf field's value: a number (varint, fixed64, fixed32) or the (start, end) span of a
+# length-delimited field.
+FieldValue = Union[int, tuple[int, int]]
+
+
 def _fields(
     buf: bytes, start: int = 0, end: Optional[int] = None
-) -> Iterator[tuple[int, int, object]]:
+) -> Iterator[tuple[int, int, FieldValue]]:
     """Protobuf wire format: yield (field number, wire type, int value or (start, end) span)."""
     end = len(buf) if end is None else end
     pos = start
+    value: FieldValue
     while pos < end:
         tag, pos = _varint(buf, pos, end)
         number, wire = tag >> 3, tag & 7
@@ -87,6 +93,20 @@ def _fields(
         else:
             raise _Corrupt(f"unsupported protobuf wire type {wire}")
         yield number, wire, value
+
+
+def _span(value: FieldValue) -> tuple[int, int]:
+    """A length-delimited field's (start, end); a number there is a malformed message."""
+    if isinstance(value, int):
+        raise _Corrupt("a number where a length-delimited field belongs")
+    return value
+
+
+def _number(value: FieldValue) -> int:
+    """A number field's value; a length-delimited one there is a malformed message."""
+    if not isinstance(value, int):
+        raise _Corrupt("a length-delimited field where a number belongs")
+    return value
 
 
 def _int64(value: int) -> int:

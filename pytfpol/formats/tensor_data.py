@@ -109,7 +109,7 @@ class _Hasher:
                 end = min(start + buffer.size, self._size)
                 piece = buffer[: end - start] if kept is None else kept[start:end]
                 _pread_into(self._fd, self._path, piece, start)
-                self._digest.update(piece)
+                self._digest.update(piece.data)
         except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
             self._error = exc
 
@@ -181,7 +181,7 @@ def _pread_into(fd: int, path: Path, target: np.ndarray, offset: int) -> None:
     done, size = 0, target.size
     try:
         while done < size:
-            count = os.preadv(fd, [target[done:]], offset + done)
+            count = os.preadv(fd, [target[done:].data], offset + done)
             if not count:
                 raise InputError(
                     f"{path}: truncated (wanted {size} bytes at {offset}, got {done})",

@@ -71,7 +71,7 @@ def read_checkpoint_state(directory: str | os.PathLike) -> Optional[CheckpointSt
                 directory, values.get("model_checkpoint_path", [None])[-1]
             ),
             all_model_checkpoint_paths=tuple(
-                _inside(directory, p) for p in values.get("all_model_checkpoint_paths", [])
+                _inside_path(directory, p) for p in values.get("all_model_checkpoint_paths", [])
             ),
             all_model_checkpoint_timestamps=tuple(
                 float(t) for t in values.get("all_model_checkpoint_timestamps", [])
@@ -126,8 +126,11 @@ def _parse_state_text(text: str) -> dict[str, list]:
 
 def _inside(directory: str | os.PathLike, listed: Optional[str]) -> Optional[str]:
     """`listed`, relative to `directory`; a path that leaves the directory is refused."""
-    if listed is None:
-        return None
+    return None if listed is None else _inside_path(directory, listed)
+
+
+def _inside_path(directory: str | os.PathLike, listed: str) -> str:
+    """`listed`, relative to `directory`; a path that leaves the directory is refused."""
     if not listed or "\x00" in listed:
         raise ValueError("an empty or NUL-containing checkpoint path")
     base = os.path.realpath(directory)
@@ -209,6 +212,12 @@ def _text_message(tokens, pos: int, depth: int) -> tuple[list, int]:
     return fields, pos
 
 
+def _leading(pattern: bytes, data: bytes) -> bytes:
+    """What `pattern` matches at the start of `data` (b"" when nothing)."""
+    match = re.match(pattern, data)
+    return match.group(0) if match else b""
+
+
 def _unescape_bytes(text: str) -> bytes:
     """A text-proto string literal's contents (C escapes) as bytes."""
     out, i = bytearray(), 0
@@ -223,12 +232,11 @@ def _unescape_bytes(text: str) -> bytes:
         if nxt in _ESCAPES:
             out.append(_ESCAPES[nxt])
             i += 2
-        elif nxt == "x" and re.match(rb"[0-9A-Fa-f]", raw[i + 2 : i + 3]):
-            digits = re.match(rb"[0-9A-Fa-f]{1,2}", raw[i + 2 : i + 4]).group(0)
+        elif nxt == "x" and (digits := _leading(rb"[0-9A-Fa-f]{1,2}", raw[i + 2 : i + 4])):
             out.append(int(digits, 16))
             i += 2 + len(digits)
         elif nxt and nxt in "01234567":
-            digits = re.match(rb"[0-7]{1,3}", raw[i + 1 : i + 4]).group(0)
+            digits = _leading(rb"[0-7]{1,3}", raw[i + 1 : i + 4])
             if int(digits, 8) > 255:
                 raise ValueError("octal escape above 255")
             out.append(int(digits, 8))
