@@ -1011,7 +1011,7 @@ MUTANTS = [
         "time-limit-recorded-as-max-episode-steps",
         "--wrapper TimeLimit is recorded where it stands, not as the env's max_episode_steps",
         "pytfpol/running/wrappers.py",
-        "    spec = gym.Wrapper.spec  # the generic recording, not TimeLimit's max_episode_steps\n",
+        "    spec = gym.Wrapper.spec  # type: ignore[assignment]\n",
         "",
         (ENVS + "test_wrappers_by_name_apply_in_order_and_are_recorded",),
     ),
