@@ -10,7 +10,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pytfpol"
 MAX_LINES = 500
 
 
-
 def _lines() -> dict[str, int]:
     return {
         path.relative_to(PACKAGE).as_posix(): len(path.read_text().splitlines())
