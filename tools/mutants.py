@@ -62,7 +62,7 @@ MUTANTS = [
     Mutant(
         "damaged-index-treated-as-missing",
         "a damaged newest checkpoint is refused (exit 3) naming the file, with or without --step",
-        "pytfpol/formats/layout.py",
+        "pytfpol/formats/layout_listing.py",
         '    if not _exists(prefix, ".index"):\n        return (f"{prefix}.index",)',
         '    if not os.path.isfile(f"{prefix}.index"):\n        return (f"{prefix}.index",)',
         ("tests/integration/test_faults.py::test_damaged_checkpoint_file",),
@@ -125,7 +125,7 @@ MUTANTS = [
     Mutant(
         "large-tensor-pieces-accepted-unseen",
         "non-finite weights are refused before TensorFlow reads them, also in tensors over 1 MiB",
-        "pytfpol/formats/checkpoint_reader.py",
+        "pytfpol/formats/tensor_data.py",
         "        return accept is None or bool(accept(entry, piece.view(dtype)))\n",
         "        return True\n",
         ("tests/integration/test_faults.py::test_large_tensor_non_finite_values_counted_exactly",),
@@ -152,7 +152,7 @@ MUTANTS = [
     Mutant(
         "step-ignored",
         "--step N evaluates the checkpoint at step N",
-        "pytfpol/formats/layout.py",
+        "pytfpol/formats/layout_select.py",
         "    if step is not None:\n        return Selection(_at_step(layout, step))\n",
         "",
         (
@@ -163,7 +163,7 @@ MUTANTS = [
     Mutant(
         "checkpoint-option-ignored",
         "--checkpoint PATH evaluates that checkpoint",
-        "pytfpol/formats/layout.py",
+        "pytfpol/formats/layout_select.py",
         "    if checkpoint is not None:\n        return Selection(_given_checkpoint(layout, Path(checkpoint)))\n",
         "",
         (
@@ -268,7 +268,7 @@ MUTANTS = [
     Mutant(
         "incomplete-newest-used",
         "a newest checkpoint whose files are not all there is skipped, with a warning",
-        "pytfpol/formats/layout.py",
+        "pytfpol/formats/layout_select.py",
         "    complete = [c for c in layout.checkpoints if c.complete]",
         "    complete = list(layout.checkpoints)",
         (
@@ -322,9 +322,9 @@ MUTANTS = [
     Mutant(
         "report-digest-misses-bytes",
         "the report's sha256 of each policy file is the file's (what replay re-checks)",
-        "pytfpol/formats/checkpoint_reader.py",
-        "                self._digest.update(piece)\n",
-        "                self._digest.update(piece[1:])\n",
+        "pytfpol/formats/tensor_data.py",
+        "                self._digest.update(piece.data)\n",
+        "                self._digest.update(piece[1:].data)\n",
         ("tests/integration/test_cli.py::test_eval_json_is_the_report_and_matches_the_files",),
     ),
     Mutant(
@@ -1011,7 +1011,7 @@ MUTANTS = [
         "time-limit-recorded-as-max-episode-steps",
         "--wrapper TimeLimit is recorded where it stands, not as the env's max_episode_steps",
         "pytfpol/running/wrappers.py",
-        "    spec = gym.Wrapper.spec  # the generic recording, not TimeLimit's max_episode_steps\n",
+        "    spec = gym.Wrapper.spec  # type: ignore[assignment]\n",
         "",
         (ENVS + "test_wrappers_by_name_apply_in_order_and_are_recorded",),
     ),
@@ -1270,7 +1270,7 @@ MUTANTS = [
     Mutant(
         "detect-lists-per-question",
         "detecting a layout lists each directory once",
-        "pytfpol/formats/layout.py",
+        "pytfpol/formats/layout_listing.py",
         "    if listings is not None and key in listings:",
         "    if False:",
         ("tests/unit/test_sources.py::test_a_run_of_many_checkpoints_is_listed_once",),
@@ -1278,7 +1278,7 @@ MUTANTS = [
     Mutant(
         "checkpointer-dir-listed-per-checkpoint",
         "listing a Checkpointer directory of N checkpoints is one listdir",
-        "pytfpol/formats/layout.py",
+        "pytfpol/formats/layout_listing.py",
         "        missing = _missing_from(name in indexed, name in with_data)",
         "        missing = [m[len(prefix) :] for m in _missing_bundle(Path(prefix))]",
         ("tests/unit/test_sources.py::test_listing_a_checkpointer_dir_on_its_own_lists_it_once",),
@@ -1286,7 +1286,7 @@ MUTANTS = [
     Mutant(
         "listed-index-must-be-a-file",
         "an .index of any file type counts (validation judges it), from one listing too",
-        "pytfpol/formats/layout.py",
+        "pytfpol/formats/layout_listing.py",
         "        index = CKPT_INDEX_RE.match(name)\n",
         "        index = CKPT_INDEX_RE.match(name)\n"
         "        index = index if os.path.isfile(os.path.join(directory, name)) else None\n",
@@ -1363,7 +1363,7 @@ MUTANTS = [
     Mutant(
         "diff-reads-whole-tensors",
         "inspect --diff reads numeric tensors in pieces, never whole",
-        "pytfpol/formats/inspection.py",
+        "pytfpol/formats/inspect_diff.py",
         "    return (\n        a.dtype_enum == b.dtype_enum\n        and a.shape == b.shape",
         "    return False and (\n        a.dtype_enum == b.dtype_enum\n        and a.shape == b.shape",
         (
@@ -1373,7 +1373,7 @@ MUTANTS = [
     Mutant(
         "diff-nan-not-above-inf",
         "inspect --diff ranks NaN above inf, as comparing whole arrays did",
-        "pytfpol/formats/inspection.py",
+        "pytfpol/formats/inspect_diff.py",
         "    rank = np.where(np.isnan(delta), np.inf, delta)",
         "    rank = np.where(np.isnan(delta), 0.0, delta)",
         (
@@ -1383,7 +1383,7 @@ MUTANTS = [
     Mutant(
         "diff-int64-overflows",
         "inspect --diff gives |a - b| of 64-bit integers exactly",
-        "pytfpol/formats/inspection.py",
+        "pytfpol/formats/inspect_diff.py",
         "        delta = np.where(a64 >= b64, ua - ub, ub - ua)",
         "        delta = np.abs(a64 - b64)",
         (
@@ -1393,7 +1393,7 @@ MUTANTS = [
     Mutant(
         "diff-second-checksum-unread",
         "a damaged tensor read in pieces is refused (its checksum checked after the last piece)",
-        "pytfpol/formats/inspection.py",
+        "pytfpol/formats/inspect_diff.py",
         "    for rest in (pieces_a, pieces_b):",
         "    for rest in ():",
         (

@@ -23,11 +23,11 @@ class _Range:
 
     def convert(self, value, param, ctx):
         try:
-            return super().convert(value, param, ctx)  # type: ignore[misc]
+            return super().convert(value, param, ctx)
         except click.BadParameter:
             kind = "an integer" if isinstance(self, click.IntRange) else "a number"
             raise click.BadParameter(
-                f"{value}: must be {kind} in the range {self._describe_range()}",  # type: ignore[attr-defined]
+                f"{value}: must be {kind} in the range {self._describe_range()}",
                 ctx=ctx,
                 param=param,
             ) from None

@@ -88,7 +88,7 @@ def check_unchanged(files: Iterable[dict], what: str) -> None:
         if size != recorded or digest != entry["sha256"]:
             now = (
                 f"{size} bytes, recorded {recorded}"
-                if size != recorded
+                if digest is None
                 else (f"sha256 {digest[:12]}..., recorded {entry['sha256'][:12]}...")
             )
             raise InputError(

@@ -21,6 +21,7 @@ from pytfpol.formats import layout as lay
 FORMAT_SAVED_MODEL = "saved_model"  # a SavedModel's graph (and its own or a checkpoint's weights)
 FORMAT_LEARNER = "learner_policies"  # a SavedModel of a Learner root with a policy checkpoint
 FORMAT_CHECKPOINTER = "checkpointer"  # a network rebuilt from a config, weights from ckpt-<step>
+HINT_SERIES = "check the path to the saved policy"
 
 
 @dataclass(frozen=True)
@@ -130,14 +131,24 @@ def _learner(found: lay.Layout, policy, checkpoint, step) -> PolicySource:
     return _with_checkpoint(source, lay.select(found, step=step, checkpoint=checkpoint))
 
 
+def _chosen(selection: lay.Selection, found: lay.Layout) -> lay.Checkpoint:
+    """The checkpoint `select` chose: a series or a Checkpointer directory always has one."""
+    if selection.checkpoint is None:
+        raise InputError(f"{found.path}: holds no checkpoint", HINT_SERIES, path=found.path)
+    return selection.checkpoint
+
+
 def _series(found: lay.Layout, policy, checkpoint, step) -> PolicySource:
     selection = lay.select(found, step=step, checkpoint=checkpoint)
-    chosen = selection.checkpoint
-    _require_saved_model(Path(chosen.saved_model))
+    chosen = _chosen(selection, found)
+    saved_model = chosen.saved_model
+    if saved_model is None:  # every checkpoint of a series is a SavedModel of its own
+        raise InputError(f"{chosen.path}: not a SavedModel", HINT_SERIES, path=chosen.path)
+    _require_saved_model(Path(saved_model))
     return PolicySource(
         str(found.path),
         FORMAT_SAVED_MODEL,
-        chosen.saved_model,
+        saved_model,
         checkpoint_step=chosen.step,
         kind=found.kind,
         warnings=selection.warnings,
@@ -146,7 +157,7 @@ def _series(found: lay.Layout, policy, checkpoint, step) -> PolicySource:
 
 def _checkpointer(found: lay.Layout, policy, checkpoint, step) -> PolicySource:
     selection = lay.select(found, step=step, checkpoint=checkpoint)
-    chosen = selection.checkpoint
+    chosen = _chosen(selection, found)
     directory = Path(chosen.prefix).parent
     bundled = directory / lay.BUNDLED_CONFIG
     return PolicySource(

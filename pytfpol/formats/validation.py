@@ -120,7 +120,9 @@ def validate(
     check_trusted(source, trusted_sha256)
     checked = CheckedInputs()
     for prefix in _prefixes(source):
-        own = source.saved_model_dir is not None and prefix == _saved_model_prefix(source)
+        own = source.saved_model_dir is not None and prefix == _saved_model_prefix(
+            source.saved_model_dir
+        )
         if own and saved_models is not None and prefix in saved_models:
             checked.bundles[prefix] = saved_models[prefix]
             continue
@@ -130,14 +132,14 @@ def validate(
     return checked
 
 
-def _saved_model_prefix(source: PolicySource) -> str:
-    return os.path.join(source.saved_model_dir, lay.VARIABLES_PREFIX)
+def _saved_model_prefix(saved_model_dir: str) -> str:
+    return os.path.join(saved_model_dir, lay.VARIABLES_PREFIX)
 
 
 def _prefixes(source: PolicySource) -> list[str]:
     prefixes = []
     if source.saved_model_dir is not None:
-        prefixes.append(_saved_model_prefix(source))
+        prefixes.append(_saved_model_prefix(source.saved_model_dir))
     for prefix in (source.checkpoint_prefix, source.evaluation_prefix):
         if prefix is not None:
             prefixes.append(prefix)
@@ -178,7 +180,7 @@ def check_bundle(prefix: str, digests: bool = True, keep_bytes: bool = False) ->
                 checked.values[entry.key] = value
 
     checked.files[str(bundle.index_file)] = (bundle.index_sha256, bundle.index_bytes)
-    if keep_bytes:
+    if keep_bytes and bundle.index_data is not None:
         checked.contents[str(bundle.index_file)] = bundle.index_data
         bundle.index_data = None
     bundle.read_all(

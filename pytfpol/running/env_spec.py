@@ -74,6 +74,7 @@ class EnvSpec:
         (with Gymnasium's hint kept)."""
         if self.factory:
             return py_environments.make(self.env_id, dict(self.kwargs))
+        target: gym.envs.registration.EnvSpec | str
         if self.spec_json is not None:
             target = gym.envs.registration.EnvSpec.from_json(self.spec_json)
         else:
@@ -236,11 +237,9 @@ def resolve_env(
         if source != env_id:
             import_env_module(env_id)
         register_known_providers(gym_spec.id)
-        registered = gym.registry.get(gym_spec.id)
+        known = gym.registry.get(gym_spec.id)
         if not allow_code:  # --allow-code: the user trusts the file's entry points
-            refuse_code_from_data(
-                source, gym_spec, entry_point_name(registered) if registered else None
-            )
+            refuse_code_from_data(source, gym_spec, entry_point_name(known) if known else None)
         chain, preset = resolve_wrappers(tuple(wrappers), max_episode_steps)
         limit = None if preset else max_episode_steps
         return EnvSpec(gym_spec.id, dict(kwargs), limit, wrappers=chain, spec_json=spec_json)

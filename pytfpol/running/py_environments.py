@@ -138,6 +138,14 @@ def _to_spec(action: Any, spec: Any) -> Any:
     return np.asarray(action, dtype=spec.dtype).reshape(spec.shape)
 
 
+def _dtype_range(dtype: np.dtype) -> tuple:
+    """(low, high) of a spec without bounds: all floats, or the integer type's range."""
+    if dtype.kind == "f":
+        return -np.inf, np.inf
+    info = np.iinfo(dtype)
+    return info.min, info.max
+
+
 def spec_to_space(spec: Any, name: str) -> spaces.Space:
     """A TF-Agents ArraySpec nest as a Gymnasium space: a scalar bounded integer spec is
     Discrete (its minimum the start), any other spec a Box of its dtype and bounds."""
@@ -150,16 +158,15 @@ def spec_to_space(spec: Any, name: str) -> spaces.Space:
     low, high = getattr(spec, "minimum", None), getattr(spec, "maximum", None)
     if dtype.kind in "iu" and shape == () and low is not None and high is not None:
         start = int(low)
-        return spaces.Discrete(int(high) - start + 1, start=start, dtype=dtype)
+        return spaces.Discrete(int(high) - start + 1, start=start, dtype=dtype.type)
     if low is None or high is None:
-        info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
-        low, high = (-np.inf, np.inf) if dtype.kind == "f" else (info.min, info.max)
+        low, high = _dtype_range(dtype)
     try:
         return spaces.Box(
             np.broadcast_to(np.asarray(low, dtype), shape),
             np.broadcast_to(np.asarray(high, dtype), shape),
             shape,
-            dtype,
+            dtype.type,
         )
     except Exception as exc:  # noqa: BLE001 - a spec Gymnasium cannot hold
         raise InputError(

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional, cast
 
 from pytfpol.policy.quiet_tf import prepare_environment
 
@@ -50,7 +50,9 @@ class Wrapper:
 
     def apply(self, env: gym.Env) -> gym.Env:
         """Wrap `env`; the wrapper's own errors become a UsageError naming it (exit 2)."""
-        cls = gym.envs.registration.load_env_creator(self.entry_point)
+        # `module:Class` of a wrapper, loaded the way Gymnasium loads env creators (whose type
+        # says env creator, hence the cast).
+        cls = cast(Callable[..., gym.Env], gym.envs.registration.load_env_creator(self.entry_point))
         try:
             return cls(env, **self.kwargs)
         except Exception as exc:  # noqa: BLE001 - wrapper constructors raise anything
@@ -75,7 +77,9 @@ class ChannelsLast(gym.ObservationWrapper, RecordConstructorArgs):
         if not isinstance(space, spaces.Box) or len(space.shape) < 2:
             raise ValueError(f"needs a Box observation of 2 or more axes, got {space}")
         self.observation_space = spaces.Box(
-            np.moveaxis(space.low, 0, -1), np.moveaxis(space.high, 0, -1), dtype=space.dtype
+            np.moveaxis(space.low, 0, -1),
+            np.moveaxis(space.high, 0, -1),
+            dtype=space.low.dtype.type,
         )
 
     def observation(self, observation: Any) -> np.ndarray:
@@ -85,7 +89,10 @@ class ChannelsLast(gym.ObservationWrapper, RecordConstructorArgs):
 class RecordedTimeLimit(gym.wrappers.TimeLimit):
     """Gymnasium's `TimeLimit`, recorded as a wrapper in its place (see the module docstring)."""
 
-    spec = gym.Wrapper.spec  # the generic recording, not TimeLimit's max_episode_steps
+    # The generic recording, not TimeLimit's max_episode_steps. Gymnasium types `spec` as an
+    # attribute of Env while its wrappers define it as a property: mypy sees Wrapper's property
+    # as a function here.
+    spec = gym.Wrapper.spec  # type: ignore[assignment]
 
 
 def tf_agents_atari(max_episode_steps: Optional[int] = None) -> tuple[Wrapper, ...]:

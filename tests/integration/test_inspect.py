@@ -23,7 +23,7 @@ from hypothesis.extra import numpy as hnp
 from pytfpol.cli import main
 from pytfpol.errors import InputError
 from pytfpol.formats import checkpoint_reader as cr
-from pytfpol.formats import inspection
+from pytfpol.formats import inspect_diff, inspection
 from pytfpol.results import documents
 from tests.helpers.artifacts_inspect import dtype_arrays
 from tests.helpers.repo import REPO, write_artifacts
@@ -804,7 +804,7 @@ def test_diff_streams_numeric_tensors_with_the_whole_array_results(ins, monkeypa
         return real_read(self, key)
 
     monkeypatch.setattr(cr.Bundle, "read", counting_read)
-    monkeypatch.setattr(inspection, "DIFF_PIECE_BYTES", piece_bytes)
+    monkeypatch.setattr(inspect_diff, "DIFF_PIECE_BYTES", piece_bytes)
     result = inspection.diff(pair / "ckpt-1", pair / "ckpt-2")
     assert {c["key"]: c for c in result["compared"]} == whole
     assert read_whole == 2 * ["values/flags/.ATTRIBUTES/VARIABLE_VALUE"]  # bool: read whole
