@@ -703,7 +703,7 @@ MUTANTS = [
         "sweep-free-space-unchecked",
         "a sweep refuses (exit 5) before it reads anything when OUT lacks room for what it writes",
         "pytfpol/commands/sweep/__init__.py",
-        "                storage.check_free_space(out, _needed_bytes(plan))\n",
+        "                files.check_free_space(out, _needed_bytes(plan))\n",
         "",
         (
             "tests/integration/test_write_failures.py::"

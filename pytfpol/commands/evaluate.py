@@ -3,7 +3,7 @@
 plan (no TensorFlow: files resolved and validated, options and env checked) -> claim and lock
 OUT -> load -> run the episodes as units on the runner of --backend -> write the output folder
 (`write_eval_outputs`: checkpoint/, videos/, trajectories/, returns.png, episodes.csv,
-stats.json) staged in a private directory, then committed as one output set (results.storage).
+stats.json) staged in a private directory, then committed as one output set (results.output_set).
 
 TensorFlow is imported when the policy is loaded, not on import. The report is still a plain
 dict (stats.json's document; its type is being made in `results`).
@@ -21,11 +21,13 @@ from pytfpol.commands.progress import NoProgress, Progress
 from pytfpol.errors import OutputError, PytfpolError, interrupted, stopped_by
 from pytfpol.policy.quiet_tf import heavy_imports
 from pytfpol.results import (
+    documents,
+    files,
     locking,
     output_checkpoint,
+    output_set,
     plots,
     recording,
-    storage,
     write_failures,
 )
 from pytfpol.results.report import finish_report, report_base
@@ -56,11 +58,11 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
         try:
             recording.check(plan)  # --video, --dataset: refused before anything is written
             out = output_dir(settings, plan)
-            claim = storage.claim_output_dir(
+            claim = output_set.claim_output_dir(
                 out, plan.input_paths(), plan.identity, settings.overwrite
             )
             with locking.working_in(out, claim):
-                storage.check_free_space(
+                files.check_free_space(
                     out, write_failures.needed_bytes(plan.checked.total_bytes, settings.episodes)
                 )
                 history = output_checkpoint.previous_history(claim)
@@ -77,7 +79,7 @@ def output_dir(settings: EvalSettings, plan: Plan) -> Path:
     """--out, else a new directory under pytfpol-runs/ named for the env and the policy."""
     if settings.out:
         return Path(settings.out)
-    return storage.default_run_dir(plan.env.env_id, settings.policy_path)
+    return files.default_run_dir(plan.env.env_id, settings.policy_path)
 
 
 @dataclass
@@ -110,7 +112,7 @@ def _evaluate_locked(
     settings = plan.settings
     started = time.perf_counter()
     progress.stage(f"loading {settings.policy_path}")
-    stage = storage.stage_outputs(out)
+    stage = output_set.stage_outputs(out)
     deferral = interrupts.Deferral()
     local = InProcessRunner(first_env=plan.take_first_env())
     runner = local
@@ -146,7 +148,7 @@ def _evaluate_locked(
             recorder=ran.recorder,
             plot=settings.plot,
         )
-        storage.commit_outputs(out, stage)
+        output_set.commit_outputs(out, stage)
     except OutputError as exc:  # a staged file could not be written: say it of OUT
         raise write_failures.in_out(exc, out, stage) from exc.__cause__
     finally:
@@ -263,6 +265,6 @@ def write_eval_outputs(
     if recorder is not None:
         recorder.finish(report, error)  # videos, trajectories, the Minari dataset
     if plot and records:
-        plots.write_returns_plot(report, stage / storage.RETURNS_PNG)
-        report["output"]["plot"] = str(final / storage.RETURNS_PNG)
-    storage.write_report(stage, report)
+        plots.write_returns_plot(report, stage / files.RETURNS_PNG)
+        report["output"]["plot"] = str(final / files.RETURNS_PNG)
+    documents.write_eval_report(stage, report)

@@ -14,7 +14,7 @@ from typing import Optional, TypedDict, Union, cast
 import numpy as np
 
 from pytfpol.formats import inspection
-from pytfpol.results import storage
+from pytfpol.results import files
 
 
 class InspectDocument(TypedDict):
@@ -106,5 +106,5 @@ _diff = diff  # `inspect`'s keyword argument hides the function
 def export_npz(path: str, out: str, names: tuple = (), step: Optional[int] = None) -> ExportResult:
     """Write PATH's NumpyState arrays and variables (all, or `names`) to `out` (.npz, no pickle)."""
     result = inspection.export_npz(path, out, names, step)
-    storage.write_atomic(Path(out), result.pop("data"))
+    files.write_atomic(Path(out), result.pop("data"))
     return cast(ExportResult, result)

@@ -193,7 +193,7 @@ def write_checkpoint(
     extra_files: Optional[dict[str, bytes]] = None,
 ) -> str:
     """Write `objects` as `target/<prefix_name>`, `target` being a new directory (in a run's
-    staging directory: `storage.commit_outputs` puts it in place with the rest of the outputs).
+    staging directory: `output_set.commit_outputs` puts it in place with the rest of the outputs).
 
     Also writes a `checkpoint` state file, so that `common.Checkpointer` /
     `PyTFPolicy.restore(target)` find it.

@@ -919,10 +919,10 @@ def test_a_failed_run_over_another_policys_output_leaves_no_stale_checkpoint(art
 
 LATE_SIGNAL_WRITER = """
 import os, signal, sys
-from pytfpol.results import storage
+from pytfpol.results import output_set
 from pytfpol.cli import main
 
-real_commit = storage.commit_outputs
+real_commit = output_set.commit_outputs
 
 
 def commit(out, stage):
@@ -930,7 +930,7 @@ def commit(out, stage):
     real_commit(out, stage)
 
 
-storage.commit_outputs = commit
+output_set.commit_outputs = commit
 sys.argv = ["pytfpol", *sys.argv[1:]]
 main()
 """
@@ -977,7 +977,7 @@ def test_out_of_spec_actions_stop_the_run(artifacts, tmp_path, name, shown):
 
 KILLED_WRITER = """
 import os, signal, sys
-from pytfpol.results import storage
+from pytfpol.results import output_set
 from pytfpol.cli import main
 
 kill_at, count_file, *argv = sys.argv[1:]
@@ -996,7 +996,7 @@ def counted(real):
 
 for name in ("rename", "replace", "fsync"):
     setattr(os, name, counted(getattr(os, name)))
-real_commit = storage.commit_outputs
+real_commit = output_set.commit_outputs
 
 
 def commit(out, stage):
@@ -1007,7 +1007,7 @@ def commit(out, stage):
         handle.write(str(calls[0]))
 
 
-storage.commit_outputs = commit
+output_set.commit_outputs = commit
 sys.argv = ["pytfpol", *argv]
 main()
 """
@@ -1015,7 +1015,7 @@ main()
 
 def run_killed_writer(kill_at: int, out: Path, count_file: Path, policy: Path, seed: int):
     """The real `pytfpol eval` (CLI, api, storage), SIGKILLing itself at its `kill_at`-th
-    os.rename / os.replace / os.fsync inside storage.commit_outputs."""
+    os.rename / os.replace / os.fsync inside output_set.commit_outputs."""
     args = ["eval", str(policy), "--env", countdown_env.CLI_ENV_ID, "--episodes", "3",
             "--seed", str(seed), "--out", str(out), "-q"]  # fmt: skip
     return subprocess.Popen(

@@ -91,7 +91,7 @@ def assert_write_failure(
 
 
 def non_picture_bytes(out: Path) -> int:
-    """What a run wrote besides pictures (which `storage.FREE_SPACE_MARGIN` covers)."""
+    """What a run wrote besides pictures (which `files.FREE_SPACE_MARGIN` covers)."""
     return sum(p.stat().st_size for p in out.rglob("*") if p.is_file() and p.suffix != ".png")
 
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from pytfpol.results import json_text, storage
+from pytfpol.results import files, json_text
 from tests.helpers import countdown_env
 from tests.helpers.repo import REPO
 
@@ -42,7 +42,7 @@ def test_report_json_is_indented_json_with_one_line_per_episode():
 
 def test_report_json_refuses_what_json_refuses():
     with pytest.raises(ValueError):
-        storage.report_json({"episodes": [{"return": math.nan}]})
+        files.report_json({"episodes": [{"return": math.nan}]})
     assert json.loads(json_text.dumps({"r": [math.inf]})) == {"r": [math.inf]}  # --json allows it
     with pytest.raises(TypeError):
         json_text.dumps({(1, 2): "tuple key"})

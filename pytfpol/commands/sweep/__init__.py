@@ -24,7 +24,7 @@ from pytfpol.commands.sweep.state import SweepState, new_state
 from pytfpol.commands.sweep.watch import watch
 from pytfpol.errors import Interrupted, OutputError, PytfpolError, interrupted, stopped_by
 from pytfpol.formats import layout
-from pytfpol.results import locking, storage, write_failures
+from pytfpol.results import files, locking, output_set, write_failures
 from pytfpol.running import interrupts, sweep_plan
 from pytfpol.settings import SweepSettings
 
@@ -51,7 +51,7 @@ def sweep(settings: SweepSettings, progress: Optional[Progress] = None) -> dict:
                     settings.eval.video_format,
                 )
             out = _out_dir(settings, plan)
-            claim = storage.claim_output_dir(
+            claim = output_set.claim_output_dir(
                 out,
                 [run.found.directory for run in plan.runs] + list(settings.paths),
                 documents.identity(settings, plan),
@@ -59,7 +59,7 @@ def sweep(settings: SweepSettings, progress: Optional[Progress] = None) -> dict:
                 report_name=layout.SWEEP_JSON,
             )
             with locking.working_in(out, claim):
-                storage.check_free_space(out, _needed_bytes(plan))
+                files.check_free_space(out, _needed_bytes(plan))
                 document, error = run_sweep(new_state(plan, out, progress))
         finally:
             plan.close()
@@ -73,7 +73,7 @@ def _out_dir(settings: SweepSettings, plan: sweep_plan.SweepPlan) -> Path:
     base = settings.eval
     if base.out:
         return Path(base.out)
-    return storage.default_run_dir(plan.env.env_id, f"sweep-{Path(settings.paths[0]).name}")
+    return files.default_run_dir(plan.env.env_id, f"sweep-{Path(settings.paths[0]).name}")
 
 
 def _needed_bytes(plan: sweep_plan.SweepPlan) -> int:
@@ -95,7 +95,7 @@ def run_sweep(state: SweepState) -> tuple[dict, Optional[PytfpolError]]:
     output set (also when stopped: what was evaluated is written, marked incomplete). Returns
     the document and the error the exit code comes from, if any."""
     deferral = interrupts.Deferral()
-    stage = storage.stage_outputs(state.out)
+    stage = output_set.stage_outputs(state.out)
     try:
         stopped = _evaluate(state)
         best = None
@@ -106,7 +106,7 @@ def run_sweep(state: SweepState) -> tuple[dict, Optional[PytfpolError]]:
         deferral.start()
         document = documents.sweep_document(state, best, stopped)
         documents.write_documents(state.settings, stage, document)
-        storage.commit_outputs(state.out, stage, storage.KIND_SWEEP)
+        output_set.commit_outputs(state.out, stage, output_set.KIND_SWEEP)
     except OutputError as exc:  # a staged file could not be written: say it of OUT
         raise write_failures.in_out(exc, state.out, stage) from exc.__cause__
     finally:

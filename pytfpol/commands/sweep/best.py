@@ -15,7 +15,7 @@ from pytfpol.commands.sweep.scheduler import collect
 from pytfpol.commands.sweep.state import CONFIRM, SweepState
 from pytfpol.errors import InputError, Interrupted, RunError, UsageError
 from pytfpol.formats import layout, validation
-from pytfpol.results import report, storage, sweep_report
+from pytfpol.results import files, report, sweep_report
 from pytfpol.running import sweep_plan
 from pytfpol.running.units import Unit, merge, unit_size
 
@@ -43,7 +43,7 @@ def best_and_confirm(state: SweepState, stage: Path) -> Optional[dict]:
     video = None
     if settings.video_best:
         episodes = (confirmation or overall)["episodes"]
-        video = _video(state, overall, episodes, stage / storage.VIDEOS_DIR)
+        video = _video(state, overall, episodes, stage / files.VIDEOS_DIR)
     return {"entry": overall, "confirmation": confirmation, "video": video}
 
 
@@ -87,7 +87,7 @@ def _video(state: SweepState, entry: dict, episodes: list, directory: Path) -> O
         return None
     for note in notes:
         state.note(note)
-    video["path"] = str(state.out / storage.VIDEOS_DIR / video.pop("file"))
+    video["path"] = str(state.out / files.VIDEOS_DIR / video.pop("file"))
     return video
 
 

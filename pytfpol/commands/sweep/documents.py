@@ -14,7 +14,7 @@ from pytfpol import gates
 from pytfpol.commands.sweep.state import SweepState
 from pytfpol.errors import InputError, PytfpolError, RunError
 from pytfpol.formats import layout
-from pytfpol.results import plots, report, storage, sweep_report
+from pytfpol.results import files, plots, report, sweep_report
 from pytfpol.running.units import unit_size
 from pytfpol.settings import SweepSettings
 
@@ -171,13 +171,13 @@ def _tensorboard_dir(settings: SweepSettings, out: Path) -> Path:
 def write_documents(settings: SweepSettings, stage: Path, document: dict) -> None:
     """The sweep's files from its document, into the staging directory (sweep.json last)."""
     entries = document["checkpoints"]
-    storage.write_atomic(stage / layout.CURVE_CSV, sweep_report.curve_csv(entries).encode())
-    storage.write_atomic(stage / layout.EPISODES_CSV, sweep_report.episodes_csv(entries).encode())
+    files.write_atomic(stage / layout.CURVE_CSV, sweep_report.curve_csv(entries).encode())
+    files.write_atomic(stage / layout.EPISODES_CSV, sweep_report.episodes_csv(entries).encode())
     if any(e["error"] is None for e in entries):
         plots.write_curve_plot(document, stage / layout.CURVE_PNG)
     board = _tensorboard_dir(settings, stage)
     sweep_report.write_tensorboard(board, entries, list(settings.paths))
-    storage.write_atomic(stage / layout.SWEEP_JSON, storage.report_json(document).encode())
+    files.write_atomic(stage / layout.SWEEP_JSON, files.report_json(document).encode())
 
 
 def failures(document: dict) -> Optional[PytfpolError]:
