@@ -27,7 +27,7 @@ import os
 from pathlib import Path
 
 from pytfpol.errors import InputError
-from pytfpol.formats import checkpoint_reader
+from pytfpol.formats import checkpoint_reader, input_files
 from pytfpol.formats.layout_kinds import (
     BEST_DIR,
     BUNDLED_CONFIG,
@@ -288,9 +288,10 @@ def _series(text: str, directory: Path) -> Layout:
 
 def _checkpointer(text: str, directory: Path) -> Layout:
     state, problem = None, None
+    _check_state_file(directory / STATE_FILE)
     try:
         state = checkpoint_reader.read_checkpoint_state(directory)
-    except InputError as exc:
+    except InputError as exc:  # damaged text: a hint only, never followed anyway
         problem = exc.message
     return Layout(
         KIND_CHECKPOINTER,
@@ -300,6 +301,15 @@ def _checkpointer(text: str, directory: Path) -> Layout:
         state=state,
         state_problem=problem,
     )
+
+
+def _check_state_file(path: Path) -> None:
+    """A `checkpoint` state file that is a FIFO, a device or over its size limit is a crafted
+    input: exit 3 naming it (it is never opened). Its text, when damaged, is only a warning."""
+    if os.path.lexists(path):
+        input_files.check_path(
+            path, input_files.LIMITS["checkpoint state file"], "a checkpoint state file"
+        )
 
 
 def _eval_output(text: str, directory: Path) -> Layout:
