@@ -851,6 +851,14 @@ MUTANTS = [
         "            recorded = size",
         (INPUT + "test_replay_refuses_a_policy_file_of_another_size_without_reading_it",),
     ),
+    Mutant(
+        "state-file-type-unchecked",
+        "a checkpoint state file that is a FIFO or a device is exit 3 naming it, never opened",
+        "pytfpol/formats/layout.py",
+        "    _check_state_file(directory / STATE_FILE)\n",
+        "",
+        (INPUT + "test_a_state_file_that_is_a_fifo_is_refused_not_waited_for",),
+    ),
     # --- issue 23: non-finite rewards and the untested promises (point 10 and the classes) ---
     # (this part's mutants go below)
     Mutant(
