@@ -4,7 +4,7 @@ stepping of the same wrapped env.
     python bench/atari_bench.py [--envs 8] [--episodes 8] [--steps 400] [--repeats 3] [--no-readme]
 
 The policy is a random-weight DQN on (84, 84, 4) uint8 frames as TF-Agents' Atari example builds
-it (conv + dense; written by tests/artifacts_atari.py in a child process). Each repeat, in this
+it (conv + dense; written by tests/helpers/artifacts_atari.py in a child process). Each repeat, in this
 process, interleaved:
 
   bare     --envs copies of `BreakoutNoFrameskip-v4` + the preset (what `resolve_env` makes),
@@ -115,7 +115,7 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="pytfpol-atari-bench-") as tmp:
         subprocess.run(
-            [sys.executable, str(REPO / "tests" / "artifacts_atari.py"), tmp],
+            [sys.executable, str(REPO / "tests" / "helpers" / "artifacts_atari.py"), tmp],
             check=True,
             stdout=subprocess.DEVNULL,
         )

@@ -97,7 +97,7 @@ def _write_runs_here(job: str) -> None:
     import tensorflow as tf
     from tf_agents.utils import common
 
-    from tests.artifacts_checkpointer import dqn_v2_policy
+    from tests.helpers.artifacts_checkpointer import dqn_v2_policy
 
     runs = {int(n): Path(p) for n, p in json.loads(job).items()}
     template = Path(tempfile.mkdtemp(prefix="pytfpol-scale-template-"))
