@@ -279,7 +279,7 @@ STEP = {"learner": ("9", "5"), "ckpt": ("20", "10")}  # the damaged newest, the 
 
 @pytest.mark.parametrize(("kind", "part", "damage"), CASES, ids=["-".join(c) for c in CASES])
 def test_damaged_checkpoint_file(artifacts, tmp_path, kind, part, damage):
-    """The rule (README "Which checkpoint"): a damaged checkpoint is refused (exit 3) naming the
+    """The rule (docs/inputs.md, "Which checkpoint is evaluated"): a damaged checkpoint is refused (exit 3) naming the
     damaged file itself, whether it was asked for with --step or is the newest; only a newest
     checkpoint whose files are not all there (an unfinished write) is skipped, with a warning
     naming the missing file, and the run says which checkpoint it evaluated."""
