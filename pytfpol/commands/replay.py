@@ -137,14 +137,14 @@ def replay(
     after writing `video` / `trajectory`. `allow_code`, `env_id`: see `settings_for`."""
     report = load_report(out)
     record = select_episode(report, episode)
-    files = report["policy"].get("files")
-    if not files:
+    policy_files = report["policy"].get("files")
+    if not policy_files:
         raise InputError(
             f"{report['output']['stats']}: records no policy files with their sha256 (written "
             "by an older pytfpol): replay cannot check that it runs the same policy",
             "evaluate the policy again with this pytfpol, then replay",
         )
-    provenance.check_unchanged(files, f"the evaluation in {report['output']['dir']}")
+    provenance.check_unchanged(policy_files, f"the evaluation in {report['output']['dir']}")
     video_format = _video_format(video)
     targets = [Path(p) for p in (video, trajectory) if p is not None]
     for target in targets:
