@@ -59,7 +59,7 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_DEPTH = 12
 # The journal is written entry by entry, outside the set: its entries are ours by their name.
 JOURNAL_ENTRY = re.compile(rf"{layout.JOURNAL_DIR}/[0-9a-f]{{64}}\.json")
-# An OUT of pytfpol <= 0.2 has no manifest: there, a file is taken as ours only under a name
+# An OUT of an earlier pytfpol (no manifest) has no manifest: there, a file is taken as ours only under a name
 # pytfpol writes (anything else, e.g. checkpoint/notes.txt, is the user's).
 _DIRS = r"(?:[A-Za-z0-9_][A-Za-z0-9_.-]*/){0,4}"
 LEGACY_FILE = re.compile(
@@ -123,7 +123,7 @@ def read_commit_manifest(commit: Path) -> Optional[dict]:
 
 def read_set_manifest(out: Path) -> Optional[dict]:
     """The files of OUT's output set as its manifest records them ({name: {size, sha256}}), or
-    None when there is none or it does not validate (then OUT is taken as of pytfpol <= 0.2)."""
+    None when there is none or it does not validate (then OUT is taken as of an earlier pytfpol (no manifest))."""
     manifest = read_json_file(Path(out) / SET_MANIFEST)
     if not isinstance(manifest, dict) or manifest.get("kind") not in SET_NAMES:
         return None
@@ -184,7 +184,7 @@ def _is_ours(path: Path, rel: str, info: os.stat_result, manifests: list) -> boo
         return True
     known = [m for m in manifests if m is not None]
     if len(known) < len(manifests) and LEGACY_FILE.fullmatch(rel):
-        return True  # OUT has no manifest (pytfpol <= 0.2): a name pytfpol writes is ours
+        return True  # OUT has no manifest (an earlier pytfpol (no manifest)): a name pytfpol writes is ours
     entries = [m[rel] for m in known if rel in m and m[rel]["size"] == info.st_size]
     return bool(entries) and sha256(path) in {e["sha256"] for e in entries}
 

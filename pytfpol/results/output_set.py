@@ -256,7 +256,9 @@ def commit_outputs(out: Path, stage: Path, kind: str = KIND_EVAL) -> None:
         (stage / SET_MANIFEST).write_text(json.dumps({"version": 1, "kind": kind, "files": files}))
         present.insert(max(len(present) - 1, 0), SET_MANIFEST)  # before the report
         unset = [n for n in replaced_names(kind) if n not in present]
-        replaces = read_set_manifest(out)  # the set this one replaces (None: of pytfpol <= 0.2)
+        replaces = read_set_manifest(
+            out
+        )  # the set this one replaces (None: of an earlier pytfpol (no manifest))
         check_ours(out, [*present, *unset], [replaces])
         manifest = {
             "kind": kind,
