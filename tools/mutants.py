@@ -461,7 +461,7 @@ MUTANTS = [
         "replay-ignores-changed-files",
         "replay refuses (exit 3, naming it) a policy file changed since the evaluation",
         "pytfpol/commands/replay.py",
-        "    provenance.check_unchanged(files, f\"the evaluation in {report['output']['dir']}\")",
+        "    provenance.check_unchanged(policy_files, f\"the evaluation in {report['output']['dir']}\")",
         "    pass",
         (REC + "test_replay_refuses_a_changed_policy_file",),
     ),
