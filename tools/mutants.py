@@ -1054,8 +1054,8 @@ MUTANTS = [
         "env-spec-file-imports-code",
         "an env spec file's entry points never import a module pytfpol does not trust",
         "pytfpol/running/wrappers.py",
-        "    if unsafe:\n        raise UsageError(",
-        "    if False:\n        raise UsageError(",
+        "    for entry_point in code_named_by_file(spec, registered_entry_point):",
+        "    for entry_point in ():",
         (ENVS + "test_env_spec_file_naming_other_code_is_refused_without_importing_it",),
     ),
     Mutant(
@@ -1105,8 +1105,8 @@ MUTANTS = [
         "env-spec-file-allow-code-ignored",
         "--allow-code lets an env spec file's entry points be imported (the opt-in works)",
         "pytfpol/running/env_spec.py",
-        "        if not allow_code:  # --allow-code: the user trusts the file's entry points",
-        "        if True:",
+        "        refuse_code_from_data(source, gym_spec, registered, allow_code)",
+        "        refuse_code_from_data(source, gym_spec, registered, False)",
         (
             "tests/integration/test_environments.py::test_env_spec_file_naming_other_code_is_refused_without_importing_it",
         ),

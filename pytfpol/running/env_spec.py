@@ -238,8 +238,8 @@ def resolve_env(
             import_env_module(env_id)
         register_known_providers(gym_spec.id)
         known = gym.registry.get(gym_spec.id)
-        if not allow_code:  # --allow-code: the user trusts the file's entry points
-            refuse_code_from_data(source, gym_spec, entry_point_name(known) if known else None)
+        registered = entry_point_name(known) if known else None
+        refuse_code_from_data(source, gym_spec, registered, allow_code)
         chain, preset = resolve_wrappers(tuple(wrappers), max_episode_steps)
         limit = None if preset else max_episode_steps
         return EnvSpec(gym_spec.id, dict(kwargs), limit, wrappers=chain, spec_json=spec_json)

@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 from gymnasium import spaces  # noqa: E402
 from gymnasium.utils import RecordConstructorArgs  # noqa: E402
 
+from pytfpol.code_from_data import check_import, in_file, module_of  # noqa: E402
 from pytfpol.errors import UsageError  # noqa: E402
 
 TF_AGENTS_ATARI = "tf-agents-atari"
@@ -182,41 +183,29 @@ def resolve_wrappers(
     return tuple(wrappers), limit_taken
 
 
-def module_of(entry_point: Any) -> Optional[str]:
-    """The module a `module:attr` entry point imports (None: not a string entry point)."""
-    if not isinstance(entry_point, str):
-        return None
-    return entry_point.partition(":")[0]
-
-
 def code_named_by_file(spec: Any, registered_entry_point: Any) -> list[str]:
     """The entry points of a Gymnasium EnvSpec (read from a file) that would import a module
     pytfpol does not already trust: the env's, unless it is Gymnasium's own or the one
     registered for that id; each wrapper's, unless it is one of Gymnasium's or pytfpol's."""
     unsafe = []
     entry = spec.entry_point
-    module = module_of(entry)
+    module = module_of(entry) if isinstance(entry, str) else None
     if not (
         (module is not None and (module == "gymnasium" or module.startswith("gymnasium.")))
         or (entry is not None and entry == registered_entry_point)
     ):
         unsafe.append(str(entry))
     for wrapper in spec.additional_wrappers:
-        module = module_of(wrapper.entry_point) or ""
+        module = module_of(str(wrapper.entry_point)) or ""
         if not any(module == m or module.startswith(m + ".") for m in SAFE_WRAPPER_MODULES):
             unsafe.append(str(wrapper.entry_point))
     return unsafe
 
 
-def refuse_code_from_data(source: str, spec: Any, registered_entry_point: Any) -> None:
+def refuse_code_from_data(
+    source: str, spec: Any, registered_entry_point: Any, allow_code: bool
+) -> None:
     """UsageError (exit 2) when the env spec in `source` names code to import (see
-    `code_named_by_file`): a file never imports a module by itself."""
-    unsafe = code_named_by_file(spec, registered_entry_point)
-    if unsafe:
-        raise UsageError(
-            f"{source}: its entry point {unsafe[0]!r} would import module "
-            f"{module_of(unsafe[0])!r}, and pytfpol never imports code named by a data file",
-            "pass --allow-code if you trust this file, or use an env registered by an installed "
-            "package (--env module:ID imports its module because the command line says so)",
-            path=source,
-        )
+    `code_named_by_file`) and `allow_code` does not allow it: code_from_data's one rule."""
+    for entry_point in code_named_by_file(spec, registered_entry_point):
+        check_import(entry_point, in_file(source, "entry_point"), allow_code)
