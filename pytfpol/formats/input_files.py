@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -145,6 +146,25 @@ def read_text(
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason})", hint, path=path) from None
+
+
+def sha256_of_descriptor(fd: int, path: str | os.PathLike, hint: str = _DEFAULT_HINT) -> str:
+    """The sha256 of what is left to read from `fd` (an input opened by `opened`)."""
+    digest = hashlib.sha256()
+    try:
+        for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
+            digest.update(chunk)
+    except OSError as exc:
+        raise _unreadable(path, exc, hint) from None
+    return digest.hexdigest()
+
+
+def sha256(
+    path: str | os.PathLike, limit: Optional[int], what: str, hint: str = _DEFAULT_HINT
+) -> str:
+    """The sha256 of a regular input file within `limit` (read through `opened`)."""
+    with opened(path, limit, what, hint) as (fd, _):
+        return sha256_of_descriptor(fd, path, hint)
 
 
 def _stat(path: str | os.PathLike, hint: str) -> os.stat_result:

@@ -9,7 +9,6 @@ refuses to run (exit 3) when one of them has changed or gone since. No TensorFlo
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 from pathlib import Path
 from typing import Iterable, Optional
@@ -18,7 +17,6 @@ from pytfpol.errors import InputError
 from pytfpol.formats import input_files
 from pytfpol.formats.sources import PolicySource
 
-_CHUNK = 1 << 20
 HINT_REPLAY = "replay needs the policy files exactly as they were evaluated"
 
 
@@ -38,22 +36,9 @@ def policy_files(source: PolicySource, config_path: Optional[str] = None) -> lis
 
 
 def sha256(path: str | os.PathLike) -> str:
-    """The sha256 of a regular file (`input_files.opened`: never blocks on a FIFO or reads a
-    device). No format limit: the policy's files were checked against theirs when validated."""
-    with input_files.opened(path, None, "a policy file", HINT_REPLAY) as (fd, _):
-        return _sha256_of(fd, path)
-
-
-def _sha256_of(fd: int, path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    try:
-        for chunk in iter(lambda: os.read(fd, _CHUNK), b""):
-            digest.update(chunk)
-    except OSError as exc:
-        raise InputError(
-            f"{path}: cannot read ({exc.strerror or exc})", HINT_REPLAY, path=path
-        ) from exc
-    return digest.hexdigest()
+    """The sha256 of a regular file (never blocks on a FIFO or reads a device). No format
+    limit: the policy's files were checked against theirs when validated."""
+    return input_files.sha256(path, None, "a policy file", HINT_REPLAY)
 
 
 def fingerprints(
@@ -84,7 +69,11 @@ def check_unchanged(files: Iterable[dict], what: str) -> None:
             )
         with input_files.opened(path, None, "a policy file", HINT_REPLAY) as (fd, size):
             recorded = entry.get("bytes", size)
-            digest = _sha256_of(fd, path) if size == recorded else None
+            digest = (
+                input_files.sha256_of_descriptor(fd, path, HINT_REPLAY)
+                if size == recorded
+                else None
+            )
         if size != recorded or digest != entry["sha256"]:
             now = (
                 f"{size} bytes, recorded {recorded}"

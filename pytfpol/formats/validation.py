@@ -215,19 +215,9 @@ def check_trusted(source: PolicySource, trusted: tuple) -> None:
 
 
 def sha256_of_regular_file(path: Path, kind: str = lay.SAVED_MODEL_PB) -> str:
-    """Hash a regular SavedModel file within the limit of its `kind` (`input_files.opened`:
-    never a FIFO or a device, never more than its format allows)."""
-    digest = hashlib.sha256()
-    hint = "give a SavedModel"
-    with input_files.opened(path, input_files.LIMITS[kind], kind, hint) as (fd, _):
-        try:
-            for chunk in iter(lambda: os.read(fd, 1 << 20), b""):
-                digest.update(chunk)
-        except OSError as exc:
-            raise InputError(
-                f"{path}: cannot read ({exc.strerror or exc})", "check the SavedModel", path=path
-            ) from exc
-    return digest.hexdigest()
+    """Hash a regular SavedModel file within the limit of its `kind` (never a FIFO or a
+    device, never more than its format allows)."""
+    return input_files.sha256(path, input_files.LIMITS[kind], kind, "give a SavedModel")
 
 
 def check_saved_model_files(source: PolicySource) -> None:
