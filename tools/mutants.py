@@ -910,7 +910,7 @@ MUTANTS = [
         "sweep --select STAT picks the best checkpoint by STAT",
         "pytfpol/commands/sweep/best.py",
         "        best = sweep_report.best_entry(entries, settings.select)",
-        '            best = sweep_report.best_entry(entries, "mean_return")',
+        '        best = sweep_report.best_entry(entries, "mean_return")',
         (PROMISES + "test_select_picks_the_best_checkpoint_by_its_statistic",),
     ),
     Mutant(
@@ -1587,7 +1587,17 @@ def run_mutant(mutant: Mutant, python: str, keep: bool) -> tuple[str, float, str
         text = target.read_text()
         if text.count(mutant.old) != 1:
             return "NOT APPLIED", 0.0, f"{mutant.file}: the code to mutate is not there once"
-        target.write_text(text.replace(mutant.old, mutant.new))
+        mutated = text.replace(mutant.old, mutant.new)
+        if target.suffix == ".py":
+            try:  # a mutant that does not compile would be "killed" for the wrong reason
+                compile(mutated, mutant.file, "exec")
+            except SyntaxError as exc:
+                return (
+                    "NOT APPLIED",
+                    0.0,
+                    f"{mutant.file}: the mutated code does not compile ({exc})",
+                )
+        target.write_text(mutated)
         env = {**os.environ, "PYTHONPATH": str(copy), "TF_CPP_MIN_LOG_LEVEL": "3"}
         result = subprocess.run(
             [python, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *mutant.tests],
