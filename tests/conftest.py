@@ -7,9 +7,7 @@ from pathlib import Path
 
 import pytest
 
-# REPO, EXAMPLE_POLICY and run_cli are re-exported for tests written before tests/helpers/ existed;
-# new tests import them from tests.helpers.repo.
-from tests.helpers.repo import EXAMPLE_POLICY, REPO, run_cli, write_artifacts  # noqa: F401
+from tests.helpers.repo import write_artifacts
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
