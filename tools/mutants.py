@@ -1568,6 +1568,22 @@ MUTANTS = [
         "",
         ("tests/integration/test_inference.py::test_api_configs_is_the_typed_listing",),
     ),
+    # --- issue 27: progress in a terminal and in CI (items 1-2) (H1) ---
+    # (this part's mutants go below)
+    # --- issue 25/27: typed results and Markdown summaries (25.1/25.3, 27.4) (H2) ---
+    # (this part's mutants go below)
+    # --- issue 27: the GitHub Action (item 3) (H3) ---
+    # (this part's mutants go below)
+    # --- issue 27: replay of any checkpoint, a different sweep into OUT (items 6, 8) (H4) ---
+    # (this part's mutants go below)
+    # --- issue 27: custom metrics, TensorBoard for one eval (items 9, 5) (H5) ---
+    # (this part's mutants go below)
+    # --- issue 27: --watch before training, messages (items 7, 10) (H6) ---
+    # (this part's mutants go below)
+    # --- issue 26: the stepping loop, reading, start-up (rows num-envs, 400 MB, start-up) (H7) ---
+    # (this part's mutants go below)
+    # --- issue 26: re-runs without TensorFlow, small sweeps, Ray units (H8) ---
+    # (this part's mutants go below)
 ]
 
 
