@@ -34,7 +34,18 @@ INPUT = "tests/integration/test_input_files.py::"
 OUT_SET = "tests/integration/test_output_set.py::"
 ENVS = "tests/integration/test_environments.py::"
 DOC = "tests/unit/test_documents.py::"
-COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
+ACTION = "tests/integration/test_github_action.py::"
+COPIED = (
+    "pytfpol",
+    "tests",
+    "configs",
+    "examples",
+    "pyproject.toml",
+    "action.yml",
+    "ci",
+    "requirements.lock",
+    "README.md",
+)
 
 
 @dataclass(frozen=True)
@@ -1574,6 +1585,102 @@ MUTANTS = [
     # (this part's mutants go below)
     # --- issue 27: the GitHub Action (item 3) (H3) ---
     # (this part's mutants go below)
+    Mutant(
+        "action-input-in-run-text",
+        "no input of the action is pasted into a run: script (inputs reach scripts through env:)",
+        "action.yml",
+        """      run: '"$PYTFPOL_VENV/bin/python" "$GITHUB_ACTION_PATH/ci/action/run.py"'""",
+        """      run: '"$PYTFPOL_VENV/bin/python" "$GITHUB_ACTION_PATH/ci/action/run.py" ${{ inputs.extra-args }}'""",
+        (ACTION + "test_no_run_step_has_an_expression_in_its_text",),
+    ),
+    Mutant(
+        "action-arguments-through-a-shell",
+        "shell syntax in an input of the action runs no command",
+        "ci/action/run.py",
+        "    code = subprocess.run([*command, *arguments]).returncode\n",
+        '    code = subprocess.run(shlex.join(command) + " " + " ".join(arguments), shell=True).returncode\n',
+        (ACTION + "test_no_input_runs_a_command",),
+    ),
+    Mutant(
+        "action-gates-split-on-lines-only",
+        "the action's gates input takes gates one a line or separated by ;",
+        "ci/action/run.py",
+        '    items = text.replace(";", "\\n").splitlines()\n',
+        "    items = text.splitlines()\n",
+        (ACTION + "test_a_failing_gate_fails_the_step_and_still_writes_the_outputs",),
+    ),
+    Mutant(
+        "action-no-outputs-when-a-gate-fails",
+        "a failing gate fails the action's step (exit 1) and still writes its outputs",
+        "ci/action/run.py",
+        "    if report_signature(stats) in (None, before):  # this run wrote no report\n",
+        "    if code or report_signature(stats) in (None, before):  # this run wrote no report\n",
+        (ACTION + "test_a_failing_gate_fails_the_step_and_still_writes_the_outputs",),
+    ),
+    Mutant(
+        "action-outputs-of-an-earlier-report",
+        "a run that writes no report sets no statistics outputs, even over an earlier report in OUT",
+        "ci/action/run.py",
+        "    if report_signature(stats) in (None, before):  # this run wrote no report\n",
+        "    if report_signature(stats) is None:  # this run wrote no report\n",
+        (ACTION + "test_no_input_runs_a_command",),
+    ),
+    Mutant(
+        "action-mean-is-the-iqm",
+        "the action's mean and iqm outputs are the report's mean_return and iqm_return",
+        "ci/action/run.py",
+        '        "mean": number(summary.get("mean_return")),\n',
+        '        "mean": number(summary.get("iqm_return")),\n',
+        (ACTION + "test_a_candidate_worse_than_the_baseline_fails_the_step",),
+    ),
+    Mutant(
+        "action-compare-exit-ignored",
+        "a candidate worse than the baseline fails the action's step, with the verdict as output",
+        "ci/action/run.py",
+        "        code = code or compared\n",
+        "",
+        (ACTION + "test_a_candidate_worse_than_the_baseline_fails_the_step",),
+    ),
+    Mutant(
+        "action-outputs-as-lines",
+        "no input value can add or change another output of the action",
+        "ci/action/run.py",
+        '        lines.append(f"{name}<<{delimiter}\\n{value}\\n{delimiter}\\n")\n',
+        '        lines.append(f"{name}={value}\\n")\n',
+        (ACTION + "test_an_input_cannot_add_an_output",),
+    ),
+    Mutant(
+        "action-upload-not-always",
+        "the action uploads OUT even when the step failed (a failing gate)",
+        "action.yml",
+        "      if: always() && steps.evaluate.outputs.report != ''\n",
+        "      if: steps.evaluate.outputs.report != ''\n",
+        (ACTION + "test_the_upload_runs_when_the_step_failed_and_uploads_out",),
+    ),
+    Mutant(
+        "action-install-ignores-the-lock",
+        "the action installs exactly requirements.lock, then pytfpol from its checkout",
+        "ci/action/install.sh",
+        '"${pip[@]}" -r "$action_path/requirements.lock"\n',
+        "",
+        (ACTION + "test_the_install_step_installs_the_checkout_and_holds_to_the_lock",),
+    ),
+    Mutant(
+        "action-cache-key-ignores-the-lock",
+        "the action's cached virtualenv is keyed on requirements.lock",
+        "ci/action/cache-key.sh",
+        'hashed=("$action_path/requirements.lock" "$action_path/pyproject.toml")',
+        'hashed=("$action_path/pyproject.toml")',
+        (ACTION + "test_the_cache_is_keyed_on_the_lock_and_saved_before_the_evaluation",),
+    ),
+    Mutant(
+        "action-example-unknown-input",
+        "examples/ci/action-workflow.yml gives the action only inputs it has",
+        "examples/ci/action-workflow.yml",
+        "          extra-args: --plot\n",
+        "          extra_args: --plot\n",
+        (ACTION + "test_the_example_workflow_gives_the_action_only_its_inputs",),
+    ),
     # --- issue 27: replay of any checkpoint, a different sweep into OUT (items 6, 8) (H4) ---
     # (this part's mutants go below)
     # --- issue 27: custom metrics, TensorBoard for one eval (items 9, 5) (H5) ---

@@ -5,6 +5,12 @@
 set -euo pipefail
 action_path="${GITHUB_ACTION_PATH:?the directory of the action}"
 python="${PYTFPOL_PYTHON:?the Python that makes the virtualenv}"
-version="$("$python" -c 'import platform; print(platform.python_version())')"
-lock="$(cat "$action_path/requirements.lock" "$action_path/pyproject.toml" | sha256sum | cut -c1-32)"
-echo "key=pytfpol-venv-${RUNNER_OS:-local}-${RUNNER_ARCH:-any}-py$version-$lock" >>"${GITHUB_OUTPUT:?}"
+hashed=("$action_path/requirements.lock" "$action_path/pyproject.toml")
+# Python hashes (sha256sum is not on macOS runners) and names the exact version in one go.
+key="$("$python" - "${hashed[@]}" <<'PYTHON'
+import hashlib, platform, sys
+digest = hashlib.sha256(b"".join(open(path, "rb").read() for path in sys.argv[1:]))
+print(f"py{platform.python_version()}-{digest.hexdigest()[:32]}")
+PYTHON
+)"
+echo "key=pytfpol-venv-${RUNNER_OS:-local}-${RUNNER_ARCH:-any}-$key" >>"${GITHUB_OUTPUT:?}"

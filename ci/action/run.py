@@ -85,11 +85,17 @@ def compare(command: list[str], baseline: str, out: str) -> tuple[int, dict]:
     except json.JSONDecodeError:
         result = {}
     if result:
-        difference = result["difference"]
+        difference = {k: shown(v) for k, v in result["difference"].items()}
         print(f"compare with {baseline}: {result['verdict']} ({result['statistic']} difference "
-              f"{difference['difference']:.4g}, interval [{difference['ci_low']:.4g}, "
-              f"{difference['ci_high']:.4g}], margin {result['margin']:g})", flush=True)  # fmt: skip
+              f"{difference['difference']}, interval [{difference['ci_low']}, "
+              f"{difference['ci_high']}], margin {shown(result['margin'])})", flush=True)  # fmt: skip
     return done.returncode, result
+
+
+def shown(value: object) -> str:
+    """A number as a log line shows it; anything else (null: not finite) as it is."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return f"{value:.4g}" if is_number else str(value)
 
 
 def number(value: object) -> str:

@@ -276,8 +276,14 @@ def test_a_candidate_worse_than_the_baseline_fails_the_step(runner, baseline):
                                          extra_args=extra, out="runs/worse")  # fmt: skip
     assert code == 1, log
     assert outputs["verdict"] == "worse" and outputs["passed"] == "true"
-    assert float(outputs["mean"]) < 400 and outputs["exit-code"] == "1"
-    assert (runner.workspace / "runs" / "worse" / "returns.png").is_file()  # --plot was passed
+    assert outputs["exit-code"] == "1"
+    report = json.loads((runner.workspace / "runs" / "worse" / "stats.json").read_text())
+    summary = report["summary"]  # returns that differ: mean, IQM and median are three numbers
+    assert len({summary["mean_return"], summary["iqm_return"], summary["median_return"]}) == 3
+    assert float(outputs["mean"]) == summary["mean_return"] < 400
+    assert float(outputs["iqm"]) == summary["iqm_return"]
+    assert report["policy"]["checkpoint"] == str(EARLY)  # extra-args were passed, as words
+    assert (runner.workspace / "runs" / "worse" / "returns.png").is_file()
 
 
 @pytest.mark.parametrize(
