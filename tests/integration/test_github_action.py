@@ -176,6 +176,7 @@ def baseline(runner) -> tuple[Path, dict[str, str]]:
 # ------------------------------------------------------------------------ action.yml itself
 
 
+@pytest.mark.fast
 def test_the_action_is_composite_with_the_inputs_and_outputs_asked_for():
     definition = action()
     assert definition["runs"]["using"] == "composite"
@@ -189,6 +190,7 @@ def test_the_action_is_composite_with_the_inputs_and_outputs_asked_for():
     assert step("python")["with"]["python-version"] == "${{ inputs.python-version }}"
 
 
+@pytest.mark.fast
 def test_every_run_step_is_a_script_of_the_checkout_run_by_bash():
     for each in steps():
         if "run" in each:
@@ -197,6 +199,7 @@ def test_every_run_step_is_a_script_of_the_checkout_run_by_bash():
             assert scripts and all((REPO / script).is_file() for script in scripts), each["run"]
 
 
+@pytest.mark.fast
 def test_no_run_step_has_an_expression_in_its_text():
     """Inputs reach the scripts through `env:` only: an expression inside `run:` is pasted into
     the script text before the shell reads it, and an input could then run commands."""
@@ -207,6 +210,7 @@ def test_no_run_step_has_an_expression_in_its_text():
         assert f"inputs.{name}" in passed, name
 
 
+@pytest.mark.fast
 def test_the_upload_runs_when_the_step_failed_and_uploads_out():
     upload = next(s for s in steps() if s.get("uses", "").startswith("actions/upload-artifact"))
     assert upload["if"].startswith("always() && ")  # a failed gate still uploads the report
@@ -322,6 +326,7 @@ def test_unbalanced_quotes_in_extra_args_are_a_usage_error(runner):
 # ------------------------------------------------------------------ examples/ci uses it
 
 
+@pytest.mark.fast
 def test_the_example_workflow_gives_the_action_only_its_inputs():
     inputs, outputs = set(action()["inputs"]), set(action()["outputs"])
     workflow = yaml.safe_load(WORKFLOW.read_text())
