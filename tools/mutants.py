@@ -1597,8 +1597,10 @@ MUTANTS = [
         "action-arguments-through-a-shell",
         "shell syntax in an input of the action runs no command",
         "ci/action/run.py",
-        "    code = subprocess.run([*command, *arguments]).returncode\n",
-        '    code = subprocess.run(shlex.join(command) + " " + " ".join(arguments), shell=True).returncode\n',
+        '    return arguments + split_extra_args(env.get("PYTFPOL_EXTRA_ARGS", ""))\n',
+        "    return arguments + subprocess.run(  # words as a shell expands them\n"
+        '        ["bash", "-c", "printf \'%s\\\\n\' " + env.get("PYTFPOL_EXTRA_ARGS", "")],\n'
+        "        capture_output=True, text=True).stdout.split()\n",
         (ACTION + "test_no_input_runs_a_command",),
     ),
     Mutant(
