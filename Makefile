@@ -15,19 +15,19 @@ demo: $(STAMP)
 	$(BIN)/pytfpol eval examples/cartpole-dqn --env CartPole-v1 --episodes 20 --seed 0 --out pytfpol-runs/demo
 
 test: $(STAMP)
-	$(BIN)/ruff check pytfpol tests bench examples tools
-	$(BIN)/ruff format --check pytfpol tests bench examples tools
+	$(BIN)/ruff check pytfpol tests bench examples tools ci
+	$(BIN)/ruff format --check pytfpol tests bench examples tools ci
 	$(BIN)/mypy pytfpol
 	$(BIN)/python -m pytest -q
 
 # Unit tests and the integration tests marked `fast` (tiny policies): under two minutes.
 test-fast: $(STAMP)
-	$(BIN)/ruff check pytfpol tests bench examples tools
-	$(BIN)/ruff format --check pytfpol tests bench examples tools
+	$(BIN)/ruff check pytfpol tests bench examples tools ci
+	$(BIN)/ruff format --check pytfpol tests bench examples tools ci
 	$(BIN)/python -m pytest -q -m "not integration or fast"
 
 lint: $(STAMP)
-	$(BIN)/ruff check pytfpol tests bench examples tools
+	$(BIN)/ruff check pytfpol tests bench examples tools ci
 	$(BIN)/mypy pytfpol
 
 # Static types of the package ([tool.mypy] in pyproject.toml); part of `make test` and `make lint`.
@@ -35,8 +35,8 @@ typecheck: $(STAMP)
 	$(BIN)/mypy pytfpol
 
 format: $(STAMP)
-	$(BIN)/ruff format pytfpol tests bench examples tools
-	$(BIN)/ruff check --fix pytfpol tests bench examples tools
+	$(BIN)/ruff format pytfpol tests bench examples tools ci
+	$(BIN)/ruff check --fix pytfpol tests bench examples tools ci
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
