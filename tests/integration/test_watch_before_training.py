@@ -58,22 +58,25 @@ def finish(process: subprocess.Popen, stderr: Path) -> tuple[int, str]:
 
 
 def appear(run: Path, how: str, tmp_path: Path) -> None:
-    """RUN appears at once: a directory renamed into place, a symlink to one, or a file."""
+    """RUN appears at once: a directory renamed into place (over the empty one training made
+    first, too), a symlink to one, or a file."""
     if how == "file":
         run.write_text("not a run\n")
         return
     copy = tmp_path / "training" / "run-being-written"
     shutil.copytree(LEARNER_RUN, copy)
-    if how == "directory":
+    if how in ("directory", "over an empty directory"):
         os.rename(copy, run)
     else:
         os.symlink(copy, run)
 
 
-@pytest.mark.parametrize("how", ["directory", "symlink"])
+@pytest.mark.parametrize("how", ["directory", "symlink", "over an empty directory"])
 def test_a_watch_started_before_training_waits_for_the_run(tmp_path, how):
     run, out, stderr = tmp_path / "train" / "policies", tmp_path / "o", tmp_path / "stderr"
     run.parent.mkdir()
+    if how == "over an empty directory":
+        run.mkdir()  # made by training before its first checkpoint: not a run yet
     (tmp_path / "training").mkdir()
     process = start_sweep(run, out, stderr, "6")
     wait_until_waiting(process, stderr, run)
