@@ -8,11 +8,17 @@ STAMP  := $(VENV)/.pytfpol-installed
 
 export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
+# pip's notices that are not about this install (a newer pip exists; pip run as root in a
+# container), as environment variables: a pip too old to know an option ignores its variable.
+# Errors and dependency conflicts are still printed.
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PIP_ROOT_USER_ACTION := ignore
 
 .PHONY: demo test test-fast lint typecheck format bench mutants train-example clean check-python
 
 demo: $(STAMP)
 	$(BIN)/pytfpol eval examples/cartpole-dqn --env CartPole-v1 --episodes 20 --seed 0 --out pytfpol-runs/demo
+	@echo "pytfpol is in $(BIN): run '. $(BIN)/activate' to use it"
 
 test: $(STAMP)
 	$(BIN)/ruff check pytfpol tests bench examples tools ci
@@ -58,8 +64,8 @@ check-python:
 $(STAMP): requirements.lock pyproject.toml tools/check_python.py
 	@$(PYTHON) tools/check_python.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 clean:

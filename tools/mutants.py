@@ -45,6 +45,7 @@ COPIED = (
     "ci",
     "requirements.lock",
     "README.md",
+    "Makefile",
 )
 
 
@@ -1689,6 +1690,137 @@ MUTANTS = [
     # (this part's mutants go below)
     # --- issue 27: --watch before training, messages (items 7, 10) (H6) ---
     # (this part's mutants go below)
+    Mutant(
+        "watch-does-not-wait-for-the-run",
+        "sweep --watch started before training waits for a run directory not there yet",
+        "pytfpol/commands/sweep/__init__.py",
+        "        if settings.watch:\n            wait_for_runs(settings, progress)\n",
+        "",
+        (
+            "tests/integration/test_watch_before_training.py::test_a_watch_started_before_training_waits_for_the_run",
+            "tests/integration/test_watch_before_training.py::test_a_run_that_never_appears_is_a_missing_input_at_the_watch_timeout",
+        ),
+    ),
+    Mutant(
+        "watch-says-waiting-at-every-listing",
+        "while --watch waits for a run directory, stderr says so once, not at every listing",
+        "pytfpol/commands/sweep/watch.py",
+        '        progress.warn(f"waiting for {path} to appear (--watch)")\n'
+        "        while not _appeared(path):\n",
+        "        while not _appeared(path):\n"
+        '            progress.warn(f"waiting for {path} to appear (--watch)")\n',
+        (
+            "tests/integration/test_watch_before_training.py::test_a_watch_started_before_training_waits_for_the_run",
+            "tests/integration/test_watch_before_training.py::test_a_run_that_never_appears_is_a_missing_input_at_the_watch_timeout",
+        ),
+    ),
+    Mutant(
+        "watch-timeout-without-the-run-not-named",
+        "--watch-timeout passing before the run directory appears: exit 3 naming it and the wait",
+        "pytfpol/commands/sweep/watch.py",
+        "            if timeout is not None and time.monotonic() - started > timeout:\n"
+        "                raise InputError(\n",
+        "            if timeout is not None and time.monotonic() - started > timeout:\n"
+        "                return\n"
+        "                raise InputError(\n",
+        (
+            "tests/integration/test_watch_before_training.py::test_a_run_that_never_appears_is_a_missing_input_at_the_watch_timeout",
+        ),
+    ),
+    Mutant(
+        "watch-takes-an-empty-directory-for-the-run",
+        "the empty directory training makes before its first checkpoint is waited on, not refused",
+        "pytfpol/commands/sweep/watch.py",
+        "            return bool(os.listdir(path))\n",
+        "            return True\n",
+        (
+            "tests/integration/test_watch_before_training.py::test_a_watch_started_before_training_waits_for_the_run",
+        ),
+    ),
+    Mutant(
+        "watch-waits-on-a-file",
+        "what appears where the run should is checked as a given path is (a file is refused)",
+        "pytfpol/commands/sweep/watch.py",
+        "            return True  # unreadable: reported by the checks of a given path\n"
+        "    return True\n",
+        "            return True  # unreadable: reported by the checks of a given path\n"
+        "    return False\n",
+        (
+            "tests/integration/test_watch_before_training.py::test_what_appears_is_checked_as_a_given_path_is",
+        ),
+    ),
+    Mutant(
+        "missing-env-says-only-its-name",
+        "a missing --env says what it is, with an example",
+        "pytfpol/cli/app.py",
+        '    "--env": "the Gymnasium id to evaluate in, e.g. --env CartPole-v1",\n',
+        "",
+        ("tests/integration/test_messages.py::test_a_missing_env_says_what_it_is_with_an_example",),
+    ),
+    Mutant(
+        "config-named-by-where-it-lives",
+        "a --config that does not fit is named as the user gave it (a shipped one by its name)",
+        "pytfpol/policy/rebuilt.py",
+        '    return "--config " + (path.stem if path.parent == SHIPPED_CONFIGS_DIR else config.path)\n',
+        '    return "--config " + config.path\n',
+        ("tests/integration/test_messages.py::test_a_config_that_does_not_fit_is_named_as_given",),
+    ),
+    Mutant(
+        "config-misfit-speaks-of-the-layer",
+        "a --config that does not fit: the message leads with the config and gives the fix",
+        "pytfpol/policy/checkpoints.py",
+        '            f"{config_path} does not fit {prefix}: {problem}",\n',
+        '            f"{prefix}: {problem} ({config_path})",\n',
+        ("tests/integration/test_messages.py::test_a_config_that_does_not_fit_is_named_as_given",),
+    ),
+    Mutant(
+        "stats-policy-path-relative",
+        "stats.json keeps the policy path as given and absolute; replay from elsewhere uses it",
+        "pytfpol/results/report.py",
+        '            "resolved_path": _absolute(source.path),\n',
+        '            "resolved_path": str(source.path),\n',
+        (
+            "tests/integration/test_messages.py::test_stats_json_keeps_the_policy_path_as_given_and_absolute",
+        ),
+    ),
+    Mutant(
+        "curve-best-not-labelled",
+        "curve.png labels the best checkpoint with its step beside the marker",
+        "pytfpol/results/plots.py",
+        '    axis.annotate(f"best: step {step}", xy=(step, value), xytext=(0, -16),\n',
+        '    axis.annotate(f"best: step {step}", xy=(step, 0), xytext=(0, -16),\n',
+        (
+            "tests/integration/test_messages.py::test_the_curve_marks_the_best_checkpoint_with_its_step",
+        ),
+    ),
+    Mutant(
+        "curve-best-not-marked",
+        "curve.png marks the best checkpoint on the curve",
+        "pytfpol/results/plots.py",
+        '    axis.plot([step], [value], marker="*", ms=16, color=BEST_COLOR, ls="none",\n',
+        '    axis.plot([step], [value], marker="", ms=16, color=BEST_COLOR, ls="none",\n',
+        (
+            "tests/integration/test_messages.py::test_the_curve_marks_the_best_checkpoint_with_its_step",
+        ),
+    ),
+    Mutant(
+        "demo-does-not-say-how-to-activate",
+        "make demo's last line says how to put pytfpol on PATH",
+        "Makefile",
+        "\t@echo \"pytfpol is in $(BIN): run '. $(BIN)/activate' to use it\"\n",
+        "",
+        ("tests/unit/test_setup.py::test_make_demo_ends_by_saying_how_to_get_pytfpol_on_the_path",),
+    ),
+    Mutant(
+        "demo-pip-says-a-new-release-exists",
+        "make demo's pip prints no notice that a newer pip exists",
+        "Makefile",
+        "export PIP_DISABLE_PIP_VERSION_CHECK := 1\n",
+        "",
+        (
+            "tests/unit/test_setup.py::test_the_install_asks_pip_for_no_notices_but_keeps_its_errors",
+        ),
+    ),
     # --- issue 26: the stepping loop, reading, start-up (rows num-envs, 400 MB, start-up) (H7) ---
     # (this part's mutants go below)
     # --- issue 26: re-runs without TensorFlow, small sweeps, Ray units (H8) ---

@@ -28,6 +28,11 @@ COMMAND_MODULES = {
     "sweep": "sweep_command",
 }
 
+# What a required option is for, said when it is missing (Click says only its name).
+REQUIRED_OPTIONS = {
+    "--env": "the Gymnasium id to evaluate in, e.g. --env CartPole-v1",
+}
+
 
 class PytfpolGroup(click.Group):
     """pytfpol's commands, each imported when named (or when --help lists them); Click's own
@@ -70,7 +75,12 @@ def _click_error(exc: click.ClickException) -> None:
     ctx = getattr(exc, "ctx", None)
     command = ctx.command_path if ctx is not None else "pytfpol"
     message = exc.format_message()
-    if isinstance(exc, click.BadParameter) and isinstance(exc.param, click.Option):
+    if isinstance(exc, click.MissingParameter) and isinstance(exc.param, click.Option):
+        option = exc.param.opts[0]
+        message = f"{option} is required" + (
+            f": {REQUIRED_OPTIONS[option]}" if option in REQUIRED_OPTIONS else ""
+        )
+    elif isinstance(exc, click.BadParameter) and isinstance(exc.param, click.Option):
         message = f"{exc.param.opts[0]} {exc.message}"
     click.echo(f"error: {' '.join(message.split())}", err=True)
     click.echo(f"hint: see `{command} --help`", err=True)

@@ -65,14 +65,16 @@ from pytfpol.cli.runner import run_command, show_document, shown
 @click.option(
     "--watch",
     is_flag=True,
-    help="Keep evaluating new checkpoints as they appear; Ctrl-C while waiting for one ends "
-    "the watch and finishes the sweep (best, outputs) as usual.",
+    help="Keep evaluating new checkpoints as they appear (a RUN not there yet is waited for); "
+    "Ctrl-C while waiting for one ends the watch and finishes the sweep (best, outputs) as "
+    "usual.",
 )
 @click.option(
     "--watch-timeout",
     type=FloatRange(min=0, min_open=True),
     metavar="SECONDS",
-    help="With --watch: stop after this long without a new checkpoint (default: never).",
+    help="With --watch: stop after this long without a new checkpoint, or without RUN "
+    "appearing (exit 3) (default: never).",
 )
 @click.option(
     "--poll",

@@ -90,26 +90,36 @@ def check_variables(
     hint: Optional[str] = None,
 ) -> list[str]:
     """Refuse shape/dtype mismatches and missing variables; return checkpoint keys left over.
-    `hint` replaces the hints that speak of a config file (for a config nobody wrote)."""
+    `hint` replaces the hints that speak of a config file (for a config nobody wrote); without
+    it, `config_path` names the --config the user gave, and the message is about it."""
+    builds = "the policy it builds" if hint is None else f"the policy from {config_path}"
     for key, want in expected.items():
         have = found.get(key)
+        if have is not None and have.shape == want.shape and have.dtype == want.dtype:
+            continue
         if have is None:
-            raise InputError(
-                f"{prefix}: has no {key}, which the policy from {config_path} needs",
-                hint
-                or "the config rebuilds another structure than was saved: check the network "
-                "type, [policy] saved_as and [checkpoint] policy",
-                path=prefix,
+            problem = f"the checkpoint has no {key}, which {builds} needs"
+            fix = (
+                "it rebuilds another structure than was saved: check its network type, "
+                "[policy] saved_as and [checkpoint] policy"
             )
-        if have.shape != want.shape or have.dtype != want.dtype:
-            raise InputError(
-                f"{prefix}: {key} is {have.dtype} {list(have.shape)} in the checkpoint but "
-                f"{want.dtype} {list(want.shape)} in the policy built from {config_path}",
-                hint
-                or "fix the layer sizes in the config (or the env: its observation and action "
-                "sizes shape the first and last layers)",
-                path=prefix,
+        else:
+            problem = (
+                f"{key} is {have.dtype} {list(have.shape)} in the checkpoint but "
+                f"{want.dtype} {list(want.shape)} in {builds}"
             )
+            fix = (
+                "fix its layer sizes (or the env: its observation and action sizes shape the "
+                "first and last layers)"
+            )
+        if hint is not None:  # a config read off the checkpoint: no --config to blame
+            raise InputError(f"{prefix}: {problem}", hint, path=prefix)
+        raise InputError(
+            f"{config_path} does not fit {prefix}: {problem}",
+            f"{fix}; or leave --config out (a standard network is read off the checkpoint), "
+            "or pick a shipped config that matches (`pytfpol configs` lists them)",
+            path=prefix,
+        )
     return sorted(set(found) - set(expected))
 
 

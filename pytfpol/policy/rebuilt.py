@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
@@ -14,7 +15,7 @@ from pytfpol.errors import InputError, PytfpolError, first_line
 from pytfpol.formats import layout
 from pytfpol.formats.sources import PolicySource
 from pytfpol.formats.validation import CheckedInputs
-from pytfpol.policy.policy_config import NormalizationConfig, PolicyConfig
+from pytfpol.policy.policy_config import SHIPPED_CONFIGS_DIR, NormalizationConfig, PolicyConfig
 from pytfpol.policy.quiet_tf import import_tf
 
 tf = import_tf()
@@ -130,9 +131,19 @@ def rebuild_hint(config: PolicyConfig) -> str:
             "or describe the network in a --config (docs/networks.md)"
         )
     return (
-        f"check {config.path} against how the policy was trained (layer sizes, network type), "
+        f"check {config_named(config)} against how the policy was trained (layer sizes, "
+        "network type), "
         "and --env: its observation and action specs shape the first and last layers"
     )
+
+
+def config_named(config: PolicyConfig) -> str:
+    """How a message names the config: `--config NAME` as the user gave it (a shipped config
+    by its name, any other by its path), or where an inferred one was read off."""
+    if config.inferred:
+        return config.path
+    path = Path(config.path)
+    return "--config " + (path.stem if path.parent == SHIPPED_CONFIGS_DIR else config.path)
 
 
 def _restore_checkpointer(
@@ -154,13 +165,17 @@ def _restore_checkpointer(
     bundle = bundle_at(checked, prefix)
     found = checkpoints.checkpoint_contents(bundle.bundle)
     unmatched = checkpoints.check_variables(
-        expected, found, prefix, config.path, rebuild_hint(config) if config.inferred else None
+        expected,
+        found,
+        prefix,
+        config_named(config),
+        rebuild_hint(config) if config.inferred else None,
     )
     lost = describe_unmatched(unmatched, config.policy_key)
     if unmatched and not allow_partial:
         raise InputError(
             f"{prefix}: {len(unmatched)} saved variable(s) are not part of the policy "
-            f"built from {config.path}, e.g. {unmatched[0]}",
+            f"built from {config_named(config)}, e.g. {unmatched[0]}",
             ("describe the network in a --config" if config.inferred else "fix the config")
             + ", or pass --allow-partial to restore only what matches; it would leave out: "
             + "; ".join(lost),

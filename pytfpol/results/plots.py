@@ -18,6 +18,7 @@ MEAN_COLOR = "#d62728"
 IQM_COLOR = "#1f77b4"
 BASELINE_COLOR = "#7f7f7f"
 CANDIDATE_COLOR = "#2ca02c"
+BEST_COLOR = "#ff7f0e"
 
 
 def _pyplot():
@@ -177,8 +178,14 @@ def _draw_difference(axis, result: dict) -> None:
 
 
 def write_curve_plot(sweep: dict, path: Path) -> None:
+    """`curve_figure`, saved as a PNG at `path`."""
+    _save(curve_figure(sweep), path)
+
+
+def curve_figure(sweep: dict):
     """Return against train step for every run of a sweep: the mean with its confidence band,
-    the IQM, the best checkpoint marked (and its confirmation on fresh seeds)."""
+    the IQM, the best checkpoint marked and labelled with its step (and its confirmation on
+    fresh seeds). The matplotlib Figure, not yet saved (nor closed)."""
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(10, 4.8))
     runs = sweep["runs"]
@@ -197,15 +204,8 @@ def write_curve_plot(sweep: dict, path: Path) -> None:
             axis.fill_between(steps, low, high, color=line.get_color(), alpha=0.15, lw=0)
         if len(runs) == 1 and all(v is not None for v in iqm):
             axis.plot(steps, iqm, "s--", color=IQM_COLOR, ms=3, lw=1, label="IQM return")
-        best = run.get("best")
-        if best is not None:
-            axis.plot([best["step"]], [best["value"]], marker="*", ms=16, color="#ff7f0e",
-                      ls="none", label=f"best{suffix}: step {best['step']}")  # fmt: skip
-            confirm = best.get("confirmation")
-            if confirm and confirm.get("mean_return") is not None:
-                axis.plot([best["step"]], [confirm["mean_return"]], marker="D", ms=7,
-                          color="#ff7f0e", mfc="none", ls="none",
-                          label=f"best re-evaluated on fresh seeds{suffix}")  # fmt: skip
+        if run.get("best") is not None:
+            _mark_best(axis, run["best"], suffix, steps)
     if sweep.get("aggregate"):
         rows = sweep["aggregate"]
         axis.plot([r["step"] for r in rows], [r["mean"] for r in rows], "k-", lw=2.5,
@@ -220,4 +220,22 @@ def write_curve_plot(sweep: dict, path: Path) -> None:
         fontsize=10,
     )
     figure.tight_layout()
-    _save(figure, path)
+    return figure
+
+
+def _mark_best(axis, best: dict, suffix: str, steps: list) -> None:
+    """The best checkpoint: a star on the curve, its step written below it (the legend alone
+    is easy to miss; inside the plot at either end of the curve), and its confirmation on
+    fresh seeds."""
+    step, value = best["step"], best["value"]
+    align = "right" if step == max(steps) else "left" if step == min(steps) else "center"
+    axis.plot([step], [value], marker="*", ms=16, color=BEST_COLOR, ls="none",
+              label=f"best{suffix}: step {step}", zorder=5)  # fmt: skip
+    axis.annotate(f"best: step {step}", xy=(step, value), xytext=(0, -16),
+                  textcoords="offset points", ha=align, va="top", fontsize=9, color=BEST_COLOR,
+                  fontweight="bold", bbox={"boxstyle": "round", "fc": "white", "ec": BEST_COLOR,
+                  "alpha": 0.9})  # fmt: skip
+    confirm = best.get("confirmation")
+    if confirm and confirm.get("mean_return") is not None:
+        axis.plot([step], [confirm["mean_return"]], marker="D", ms=7, color=BEST_COLOR,
+                  mfc="none", ls="none", label=f"best re-evaluated on fresh seeds{suffix}")  # fmt: skip

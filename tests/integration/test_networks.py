@@ -251,7 +251,7 @@ def test_tf_agents_errors_while_rebuilding_are_input_errors(networks, tmp_path):
     assert "TF-Agents could not build q_network(conv_layer_params=[[4, 3, 2], [6, 2, 1]]" in (
         result.stderr
     )
-    assert f"check {config} against how the policy was trained" in result.stderr
+    assert f"check --config {config} against how the policy was trained" in result.stderr
 
 
 def test_hint_for_an_inferred_network_does_not_mention_a_config_never_given(networks, tmp_path):
@@ -275,4 +275,4 @@ def test_errors_building_the_action_function_name_the_rebuilt_network(networks, 
     assert result.exit_code == 3, result.stderr
     assert "TF-Agents could not run the action function of q_network(" in result.stderr
     assert "SavedModel" not in result.stderr
-    assert f"check {config} against how the policy was trained" in result.stderr
+    assert f"check --config {config} against how the policy was trained" in result.stderr

@@ -27,3 +27,39 @@ def test_unsupported_python_stops_with_one_sentence(monkeypatch, version):
 def test_supported_python_passes(monkeypatch, version):
     monkeypatch.setattr(sys, "version_info", (*version, "final", 0))
     runpy.run_path(CHECK)  # no SystemExit
+
+
+MAKEFILE = (REPO / "Makefile").read_text()
+ACTIVATE = "pytfpol is in .venv/bin: run '. .venv/bin/activate' to use it"
+
+
+def recipe(target: str) -> list[str]:
+    """The commands of a Makefile target, with $(VENV) and $(BIN) as the Makefile sets them."""
+    lines = MAKEFILE.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{target}:"))
+    commands = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("\t"):
+            break
+        commands.append(line[1:].replace("$(BIN)", "$(VENV)/bin").replace("$(VENV)", ".venv"))
+    return commands
+
+
+def test_make_demo_ends_by_saying_how_to_get_pytfpol_on_the_path():
+    assert "VENV   := .venv\n" in MAKEFILE and "BIN    := $(VENV)/bin\n" in MAKEFILE
+    assert recipe("demo")[-1] == f'@echo "{ACTIVATE}"'
+    two_commands = " ".join((REPO / "README.md").read_text().split("\n## ")[0].split())
+    assert "`. .venv/bin/activate` puts `pytfpol` on your `PATH`" in two_commands
+
+
+def test_the_install_asks_pip_for_no_notices_but_keeps_its_errors():
+    """No "new release of pip" or "running pip as root" notices in `make demo`'s output (set as
+    environment variables: a pip too old for an option ignores its variable); errors and
+    dependency conflicts are not hidden."""
+    assert "export PIP_DISABLE_PIP_VERSION_CHECK := 1\n" in MAKEFILE
+    assert "export PIP_ROOT_USER_ACTION := ignore\n" in MAKEFILE
+    installs = [c for c in recipe("$(STAMP)") if "pip install" in c]
+    assert len(installs) == 2
+    for command in installs:
+        assert " --quiet " in command and "-qq" not in command
+        assert "/dev/null" not in command and "||" not in command and "no-warn" not in command

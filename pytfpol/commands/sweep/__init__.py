@@ -21,7 +21,7 @@ from pytfpol.commands.progress import NoProgress, Progress
 from pytfpol.commands.sweep import documents, scheduler
 from pytfpol.commands.sweep.best import best_and_confirm
 from pytfpol.commands.sweep.state import SweepState, new_state
-from pytfpol.commands.sweep.watch import watch
+from pytfpol.commands.sweep.watch import wait_for_runs, watch
 from pytfpol.errors import Interrupted, OutputError, PytfpolError, interrupted, stopped_by
 from pytfpol.formats import layout
 from pytfpol.results import files, locking, output_set, write_failures
@@ -37,6 +37,8 @@ def sweep(settings: SweepSettings, progress: Optional[Progress] = None) -> dict:
     Ctrl-C/SIGTERM; check the gates with `report.check_gates`."""
     progress = progress or NoProgress()
     with interrupts.stop_on_signals():
+        if settings.watch:
+            wait_for_runs(settings, progress)
         plan = sweep_plan.plan_sweep(settings)
         for note in plan.notes:
             progress.warn(note)

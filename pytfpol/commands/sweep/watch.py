@@ -2,16 +2,20 @@
 checkpoint as training writes it, until `--watch-timeout` passes with none new or Ctrl-C is
 pressed while waiting (the sweep then finishes as usual; Ctrl-C while a checkpoint is
 evaluated, or SIGTERM, stops it as interrupted). A checkpoint that fails validation is tried
-again on the next listings (it may still be being written), WATCH_TRIES times."""
+again on the next listings (it may still be being written), WATCH_TRIES times. A watch started
+before training (`wait_for_runs`) first waits for the run directories to appear."""
 
 from __future__ import annotations
 
+import os
 import time
 
+from pytfpol.commands.progress import Progress
 from pytfpol.commands.sweep.scheduler import collect, evaluate
 from pytfpol.commands.sweep.state import SweepState
-from pytfpol.errors import Terminated
+from pytfpol.errors import InputError, Terminated
 from pytfpol.running import sweep_plan
+from pytfpol.settings import SweepSettings
 
 WATCH_TRIES = 3  # a checkpoint that keeps failing validation while watched is recorded as failed
 
@@ -65,4 +69,38 @@ def _wait(state: SweepState) -> bool:
     except KeyboardInterrupt:  # while idle, Ctrl-C is how a watch without timeout ends
         state.note("watching ended by Ctrl-C")
         return False
+    return True
+
+
+def wait_for_runs(settings: SweepSettings, progress: Progress) -> None:
+    """`--watch` started beside training: wait for each run directory not there yet (or still
+    empty), saying so once. Once there it is checked as any given path is (a symlink, a file);
+    when --watch-timeout passes first, it is the missing input it is without --watch (exit 3)."""
+    started = time.monotonic()
+    for path in settings.paths:
+        if _appeared(path):
+            continue
+        progress.warn(f"waiting for {path} to appear (--watch)")
+        while not _appeared(path):
+            timeout = settings.watch_timeout
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise InputError(
+                    f"{path}: did not appear within --watch-timeout {timeout:g} s",
+                    "check the directory training writes its checkpoints to, or give a longer "
+                    "--watch-timeout",
+                    path=path,
+                )
+            time.sleep(settings.poll_seconds)
+
+
+def _appeared(path: str) -> bool:
+    """There, as anything (a dangling symlink too: the checks of a given path then refuse it),
+    but not as the empty directory training creates before its first checkpoint."""
+    if not os.path.lexists(path):
+        return False
+    if os.path.isdir(path) and not os.path.islink(path):
+        try:
+            return bool(os.listdir(path))
+        except OSError:
+            return True  # unreadable: reported by the checks of a given path
     return True
