@@ -123,8 +123,15 @@ def _sweep(paths: tuple, options: dict) -> None:
         video_best=options["video_best"],
     )
     progress = console.EpisodeProgress(console.stderr_console(), quiet=quiet)
+
+    def run() -> dict:
+        try:
+            return api.sweep(settings, progress=progress)
+        finally:
+            progress.close()  # one display for the whole sweep: ended before the table
+
     document = shown(
-        lambda: api.sweep(settings, progress=progress),
+        run,
         lambda document: show_document(document, as_json, quiet, tables.print_sweep_table),
         options["junit_path"],
     )
