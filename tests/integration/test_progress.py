@@ -23,6 +23,7 @@ from pytfpol.cli.progress_tally import ALIVE_SECONDS_VARIABLE
 from pytfpol.running.units import EpisodeRecord
 from pytfpol.settings import EvalSettings, SweepSettings
 from tests.helpers.repo import REPO
+from tests.integration.test_sweep import WatchProgress
 
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"
 DQN_V2_CONFIG = str(REPO / "configs" / "tf-agents-dqn-v2-cartpole.toml")
@@ -105,6 +106,71 @@ def test_a_watching_sweep_says_its_count_is_so_far(artifacts, tmp_path):
     ], result.stderr
 
 
+class CountingWatch(WatchProgress):
+    """The k/N a watching sweep reports while training writes checkpoints 40 and 50."""
+
+    def __init__(self, directory: Path, scratch: Path) -> None:
+        super().__init__(directory, scratch)
+        self.total, self.seen = 0, []
+
+    def checkpoints(self, total: int, episodes: int, growing: bool = False) -> None:
+        assert growing and episodes == 2
+        self.total = total
+
+    def checkpoint_done(self, step, mean, episodes, reused=False) -> None:
+        self.seen.append((step, len(self.seen) + 1, self.total))
+
+
+def test_a_watching_sweep_counts_the_checkpoints_training_writes(artifacts, tmp_path):
+    shutil.copytree(artifacts / "checkpointer" / "dqn_v2_run", tmp_path / "run")
+    policy = tmp_path / "run" / "train" / "policy"
+    settings = SweepSettings(
+        paths=(str(policy),),
+        eval=EvalSettings(str(policy), "CartPole-v1", episodes=2, config=DQN_V2_CONFIG,
+                          out=str(tmp_path / "o")),
+        last=1, watch=True, watch_timeout=1.0, poll_seconds=0.2, confirm_episodes=0,
+    )  # fmt: skip
+    progress = CountingWatch(policy, tmp_path / "training")
+    api.sweep(settings, progress)
+    # 40 is counted only once whole (it was half-written when first seen)
+    assert progress.seen == [(30, 1, 1), (50, 2, 2), (40, 3, 3)]
+
+
+class PruningLog(EpisodeProgress):
+    """A CI log (plain lines) of a sweep while training prunes a checkpoint (max_to_keep): its
+    files go when the first checkpoint starts loading."""
+
+    def __init__(self, victim: Path) -> None:
+        self.log = StringIO()
+        super().__init__(Console(file=self.log, width=200))
+        self.victim = victim
+
+    def stage(self, description: str) -> None:
+        super().stage(description)
+        if description.startswith("loading"):
+            for path in self.victim.parent.glob(self.victim.name + ".*"):
+                path.unlink()
+
+
+def test_a_checkpoint_deleted_before_its_turn_leaves_the_count(artifacts, tmp_path):
+    """k/N counts the checkpoints the sweep evaluates: one deleted before its turn is not."""
+    shutil.copytree(artifacts / "checkpointer" / "dqn_v2_run", tmp_path / "run")
+    policy = tmp_path / "run" / "train" / "policy"
+    settings = SweepSettings(
+        paths=(str(policy),),
+        eval=EvalSettings(str(policy), "CartPole-v1", episodes=2, config=DQN_V2_CONFIG,
+                          out=str(tmp_path / "o")),
+        confirm_episodes=0,
+    )  # fmt: skip
+    log = PruningLog(policy / "ckpt-20")
+    api.sweep(settings, log)
+    lines = checkpoint_lines(log.log.getvalue())
+    assert [CHECKPOINT_LINE.fullmatch(line).group(1, 2, 4) for line in lines] == [
+        ("1", "3", "10"),
+        ("2", "2", "30"),  # 20 went before its turn: two checkpoints in all
+    ], lines
+
+
 def eval_args(out: Path) -> list:
     return [
         "eval", str(REPO / "examples" / "cartpole-dqn"), "--env", "CartPole-v1",
@@ -149,7 +215,8 @@ class Frames(EpisodeProgress):
     """The terminal display of a real sweep, rendered at 80 columns after every episode."""
 
     def __init__(self) -> None:
-        super().__init__(Console(width=80, force_terminal=True, file=StringIO()))
+        self.terminal = StringIO()
+        super().__init__(Console(width=80, force_terminal=True, file=self.terminal))
         self.frames: list = []
 
     def advance(self, result) -> None:
@@ -182,8 +249,8 @@ def test_the_terminal_shows_a_sweep_checkpoint_by_checkpoint_within_80_columns(t
         assert bar_row.startswith(f"step {steps[checkpoint]} ")
         assert f" {episode + 1}/4 episodes " in bar_row, bar_row
         assert re.search(r"ETA (\d+:\d\d|-)$", bar_row), bar_row
-    assert "checkpoints" in progress._console.file.getvalue()  # the live display drew it
-    assert "checkpoint 3/3 step" in progress._console.file.getvalue()
+    drawn = progress.terminal.getvalue()
+    assert "checkpoints" in drawn and "checkpoint 3/3 step" in drawn  # the live display drew it
 
 
 @pytest.mark.fast
