@@ -157,13 +157,14 @@ class EpisodeProgress:
         """The display's rows, each fitted to `width` columns (the ETA always shows)."""
         now = time.monotonic()
         rows = []
-        sweep, bar = self._sweep, self._bar
+        # read once: the live display draws from its own thread while the run changes them
+        sweep, bar, stage = self._sweep, self._bar, self._stage
         if sweep is not None:
             eta = sweep.eta(bar.elapsed(now) if bar is not None else 0.0)
             parts = [(f"checkpoints {sweep.counts()}", 9), (f"ETA {progress_tally.clock(eta)}", 10)]
             rows.append(fit_row(width, "sweep", sweep.fraction(), parts))
-        if self._stage is not None:
-            rows.append(_spinner_row(width, self._stage, now))
+        if stage is not None:
+            rows.append(_spinner_row(width, stage, now))
         elif bar is not None:
             rate = bar.rate(now)
             parts = [

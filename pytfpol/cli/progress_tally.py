@@ -125,7 +125,7 @@ class SweepTally:
 
     def fraction(self) -> float:
         whole = self.total * self.episodes
-        return 1.0 - self.remaining() / whole if whole > 0 else 1.0
+        return 1.0 - self.remaining() / whole if whole > 0 else 0.0
 
     def eta(self, running: float) -> Optional[float]:
         """Seconds left; `running`: those of the bar under way."""

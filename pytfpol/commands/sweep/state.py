@@ -86,15 +86,14 @@ class SweepState:
 
     def count(self, paths: list[str], counted: bool = True) -> None:
         """The checkpoints at `paths` are (or, deleted, no longer are) among those the sweep
-        evaluates: the N of its progress's k/N (so far, with --watch)."""
-        before = len(self.counted)
+        evaluates: the N of its progress's k/N (so far, with --watch; 0 while a watch waits for
+        training's first checkpoint)."""
         if counted:
             self.counted.update(paths)
         else:
             self.counted.difference_update(paths)
-        if len(self.counted) != before:
-            settings = self.settings
-            self.progress.checkpoints(len(self.counted), settings.eval.episodes, settings.watch)
+        settings = self.settings
+        self.progress.checkpoints(len(self.counted), settings.eval.episodes, settings.watch)
 
     def hooks(self) -> Any:
         """Episodes and steps for the bar (started by the caller: one per checkpoint locally,
