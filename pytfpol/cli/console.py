@@ -110,6 +110,14 @@ class EpisodeProgress:
         eta = sweep.eta(self._bar.elapsed(now) if self._bar is not None else 0.0)
         self._line(sweep.checkpoint_line(step, mean, episodes, reused, eta))
 
+    def around(self, run: Callable[[], dict]) -> dict:
+        """`run()` under this display, which ends (also when it raises) before the table or
+        the error is printed."""
+        try:
+            return run()
+        finally:
+            self.close()
+
     def close(self) -> None:
         """End the display (the table or an error follows on the terminal)."""
         self._bar = self._stage = None

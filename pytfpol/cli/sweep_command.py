@@ -123,15 +123,8 @@ def _sweep(paths: tuple, options: dict) -> None:
         video_best=options["video_best"],
     )
     progress = console.EpisodeProgress(console.stderr_console(), quiet=quiet)
-
-    def run() -> dict:
-        try:
-            return api.sweep(settings, progress=progress)
-        finally:
-            progress.close()  # one display for the whole sweep: ended before the table
-
     document = shown(
-        run,
+        lambda: progress.around(lambda: api.sweep(settings, progress=progress)),
         lambda document: show_document(document, as_json, quiet, tables.print_sweep_table),
         options["junit_path"],
     )
