@@ -35,6 +35,7 @@ OUT_SET = "tests/integration/test_output_set.py::"
 ENVS = "tests/integration/test_environments.py::"
 DOC = "tests/unit/test_documents.py::"
 ACTION = "tests/integration/test_github_action.py::"
+PROGRESS = "tests/integration/test_progress.py::"
 COPIED = (
     "pytfpol",
     "tests",
@@ -1582,6 +1583,120 @@ MUTANTS = [
     ),
     # --- issue 27: progress in a terminal and in CI (items 1-2) (H1) ---
     # (this part's mutants go below)
+    Mutant(
+        "checkpoint-line-running-mean",
+        "a sweep's line for a finished checkpoint gives that checkpoint's own mean (sweep.json's), "
+        "not a mean across the checkpoints so far",
+        "pytfpol/commands/sweep/scheduler.py",
+        '        entry["step"], entry["summary"].get("mean_return"), len(entry["episodes"]), '
+        'entry["reused"]',
+        '        entry["step"], sum(e["summary"].get("mean_return") or 0.0 for e in state.entries)'
+        ' / len(state.entries), len(entry["episodes"]), entry["reused"]',
+        (PROGRESS + "test_a_sweep_in_a_log_prints_one_line_per_checkpoint_with_its_own_mean",),
+    ),
+    Mutant(
+        "checkpoint-line-hides-the-journal",
+        "a checkpoint taken from the journal says so on its line",
+        "pytfpol/commands/sweep/scheduler.py",
+        'len(entry["episodes"]), entry["reused"]',
+        'len(entry["episodes"]), False',
+        (PROGRESS + "test_a_sweep_in_a_log_prints_one_line_per_checkpoint_with_its_own_mean",),
+    ),
+    Mutant(
+        "bar-counts-a-unit",
+        "the terminal's bar counts the episodes of THIS checkpoint (not of a unit, not of the "
+        "sweep so far)",
+        "pytfpol/commands/sweep/scheduler.py",
+        "        state.progress.start(base.episodes, description, state.plan.max_episode_steps)",
+        "        state.progress.start(size, description, state.plan.max_episode_steps)",
+        (PROGRESS + "test_the_terminal_shows_a_sweep_checkpoint_by_checkpoint_within_80_columns",),
+    ),
+    Mutant(
+        "progress-despite-quiet",
+        "-q prints no progress: no lines in a log, no display on a terminal",
+        "pytfpol/cli/console.py",
+        '        self._mode = "off" if quiet else "live" if live else "lines"',
+        '        self._mode = "live" if live else "lines"',
+        (
+            PROGRESS + "test_a_sweep_in_a_log_prints_one_line_per_checkpoint_with_its_own_mean",
+            PROGRESS + "test_a_long_eval_in_a_log_says_it_is_alive",
+        ),
+    ),
+    Mutant(
+        "progress-lines-on-stdout",
+        "progress goes to stderr only: --json's stdout stays pure JSON",
+        "pytfpol/cli/console.py",
+        '            self._console.file.write(text + "\\n")',
+        '            sys.stdout.write(text + "\\n")',
+        (PROGRESS + "test_a_sweep_in_a_log_prints_one_line_per_checkpoint_with_its_own_mean",),
+    ),
+    Mutant(
+        "no-alive-lines",
+        "a long eval in a CI log prints a line every ALIVE_SECONDS (episodes so far <= total, "
+        "never fewer than before, mean, ETA)",
+        "pytfpol/cli/console.py",
+        '        if self._mode != "lines" or self._bar is None or now - self._last_line < self._alive:',
+        "        if True:",
+        (PROGRESS + "test_a_long_eval_in_a_log_says_it_is_alive",),
+    ),
+    Mutant(
+        "alive-lines-ignore-the-interval",
+        "alive lines come at most every ALIVE_SECONDS, not at every step",
+        "pytfpol/cli/console.py",
+        "now - self._last_line < self._alive:",
+        "False:",
+        (PROGRESS + "test_a_long_eval_in_a_log_says_it_is_alive",),
+    ),
+    Mutant(
+        "eta-left-out-at-80-columns",
+        "at 80 columns the ETA stays visible: what is left out is the least needed",
+        "pytfpol/cli/console.py",
+        "        parts.remove(min(parts, key=lambda part: part[1]))",
+        "        parts.pop()",
+        (PROGRESS + "test_the_eta_stays_visible_in_a_narrow_terminal",),
+    ),
+    Mutant(
+        "sweep-row-without-eta",
+        "the sweep's row shows its checkpoints k/N and the sweep's ETA",
+        "pytfpol/cli/console.py",
+        '            parts = [(f"checkpoints {sweep.counts()}", 9), (f"ETA {progress_tally.clock(eta)}", 10)]',
+        '            parts = [(f"checkpoints {sweep.counts()}", 9)]',
+        (PROGRESS + "test_the_terminal_shows_a_sweep_checkpoint_by_checkpoint_within_80_columns",),
+    ),
+    Mutant(
+        "sweep-eta-of-one-checkpoint",
+        "the sweep's ETA is of the whole sweep: every episode left at the rate they ran",
+        "pytfpol/cli/progress_tally.py",
+        "        return max((self.total - self.finished) * self.episodes - self.in_flight, 0)",
+        "        return max(self.episodes - self.in_flight, 0)",
+        (
+            "tests/unit/test_progress_tally.py::test_the_sweep_eta_is_the_episodes_left_at_the_rate_they_ran",
+        ),
+    ),
+    Mutant(
+        "watch-count-not-so-far",
+        "with --watch the count says 'so far': more checkpoints may come",
+        "pytfpol/commands/sweep/state.py",
+        "settings.eval.episodes, settings.watch)",
+        "settings.eval.episodes, False)",
+        (PROGRESS + "test_a_watching_sweep_says_its_count_is_so_far",),
+    ),
+    Mutant(
+        "watched-checkpoint-not-counted",
+        "with --watch, N grows by each new checkpoint evaluated (once it is whole)",
+        "pytfpol/commands/sweep/scheduler.py",
+        '    state.count([entry["checkpoint"]])\n    validate_seconds',
+        "    validate_seconds",
+        (PROGRESS + "test_a_watching_sweep_counts_the_checkpoints_training_writes",),
+    ),
+    Mutant(
+        "deleted-checkpoint-still-counted",
+        "a checkpoint deleted before its turn leaves N",
+        "pytfpol/commands/sweep/scheduler.py",
+        '            state.count([entry["checkpoint"]], counted=False)\n',
+        "",
+        (PROGRESS + "test_a_checkpoint_deleted_before_its_turn_leaves_the_count",),
+    ),
     # --- issue 25/27: typed results and Markdown summaries (25.1/25.3, 27.4) (H2) ---
     # (this part's mutants go below)
     # --- issue 27: the GitHub Action (item 3) (H3) ---

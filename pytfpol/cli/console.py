@@ -11,22 +11,17 @@ from __future__ import annotations
 import sys
 import time
 import traceback
-from typing import Optional
+from typing import Callable, Optional
 
 from rich import box
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.status import Status
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.live import Live
+from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from pytfpol.cli import progress_tally
 from pytfpol.errors import PytfpolError
 from pytfpol.results import json_text
 
@@ -40,97 +35,202 @@ def stderr_console() -> Console:
 
 
 class EpisodeProgress:
-    """Progress of a run on stderr: a spinner while loading, then a bar over episodes that moves
-    with every batch step (steps/s, ETA), shown only when stderr is a terminal and not `quiet`.
-    Warnings are printed in any case: they say what the run really does."""
+    """Progress of a run on stderr (`commands.progress.Progress`). On a terminal, one live
+    display: a spinner while loading, a bar over the episodes that moves with every batch step
+    (steps/s, ETA), and for a sweep a row above it with its checkpoints k/N and the sweep's ETA,
+    each finished checkpoint's line printed above. Elsewhere (a CI log) plain lines: one per
+    finished checkpoint, and one every `alive_seconds` of a long evaluation. `quiet` shows
+    none of it; warnings are printed in any case: they say what the run really does."""
 
-    def __init__(self, console: Console, quiet: bool = False) -> None:
+    def __init__(
+        self, console: Console, quiet: bool = False, alive_seconds: Optional[float] = None
+    ) -> None:
         self._console = console
-        self._show = console.is_terminal and not quiet
-        self._progress: Optional[Progress] = None
-        self._task: Optional[TaskID] = None
-        self._returns = 0.0
-        self._done = 0
-        self._steps = 0
-        self._finished_steps = 0
-        self._running_slots = 1
-        self._max_steps: Optional[int] = None
-        self._started = time.monotonic()
-        self._status: Optional[Status] = None
+        live = console.is_terminal and not console.is_dumb_terminal
+        self._mode = "off" if quiet else "live" if live else "lines"
+        self._alive = progress_tally.alive_seconds() if alive_seconds is None else alive_seconds
+        self._last_line = time.monotonic()
+        self._bar: Optional[progress_tally.Bar] = None
+        self._sweep: Optional[progress_tally.SweepTally] = None
+        self._stage: Optional[str] = None
+        self._live: Optional[Live] = None
 
     def warn(self, message: str) -> None:
-        print_note(f"warning: {message}", self._console)
+        print_note(f"warning: {message}", self._console)  # above the live display
 
     def stage(self, description: str) -> None:
         """A spinner for work before the episodes (TensorFlow import, graph building)."""
-        if not self._show:
-            return
-        self._stop_status()
-        self._status = self._console.status(description)
-        self._status.start()
-
-    def _stop_status(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
+        self._stage = description
+        self._show()
 
     def start(self, total: int, description: str, max_episode_steps: Optional[int] = None) -> None:
-        """`max_episode_steps`, when known, lets the bar move within episodes."""
-        self._stop_status()
-        self._max_steps = max_episode_steps
-        if not self._show:
-            return
-        self._progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[episodes]}/{task.total:.0f} episodes"),
-            TextColumn("{task.fields[rate]} steps/s"),
-            TextColumn("mean return {task.fields[mean]}"),
-            TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
-            console=self._console,
-            transient=True,
-        )
-        self._task = self._progress.add_task(
-            description, total=total, episodes=0, rate="-", mean="-"
-        )
-        self._progress.start()
-        self._started = time.monotonic()
+        """A bar over `total` episodes; `max_episode_steps`, when known, lets it move within
+        episodes."""
+        self._end_bar()
+        self._bar = progress_tally.Bar(total, description, max_episode_steps)
+        self._stage = None
+        self._last_line = self._bar.started
+        self._show()
 
     def step(self, env_steps: int) -> None:
-        self._steps += env_steps
-        self._running_slots = max(env_steps, 1)
-        if self._progress is None or self._task is None:
-            return
-        elapsed = time.monotonic() - self._started
-        rate = f"{self._steps / elapsed:,.0f}" if elapsed > 0 else "-"
-        self._progress.update(self._task, completed=self._completed(), rate=rate)
+        if self._bar is not None:
+            self._bar.step(env_steps)
+            self._stage = None
+            self._alive_line()
 
     def advance(self, result) -> None:
-        self._done += 1
-        self._returns += result.return_
-        self._finished_steps += result.length
-        if self._progress is not None and self._task is not None:
-            self._progress.update(
-                self._task,
-                completed=self._completed(),
-                episodes=self._done,
-                mean=f"{self._returns / self._done:.2f}",
-            )
-
-    def _completed(self) -> float:
-        """Finished episodes, plus the running ones' share of their step limit when known."""
-        if not self._max_steps:
-            return float(self._done)
-        running = (self._steps - self._finished_steps) / self._max_steps
-        return self._done + min(running, self._running_slots * 0.99)
+        if self._sweep is not None:
+            self._sweep.advance()
+        if self._bar is not None:
+            self._bar.advance(result)
+            self._stage = None
+            self._alive_line()
 
     def stop(self) -> None:
-        self._stop_status()
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
+        """The bar is over; so is the display, unless a sweep goes on (`close` ends it)."""
+        self._end_bar()
+        self._stage = None
+        if self._sweep is None:
+            self.close()
+
+    def checkpoints(self, total: int, episodes: int, growing: bool = False) -> None:
+        if self._sweep is None:
+            self._sweep = progress_tally.SweepTally(total, episodes, growing)
+        self._sweep.total, self._sweep.episodes = total, episodes
+        self._show()
+
+    def checkpoint_done(
+        self, step: int, mean: Optional[float], episodes: int, reused: bool = False
+    ) -> None:
+        sweep = self._sweep
+        if sweep is None:
+            return
+        sweep.finish(episodes, reused)
+        now = time.monotonic()
+        eta = sweep.eta(self._bar.elapsed(now) if self._bar is not None else 0.0)
+        self._line(sweep.checkpoint_line(step, mean, episodes, reused, eta))
+
+    def around(self, run: Callable[[], dict]) -> dict:
+        """`run()` under this display, which ends (also when it raises) before the table or
+        the error is printed."""
+        try:
+            return run()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """End the display (the table or an error follows on the terminal)."""
+        self._bar = self._stage = None
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def _end_bar(self) -> None:
+        if self._bar is not None and self._sweep is not None:
+            self._sweep.busy += self._bar.elapsed(time.monotonic())
+        self._bar = None
+
+    def _alive_line(self) -> None:
+        """In a CI log, the bar's state every `alive_seconds`: the run is alive."""
+        now = time.monotonic()
+        if self._mode != "lines" or self._bar is None or now - self._last_line < self._alive:
+            return
+        self._last_line = now
+        prefix = f"{self._bar.description}: " if self._sweep is not None else ""
+        self._line(self._bar.alive_line(now, prefix))
+
+    def _line(self, text: str) -> None:
+        """A plain line: above the live display on a terminal; as is in a log (no escapes)."""
+        if self._mode == "live":
+            self._console.print(Text(text))
+        elif self._mode == "lines":
+            self._console.file.write(text + "\n")
+            self._console.file.flush()
+
+    def display(self) -> _Rows:
+        """What the live display draws (rendered again at every refresh)."""
+        return _Rows(self._rows)
+
+    def _show(self) -> None:
+        if self._mode == "live" and self._live is None:
+            self._live = Live(
+                self.display(),
+                console=self._console,
+                transient=True,
+                refresh_per_second=4,
+            )
+            self._live.start()
+
+    def _rows(self, width: int) -> list:
+        """The display's rows, each fitted to `width` columns (the ETA always shows)."""
+        now = time.monotonic()
+        rows = []
+        # read once: the live display draws from its own thread while the run changes them
+        sweep, bar, stage = self._sweep, self._bar, self._stage
+        if sweep is not None:
+            eta = sweep.eta(bar.elapsed(now) if bar is not None else 0.0)
+            parts = [(f"checkpoints {sweep.counts()}", 9), (f"ETA {progress_tally.clock(eta)}", 10)]
+            rows.append(fit_row(width, "sweep", sweep.fraction(), parts))
+        if stage is not None:
+            rows.append(_spinner_row(width, stage, now))
+        elif bar is not None:
+            rate = bar.rate(now)
+            parts = [
+                (bar.counts(), 9),
+                (f"mean {progress_tally.mean_text(bar.mean())}", 5),
+                (f"{rate:,.0f} steps/s" if rate is not None else "- steps/s", 3),
+                (progress_tally.clock(bar.elapsed(now)), 1),
+                (f"ETA {progress_tally.clock(bar.eta(now))}", 10 if sweep is None else 4),
+            ]
+            rows.append(fit_row(width, bar.description, bar.fraction(), parts))
+        return rows
+
+
+class _Rows:
+    """What the live display draws: rows made for the width it has."""
+
+    def __init__(self, rows: Callable[[int], list]) -> None:
+        self._rows = rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self._rows(options.max_width)
+
+
+BAR_WIDTHS = (10, 40)  # a bar shrinks to the first before anything on its right is left out
+DESCRIPTION_MIN = 12  # a longer description is cut (…) to no less than this
+
+
+def fit_row(width: int, description: str, fraction: float, parts: list) -> Text:
+    """`description  bar  part  part ...` in `width` columns: the bar shrinks and the description
+    is cut first; then parts (text, priority) are left out, the lowest priority first."""
+    parts = list(parts)
+    while len(parts) > 1 and _needed(parts) + BAR_WIDTHS[0] + DESCRIPTION_MIN + 2 > width:
+        parts.remove(min(parts, key=lambda part: part[1]))
+    right = "  ".join(text for text, _ in parts)
+    room = max(width - cell_len(right) - 2, 0)
+    shown = min(cell_len(description), max(DESCRIPTION_MIN, room - BAR_WIDTHS[0]), room)
+    bar_width = min(BAR_WIDTHS[1], room - shown)
+    label = Text(description, style="bold")
+    label.truncate(shown, overflow="ellipsis", pad=True)
+    filled = int(fraction * bar_width + 0.5)
+    row = Text.assemble(
+        label, " ", ("━" * filled, "bar.complete"), ("─" * (bar_width - filled), "bar.back"),
+        " ", right,
+    )  # fmt: skip
+    row.no_wrap = True
+    return row
+
+
+def _needed(parts: list) -> int:
+    return cell_len("  ".join(text for text, _ in parts))
+
+
+def _spinner_row(width: int, description: str, now: float) -> Text:
+    spinner = Spinner("dots")
+    frame = spinner.frames[int(now * 1000 / spinner.interval) % len(spinner.frames)]
+    row = Text(f"{frame} {description}", no_wrap=True)
+    row.truncate(width, overflow="ellipsis")
+    return row
 
 
 def print_json(document: object) -> None:

@@ -99,7 +99,7 @@ def _evaluate(policy_dir: str, options: dict) -> None:
     )
     progress = console.EpisodeProgress(console.stderr_console(), quiet=quiet)
     report = shown(
-        lambda: api.evaluate(settings, progress=progress),
+        lambda: progress.around(lambda: api.evaluate(settings, progress=progress)),
         lambda document: show_document(document, as_json, quiet, tables.print_eval_table),
         options["junit_path"],
     )

@@ -126,7 +126,7 @@ def _sweep(paths: tuple, options: dict) -> None:
     )
     progress = console.EpisodeProgress(console.stderr_console(), quiet=quiet)
     document = shown(
-        lambda: api.sweep(settings, progress=progress),
+        lambda: progress.around(lambda: api.sweep(settings, progress=progress)),
         lambda document: show_document(document, as_json, quiet, tables.print_sweep_table),
         options["junit_path"],
     )

@@ -1,5 +1,6 @@
-"""What a command reports while it runs. The CLI's console provides the rich implementation;
-the Python API runs silently (`NoProgress`)."""
+"""What a command reports while it runs. The CLI's console provides the implementation that
+shows it (a live display on a terminal, plain lines in a CI log); the Python API runs silently
+(`NoProgress`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from typing import Optional, Protocol
 
 
 class Progress(Protocol):
-    """What the evaluation reports while it runs; `reporting` provides the rich one."""
+    """What the evaluation reports while it runs; `cli.console.EpisodeProgress` shows it.
+
+    A bar (`start` .. `stop`) counts the episodes of one evaluation: an eval, one checkpoint of
+    a sweep, the best's confirmation. A sweep also says how many checkpoints it evaluates
+    (`checkpoints`, again whenever that number changes) and each one it finishes."""
 
     def warn(self, message: str) -> None: ...
 
@@ -22,6 +27,16 @@ class Progress(Protocol):
     def step(self, env_steps: int) -> None: ...
 
     def stop(self) -> None: ...
+
+    def checkpoints(self, total: int, episodes: int, growing: bool = False) -> None:
+        """The sweep evaluates `total` checkpoints of `episodes` episodes each (`growing`:
+        so far; --watch adds the new ones)."""
+
+    def checkpoint_done(
+        self, step: int, mean: Optional[float], episodes: int, reused: bool = False
+    ) -> None:
+        """A checkpoint's entry is made: its own mean return over its `episodes` (None: it
+        could not be evaluated; `reused`: taken from the journal)."""
 
 
 class NoProgress:
@@ -43,4 +58,12 @@ class NoProgress:
         pass
 
     def stop(self) -> None:
+        pass
+
+    def checkpoints(self, total: int, episodes: int, growing: bool = False) -> None:
+        pass
+
+    def checkpoint_done(
+        self, step: int, mean: Optional[float], episodes: int, reused: bool = False
+    ) -> None:
         pass

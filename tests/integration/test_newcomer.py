@@ -263,4 +263,4 @@ def test_progress_advances_with_every_step(artifacts, tmp_path):
         if "0/1 episodes" in frame and re.search(r"\d steps/s", frame)
     ]
     assert len(running) > 3, text[-2000:]  # the rate shows before the episode ends
-    assert "eta" in running[-1]
+    assert "ETA" in running[-1]

@@ -140,17 +140,15 @@ def _run_confirmation(
     size = unit_size(whole.count, base.unit_episodes, state.workers())
     units = whole.pieces(size)
     runner = state.executor(number)
-    if state.remote is not None:
-        state.progress.start(whole.count, f"best (step {step}), fresh seeds")
-    hooks = state.hooks(f"best (step {step}), fresh seeds")
+    state.progress.start(whole.count, f"best (step {step}), fresh seeds")
+    hooks = state.hooks()
     state.confirmed = []
     for unit in units:
         runner.submit(unit, checked, hooks, tag=CONFIRM)
     try:
         collect(state, 0, runner)
     finally:
-        if state.remote is not None:
-            state.progress.stop()
+        state.progress.stop()
     results = sorted(state.confirmed, key=lambda r: r.unit.first)
     for result in results:
         if result.error is not None:

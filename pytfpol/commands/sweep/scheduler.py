@@ -39,6 +39,7 @@ def start_backend(state: SweepState) -> None:
 def evaluate_chosen(state: SweepState) -> None:
     """Every checkpoint the plan chose, run after run, oldest first; returns when every result
     is in and journaled."""
+    state.count([os.path.abspath(c.path) for run in state.plan.runs for c in run.chosen])
     for number, run in enumerate(state.plan.runs):
         for checkpoint in run.chosen:
             evaluate(state, number, run, checkpoint)
@@ -67,11 +68,14 @@ def evaluate(
     except PytfpolError as exc:
         if not all(os.path.lexists(f) for f in _files(checkpoint)):
             state.note(f"{checkpoint.name}: deleted before it was evaluated; skipped")
+            state.count([entry["checkpoint"]], counted=False)
             return "deleted"
         if watching:
             return "retry"
+        state.count([entry["checkpoint"]])
         record_failure(state, entry, exc)
         return None
+    state.count([entry["checkpoint"]])
     validate_seconds = time.perf_counter() - started
     entry["key"] = checkpoint_key(
         settings,
@@ -122,10 +126,15 @@ def _submit(state: SweepState, job: Job, run: SweepRun, description: str) -> Non
     tag = next(state.tags)
     state.jobs[tag] = job
     runner = state.executor(job.number)
-    hooks = state.hooks(description)
+    local = state.remote is None
+    if local:  # run here, now: a bar for this checkpoint's episodes
+        state.progress.start(base.episodes, description, state.plan.max_episode_steps)
+    hooks = state.hooks()
     for unit in units:
         runner.submit(unit, job.checked, hooks, tag=tag)
     collect(state, runner.capacity - 1, runner)
+    if local:
+        state.progress.stop()
 
 
 def collect(state: SweepState, limit: int, runner: Any = None) -> None:
@@ -190,9 +199,12 @@ def _finish(state: SweepState, job: Job) -> None:
 
 
 def add(state: SweepState, entry: dict, source: Any, checked: Any) -> None:
-    """Record an evaluated entry; keep what was validated of its run's best so far, so
-    that confirming the best reads no file again."""
+    """Record an evaluated entry (and show its own mean); keep what was validated of its
+    run's best so far, so that confirming the best reads no file again."""
     state.entries.append(entry)
+    state.progress.checkpoint_done(
+        entry["step"], entry["summary"].get("mean_return"), len(entry["episodes"]), entry["reused"]
+    )
     kept = state.best_inputs.get(entry["run"])
     contenders = [entry] if kept is None else [kept[0], entry]
     loser: Optional[tuple] = (source, checked)
@@ -207,6 +219,7 @@ def record_failure(state: SweepState, entry: dict, exc: PytfpolError) -> None:
     entry["error"] = {"message": exc.message, "exit_code": exc.exit_code}
     state.entries.append(entry)
     state.progress.warn(f"step {entry['step']}: {exc.message}")
+    state.progress.checkpoint_done(entry["step"], None, 0)
 
 
 def _files(checkpoint: Any) -> list[str]:

@@ -61,6 +61,7 @@ class SweepState:
     video_error: Optional[PytfpolError] = None
     notes: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    counted: set[str] = field(default_factory=set)  # the checkpoints the progress's k/N counts
 
     @property
     def settings(self) -> SweepSettings:
@@ -83,8 +84,20 @@ class SweepState:
     def checkpoint_count(self) -> int:
         return max(1, sum(len(run.chosen) for run in self.plan.runs))
 
-    def hooks(self, description: str) -> Any:
-        """Locally: a spinner while loading, a bar per checkpoint. Remotely: the sweep's bar."""
+    def count(self, paths: list[str], counted: bool = True) -> None:
+        """The checkpoints at `paths` are (or, deleted, no longer are) among those the sweep
+        evaluates: the N of its progress's k/N (so far, with --watch; 0 while a watch waits for
+        training's first checkpoint)."""
+        if counted:
+            self.counted.update(paths)
+        else:
+            self.counted.difference_update(paths)
+        settings = self.settings
+        self.progress.checkpoints(len(self.counted), settings.eval.episodes, settings.watch)
+
+    def hooks(self) -> Any:
+        """Episodes and steps for the bar (started by the caller: one per checkpoint locally,
+        one for the sweep remotely); a note while a policy loads here."""
         from pytfpol.running.runners import Hooks  # TensorFlow: imported once the sweep runs
 
         progress = self.progress
@@ -94,10 +107,6 @@ class SweepState:
             on_episode=progress.advance,
             on_step=progress.step,
             loading=lambda unit: progress.stage(f"loading {unit.source.path}"),
-            started=lambda unit: progress.start(
-                unit.count, description, self.plan.max_episode_steps
-            ),
-            ended=lambda unit: progress.stop(),
         )
 
 
