@@ -34,6 +34,7 @@ INPUT = "tests/integration/test_input_files.py::"
 OUT_SET = "tests/integration/test_output_set.py::"
 ENVS = "tests/integration/test_environments.py::"
 DOC = "tests/unit/test_documents.py::"
+REPLAY_SWEEP = "tests/integration/test_replay_sweep.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -1576,6 +1577,94 @@ MUTANTS = [
     # (this part's mutants go below)
     # --- issue 27: replay of any checkpoint, a different sweep into OUT (items 6, 8) (H4) ---
     # (this part's mutants go below)
+    Mutant(
+        "replay-sweep-ignores-step",
+        "replay OUT --step N --episode K replays episode K of step N, as the sweep recorded it",
+        "pytfpol/commands/replay_sweep.py",
+        '    found = [e for e in entries if e["step"] == step and run in (None, e["run"])]\n',
+        '    found = [e for e in entries if run in (None, e["run"])][-1:]\n',
+        (REPLAY_SWEEP + "test_replay_of_two_steps_reproduces_their_recorded_episodes",),
+    ),
+    Mutant(
+        "replay-sweep-trusts-a-changed-checkpoint",
+        "replay of a sweep's step refuses (exit 3) a checkpoint changed since the sweep",
+        "pytfpol/commands/replay_sweep.py",
+        '    if key != entry["key"]:\n',
+        "    if False:\n",
+        (REPLAY_SWEEP + "test_replay_refuses_a_checkpoint_changed_since_the_sweep",),
+    ),
+    Mutant(
+        "replay-sweep-lists-no-steps",
+        "replay of a sweep's OUT without --step is exit 2 listing the steps it can replay",
+        "pytfpol/commands/replay_sweep.py",
+        '            f"{_listing(entries, identity)}",\n',
+        '            "see sweep.json",\n',
+        (REPLAY_SWEEP + "test_replay_of_a_sweep_without_step_lists_its_steps",),
+    ),
+    Mutant(
+        "replay-best-without-its-checkpoint",
+        "replay of a sweep's best/ (an eval output) loads the checkpoint it recorded",
+        "pytfpol/commands/replay.py",
+        '        path, checkpoint, config = policy["saved_model"], policy["checkpoint"], None\n',
+        '        path, checkpoint, config = policy["saved_model"], None, None\n',
+        (REPLAY_SWEEP + "test_replay_of_the_best_directory",),
+    ),
+    Mutant(
+        "replay-overwrites-existing-files",
+        "replay --video/--trajectory refuse (exit 5) an existing file unless --overwrite",
+        "pytfpol/commands/replay.py",
+        "    if os.path.lexists(target) and not target.is_dir() and not overwrite:\n",
+        "    if False:\n",
+        (REPLAY_SWEEP + "test_video_and_trajectory_are_not_overwritten_without_overwrite",),
+    ),
+    Mutant(
+        "replay-hint-of-compare",
+        "replay of a directory without a report names eval and sweep outputs (not compare's --env)",
+        "pytfpol/commands/replay.py",
+        "    if os.path.isdir(out) and not os.path.lexists(Path(out) / files.STATS_JSON):\n",
+        "    if False:\n",
+        (REPLAY_SWEEP + "test_replay_of_a_directory_without_a_report_hints_at_eval_and_sweep",),
+    ),
+    Mutant(
+        "another-sweep-silently-replaces",
+        "another sweep (other settings) into OUT is exit 5 unless --overwrite, OUT unchanged",
+        "pytfpol/commands/sweep/identity.py",
+        "    if found:\n",
+        "    if False:\n",
+        (REPLAY_SWEEP + "test_a_sweep_with_another_seed_is_refused_and_out_is_unchanged",),
+    ),
+    Mutant(
+        "another-run-not-named",
+        "another sweep of other run dirs into OUT is exit 5 naming the runs (RUN X vs Y recorded)",
+        "pytfpol/commands/sweep/identity.py",
+        '        "runs": [str(Path(p).resolve()) for p in settings.paths],\n',
+        "",
+        (REPLAY_SWEEP + "test_a_sweep_of_another_run_is_refused_and_out_is_unchanged",),
+    ),
+    Mutant(
+        "same-sweep-taken-for-another",
+        "the same sweep into OUT again resumes (nothing re-evaluated)",
+        "pytfpol/commands/sweep/identity.py",
+        "        if key in recorded and recorded[key] != value\n",
+        "        if key in recorded and recorded[key] is not value\n",
+        (REPLAY_SWEEP + "test_the_same_sweep_again_resumes_and_evaluates_nothing",),
+    ),
+    Mutant(
+        "identity-holds-how-episodes-run",
+        "a sweep with other --num-envs, --select, --confirm-episodes is the same sweep (resumes)",
+        "pytfpol/commands/sweep/identity.py",
+        '        "wrappers": [str(w) for w in base.wrappers],\n',
+        '        "wrappers": [str(w) for w in base.wrappers],\n        "num_envs": base.num_envs,\n',
+        (PROMISES + "test_the_journal_key_ignores_what_the_result_does_not_depend_on",),
+    ),
+    Mutant(
+        "overwrite-still-refused",
+        "with --overwrite another sweep replaces the sweep in OUT",
+        "pytfpol/commands/sweep/identity.py",
+        "    if settings.eval.overwrite or not Path(out).is_dir():\n",
+        "    if not Path(out).is_dir():\n",
+        (REPLAY_SWEEP + "test_overwrite_replaces_the_other_sweep_but_never_a_users_file",),
+    ),
     # --- issue 27: custom metrics, TensorBoard for one eval (items 9, 5) (H5) ---
     # (this part's mutants go below)
     # --- issue 27: --watch before training, messages (items 7, 10) (H6) ---

@@ -111,7 +111,7 @@ def command(
                 allow_code=allow_code,
                 env_id=env_id,
                 step=step,
-                run=run_index,
+                run_number=run_index,
                 overwrite=overwrite,
             )
         except PytfpolError as exc:

@@ -25,6 +25,7 @@ from typing import Optional
 
 from pytfpol.commands import replay_sweep
 from pytfpol.commands.compare import load_report
+from pytfpol.commands.episode_selection import select_episode
 from pytfpol.commands.evaluate import evaluate
 from pytfpol.errors import InputError, OutputError, RunError, UsageError
 from pytfpol.formats import layout, provenance
@@ -32,43 +33,6 @@ from pytfpol.formats.sources import FORMAT_CHECKPOINTER, FORMAT_SAVED_MODEL
 from pytfpol.results import files
 from pytfpol.running.trajectories import read_npz
 from pytfpol.settings import EvalSettings
-
-SELECTORS = ("worst", "best", "median")
-
-
-def select_episode(report: dict, episode: str | int) -> dict:
-    """The report's episode record for `episode`: an index, or worst / best / median by return
-    (ties: the lowest index; median: the lower median of an even count)."""
-    episodes = report["episodes"]
-    where = report["output"]["stats"]
-    if isinstance(episode, str) and episode not in SELECTORS:
-        try:
-            episode = int(episode)
-        except ValueError:
-            raise UsageError(
-                f"--episode {episode!r}: not an episode index nor one of {', '.join(SELECTORS)}",
-                "e.g. --episode 37, --episode worst",
-            ) from None
-    if isinstance(episode, int):
-        for record in episodes:
-            if record["index"] == episode:
-                return record
-        indices = sorted(r["index"] for r in episodes)
-        known = f"{indices[0]}..{indices[-1]}" if indices else "none"
-        raise UsageError(
-            f"--episode {episode}: {where} has no episode {episode} (it has {known})",
-            "give an index of an episode that ran, or worst / best / median",
-        )
-    ranked = sorted(
-        (r for r in episodes if r["return"] is not None), key=lambda r: (r["return"], r["index"])
-    )
-    if not ranked:
-        raise InputError(f"{where}: no episode with a finite return to pick {episode} from")
-    if episode == "worst":
-        return ranked[0]
-    if episode == "best":
-        return max(ranked, key=lambda r: (r["return"], -r["index"]))
-    return ranked[(len(ranked) - 1) // 2]
 
 
 def settings_for(
@@ -140,19 +104,19 @@ def replay(
     allow_code: bool = False,
     env_id: Optional[str] = None,
     step: Optional[int] = None,
-    run: Optional[int] = None,
+    run_number: Optional[int] = None,
     overwrite: bool = False,
 ) -> dict:
     """Replay one episode of the evaluation in `out` (see the module docstring), or with `step`
-    (and `run`) of that checkpoint of the sweep in `out` (`replay_sweep`). Returns a plain
+    (and `run_number`) of that checkpoint of the sweep in `out` (`replay_sweep`). Returns a plain
     dict; RunError (exit 4) when the replayed return or length differs from the recorded one,
     after writing `video` / `trajectory`, which must not exist unless `overwrite` (exit 5).
     `allow_code`, `env_id`: see `settings_for`."""
     sweep = replay_sweep.sweep_json(out)
     if sweep is not None:
-        report, entry, identity = replay_sweep.step_report(sweep, step, run)
+        report, entry, identity = replay_sweep.step_report(sweep, step, run_number)
     else:
-        report = _eval_report(out, step, run)
+        report = _eval_report(out, step, run_number)
     record = select_episode(report, episode)
     video_format = _video_format(video)
     targets = [Path(p) for p in (video, trajectory) if p is not None]
@@ -176,32 +140,32 @@ def replay(
             video_format=video_format or "mp4",
             save_trajectories=trajectory is not None,
         )
-        run_report = evaluate(settings, progress)
-        _check_same_policy(report, run_report)
-        replayed = run_report["episodes"][0]
-        result = _result(report, record, replayed, run_report)
+        run = evaluate(settings, progress)
+        _check_same_policy(report, run)
+        replayed = run["episodes"][0]
+        result = _result(report, record, replayed, run)
         if video is not None:
-            staged = Path(run_report["output"]["videos"][0]["path"])
+            staged = Path(run["output"]["videos"][0]["path"])
             _check_writable(Path(video), overwrite)  # again: it may have appeared meanwhile
             files.write_atomic(Path(video), staged.read_bytes())
             result["video"] = str(video)
-            result["frames"] = run_report["output"]["videos"][0]["frames"]
+            result["frames"] = run["output"]["videos"][0]["frames"]
         if trajectory is not None:
             _check_writable(Path(trajectory), overwrite)
-            directory = Path(run_report["output"]["trajectories"])
+            directory = Path(run["output"]["trajectories"])
             _write_trajectory(directory, record["index"], trajectory)
             result["trajectory"] = str(trajectory)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if not result["identical"]:
-        raise _mismatch(report, record, replayed, run_report, result)
+        raise _mismatch(report, record, replayed, run, result)
     return result
 
 
-def _eval_report(out: str | Path, step: Optional[int], run: Optional[int]) -> dict:
+def _eval_report(out: str | Path, step: Optional[int], run_number: Optional[int]) -> dict:
     """OUT's stats.json (an eval's output, or a sweep's best/); --step and --run are a
     sweep's."""
-    if step is not None or run is not None:
+    if step is not None or run_number is not None:
         raise UsageError(
             f"{'--step' if step is not None else '--run'}: {out} is not a sweep's output "
             "(no sweep.json): its stats.json is one checkpoint's evaluation",

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
+from pytfpol.commands.sweep.journal_key import checkpoint_key
 from pytfpol.errors import InputError, UsageError
 from pytfpol.formats import layout, validation
 from pytfpol.formats.sources import source_from_layout
@@ -142,9 +143,6 @@ def check_unchanged(path: Path, entry: dict, identity: dict, env: dict, allow_co
     it, is not what the sweep evaluated: its journal key, computed again from the files as the
     recorded run directory holds them now, must be the recorded one. Returns the settings of
     the policy to load (`replay.settings_for`'s `policy`)."""
-    # Here, not at the top: the sweep package imports best_video, which imports replay.
-    from pytfpol.commands.sweep.journal_key import checkpoint_key
-
     directory = identity["runs"][entry["run"]]
     base = EvalSettings(
         policy_path=directory,

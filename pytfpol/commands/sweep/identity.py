@@ -87,9 +87,9 @@ def recorded_identity(out: Path) -> Optional[dict]:
 def differences(identity: dict, recorded: dict) -> list[str]:
     """What differs, each as "--seed 3 vs 5 recorded" (only keys the record holds)."""
     return [
-        f"{OPTIONS[key]} {_shown(identity[key])} vs {_shown(recorded[key])} recorded"
-        for key in OPTIONS
-        if key in recorded and key in identity and recorded[key] != identity[key]
+        f"{OPTIONS.get(key, key)} {_shown(value)} vs {_shown(recorded[key])} recorded"
+        for key, value in identity.items()
+        if key in recorded and recorded[key] != value
     ]
 
 
