@@ -79,6 +79,19 @@ def test_replay_of_two_steps_reproduces_their_recorded_episodes(swept):
         assert result["checkpoint"] == entry_of(swept.document, step)["checkpoint"]
 
 
+def test_replay_of_a_step_of_several_runs_needs_run(swept, tmp_path):
+    """Two runs with a step 30 each: --step 30 alone is exit 2 naming both; --run 1 replays
+    the second run's episode."""
+    out = tmp_path / "two-runs"
+    two = [*sweep_args(swept.run, out, "--last", "1", "--episodes", "1"), str(swept.other)]
+    assert invoke(*two).exit_code == 0
+    ambiguous = invoke("replay", str(out), "--step", "30")
+    assert ambiguous.exit_code == 2 and "--run 0" in ambiguous.stderr, ambiguous.output
+    assert str(swept.other.resolve()) in ambiguous.stderr
+    result = replay_json(str(out), "--step", "30", "--run", "1", "--episode", "0")
+    assert result["identical"] and result["policy"] == str(swept.other.resolve())
+
+
 def test_replay_of_the_best_directory(swept):
     """OUT/best is the best checkpoint's fresh-seed evaluation: its episodes 3 and 4 replay."""
     best = json.loads((swept.out / layout.BEST_DIR / layout.STATS_JSON).read_text())
