@@ -1605,8 +1605,8 @@ MUTANTS = [
         "replay-best-without-its-checkpoint",
         "replay of a sweep's best/ (an eval output) loads the checkpoint it recorded",
         "pytfpol/commands/replay.py",
-        '        path, checkpoint, config = policy["saved_model"], policy["checkpoint"], None\n',
-        '        path, checkpoint, config = policy["saved_model"], None, None\n',
+        '        path, checkpoint, config = policy["resolved_path"], policy["checkpoint"], policy["config"]\n',
+        '        path, checkpoint, config = policy["resolved_path"], None, policy["config"]\n',
         (REPLAY_SWEEP + "test_replay_of_the_best_directory",),
     ),
     Mutant(

@@ -93,7 +93,9 @@ def test_replay_of_a_step_of_several_runs_needs_run(swept, tmp_path):
 
 
 def test_replay_of_the_best_directory(swept):
-    """OUT/best is the best checkpoint's fresh-seed evaluation: its episodes 3 and 4 replay."""
+    """OUT/best is the best checkpoint's fresh-seed evaluation: its episodes 3 and 4 replay,
+    with the checkpoint it recorded (not the run's newest)."""
+    assert swept.document["best"]["step"] != 30  # else loading the newest would pass too
     best = json.loads((swept.out / layout.BEST_DIR / layout.STATS_JSON).read_text())
     episode = best["episodes"][-1]
     result = replay_json(str(swept.out / layout.BEST_DIR), "--episode", str(episode["index"]))
