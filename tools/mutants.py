@@ -391,8 +391,8 @@ MUTANTS = [
         "journal-key-ignores-the-episodes",
         "a sweep with other settings reuses nothing from the journal",
         "pytfpol/commands/sweep/journal_key.py",
-        '  # wrappers and all: another env re-runs\n            "episodes": base.episodes,\n',
-        "  # wrappers and all: another env re-runs\n",
+        '        "max_episode_steps": base.max_episode_steps,\n        "episodes": base.episodes,\n',
+        '        "max_episode_steps": base.max_episode_steps,\n',  # result_settings (H4)
         (
             "tests/integration/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
         ),
@@ -942,15 +942,15 @@ MUTANTS = [
         "journal-key-without-seed",
         "the sweep journal key depends on the seed",
         "pytfpol/commands/sweep/journal_key.py",
-        '            "seed": base.seed,\n            "stochastic": base.stochastic,',
-        '            "stochastic": base.stochastic,',
+        '        "seed": base.seed,\n        "stochastic": base.stochastic,',
+        '        "stochastic": base.stochastic,',  # in result_settings since H4
         (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
     ),
     Mutant(
         "journal-key-without-env-kwargs",
         "the sweep journal key depends on the env's kwargs",
         "pytfpol/commands/sweep/journal_key.py",
-        '            "kwargs": dict(base.env_kwargs),\n',
+        '        "kwargs": dict(base.env_kwargs),\n',  # in result_settings since H4
         "",
         (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
     ),
@@ -966,9 +966,9 @@ MUTANTS = [
         "journal-key-with-num-envs",
         "the sweep journal key ignores how the episodes run (--num-envs, --vector, ...)",
         "pytfpol/commands/sweep/journal_key.py",
-        '            "seed": base.seed,\n            "stochastic": base.stochastic,',
-        '            "seed": base.seed,\n            "stochastic": base.stochastic,\n'
-        '            "num_envs": base.num_envs_used,',
+        '        "seed": base.seed,\n        "stochastic": base.stochastic,',
+        '        "seed": base.seed,\n        "stochastic": base.stochastic,\n'
+        '        "num_envs": base.num_envs_used,',  # in result_settings since H4
         (PROMISES + "test_the_journal_key_ignores_what_the_result_does_not_depend_on",),
     ),
     Mutant(
