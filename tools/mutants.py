@@ -36,6 +36,7 @@ ENVS = "tests/integration/test_environments.py::"
 DOC = "tests/unit/test_documents.py::"
 ACTION = "tests/integration/test_github_action.py::"
 PROGRESS = "tests/integration/test_progress.py::"
+REPLAY_SWEEP = "tests/integration/test_replay_sweep.py::"
 COPIED = (
     "pytfpol",
     "tests",
@@ -403,8 +404,8 @@ MUTANTS = [
         "journal-key-ignores-the-episodes",
         "a sweep with other settings reuses nothing from the journal",
         "pytfpol/commands/sweep/journal_key.py",
-        '  # wrappers and all: another env re-runs\n            "episodes": base.episodes,\n',
-        "  # wrappers and all: another env re-runs\n",
+        '        "max_episode_steps": base.max_episode_steps,\n        "episodes": base.episodes,\n',
+        '        "max_episode_steps": base.max_episode_steps,\n',  # result_settings (H4)
         (
             "tests/integration/test_sweep.py::test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journal",
         ),
@@ -954,15 +955,15 @@ MUTANTS = [
         "journal-key-without-seed",
         "the sweep journal key depends on the seed",
         "pytfpol/commands/sweep/journal_key.py",
-        '            "seed": base.seed,\n            "stochastic": base.stochastic,',
-        '            "stochastic": base.stochastic,',
+        '        "seed": base.seed,\n        "stochastic": base.stochastic,',
+        '        "stochastic": base.stochastic,',  # in result_settings since H4
         (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
     ),
     Mutant(
         "journal-key-without-env-kwargs",
         "the sweep journal key depends on the env's kwargs",
         "pytfpol/commands/sweep/journal_key.py",
-        '            "kwargs": dict(base.env_kwargs),\n',
+        '        "kwargs": dict(base.env_kwargs),\n',  # in result_settings since H4
         "",
         (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
     ),
@@ -978,9 +979,9 @@ MUTANTS = [
         "journal-key-with-num-envs",
         "the sweep journal key ignores how the episodes run (--num-envs, --vector, ...)",
         "pytfpol/commands/sweep/journal_key.py",
-        '            "seed": base.seed,\n            "stochastic": base.stochastic,',
-        '            "seed": base.seed,\n            "stochastic": base.stochastic,\n'
-        '            "num_envs": base.num_envs_used,',
+        '        "seed": base.seed,\n        "stochastic": base.stochastic,',
+        '        "seed": base.seed,\n        "stochastic": base.stochastic,\n'
+        '        "num_envs": base.num_envs_used,',  # in result_settings since H4
         (PROMISES + "test_the_journal_key_ignores_what_the_result_does_not_depend_on",),
     ),
     Mutant(
@@ -1801,6 +1802,94 @@ MUTANTS = [
     ),
     # --- issue 27: replay of any checkpoint, a different sweep into OUT (items 6, 8) (H4) ---
     # (this part's mutants go below)
+    Mutant(
+        "replay-sweep-ignores-step",
+        "replay OUT --step N --episode K replays episode K of step N, as the sweep recorded it",
+        "pytfpol/commands/replay_sweep.py",
+        '    found = [e for e in entries if e["step"] == step and run in (None, e["run"])]\n',
+        '    found = [e for e in entries if run in (None, e["run"])][-1:]\n',
+        (REPLAY_SWEEP + "test_replay_of_two_steps_reproduces_their_recorded_episodes",),
+    ),
+    Mutant(
+        "replay-sweep-trusts-a-changed-checkpoint",
+        "replay of a sweep's step refuses (exit 3) a checkpoint changed since the sweep",
+        "pytfpol/commands/replay_sweep.py",
+        '    if key != entry["key"]:\n',
+        "    if False:\n",
+        (REPLAY_SWEEP + "test_replay_refuses_a_checkpoint_changed_since_the_sweep",),
+    ),
+    Mutant(
+        "replay-sweep-lists-no-steps",
+        "replay of a sweep's OUT without --step is exit 2 listing the steps it can replay",
+        "pytfpol/commands/replay_sweep.py",
+        '            f"{_listing(entries, identity)}",\n',
+        '            "see sweep.json",\n',
+        (REPLAY_SWEEP + "test_replay_of_a_sweep_without_step_lists_its_steps",),
+    ),
+    Mutant(
+        "replay-best-without-its-checkpoint",
+        "replay of a sweep's best/ (an eval output) loads the checkpoint it recorded",
+        "pytfpol/commands/replay.py",
+        '        path, checkpoint, config = policy["resolved_path"], policy["checkpoint"], policy["config"]\n',
+        '        path, checkpoint, config = policy["resolved_path"], None, policy["config"]\n',
+        (REPLAY_SWEEP + "test_replay_of_the_best_directory",),
+    ),
+    Mutant(
+        "replay-overwrites-existing-files",
+        "replay --video/--trajectory refuse (exit 5) an existing file unless --overwrite",
+        "pytfpol/commands/replay.py",
+        "    if os.path.lexists(target) and not target.is_dir() and not overwrite:\n",
+        "    if False:\n",
+        (REPLAY_SWEEP + "test_video_and_trajectory_are_not_overwritten_without_overwrite",),
+    ),
+    Mutant(
+        "replay-hint-of-compare",
+        "replay of a directory without a report names eval and sweep outputs (not compare's --env)",
+        "pytfpol/commands/replay.py",
+        "    if os.path.isdir(out) and not os.path.lexists(Path(out) / files.STATS_JSON):\n",
+        "    if False:\n",
+        (REPLAY_SWEEP + "test_replay_of_a_directory_without_a_report_hints_at_eval_and_sweep",),
+    ),
+    Mutant(
+        "another-sweep-silently-replaces",
+        "another sweep (other settings) into OUT is exit 5 unless --overwrite, OUT unchanged",
+        "pytfpol/commands/sweep/identity.py",
+        "    if found:\n",
+        "    if False:\n",
+        (REPLAY_SWEEP + "test_a_sweep_with_another_seed_is_refused_and_out_is_unchanged",),
+    ),
+    Mutant(
+        "another-run-not-named",
+        "another sweep of other run dirs into OUT is exit 5 naming the runs (RUN X vs Y recorded)",
+        "pytfpol/commands/sweep/identity.py",
+        '        "runs": [str(Path(p).resolve()) for p in settings.paths],\n',
+        "",
+        (REPLAY_SWEEP + "test_a_sweep_of_another_run_is_refused_and_out_is_unchanged",),
+    ),
+    Mutant(
+        "same-sweep-taken-for-another",
+        "the same sweep into OUT again resumes (nothing re-evaluated)",
+        "pytfpol/commands/sweep/identity.py",
+        "        if key in recorded and recorded[key] != value\n",
+        "        if key in recorded and recorded[key] is not value\n",
+        (REPLAY_SWEEP + "test_the_same_sweep_again_resumes_and_evaluates_nothing",),
+    ),
+    Mutant(
+        "identity-holds-how-episodes-run",
+        "a sweep with other --num-envs, --select, --confirm-episodes is the same sweep (resumes)",
+        "pytfpol/commands/sweep/identity.py",
+        '        "wrappers": [str(w) for w in base.wrappers],\n',
+        '        "wrappers": [str(w) for w in base.wrappers],\n        "num_envs": base.num_envs,\n',
+        (PROMISES + "test_the_journal_key_ignores_what_the_result_does_not_depend_on",),
+    ),
+    Mutant(
+        "overwrite-still-refused",
+        "with --overwrite another sweep replaces the sweep in OUT",
+        "pytfpol/commands/sweep/identity.py",
+        "    if settings.eval.overwrite or not Path(out).is_dir():\n",
+        "    if not Path(out).is_dir():\n",
+        (REPLAY_SWEEP + "test_overwrite_replaces_the_other_sweep_but_never_a_users_file",),
+    ),
     # --- issue 27: custom metrics, TensorBoard for one eval (items 9, 5) (H5) ---
     # (this part's mutants go below)
     # --- issue 27: --watch before training, messages (items 7, 10) (H6) ---

@@ -169,11 +169,13 @@ REPLAY_EXIT_CODES = exit_code_table(
     {
         EXIT_OK: "ok: the episode replayed exactly (return and length as recorded)",
         EXIT_USAGE: "usage error (an episode that did not run, a --video name that is not "
-        ".mp4/.gif;\na module stats.json names, without --allow-code)",
-        EXIT_INPUT: "input error: no report, or a policy file changed or gone since the evaluation",
+        ".mp4/.gif;\na module stats.json names, without --allow-code; a sweep's OUT without "
+        "--step: its steps are listed)",
+        EXIT_INPUT: "input error: no report, or a policy file (a sweep's checkpoint) changed or "
+        "gone since the evaluation",
         EXIT_RUNTIME: "the replay differs from the recording (named both), or it failed while "
         "running",
-        EXIT_OUTPUT: "--video or --trajectory could not be written",
+        EXIT_OUTPUT: "--video or --trajectory exists (without --overwrite) or could not be written",
         EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
     }
 )
@@ -187,7 +189,8 @@ SWEEP_EXIT_CODES = exit_code_table(
         EXIT_USAGE: None,
         EXIT_INPUT: "input error, or a checkpoint could not be evaluated (the others were)",
         EXIT_RUNTIME: "the environment or the policy failed while running",
-        EXIT_OUTPUT: None,
+        EXIT_OUTPUT: "output error, or --out holds another sweep (other runs or settings: "
+        "named) without --overwrite",
         EXIT_INTERRUPTED: "interrupted (Ctrl-C); the checkpoints evaluated are written",
         EXIT_TERMINATED: "terminated (SIGTERM); the checkpoints evaluated are written",
     }
@@ -233,6 +236,7 @@ REPLAY_EXAMPLES = """\b
 Examples:
   pytfpol replay runs/ci --episode 37 --video ep37.mp4     # CI says episode 37 failed
   pytfpol replay runs/ci --episode worst --trajectory worst.npz
+  pytfpol replay runs/sweep --step 4096 --episode 3        # a sweep's checkpoint
 """
 
 

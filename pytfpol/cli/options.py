@@ -154,7 +154,8 @@ RUN_OPTIONS = option_group(
     click.option(
         "--overwrite",
         is_flag=True,
-        help="Write into an --out that holds other files or another policy's results.",
+        help="Write into an --out that holds other files or another policy's results (for a "
+        "sweep: another sweep's, other runs or settings).",
     ),
     json_option(),
     click.option(

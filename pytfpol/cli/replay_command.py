@@ -43,6 +43,25 @@ from pytfpol.errors import PytfpolError
     metavar="FILE.npz",
     help="Write its observations, actions, rewards, flags and policy info to FILE.npz.",
 )
+@click.option(
+    "--step",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="OUT is a sweep's: replay an episode of its checkpoint of train step N (without "
+    "--step, replay lists the steps it can replay).",
+)
+@click.option(
+    "--run",
+    "run_index",
+    type=click.IntRange(min=0),
+    metavar="I",
+    help="With --step, of a sweep of several runs: the run (its index in sweep.json's runs).",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace an existing --video or --trajectory file (else refused, exit 5).",
+)
 @json_option("Print the result as JSON on stdout (nothing else).")
 @click.option(
     "--env",
@@ -59,17 +78,22 @@ def command(
     episode: str,
     video: Optional[str],
     trajectory: Optional[str],
+    step: Optional[int],
+    run_index: Optional[int],
+    overwrite: bool,
     as_json: bool,
     env_id: Optional[str],
     allow_code: bool,
     verbose: bool,
     quiet: bool,
 ) -> None:
-    """Replay one episode of the evaluation in OUT (an output directory of `pytfpol eval`).
+    """Replay one episode of the evaluation in OUT (an output directory of `pytfpol eval`,
+    or of `pytfpol sweep` with --step N, or a sweep's best/).
 
     Episode K is run alone with its seed S+K, from the policy files, checkpoint, env, kwargs
-    and step limit stats.json recorded (refused when a policy file changed since); its return
-    and length must equal the recorded ones (exit 4 otherwise: something is not deterministic).
+    and step limit stats.json (sweep.json) recorded (refused when a policy file changed since);
+    its return and length must equal the recorded ones (exit 4 otherwise: something is not
+    deterministic).
     """
 
     def run() -> None:
@@ -86,6 +110,9 @@ def command(
                 progress=progress,
                 allow_code=allow_code,
                 env_id=env_id,
+                step=step,
+                run_number=run_index,
+                overwrite=overwrite,
             )
         except PytfpolError as exc:
             if exc.report is not None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from pytfpol.commands.replay import select_episode
+from pytfpol.commands.episode_selection import select_episode
 from pytfpol.errors import RunError
 from pytfpol.running import video
 from pytfpol.running.trajectories import TrajectoryCollector

@@ -17,56 +17,22 @@ either way.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Optional
 
+from pytfpol.commands import replay_sweep
 from pytfpol.commands.compare import load_report
+from pytfpol.commands.episode_selection import select_episode
 from pytfpol.commands.evaluate import evaluate
 from pytfpol.errors import InputError, OutputError, RunError, UsageError
-from pytfpol.formats import provenance
+from pytfpol.formats import layout, provenance
 from pytfpol.formats.sources import FORMAT_CHECKPOINTER, FORMAT_SAVED_MODEL
 from pytfpol.results import files
 from pytfpol.running.trajectories import read_npz
 from pytfpol.settings import EvalSettings
-
-SELECTORS = ("worst", "best", "median")
-
-
-def select_episode(report: dict, episode: str | int) -> dict:
-    """The report's episode record for `episode`: an index, or worst / best / median by return
-    (ties: the lowest index; median: the lower median of an even count)."""
-    episodes = report["episodes"]
-    where = report["output"]["stats"]
-    if isinstance(episode, str) and episode not in SELECTORS:
-        try:
-            episode = int(episode)
-        except ValueError:
-            raise UsageError(
-                f"--episode {episode!r}: not an episode index nor one of {', '.join(SELECTORS)}",
-                "e.g. --episode 37, --episode worst",
-            ) from None
-    if isinstance(episode, int):
-        for record in episodes:
-            if record["index"] == episode:
-                return record
-        indices = sorted(r["index"] for r in episodes)
-        known = f"{indices[0]}..{indices[-1]}" if indices else "none"
-        raise UsageError(
-            f"--episode {episode}: {where} has no episode {episode} (it has {known})",
-            "give an index of an episode that ran, or worst / best / median",
-        )
-    ranked = sorted(
-        (r for r in episodes if r["return"] is not None), key=lambda r: (r["return"], r["index"])
-    )
-    if not ranked:
-        raise InputError(f"{where}: no episode with a finite return to pick {episode} from")
-    if episode == "worst":
-        return ranked[0]
-    if episode == "best":
-        return max(ranked, key=lambda r: (r["return"], -r["index"]))
-    return ranked[(len(ranked) - 1) // 2]
 
 
 def settings_for(
@@ -74,12 +40,15 @@ def settings_for(
     record: dict,
     allow_code: bool = False,
     env_id: Optional[str] = None,
+    policy: Optional[dict] = None,
     **recording,
 ) -> EvalSettings:
     """The one-episode evaluation that is episode `record` of `report` again. The env id and
     config come from stats.json, data: their modules are imported only with `allow_code`, or
-    (the env's) when the command line gives the recorded id again as `env_id`."""
-    policy, env = report["policy"], report["env"]
+    (the env's) when the command line gives the recorded id again as `env_id`. `policy`: the
+    EvalSettings fields that load the policy (a sweep's step: `replay_sweep`), else from
+    stats.json."""
+    env = report["env"]
     stats = report["output"]["stats"]
     if env_id is not None and env_id != env["id"]:
         raise UsageError(
@@ -87,19 +56,11 @@ def settings_for(
             f"drop --env, or give --env {env['id']}",
         )
     recorded = report.get("settings", {})
-    if policy["format"] == FORMAT_CHECKPOINTER:
-        path, checkpoint, config = policy["resolved_path"], policy["checkpoint"], policy["config"]
-    elif policy["format"] == FORMAT_SAVED_MODEL:
-        path, checkpoint, config = policy["saved_model"], None, None
-    else:  # a Learner root: its SavedModel, and the checkpoint applied to it
-        path, checkpoint, config = policy["saved_model"], policy["checkpoint"], None
     return EvalSettings(
-        policy_path=path,
+        **(policy or _recorded_policy(report["policy"])),
         episodes=1,
         seed=record["seed"],
         **recorded_env_settings(env),
-        checkpoint=checkpoint,
-        config=config,
         num_envs=1,
         stochastic=bool(recorded.get("stochastic", False)),
         allow_partial=bool(recorded.get("allow_partial", False)),
@@ -108,6 +69,17 @@ def settings_for(
         config_named_in=stats,
         **recording,
     )
+
+
+def _recorded_policy(policy: dict) -> dict:
+    """The EvalSettings fields that load the policy stats.json records."""
+    if policy["format"] == FORMAT_CHECKPOINTER:
+        path, checkpoint, config = policy["resolved_path"], policy["checkpoint"], policy["config"]
+    elif policy["format"] == FORMAT_SAVED_MODEL:
+        path, checkpoint, config = policy["saved_model"], None, None
+    else:  # a Learner root: its SavedModel, and the checkpoint applied to it
+        path, checkpoint, config = policy["saved_model"], policy["checkpoint"], None
+    return {"policy_path": path, "checkpoint": checkpoint, "config": config}
 
 
 def recorded_env_settings(env: dict) -> dict:
@@ -131,24 +103,30 @@ def replay(
     progress=None,
     allow_code: bool = False,
     env_id: Optional[str] = None,
+    step: Optional[int] = None,
+    run_number: Optional[int] = None,
+    overwrite: bool = False,
 ) -> dict:
-    """Replay one episode of the evaluation in `out` (see the module docstring). Returns a plain
+    """Replay one episode of the evaluation in `out` (see the module docstring), or with `step`
+    (and `run_number`) of that checkpoint of the sweep in `out` (`replay_sweep`). Returns a plain
     dict; RunError (exit 4) when the replayed return or length differs from the recorded one,
-    after writing `video` / `trajectory`. `allow_code`, `env_id`: see `settings_for`."""
-    report = load_report(out)
+    after writing `video` / `trajectory`, which must not exist unless `overwrite` (exit 5).
+    `allow_code`, `env_id`: see `settings_for`."""
+    sweep = replay_sweep.sweep_json(out)
+    if sweep is not None:
+        report, entry, identity = replay_sweep.step_report(sweep, step, run_number)
+    else:
+        report = _eval_report(out, step, run_number)
     record = select_episode(report, episode)
-    policy_files = report["policy"].get("files")
-    if not policy_files:
-        raise InputError(
-            f"{report['output']['stats']}: records no policy files with their sha256 (written "
-            "by an older pytfpol): replay cannot check that it runs the same policy",
-            "evaluate the policy again with this pytfpol, then replay",
-        )
-    provenance.check_unchanged(policy_files, f"the evaluation in {report['output']['dir']}")
     video_format = _video_format(video)
     targets = [Path(p) for p in (video, trajectory) if p is not None]
     for target in targets:
-        _check_writable(target)
+        _check_writable(target, overwrite)
+    if sweep is not None:
+        policy = replay_sweep.check_unchanged(sweep, entry, identity, report["env"], allow_code)
+    else:
+        policy = None
+        _check_policy_files(report)
     scratch = Path(tempfile.mkdtemp(prefix="pytfpol-replay-"))
     try:
         settings = settings_for(
@@ -156,6 +134,7 @@ def replay(
             record,
             allow_code,
             env_id,
+            policy,
             out=str(scratch / "run"),
             video=(0,) if video is not None else (),
             video_format=video_format or "mp4",
@@ -167,17 +146,50 @@ def replay(
         result = _result(report, record, replayed, run)
         if video is not None:
             staged = Path(run["output"]["videos"][0]["path"])
+            _check_writable(Path(video), overwrite)  # again: it may have appeared meanwhile
             files.write_atomic(Path(video), staged.read_bytes())
             result["video"] = str(video)
             result["frames"] = run["output"]["videos"][0]["frames"]
         if trajectory is not None:
-            _write_trajectory(Path(run["output"]["trajectories"]), record["index"], trajectory)
+            _check_writable(Path(trajectory), overwrite)
+            directory = Path(run["output"]["trajectories"])
+            _write_trajectory(directory, record["index"], trajectory)
             result["trajectory"] = str(trajectory)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if not result["identical"]:
         raise _mismatch(report, record, replayed, run, result)
     return result
+
+
+def _eval_report(out: str | Path, step: Optional[int], run_number: Optional[int]) -> dict:
+    """OUT's stats.json (an eval's output, or a sweep's best/); --step and --run are a
+    sweep's."""
+    if step is not None or run_number is not None:
+        raise UsageError(
+            f"{'--step' if step is not None else '--run'}: {out} is not a sweep's output "
+            "(no sweep.json): its stats.json is one checkpoint's evaluation",
+            "drop --step/--run to replay an episode of it",
+        )
+    if os.path.isdir(out) and not os.path.lexists(Path(out) / files.STATS_JSON):
+        raise InputError(
+            f"{out}: no {files.STATS_JSON} nor {layout.SWEEP_JSON} here",
+            "give an output directory of `pytfpol eval` or `pytfpol sweep` (or its best/)",
+            path=out,
+        )
+    return load_report(out)
+
+
+def _check_policy_files(report: dict) -> None:
+    """Every policy file stats.json records is there, unchanged (exit 3 naming it)."""
+    policy_files = report["policy"].get("files")
+    if not policy_files:
+        raise InputError(
+            f"{report['output']['stats']}: records no policy files with their sha256 (written "
+            "by an older pytfpol): replay cannot check that it runs the same policy",
+            "evaluate the policy again with this pytfpol, then replay",
+        )
+    provenance.check_unchanged(policy_files, f"the evaluation in {report['output']['dir']}")
 
 
 def _video_format(video: Optional[str | Path]) -> Optional[str]:
@@ -192,7 +204,14 @@ def _video_format(video: Optional[str | Path]) -> Optional[str]:
     return suffix
 
 
-def _check_writable(target: Path) -> None:
+def _check_writable(target: Path, overwrite: bool = False) -> None:
+    """A file replay may write: in a directory, and new unless `overwrite` (exit 5)."""
+    if os.path.lexists(target) and not target.is_dir() and not overwrite:
+        raise OutputError(
+            f"{target}: exists; replay does not overwrite it",
+            "pass --overwrite to replace it, or give another file name",
+            path=target,
+        )
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir() or target.is_dir():
         raise OutputError(
@@ -204,8 +223,10 @@ def _check_writable(target: Path) -> None:
 
 def _check_same_policy(report: dict, run: dict) -> None:
     """The replay loaded the SavedModel and checkpoint the evaluation did (e.g. no newer
-    sibling checkpoint picked instead of none)."""
+    sibling checkpoint picked instead of none); of a sweep's step, the checkpoint."""
     for key in ("saved_model", "checkpoint"):
+        if key not in report["policy"]:
+            continue
         then, now = report["policy"].get(key), run["policy"].get(key)
         if then != now:
             raise InputError(

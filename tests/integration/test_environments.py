@@ -338,7 +338,7 @@ def test_a_resumed_sweep_with_other_wrappers_evaluates_again(tmp_path):
 
     plain = sweep()
     again = sweep()
-    clipped = sweep("--wrapper", "ClipReward:max_reward=0.5")
+    clipped = sweep("--wrapper", "ClipReward:max_reward=0.5", "--overwrite")  # another sweep
     assert [e["reused"] for e in (plain, again, clipped) for e in e["checkpoints"]] == [
         False,
         True,

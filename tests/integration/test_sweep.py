@@ -201,8 +201,10 @@ def test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journa
     assert [e["episodes"] for e in again["checkpoints"]] == [
         e["episodes"] for e in whole["checkpoints"]
     ]
-    # Other settings, other results: nothing is reused.
-    other = run_json(*sweep_args(dqn_run, out, "--episodes", "2", "--confirm-episodes", "0"))
+    # Other settings, other results (another sweep: --overwrite): nothing is reused.
+    other = run_json(
+        *sweep_args(dqn_run, out, "--episodes", "2", "--confirm-episodes", "0", "--overwrite")
+    )
     assert not any(e["reused"] for e in other["checkpoints"])
     assert other["best"]["confirmation"] is None and other["output"]["best"] is None
     assert not (out / layout.BEST_DIR).exists()

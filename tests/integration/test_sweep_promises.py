@@ -111,8 +111,8 @@ def test_the_journal_key_changes_with_everything_the_result_depends_on(checkpoin
     # The checkpoint's bytes: the three checkpoints, with the same settings, three keys.
     every = keys(run("all", "--last", "3"))
     assert len(set(every)) == 3 and every[-1] == baseline[0]
-    # And a changed key is a new evaluation in the same OUT, not a reused one.
-    again = run("baseline", "--seed", "1")
+    # And a changed key is a new evaluation in the same OUT (another sweep: --overwrite).
+    again = run("baseline", "--seed", "1", "--overwrite")
     assert [e["reused"] for e in again["checkpoints"]] == [False]
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 from pytfpol.commands.progress import NoProgress, Progress
-from pytfpol.commands.sweep import documents, scheduler
+from pytfpol.commands.sweep import documents, identity, scheduler
 from pytfpol.commands.sweep.best import best_and_confirm
 from pytfpol.commands.sweep.state import SweepState, new_state
 from pytfpol.commands.sweep.watch import wait_for_runs, watch
@@ -53,6 +53,7 @@ def sweep(settings: SweepSettings, progress: Optional[Progress] = None) -> dict:
                     settings.eval.video_format,
                 )
             out = _out_dir(settings, plan)
+            identity.check_same_sweep(out, settings)
             claim = output_set.claim_output_dir(
                 out,
                 [run.found.directory for run in plan.runs] + list(settings.paths),

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from pytfpol import gates
+from pytfpol.commands.sweep.identity import sweep_identity
 from pytfpol.commands.sweep.state import SweepState
 from pytfpol.errors import InputError, PytfpolError, RunError
 from pytfpol.formats import layout
@@ -132,6 +133,7 @@ def _settings(settings: SweepSettings) -> dict:
         "every": settings.every,
         "last": settings.last,
         "watch": settings.watch,
+        "identity": sweep_identity(settings),  # what another sweep into OUT is told apart by
     }
 
 

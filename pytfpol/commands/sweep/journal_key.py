@@ -12,7 +12,7 @@ from typing import Any, Optional
 from pytfpol.formats import layout, validation
 from pytfpol.results import journal as journal_module
 from pytfpol.running.sweep_plan import SweepRun
-from pytfpol.settings import SweepSettings
+from pytfpol.settings import EvalSettings, SweepSettings
 
 
 def checkpoint_key(
@@ -34,16 +34,24 @@ def checkpoint_key(
             "config": None if run.config is None else run.config.source_text or repr(run.config),
             "policy": source.policy_name,
             "env": env_id,
-            "kwargs": dict(base.env_kwargs),
-            "max_episode_steps": base.max_episode_steps,
             "env_spec": recorded_env,  # wrappers and all: another env re-runs
-            "episodes": base.episodes,
-            "seed": base.seed,
-            "stochastic": base.stochastic,
-            "allow_partial": base.allow_partial,
-            "success_threshold": base.success_threshold,
+            **result_settings(base),
         },
     )
+
+
+def result_settings(base: EvalSettings) -> dict:
+    """The settings given on the command line that a checkpoint's result depends on: part of
+    its journal key, and of the sweep's identity (`sweep.identity`: another sweep into OUT)."""
+    return {
+        "kwargs": dict(base.env_kwargs),
+        "max_episode_steps": base.max_episode_steps,
+        "episodes": base.episodes,
+        "seed": base.seed,
+        "stochastic": base.stochastic,
+        "allow_partial": base.allow_partial,
+        "success_threshold": base.success_threshold,
+    }
 
 
 def saved_model_digest(
