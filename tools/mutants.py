@@ -963,8 +963,11 @@ MUTANTS = [
         "journal-key-without-env-kwargs",
         "the sweep journal key depends on the env's kwargs",
         "pytfpol/commands/sweep/journal_key.py",
-        '        "kwargs": dict(base.env_kwargs),\n',  # in result_settings since H4
-        "",
+        # the kwargs are in the key twice, as given and in the env's spec: both go
+        '            "env_spec": recorded_env,  # wrappers and all: another env re-runs\n'
+        "            **result_settings(base),",
+        '            "env_spec": None,\n'
+        '            **{k: v for k, v in result_settings(base).items() if k != "kwargs"},',
         (PROMISES + "test_the_journal_key_changes_with_everything_the_result_depends_on",),
     ),
     Mutant(
