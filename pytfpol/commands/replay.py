@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from pytfpol.commands.compare import load_report
+from pytfpol.commands.compare import Report, load_report
 from pytfpol.commands.evaluate import evaluate
 from pytfpol.errors import InputError, OutputError, RunError, UsageError
 from pytfpol.formats import provenance
@@ -34,7 +34,7 @@ from pytfpol.settings import EvalSettings
 SELECTORS = ("worst", "best", "median")
 
 
-def select_episode(report: dict, episode: str | int) -> dict:
+def select_episode(report: Report, episode: str | int) -> dict:
     """The report's episode record for `episode`: an index, or worst / best / median by return
     (ties: the lowest index; median: the lower median of an even count)."""
     episodes = report["episodes"]
@@ -70,7 +70,7 @@ def select_episode(report: dict, episode: str | int) -> dict:
 
 
 def settings_for(
-    report: dict,
+    report: Report,
     record: dict,
     allow_code: bool = False,
     env_id: Optional[str] = None,
@@ -202,7 +202,7 @@ def _check_writable(target: Path) -> None:
         )
 
 
-def _check_same_policy(report: dict, run: dict) -> None:
+def _check_same_policy(report: Report, run: Report) -> None:
     """The replay loaded the SavedModel and checkpoint the evaluation did (e.g. no newer
     sibling checkpoint picked instead of none)."""
     for key in ("saved_model", "checkpoint"):
@@ -214,7 +214,7 @@ def _check_same_policy(report: dict, run: dict) -> None:
             )
 
 
-def _result(report: dict, record: dict, replayed: dict, run: dict) -> dict:
+def _result(report: Report, record: dict, replayed: dict, run: Report) -> dict:
     fields = ("return", "length", "terminated", "truncated")
     identical = all(replayed[f] == record[f] for f in ("return", "length"))
     return {
@@ -242,7 +242,7 @@ def _write_trajectory(directory: Path, index: int, target: str | Path) -> None:
     files.write_atomic(Path(target), replayed.to_npz())
 
 
-def _mismatch(report: dict, record: dict, replayed: dict, run: dict, result: dict) -> RunError:
+def _mismatch(report: Report, record: dict, replayed: dict, run: Report, result: dict) -> RunError:
     then = (report.get("versions") or {}).get("tensorflow")
     now = (run.get("versions") or {}).get("tensorflow")
     stack = f"; the stack changed too (TensorFlow {then} then, {now} now)" if then != now else ""

@@ -68,7 +68,7 @@ def test_an_eval_report_is_written_and_read_back_byte_for_byte(tmp_path):
     assert isinstance(report, documents.EvalReport)
     assert report.env["id"] == "CartPole-v1" and report.episodes[1]["return"] == 2.0
     assert report.extra == {"later_key": {"kept": [1, 2]}}
-    assert report.to_json() == text
+    assert documents.to_json(report) == text
     assert (tmp_path / "episodes.csv").read_text() == files.episodes_csv(EVAL["episodes"])
 
 
@@ -78,7 +78,7 @@ def test_a_sweep_report_is_written_and_read_back_byte_for_byte(tmp_path):
     assert text == json_text.dumps(SWEEP) + "\n"
     assert json.loads(text) == SWEEP
     report = documents.read_sweep_report(tmp_path / "sweep.json")
-    assert isinstance(report, documents.SweepReport) and report.to_json() == text
+    assert isinstance(report, documents.SweepReport) and documents.to_json(report) == text
 
 
 def _without(document: dict, key: str) -> dict:
@@ -152,11 +152,11 @@ def test_compare_refuses_a_bad_stats_json_with_exit_3_naming_the_key(tmp_path):
 
 
 def test_junit_is_a_view_of_the_document_type_not_a_guess():
-    eval_suite = junit.suite_for(documents.as_document(EVAL))
+    eval_suite = junit.suite_for(documents.typed_report(EVAL))
     assert eval_suite.name == "pytfpol eval p on CartPole-v1" and eval_suite.seconds == 3.0
     assert [c.name for c in eval_suite.cases] == ["mean_return>=1"]
     assert "report: o/stats.json" in eval_suite.cases[0].details
-    sweep = documents.as_document(SWEEP)
+    sweep = documents.typed_report(SWEEP)
     assert isinstance(sweep, documents.SweepReport)
     sweep_suite = junit.suite_for(sweep)
     assert sweep_suite.name == "pytfpol sweep runs/a on CartPole-v1"
@@ -209,7 +209,7 @@ def test_a_report_of_an_older_shape_is_read_and_written_back_unchanged(tmp_path)
     path = tmp_path / "stats.json"
     path.write_text(json.dumps(older, indent=2) + "\n")
     report = documents.read_eval_report(path)
-    assert report.to_json() == path.read_text()
+    assert documents.to_json(report) == path.read_text()
     again = tmp_path / "again"
     again.mkdir()
     documents.write_eval_report(again, report)
