@@ -95,7 +95,7 @@ class _Document(Mapping):
     __hash__ = None  # type: ignore[assignment]  # mutable, like the dict it stands for
 
 
-@dataclass
+@dataclass(eq=False)
 class EvalReport(_Document):
     """stats.json: what `pytfpol eval` ran and what came of it (see report.report_base)."""
 
@@ -140,7 +140,7 @@ class EvalReport(_Document):
     output: dict = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(eq=False)
 class SweepReport(_Document):
     """sweep.json: every checkpoint's result, the best, the aggregate and the gates."""
 
