@@ -112,7 +112,10 @@ def test_the_compare_summary_gives_the_verdict_and_both_sides():
     assert [row[1] for row in sides[1:]] == ["base|line", "cand`idate`"]
     assert [float(row[5]) for row in sides[1:]] == [100.0, 80.0]
     numbers = key_values(tables(text)[1])
-    assert numbers["95% interval"] == "[-30, -10]" and numbers["difference (candidate - baseline)"] == "-20"
+    assert (
+        numbers["95% interval"] == "[-30, -10]"
+        and numbers["difference (candidate - baseline)"] == "-20"
+    )
     assert "- warning: seed differ \\| a" in text
     better = markdown.render(
         documents.CompareResult.from_dict({**COMPARE, "verdict": "better", "passed": True})
