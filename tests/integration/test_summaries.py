@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from pytfpol import api
 from pytfpol.cli import main
-from pytfpol.errors import EXIT_GATE, EXIT_INPUT, EXIT_USAGE
+from pytfpol.errors import EXIT_GATE, EXIT_INPUT, EXIT_RUNTIME, EXIT_USAGE
 from pytfpol.results import documents, markdown
 from pytfpol.settings import EvalSettings
 from tests.helpers import countdown_env
@@ -73,6 +73,23 @@ def test_eval_appends_its_summary_and_writes_summary_md_even_when_a_gate_fails(a
     ]  # fmt: skip
     value = report["gates"][0]["value"]
     assert gates[0][2] == f"mean_return = {markdown.number(value)}"
+
+
+def test_a_run_that_stops_early_still_summarises_what_it_wrote(artifacts, tmp_path):
+    """The env fails in episode 3: exit 4, stats.json marked incomplete, and the summary says
+    INCOMPLETE with the error (written from the report the error carries)."""
+    out, own = tmp_path / "run", tmp_path / "summary.md"
+    result = invoke(
+        "eval", artifacts / "countdown_sm", "--env",
+        f"tests.helpers.countdown_env:{countdown_env.FAULTY_ENV_ID}", "--episodes", "6",
+        "--out", out, "-q", "--summary", own,
+    )  # fmt: skip
+    assert result.exit_code == EXIT_RUNTIME, result.stderr
+    report = documents.read_eval_report(out / "stats.json")
+    assert not report.complete
+    text = own.read_text()
+    assert text.startswith("### pytfpol eval: INCOMPLETE\n") and "**Incomplete**: " in text
+    assert text == markdown.render(report)
 
 
 def test_an_error_before_any_report_writes_no_summary(tmp_path):

@@ -176,6 +176,9 @@ def test_a_step_summary_that_is_a_symlink_or_a_fifo_is_a_warning_and_untouched(
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(fifo))
     (warning,) = summaries.write(_eval(), None)  # returns at once: never blocks on a reader
     assert "not written" in warning
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", os.devnull)  # opens, but is no regular file
+    (warning,) = summaries.write(_eval(), None)
+    assert warning.endswith("is not a regular file: not written")
 
 
 def test_a_summary_inside_out_is_refused(tmp_path):
