@@ -10,6 +10,9 @@ import pytest
 from tests.helpers.repo import write_artifacts
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# eval, sweep and compare append a summary to $GITHUB_STEP_SUMMARY: not the tests' runs to the
+# CI job's page (tests/integration/test_summaries.py sets it to files of their own).
+os.environ.pop("GITHUB_STEP_SUMMARY", None)
 
 INTEGRATION = Path(__file__).resolve().parent / "integration"
 

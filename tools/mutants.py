@@ -37,6 +37,8 @@ DOC = "tests/unit/test_documents.py::"
 ACTION = "tests/integration/test_github_action.py::"
 PROGRESS = "tests/integration/test_progress.py::"
 REPLAY_SWEEP = "tests/integration/test_replay_sweep.py::"
+MD = "tests/unit/test_markdown.py::"
+SUMMARIES = "tests/integration/test_summaries.py::"
 COPIED = (
     "pytfpol",
     "tests",
@@ -1430,7 +1432,7 @@ MUTANTS = [
     Mutant(
         "report-read-unchecked",
         "25.3: a stats.json read back is validated: a missing key or a wrong type is exit 3 naming the file and the key",
-        "pytfpol/results/documents.py",
+        "pytfpol/formats/report_documents.py",
         "        if origin is not None:\n            _check(cls, data, origin)",
         "        pass",
         (
@@ -1441,7 +1443,7 @@ MUTANTS = [
     Mutant(
         "report-future-schema-read",
         "25.3: a stats.json or sweep.json of a newer schema_version is refused (exit 3), not misread",
-        "pytfpol/results/documents.py",
+        "pytfpol/formats/report_documents.py",
         "    _need(1 <= version <= cls.VERSION,",
         "    _need(1 <= version,",
         (
@@ -1452,7 +1454,7 @@ MUTANTS = [
     Mutant(
         "report-keys-reordered",
         "25.3: the typed documents write the JSON byte for byte as it was built or read",
-        "pytfpol/results/documents.py",
+        "pytfpol/formats/report_documents.py",
         "        keys = self.order or tuple(k for k, _, _ in self.SCHEMA)",
         "        keys = tuple(k for k, _, _ in self.SCHEMA)",
         (DOC + "test_a_report_of_an_older_shape_is_read_and_written_back_unchanged",),
@@ -1460,7 +1462,7 @@ MUTANTS = [
     Mutant(
         "junit-sweep-taken-for-eval",
         "25.3: JUnit is a view of the document's type: a sweep's report is a sweep suite",
-        "pytfpol/results/documents.py",
+        "pytfpol/formats/report_documents.py",
         '    if report.get("kind") == SWEEP_KIND:\n        return SweepReport',
         "    if False:\n        return SweepReport",
         (DOC + "test_junit_is_a_view_of_the_document_type_not_a_guess",),
@@ -1469,8 +1471,8 @@ MUTANTS = [
         "compare-reads-unvalidated",
         "25.3: compare reads stats.json through the one validating reader",
         "pytfpol/commands/compare.py",
-        "    report = documents.read_eval_report(file).to_dict()",
-        "    report = json.loads(file.read_text())",
+        "    report = documents.read_eval_report(file)  # validated: episodes, env.id",
+        "    report = EvalReport.from_dict(json.loads(file.read_text()))",
         (DOC + "test_compare_refuses_a_bad_stats_json_with_exit_3_naming_the_key",),
     ),
     # --- issue 25: limits kept by tools (point 6) ---
@@ -1703,6 +1705,170 @@ MUTANTS = [
     ),
     # --- issue 25/27: typed results and Markdown summaries (25.1/25.3, 27.4) (H2) ---
     # (this part's mutants go below)
+    Mutant(
+        "step-summary-truncated",
+        "27.4: the summary is appended to $GITHUB_STEP_SUMMARY: what earlier steps wrote is kept",
+        "pytfpol/results/summaries.py",
+        "    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT",
+        "    flags = os.O_WRONLY | os.O_TRUNC | os.O_CREAT",
+        (
+            MD + "test_the_step_summary_is_appended_keeping_what_is_there",
+            SUMMARIES
+            + "test_eval_appends_its_summary_and_writes_summary_md_even_when_a_gate_fails",
+        ),
+    ),
+    Mutant(
+        "step-summary-follows-symlink",
+        "27.4: $GITHUB_STEP_SUMMARY is never written through a symbolic link (a warning instead)",
+        "pytfpol/results/summaries.py",
+        " | os.O_NOFOLLOW",
+        "",
+        (MD + "test_a_step_summary_that_is_a_symlink_or_a_fifo_is_a_warning_and_untouched",),
+    ),
+    Mutant(
+        "step-summary-not-a-regular-file",
+        "27.4: $GITHUB_STEP_SUMMARY is written only when it is a regular file (a warning instead)",
+        "pytfpol/results/summaries.py",
+        "        if not stat.S_ISREG(info.st_mode):",
+        "        if False:",
+        (MD + "test_a_step_summary_that_is_a_symlink_or_a_fifo_is_a_warning_and_untouched",),
+    ),
+    Mutant(
+        "summary-table-unescaped",
+        "27.4: a policy path with | or backticks cannot break a summary table or open a code span",
+        "pytfpol/results/markdown.py",
+        "    return _SPECIAL.sub(",
+        "    return one_line or _SPECIAL.sub(",
+        (MD + "test_a_policy_path_with_pipes_and_backticks_cannot_break_the_table",),
+    ),
+    Mutant(
+        "summary-failed-gate-shown-passed",
+        "27.4: a failed gate is shown FAILED with its expression and value",
+        "pytfpol/results/markdown.py",
+        '            "passed" if gate.get("passed") else "**FAILED**",',
+        '            "passed",',
+        (
+            MD + "test_a_failed_gate_is_shown_failed_with_its_expression_and_value",
+            SUMMARIES
+            + "test_eval_appends_its_summary_and_writes_summary_md_even_when_a_gate_fails",
+        ),
+    ),
+    Mutant(
+        "summary-statistics-hard-coded",
+        "27.4: the statistics table shows every number of the summary (custom metrics too)",
+        "pytfpol/results/markdown.py",
+        "    flat = dict(_numbers(summary))",
+        '    flat = {k: summary.get(k) for k in ("episodes", "mean_return", "mean_return_ci_low",'
+        ' "mean_return_ci_high", "iqm_return", "median_return", "std_return", "min_return",'
+        ' "max_return")}',
+        (
+            MD + "test_the_statistics_table_shows_every_number_of_the_summary_custom_metrics_too",
+            SUMMARIES
+            + "test_eval_appends_its_summary_and_writes_summary_md_even_when_a_gate_fails",
+        ),
+    ),
+    Mutant(
+        "summary-compare-verdict-missing",
+        "27.4: compare's summary gives the verdict",
+        "pytfpol/results/markdown.py",
+        '        f"**Verdict: {text(result.verdict)}** on {text(result.statistic)}"',
+        '        f"on {text(result.statistic)}"',
+        (
+            MD + "test_the_compare_summary_gives_the_verdict_and_both_sides",
+            SUMMARIES + "test_compare_summary_gives_the_verdict_and_the_numbers_of_the_result",
+        ),
+    ),
+    Mutant(
+        "summary-sweep-first-checkpoint-only",
+        "27.4: sweep's summary has a row per checkpoint",
+        "pytfpol/results/markdown.py",
+        "    for entry in entries:\n        summary = entry.get",
+        "    for entry in entries[:1]:\n        summary = entry.get",
+        (
+            MD + "test_the_sweep_summary_has_a_row_per_checkpoint_and_the_best",
+            SUMMARIES + "test_sweep_summary_has_each_checkpoint_and_the_best",
+        ),
+    ),
+    Mutant(
+        "summary-not-written-for-worse",
+        "27.4: a 'worse' verdict (exit 1) still writes compare's summary",
+        "pytfpol/cli/compare_command.py",
+        "        write_summaries(summary_path, comparison.document)\n"
+        "        compare.check_verdict(comparison.document)",
+        "        compare.check_verdict(comparison.document)\n"
+        "        write_summaries(summary_path, comparison.document)",
+        (SUMMARIES + "test_compare_summary_gives_the_verdict_and_the_numbers_of_the_result",),
+    ),
+    Mutant(
+        "summary-not-written-for-an-incomplete-run",
+        "27.4: a run that stops early (exit 4) still writes its summary, INCOMPLETE",
+        "pytfpol/cli/runner.py",
+        "            write_summaries(summary_path, exc.report)\n",
+        "",
+        (SUMMARIES + "test_a_run_that_stops_early_still_summarises_what_it_wrote",),
+    ),
+    Mutant(
+        "summary-inside-out-accepted",
+        "27.4: --summary inside --out is refused (exit 2) before anything runs",
+        "pytfpol/results/summaries.py",
+        "    if not path or not out:\n        return",
+        "    if True:\n        return",
+        (
+            MD + "test_a_summary_inside_out_is_refused",
+            SUMMARIES + "test_a_summary_inside_out_is_refused_before_anything_runs",
+        ),
+    ),
+    Mutant(
+        "evaluate-returns-a-dict",
+        "25.1: api.evaluate returns the typed EvalReport whose document is stats.json",
+        "pytfpol/commands/evaluate.py",
+        "    report = documents.EvalReport.from_dict(built)",
+        "    report = built",
+        (SUMMARIES + "test_evaluate_returns_the_typed_report_whose_document_is_stats_json",),
+    ),
+    Mutant(
+        "sources-reads-stats-json-its-own-way",
+        "25.3: an eval output given as POLICY is read with the one validating reader",
+        "pytfpol/formats/sources.py",
+        "    policy = report_documents.read_eval_report(path).policy",
+        '    policy = __import__("json").loads(path.read_text())["policy"]',
+        (SUMMARIES + "test_an_eval_output_is_read_with_the_one_validating_reader",),
+    ),
+    Mutant(
+        "inspect-reads-stats-json-its-own-way",
+        "25.3: inspect OUT reads stats.json with the one validating reader",
+        "pytfpol/formats/inspect_report.py",
+        "    report = report_documents.read_eval_report(path)",
+        "    report = report_documents.EvalReport.from_dict(__import__('json').loads(path.read_text()))",
+        (SUMMARIES + "test_an_eval_output_is_read_with_the_one_validating_reader",),
+    ),
+    Mutant(
+        "compare-result-read-unchecked",
+        "25.3: a compare result read back is validated (schema, key types): exit 3 naming the key",
+        "pytfpol/formats/report_documents.py",
+        "    result = CompareResult.from_dict(data, Path(path))",
+        "    result = CompareResult.from_dict(data)",
+        (
+            DOC + "test_a_bad_compare_result_is_exit_3_naming_the_key[margin-type]",
+            DOC + "test_a_bad_compare_result_is_exit_3_naming_the_key[future-schema]",
+        ),
+    ),
+    Mutant(
+        "compare-result-verdict-unchecked",
+        "25.3: a compare result with an unknown verdict, or passed contradicting it, is refused",
+        "pytfpol/formats/report_documents.py",
+        "    _need(result.verdict in VERDICTS,",
+        "    _need(True,",
+        (DOC + "test_a_bad_compare_result_is_exit_3_naming_the_key[unknown-verdict]",),
+    ),
+    Mutant(
+        "mapping-bridge-compares-identity",
+        "25.1: a typed document equals the JSON object it stands for (the bridge for dict users)",
+        "pytfpol/formats/report_documents.py",
+        "            return self.to_dict() == dict(other)",
+        "            return self is other",
+        (DOC + "test_a_document_is_read_only_as_a_mapping_and_equal_to_its_json_object",),
+    ),
     # --- issue 27: the GitHub Action (item 3) (H3) ---
     # (this part's mutants go below)
     Mutant(

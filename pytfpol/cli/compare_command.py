@@ -17,10 +17,17 @@ from pytfpol.cli.options import (
     json_option,
     junit_option,
     num_envs_option,
+    summary_option,
     vector_option,
     verbose_option,
 )
-from pytfpol.cli.runner import run_command, show_document, write_junit
+from pytfpol.cli.runner import (
+    check_summary_target,
+    run_command,
+    show_document,
+    write_junit,
+    write_summaries,
+)
 
 AS_FOR_EVAL = "With --env: as for eval."
 
@@ -63,6 +70,7 @@ AS_FOR_EVAL = "With --env: as for eval."
 )
 @json_option("Print the result as JSON on stdout (nothing else).")
 @junit_option("Write the verdict as a JUnit XML test case to FILE.")
+@summary_option()
 @click.option(
     "--plot",
     "plot_path",
@@ -102,6 +110,7 @@ def command(
     candidate: str,
     as_json: bool,
     junit_path: Optional[str],
+    summary_path: Optional[str],
     plot_path: Optional[str],
     verbose: bool,
     quiet: bool,
@@ -119,6 +128,7 @@ def command(
         from pytfpol.cli import console, tables
         from pytfpol.commands import compare
 
+        check_summary_target(summary_path, options["out"])
         settings = compare.CompareSettings(baseline, candidate, plot=plot_path, **options)
         comparison = compare.compare(
             settings,
@@ -127,7 +137,8 @@ def command(
         for warning in comparison.warnings:
             console.print_note(f"warning: {warning}")
         show_document(comparison.document, as_json, quiet, tables.print_compare_table)
-        write_junit(junit_path, comparison.document, "compare")
+        write_junit(junit_path, comparison.document)
+        write_summaries(summary_path, comparison.document)
         compare.check_verdict(comparison.document)
 
     run_command(run, verbose)

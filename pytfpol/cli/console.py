@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import time
 import traceback
-from typing import Callable, Optional
+from typing import Callable, Optional, TypeVar
 
 from rich import box
 from rich.cells import cell_len
@@ -24,6 +24,8 @@ from rich.text import Text
 from pytfpol.cli import progress_tally
 from pytfpol.errors import PytfpolError
 from pytfpol.results import json_text
+
+Result = TypeVar("Result")
 
 
 def stdout_console() -> Console:
@@ -110,7 +112,7 @@ class EpisodeProgress:
         eta = sweep.eta(self._bar.elapsed(now) if self._bar is not None else 0.0)
         self._line(sweep.checkpoint_line(step, mean, episodes, reused, eta))
 
-    def around(self, run: Callable[[], dict]) -> dict:
+    def around(self, run: Callable[[], Result]) -> Result:
         """`run()` under this display, which ends (also when it raises) before the table or
         the error is printed."""
         try:

@@ -3,6 +3,8 @@ how the policy was rebuilt, then apply the gates (exit 1)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from pytfpol.cli.help import EVAL_EXAMPLES, EVAL_EXIT_CODES, INPUT_KINDS, EvalCommand, epilog
@@ -13,7 +15,10 @@ from pytfpol.cli.options import (
     IntRange,
     eval_settings,
 )
-from pytfpol.cli.runner import run_command, show_document, shown
+from pytfpol.cli.runner import check_summary_target, run_command, show_document, shown
+
+if TYPE_CHECKING:
+    from pytfpol.results.documents import EvalReport
 
 
 @click.command(
@@ -85,6 +90,7 @@ def _evaluate(policy_dir: str, options: dict) -> None:
     from pytfpol.settings import video_episodes
 
     as_json, quiet = options["as_json"], options["quiet"]
+    check_summary_target(options["summary_path"], options["out"])
     settings = eval_settings(
         policy_dir,
         options,
@@ -102,25 +108,26 @@ def _evaluate(policy_dir: str, options: dict) -> None:
         lambda: progress.around(lambda: api.evaluate(settings, progress=progress)),
         lambda document: show_document(document, as_json, quiet, tables.print_eval_table),
         options["junit_path"],
+        options["summary_path"],
     )
     if not quiet:
         _print_inference_notes(report)
-    for sentence in report["policy"]["lost"]:
+    for sentence in report.policy["lost"]:
         console.print_note(f"warning: --allow-partial: {sentence}")
     api.check_gates(report)
 
 
-def _print_inference_notes(report: dict) -> None:
+def _print_inference_notes(report: EvalReport) -> None:
     """Without --config: what was inferred from the checkpoint, and what was assumed."""
     from pytfpol.cli import console
 
-    policy = report["policy"]
+    policy = report.policy
     if not policy["inferred"]:
         return
     console.print_note(
         f"note: no --config: inferred {policy['architecture']} from the "
         "checkpoint's variables; the config is saved in "
-        f"{report['output']['dir']}/checkpoint/pytfpol-policy.toml"
+        f"{report.output['dir']}/checkpoint/pytfpol-policy.toml"
     )
     for assumption in policy["assumed"]:
         console.print_note(f"note: assumed {assumption}")

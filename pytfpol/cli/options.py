@@ -91,6 +91,22 @@ def junit_option(help_text: str = JUNIT_OPTION_HELP) -> Callable[[F], F]:
     )
 
 
+SUMMARY_OPTION_HELP = (
+    "Write a Markdown summary to FILE.md (replacing it): what ran, the statistics, each gate "
+    "(GitLab, Buildkite, ...). Also appended to $GITHUB_STEP_SUMMARY whenever that is set."
+)
+
+
+def summary_option(help_text: str = SUMMARY_OPTION_HELP) -> Callable[[F], F]:
+    return click.option(
+        "--summary",
+        "summary_path",
+        type=click.Path(path_type=str),
+        metavar="FILE.md",
+        help=help_text,
+    )
+
+
 def env_group(
     env_help: str = "Gymnasium environment id, module:ID, FILE.json (a Gymnasium EnvSpec: what "
     "env.spec.to_json() writes) or module:function returning a TF-Agents PyEnvironment.",
@@ -178,6 +194,7 @@ RUN_OPTIONS = option_group(
         "info['is_success'], if it reports one): gives success_rate.",
     ),
     junit_option(),
+    summary_option(),
     click.option(
         "--policy",
         type=click.Choice(["greedy", "collect", "policy"]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from pytfpol.errors import (
     EXIT_INTERRUPTED,
@@ -81,34 +81,57 @@ def print_result(result, as_json: bool, print_table: Callable[..., None]) -> Non
     """A document as JSON on stdout, or as its table."""
     from pytfpol.cli import console
 
-    if as_json:
-        console.print_json(result)
+    if as_json:  # a typed document as its JSON object
+        console.print_json(result.as_document() if hasattr(result, "as_document") else result)
     else:
         print_table(result)
 
 
 def show_document(
-    document: dict, as_json: bool, quiet: bool, print_table: Callable[[dict], None]
+    document: Any, as_json: bool, quiet: bool, print_table: Callable[[Any], None]
 ) -> None:
     """A document as JSON, or as its table unless -q."""
     if as_json or not quiet:
         print_result(document, as_json, print_table)
 
 
-def write_junit(path: Optional[str], document: dict, command: str = "eval") -> None:
+def write_junit(path: Optional[str], document: Any) -> None:
     """--junit FILE: the gates of an eval or sweep report, or a compare verdict, as JUnit XML."""
     if path is None:
         return
     from pytfpol.results import documents, junit
 
-    if command == "compare":
+    if isinstance(document, documents.CompareResult):
         suite = junit.compare_suite(document)
     else:  # an eval or a sweep report: the view of its type
-        suite = junit.suite_for(documents.as_document(document))
+        suite = junit.suite_for(documents.typed_report(document))
     junit.write(path, [suite])
 
 
-def shown(run: Callable[[], dict], show: Callable[[dict], None], junit_path: Optional[str]) -> dict:
+def write_summaries(path: Optional[str], document: Any) -> None:
+    """--summary FILE.md and $GITHUB_STEP_SUMMARY: the document as Markdown (`summaries`)."""
+    from pytfpol.cli import console
+    from pytfpol.results import documents, summaries
+
+    if not isinstance(document, documents.CompareResult):
+        document = documents.typed_report(document)
+    for warning in summaries.write(document, path):
+        console.print_note(f"warning: {warning}")
+
+
+def check_summary_target(path: Optional[str], out: Optional[str]) -> None:
+    """--summary inside --out is refused before anything runs (`summaries.check_target`)."""
+    from pytfpol.results import summaries
+
+    summaries.check_target(path, out)
+
+
+def shown(
+    run: Callable[[], Any],
+    show: Callable[[Any], None],
+    junit_path: Optional[str],
+    summary_path: Optional[str] = None,
+) -> Any:
     """`run()`'s report, shown and written as JUnit; also the report an error carries (an
     incomplete run, failed checkpoints) before the error goes on to set the exit code."""
     try:
@@ -117,7 +140,9 @@ def shown(run: Callable[[], dict], show: Callable[[dict], None], junit_path: Opt
         if exc.report is not None:
             show(exc.report)
             write_junit(junit_path, exc.report)
+            write_summaries(summary_path, exc.report)
         raise
     show(document)
     write_junit(junit_path, document)
+    write_summaries(summary_path, document)
     return document

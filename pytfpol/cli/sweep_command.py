@@ -13,7 +13,7 @@ from pytfpol.cli.options import (
     IntRange,
     eval_settings,
 )
-from pytfpol.cli.runner import run_command, show_document, shown
+from pytfpol.cli.runner import check_summary_target, run_command, show_document, shown
 
 
 @click.command(
@@ -110,6 +110,7 @@ def _sweep(paths: tuple, options: dict) -> None:
     from pytfpol.settings import SweepSettings, parse_steps
 
     as_json, quiet = options["as_json"], options["quiet"]
+    check_summary_target(options["summary_path"], options["out"])
     settings = SweepSettings(
         paths=paths,
         eval=eval_settings(paths[0], options, video_format=options["video_format"]),
@@ -129,5 +130,6 @@ def _sweep(paths: tuple, options: dict) -> None:
         lambda: progress.around(lambda: api.sweep(settings, progress=progress)),
         lambda document: show_document(document, as_json, quiet, tables.print_sweep_table),
         options["junit_path"],
+        options["summary_path"],
     )
     api.check_gates(document)

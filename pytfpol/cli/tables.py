@@ -9,15 +9,16 @@ from typing import Optional
 from rich.console import Console
 
 from pytfpol.cli.console import encodable, fmt, print_rows, stdout_console
+from pytfpol.results.documents import CompareResult, EvalReport, SweepReport
 
 
-def print_eval_table(report: dict, console: Optional[Console] = None) -> None:
+def print_eval_table(report: EvalReport, console: Optional[Console] = None) -> None:
     """The summary of an evaluation as a two-column table on stdout."""
     print_rows("pytfpol eval", _eval_rows(report), console or stdout_console())
 
 
-def _eval_rows(report: dict) -> list[tuple[str, str]]:
-    summary, policy, env = report["summary"], report["policy"], report["env"]
+def _eval_rows(report: EvalReport) -> list[tuple[str, str]]:
+    summary, policy, env = report.summary, report.policy, report.env
     plus_minus = encodable(_PLUS_MINUS, "+/-")
     rows = [
         ("policy", policy["path"]),
@@ -32,8 +33,8 @@ def _eval_rows(report: dict) -> list[tuple[str, str]]:
             f"{fmt(summary['mean_return'])} {plus_minus} {fmt(summary['std_return'])} (std)",
         ),
     ]
-    level = (report.get("statistics") or {}).get("confidence_level", 0.95)
-    identical = bool((report.get("statistics") or {}).get("identical_episodes"))
+    level = report.statistics.get("confidence_level", 0.95)
+    identical = bool(report.statistics.get("identical_episodes"))
     rows.append(_interval_row(f"mean return {level:.0%} CI", summary, "mean_return", identical))
     rows.append(("IQM return", fmt(summary.get("iqm_return"))))
     rows.append(_interval_row(f"IQM return {level:.0%} CI", summary, "iqm_return", identical))
@@ -54,23 +55,31 @@ def _eval_rows(report: dict) -> list[tuple[str, str]]:
             else ""
         )
         rows.append(("success rate", f"{fmt(summary['success_rate'])}{interval}"))
-    for gate in report.get("gates", []):
-        verdict = "passed" if gate["passed"] else "FAILED"
-        value = fmt(gate["value"])
-        rows.append((f"gate {gate['gate']}", f"{verdict} ({gate['statistic']} = {value})"))
-    if not report["complete"]:
-        rows.append(("complete", "NO: " + (report["error"] or {}).get("message", "")))
-    rows.append(("output", report["output"]["dir"]))
-    rows += _recording_rows(report["output"])
+    rows += _gate_rows(report.gates if isinstance(report.gates, list) else [])
+    if not report.complete:
+        rows.append(("complete", "NO: " + (report.error or {}).get("message", "")))
+    rows.append(("output", report.output["dir"]))
+    rows += _recording_rows(report.output)
     return rows
+
+
+def _gate_rows(gates: list) -> list[tuple[str, str]]:
+    return [
+        (
+            f"gate {gate['gate']}",
+            f"{'passed' if gate['passed'] else 'FAILED'} ({gate['statistic']} = "
+            f"{fmt(gate['value'])})",
+        )
+        for gate in gates
+    ]
 
 
 _PLUS_MINUS = "±"
 
 
-def _identical(report: dict) -> str:
+def _identical(report: EvalReport) -> str:
     """The episodes row's warning when every episode was the same (see report.all_identical)."""
-    if not (report.get("statistics") or {}).get("identical_episodes"):
+    if not report.statistics.get("identical_episodes"):
         return ""
     return ": ALL IDENTICAL, one sample (the env ignores the seed; see the warning)"
 
@@ -84,8 +93,8 @@ def _interval_row(label: str, summary: dict, key: str, identical: bool = False) 
     return label, f"[{fmt(low)}, {fmt(high)}]"
 
 
-def _seed_range(report: dict) -> str:
-    seeds = [e["seed"] for e in report["episodes"]]
+def _seed_range(report: EvalReport) -> str:
+    seeds = [e["seed"] for e in report.episodes]
     if not seeds:
         return "-"
     return f"{seeds[0]}..{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])
@@ -102,25 +111,24 @@ def _recording_rows(output: dict) -> list[tuple[str, str]]:
     return rows
 
 
-def print_sweep_table(document: dict, console: Optional[Console] = None) -> None:
+def print_sweep_table(document: SweepReport, console: Optional[Console] = None) -> None:
     """A sweep: one row per checkpoint (step, mean, IQM, CI), a compact curve, and the best."""
     from pytfpol.results.sweep_report import sparkline
 
     console = console or stdout_console()
-    select = document["settings"]["select"]
+    select = document.settings["select"]
     ascii_only = encodable("█", "") == ""
-    entries = document["checkpoints"]
+    entries = document.checkpoints
+    several = len(document.runs) > 1
     rows = []
-    for number, run in enumerate(document["runs"]):
+    for number, run in enumerate(document.runs):
         mine = [e for e in entries if e["run"] == number]
         values = [e["summary"].get(select) if e["error"] is None else None for e in mine]
-        label = f"curve ({select})" + (f" {run['path']}" if len(document["runs"]) > 1 else "")
+        label = f"curve ({select})" + (f" {run['path']}" if several else "")
         rows.append((label, sparkline(values, ascii_only) or "-"))
     for entry in entries:
         summary = entry["summary"]
-        name = f"step {entry['step']}" + (
-            f" (run {entry['run']})" if len(document["runs"]) > 1 else ""
-        )
+        name = f"step {entry['step']}" + (f" (run {entry['run']})" if several else "")
         if entry["error"] is not None:
             rows.append((name, "FAILED: " + entry["error"]["message"]))
             continue
@@ -134,7 +142,7 @@ def print_sweep_table(document: dict, console: Optional[Console] = None) -> None
                 f"  length {fmt(summary['mean_length'])}{reused}",
             )
         )
-    best = document.get("best")
+    best = document.best
     if best is not None:
         rows.append(("best", f"step {best['step']}: {select} {fmt(best['value'])}"))
         confirmation = best.get("confirmation")
@@ -155,27 +163,23 @@ def print_sweep_table(document: dict, console: Optional[Console] = None) -> None
                     f"{video['path']}",
                 )
             )
-    for gate in document.get("gates", []):
-        verdict = "passed" if gate["passed"] else "FAILED"
-        rows.append(
-            (f"gate {gate['gate']}", f"{verdict} ({gate['statistic']} = {fmt(gate['value'])})")
-        )
-    if not document["complete"]:
-        rows.append(("complete", "NO: " + (document["error"] or {}).get("message", "")))
-    rows.append(("output", document["output"]["dir"]))
+    rows += _gate_rows(document.gates)
+    if not document.complete:
+        rows.append(("complete", "NO: " + (document.error or {}).get("message", "")))
+    rows.append(("output", document.output["dir"]))
     print_rows("pytfpol sweep", rows, console)
 
 
-def print_compare_table(result: dict, console: Optional[Console] = None) -> None:
+def print_compare_table(result: CompareResult, console: Optional[Console] = None) -> None:
     """The result of `pytfpol compare` as key/value rows on stdout."""
     console = console or stdout_console()
-    d = result["difference"]
+    d = result.difference
     interval = "-" if d["ci_low"] is None else f"[{fmt(d['ci_low'])}, {fmt(d['ci_high'])}]"
     rows = [
-        ("baseline", _side_text(result["baseline"])),
-        ("candidate", _side_text(result["candidate"])),
-        ("pairing", result["pairing"]),
-        (result["statistic"], f"baseline {fmt(d['baseline'])}, candidate {fmt(d['candidate'])}"),
+        ("baseline", _side_text(result.baseline)),
+        ("candidate", _side_text(result.candidate)),
+        ("pairing", result.pairing),
+        (result.statistic, f"baseline {fmt(d['baseline'])}, candidate {fmt(d['candidate'])}"),
         ("difference", f"{fmt(d['difference'])} (candidate - baseline)"),
         (f"{d['confidence_level']:.0%} interval", f"{interval} ({d['interval_method'] or '-'})"),
         ("p-value", f"{_fmt_p(d['p_value'])} ({d['test']})"),
@@ -184,11 +188,11 @@ def print_compare_table(result: dict, console: Optional[Console] = None) -> None
         rows.append(("Welch p-value", _fmt_p(d["welch_p_value"])))
     rows += [
         ("P(candidate > baseline)", f"{d['probability_of_improvement']:.3f}"),
-        ("margin", fmt(float(result["margin"]))),
-        ("verdict", result["verdict"].upper() if not result["passed"] else result["verdict"]),
+        ("margin", fmt(float(result.margin))),
+        ("verdict", result.verdict.upper() if not result.passed else result.verdict),
     ]
-    if result.get("plot"):
-        rows.append(("plot", result["plot"]))
+    if result.plot:
+        rows.append(("plot", result.plot))
     print_rows("pytfpol compare", rows, console)
 
 

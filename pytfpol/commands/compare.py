@@ -25,7 +25,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Sequence, cast
+from typing import Any, Callable, Mapping, Optional, Sequence, cast
 
 import numpy as np
 
@@ -34,16 +34,21 @@ from pytfpol.commands.evaluate import evaluate
 from pytfpol.commands.progress import Progress
 from pytfpol.errors import GateFailed, InputError, UsageError
 from pytfpol.results import documents, files, plots
+from pytfpol.results.documents import (
+    VERDICT_BETTER,
+    VERDICT_NO_DIFFERENCE,
+    VERDICT_NO_INTERVAL,
+    VERDICT_WORSE,
+    VERDICT_WORSE_WITHIN_MARGIN,
+    CompareResult,
+    EvalReport,
+)
 from pytfpol.settings import EvalSettings, parse_env_kwargs
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = documents.COMPARE_SCHEMA_VERSION
 STATISTICS = tuple(stats.STATISTICS)
 DEFAULT_STATISTIC = "iqm_return"
-VERDICT_WORSE = "worse"
-VERDICT_WORSE_WITHIN_MARGIN = "worse within margin"
-VERDICT_BETTER = "better"
-VERDICT_NO_DIFFERENCE = "no significant difference"
-VERDICT_NO_INTERVAL = "no interval"
+Report = Mapping[str, Any]  # an EvalReport, or a dict of the same keys
 HINT_REPORT = "give the stats.json written by `pytfpol eval`"
 
 
@@ -77,17 +82,17 @@ class CompareSettings:
 class Comparison:
     """The outcome of `compare`: the result document and the returns it compared."""
 
-    document: dict  # the compare result (schema_version 1): what --json prints, --junit reads
+    document: CompareResult  # what --json prints (`as_document()`), --junit and --summary read
     baseline_returns: np.ndarray  # ordered by seed
     candidate_returns: np.ndarray
 
     @property
     def passed(self) -> bool:
-        return bool(self.document["passed"])
+        return self.document.passed
 
     @property
     def warnings(self) -> list[str]:
-        return list(self.document["warnings"])
+        return list(self.document.warnings)
 
 
 def compare(
@@ -112,16 +117,16 @@ def compare(
     comparison = Comparison(document, returns_of(baseline), returns_of(candidate))
     if settings.plot is not None:
         plots.write_compare_plot(
-            document,
+            document.as_document(),
             comparison.baseline_returns,
             comparison.candidate_returns,
             Path(settings.plot),
         )
-        document["plot"] = settings.plot
+        document.plot = settings.plot
     return comparison
 
 
-def check_verdict(document: dict) -> None:
+def check_verdict(document: Report) -> None:
     """GateFailed (exit 1) when the candidate is significantly worse than the baseline."""
     if document["passed"]:
         return
@@ -157,7 +162,7 @@ def _check_evaluation_options(settings: CompareSettings) -> None:
 
 def _evaluate_settings(
     settings: CompareSettings, progress_factory: Optional[Callable[[], Progress]]
-) -> tuple[dict, dict]:
+) -> tuple[EvalReport, EvalReport]:
     """Both policies evaluated on the same env and seeds, into --out (default: a new run
     directory named for compare)."""
     assert settings.env_id is not None
@@ -181,7 +186,7 @@ def _evaluate_settings(
     )
 
 
-def load_report(path: str | Path) -> dict:
+def load_report(path: str | Path) -> EvalReport:
     """The eval report at `path`: an output directory of `pytfpol eval` or a `stats.json`."""
     path = Path(path)
     file = path / files.STATS_JSON if path.is_dir() else path
@@ -192,12 +197,14 @@ def load_report(path: str | Path) -> dict:
             "policies first, pass --env",
             path=path,
         )
-    report = documents.read_eval_report(file).to_dict()  # validated: episodes, env.id
-    report.setdefault("output", {})["stats"] = str(file)
+    report = documents.read_eval_report(file)  # validated: episodes, env.id
+    if "output" not in report.order:
+        report.order += ("output",)
+    report.output["stats"] = str(file)
     return report
 
 
-def _returns(report: dict) -> tuple[np.ndarray, np.ndarray]:
+def _returns(report: Report) -> tuple[np.ndarray, np.ndarray]:
     """(seeds, returns) ordered by seed; InputError for non-finite returns."""
     episodes = sorted(report["episodes"], key=lambda e: e["seed"])
     if any(e["return"] is None for e in episodes):
@@ -210,7 +217,7 @@ def _returns(report: dict) -> tuple[np.ndarray, np.ndarray]:
     return seeds, np.array([e["return"] for e in episodes], dtype=np.float64)
 
 
-def _env_key(report: dict) -> tuple:
+def _env_key(report: Report) -> tuple:
     env = report["env"]
     return (
         env.get("id"),
@@ -220,7 +227,7 @@ def _env_key(report: dict) -> tuple:
     )
 
 
-def _check_same_env_spec(baseline: dict, candidate: dict) -> None:
+def _check_same_env_spec(baseline: Report, candidate: Report) -> None:
     """Refuse (exit 2) two runs whose recorded envs differ anywhere (kwargs, step limit, a
     wrapper or its kwargs), not only in their ids. Reports without a recorded spec (older
     pytfpol, PyEnvironments) are compared by id, kwargs and step limit (`_env_key`)."""
@@ -237,7 +244,7 @@ def _check_same_env_spec(baseline: dict, candidate: dict) -> None:
     )
 
 
-def _warnings(baseline: dict, candidate: dict) -> list[str]:
+def _warnings(baseline: Report, candidate: Report) -> list[str]:
     """Differences between the two runs that make the comparison less like-for-like."""
     found = []
     b_env, c_env = baseline["env"], candidate["env"]
@@ -261,14 +268,14 @@ def _warnings(baseline: dict, candidate: dict) -> list[str]:
 
 
 def compare_reports(
-    baseline: dict,
-    candidate: dict,
+    baseline: Report,
+    candidate: Report,
     *,
     statistic: str = DEFAULT_STATISTIC,
     margin: float = 0.0,
     alpha: float = 0.05,
     seed: int = 0,
-) -> dict:
+) -> CompareResult:
     """Compare two eval reports (see the module docstring for the rule)."""
     _check_options(statistic, margin, alpha)
     if baseline["env"]["id"] != candidate["env"]["id"]:
@@ -311,41 +318,43 @@ def compare_reports(
         seed=seed,
     )
     verdict = _verdict(diff.ci_low, diff.ci_high, margin)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "baseline": _side(baseline, b_seeds),
-        "candidate": _side(candidate, c_seeds),
-        "statistic": statistic,
-        "paired": paired,
-        "pairing": pairing,
-        "margin": margin,
-        "alpha": alpha,
-        "difference": {
-            "baseline": diff.baseline,
-            "candidate": diff.candidate,
-            "difference": diff.difference,
-            "ci_low": diff.ci_low,
-            "ci_high": diff.ci_high,
-            "confidence_level": diff.confidence_level,
-            "interval_method": diff.interval_method,
-            "resamples": stats.BOOTSTRAP_RESAMPLES,
-            "bootstrap_seed": seed,
-            "bootstrap_unit": stats.BOOTSTRAP_UNIT
-            + (" (paired by seed)" if paired else " (each side resampled alone)"),
-            "test": diff.test,
-            "p_value": diff.p_value,
-            "welch_p_value": diff.welch_p_value,
-            "probability_of_improvement": diff.probability_of_improvement,
-        },
-        "verdict": verdict,
-        "passed": verdict != VERDICT_WORSE,
-        "rule": (
-            f"worse (exit 1) when the upper end of the {1 - alpha:.0%} interval of "
-            f"candidate - baseline is below -margin ({-margin:g})"
-        ),
-        "warnings": _warnings(baseline, candidate),
-        "plot": None,
-    }
+    return CompareResult.from_dict(
+        {
+            "schema_version": SCHEMA_VERSION,
+            "baseline": _side(baseline, b_seeds),
+            "candidate": _side(candidate, c_seeds),
+            "statistic": statistic,
+            "paired": paired,
+            "pairing": pairing,
+            "margin": margin,
+            "alpha": alpha,
+            "difference": {
+                "baseline": diff.baseline,
+                "candidate": diff.candidate,
+                "difference": diff.difference,
+                "ci_low": diff.ci_low,
+                "ci_high": diff.ci_high,
+                "confidence_level": diff.confidence_level,
+                "interval_method": diff.interval_method,
+                "resamples": stats.BOOTSTRAP_RESAMPLES,
+                "bootstrap_seed": seed,
+                "bootstrap_unit": stats.BOOTSTRAP_UNIT
+                + (" (paired by seed)" if paired else " (each side resampled alone)"),
+                "test": diff.test,
+                "p_value": diff.p_value,
+                "welch_p_value": diff.welch_p_value,
+                "probability_of_improvement": diff.probability_of_improvement,
+            },
+            "verdict": verdict,
+            "passed": verdict != VERDICT_WORSE,
+            "rule": (
+                f"worse (exit 1) when the upper end of the {1 - alpha:.0%} interval of "
+                f"candidate - baseline is below -margin ({-margin:g})"
+            ),
+            "warnings": _warnings(baseline, candidate),
+            "plot": None,
+        }
+    )
 
 
 def _verdict(low: Optional[float], high: Optional[float], margin: float) -> str:
@@ -377,7 +386,7 @@ def _seed_text(seeds: np.ndarray) -> str:
     return ",".join(str(s) for s in seeds.tolist())
 
 
-def _side(report: dict, seeds: np.ndarray) -> dict:
+def _side(report: Report, seeds: np.ndarray) -> dict:
     policy = report.get("policy") or {}
     return {
         "report": report["output"]["stats"],
@@ -391,7 +400,7 @@ def _side(report: dict, seeds: np.ndarray) -> dict:
     }
 
 
-def returns_of(report: dict) -> np.ndarray:
+def returns_of(report: Report) -> np.ndarray:
     """The report's returns ordered by seed (what was compared)."""
     return _returns(report)[1]
 
@@ -404,7 +413,7 @@ def evaluate_both(
     candidate_checkpoint: Optional[str] = None,
     progress_factory=None,
     **settings,
-) -> tuple[dict, dict]:
+) -> tuple[EvalReport, EvalReport]:
     """Evaluate two policies with the same settings (env, episodes, seed: so the same seeds) into
     `out`/baseline and `out`/candidate with `evaluate`; return both reports."""
     reports = []

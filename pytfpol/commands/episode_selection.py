@@ -3,12 +3,14 @@ Shared by `replay` and a sweep's `--video-best` (`best_video`)."""
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from pytfpol.errors import InputError, UsageError
 
 SELECTORS = ("worst", "best", "median")
 
 
-def select_episode(report: dict, episode: str | int) -> dict:
+def select_episode(report: Mapping[str, Any], episode: str | int) -> dict:
     """The report's episode record for `episode`: an index, or worst / best / median by return
     (ties: the lowest index; median: the lower median of an even count)."""
     episodes = report["episodes"]

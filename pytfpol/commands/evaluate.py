@@ -5,8 +5,8 @@ OUT -> load -> run the episodes as units on the runner of --backend -> write the
 (`write_eval_outputs`: checkpoint/, videos/, trajectories/, returns.png, episodes.csv,
 stats.json) staged in a private directory, then committed as one output set (results.output_set).
 
-TensorFlow is imported when the policy is loaded, not on import. The report is still a plain
-dict (stats.json's document; its type is being made in `results`).
+TensorFlow is imported when the policy is loaded, not on import. The report is built as a dict
+while the run writes into it, and returned typed (`EvalReport`, stats.json's document).
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ if TYPE_CHECKING:
     from pytfpol.running.runners import InProcessRunner
 
 
-def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dict:
-    """Run the episodes, write `stats.json`, `episodes.csv` and `checkpoint/`, return the report.
+def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> documents.EvalReport:
+    """Run the episodes, write `stats.json`, `episodes.csv` and `checkpoint/`, return the report
+    (`EvalReport`: `as_document()` is stats.json's JSON object).
 
     The report is written (marked `"complete": false`) even when the run stops early on an
     environment/policy failure, `settings.timeout`, Ctrl-C or SIGTERM; the error is then raised
@@ -66,9 +67,10 @@ def evaluate(settings: EvalSettings, progress: Optional[Progress] = None) -> dic
                     out, write_failures.needed_bytes(plan.checked.total_bytes, settings.episodes)
                 )
                 history = output_checkpoint.previous_history(claim)
-                report, error = _evaluate_locked(plan, out, progress, deadline, history)
+                built, error = _evaluate_locked(plan, out, progress, deadline, history)
         finally:
             plan.close()
+    report = documents.EvalReport.from_dict(built)
     if error is not None:
         error.report = report
         raise error

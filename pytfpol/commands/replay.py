@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Optional
 
 from pytfpol.commands import replay_sweep
-from pytfpol.commands.compare import load_report
+from pytfpol.commands.compare import Report, load_report
 from pytfpol.commands.episode_selection import select_episode
 from pytfpol.commands.evaluate import evaluate
 from pytfpol.errors import InputError, OutputError, RunError, UsageError
@@ -36,7 +36,7 @@ from pytfpol.settings import EvalSettings
 
 
 def settings_for(
-    report: dict,
+    report: Report,
     record: dict,
     allow_code: bool = False,
     env_id: Optional[str] = None,
@@ -113,6 +113,7 @@ def replay(
     after writing `video` / `trajectory`, which must not exist unless `overwrite` (exit 5).
     `allow_code`, `env_id`: see `settings_for`."""
     sweep = replay_sweep.sweep_json(out)
+    report: Report
     if sweep is not None:
         report, entry, identity = replay_sweep.step_report(sweep, step, run_number)
     else:
@@ -162,7 +163,7 @@ def replay(
     return result
 
 
-def _eval_report(out: str | Path, step: Optional[int], run_number: Optional[int]) -> dict:
+def _eval_report(out: str | Path, step: Optional[int], run_number: Optional[int]) -> Report:
     """OUT's stats.json (an eval's output, or a sweep's best/); --step and --run are a
     sweep's."""
     if step is not None or run_number is not None:
@@ -180,7 +181,7 @@ def _eval_report(out: str | Path, step: Optional[int], run_number: Optional[int]
     return load_report(out)
 
 
-def _check_policy_files(report: dict) -> None:
+def _check_policy_files(report: Report) -> None:
     """Every policy file stats.json records is there, unchanged (exit 3 naming it)."""
     policy_files = report["policy"].get("files")
     if not policy_files:
@@ -221,7 +222,7 @@ def _check_writable(target: Path, overwrite: bool = False) -> None:
         )
 
 
-def _check_same_policy(report: dict, run: dict) -> None:
+def _check_same_policy(report: Report, run: Report) -> None:
     """The replay loaded the SavedModel and checkpoint the evaluation did (e.g. no newer
     sibling checkpoint picked instead of none); of a sweep's step, the checkpoint."""
     for key in ("saved_model", "checkpoint"):
@@ -235,7 +236,7 @@ def _check_same_policy(report: dict, run: dict) -> None:
             )
 
 
-def _result(report: dict, record: dict, replayed: dict, run: dict) -> dict:
+def _result(report: Report, record: dict, replayed: dict, run: Report) -> dict:
     fields = ("return", "length", "terminated", "truncated")
     identical = all(replayed[f] == record[f] for f in ("return", "length"))
     return {
@@ -263,7 +264,7 @@ def _write_trajectory(directory: Path, index: int, target: str | Path) -> None:
     files.write_atomic(Path(target), replayed.to_npz())
 
 
-def _mismatch(report: dict, record: dict, replayed: dict, run: dict, result: dict) -> RunError:
+def _mismatch(report: Report, record: dict, replayed: dict, run: Report, result: dict) -> RunError:
     then = (report.get("versions") or {}).get("tensorflow")
     now = (run.get("versions") or {}).get("tensorflow")
     stack = f"; the stack changed too (TensorFlow {then} then, {now} now)" if then != now else ""

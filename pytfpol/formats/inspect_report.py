@@ -4,7 +4,6 @@ names, for reading single arrays from it."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Optional
@@ -13,8 +12,8 @@ import numpy as np
 
 from pytfpol.errors import InputError, UsageError
 from pytfpol.formats import checkpoint_reader as cr
-from pytfpol.formats import input_files
 from pytfpol.formats import layout as lay
+from pytfpol.formats import report_documents
 from pytfpol.formats.inspect_checkpoint import (
     EVALUATION_PREFIX,
     HISTORY_COLUMNS,
@@ -190,32 +189,21 @@ def _history_array(prefix: str) -> Optional[list]:
 
 
 def _read_stats(path: Path) -> dict:
-    """The parts of stats.json worth showing next to the history; InputError when unreadable."""
-    try:
-        text = input_files.read_text(path, input_files.LIMITS["stats.json"], "stats.json")
-        report = json.loads(text)
-        policy, env, summary = (
-            report.get("policy") or {},
-            report.get("env") or {},
-            report["summary"],
-        )
-        return {
-            "schema_version": report.get("schema_version"),
-            "created": report.get("created"),
-            "complete": report.get("complete"),
-            "error": report.get("error"),
-            "policy": policy.get("path"),
-            "checkpoint": policy.get("checkpoint"),
-            "train_step": policy.get("train_step"),
-            "env": env.get("id"),
-            "summary": summary,
-        }
-    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"{path}: not a pytfpol stats.json ({exc})",
-            "it should be the report written by `pytfpol eval`",
-            path=path,
-        ) from None
+    """The parts of stats.json worth showing next to the history (read and validated by the
+    one reader of stats.json, `report_documents`: InputError, exit 3, when invalid)."""
+    report = report_documents.read_eval_report(path)
+    policy = report.policy
+    return {
+        "schema_version": report.schema_version,
+        "created": report.created,
+        "complete": report.complete,
+        "error": report.error,
+        "policy": policy.get("path"),
+        "checkpoint": policy.get("checkpoint"),
+        "train_step": policy.get("train_step"),
+        "env": report.env.get("id"),
+        "summary": report.summary,
+    }
 
 
 def evaluation_history(listing: dict) -> Optional[list]:

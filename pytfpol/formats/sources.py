@@ -8,15 +8,14 @@ ignored: a CI gate must never evaluate something other than what its command lin
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 from pytfpol.errors import InputError, UsageError
-from pytfpol.formats import input_files
 from pytfpol.formats import layout as lay
+from pytfpol.formats import report_documents
 
 FORMAT_SAVED_MODEL = "saved_model"  # a SavedModel's graph (and its own or a checkpoint's weights)
 FORMAT_LEARNER = "learner_policies"  # a SavedModel of a Learner root with a policy checkpoint
@@ -211,16 +210,12 @@ def _eval_output(found: lay.Layout, policy, checkpoint, step) -> PolicySource:
 
 
 def _read_report(path: Path) -> dict:
-    """The SavedModel and train step an eval output's stats.json recorded, if it has one (a
-    regular file within its limit, else exit 3: `input_files`)."""
+    """The SavedModel and train step an eval output's stats.json recorded, if it has one (read
+    and validated by the one reader of stats.json, `report_documents`: exit 3 when invalid)."""
     if not os.path.lexists(path):
         return {}
-    text = input_files.read_text(path, input_files.LIMITS["stats.json"], "stats.json")
-    try:
-        policy = json.loads(text)["policy"]
-        return {"saved_model": policy.get("saved_model"), "step": policy.get("train_step")}
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return {}
+    policy = report_documents.read_eval_report(path).policy
+    return {"saved_model": policy.get("saved_model"), "step": policy.get("train_step")}
 
 
 _BUILDERS = {

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 from pytfpol.results import files
-from pytfpol.results.documents import EvalReport, SweepReport
+from pytfpol.results.documents import CompareResult, EvalReport, SweepReport
 
 
 @dataclass(frozen=True)
@@ -133,24 +133,24 @@ def suite_for(report: Union[EvalReport, SweepReport]) -> Suite:
     )
 
 
-def compare_suite(result: dict) -> Suite:
+def compare_suite(result: CompareResult) -> Suite:
     """`pytfpol compare`: one case, failing when the candidate is worse beyond the margin."""
-    diff = result["difference"]
+    diff = result.difference
     low, high = diff["ci_low"], diff["ci_high"]
     interval = "-" if low is None else f"[{low:g}, {high:g}]"
     text = (
-        f"{result['statistic']}: candidate {diff['candidate']:g} vs baseline "
+        f"{result.statistic}: candidate {diff['candidate']:g} vs baseline "
         f"{diff['baseline']:g}, difference {diff['difference']:g}, "
-        f"{diff['confidence_level']:.0%} interval {interval}, verdict {result['verdict']}"
+        f"{diff['confidence_level']:.0%} interval {interval}, verdict {result.verdict}"
     )
     return Suite(
         name="pytfpol compare",
         cases=[
             Case(
-                name=f"{result['statistic']} not worse than the baseline"
-                + (f" by more than {result['margin']:g}" if result["margin"] else ""),
+                name=f"{result.statistic} not worse than the baseline"
+                + (f" by more than {result.margin:g}" if result.margin else ""),
                 classname="pytfpol.compare",
-                passed=result["passed"],
+                passed=result.passed,
                 message=text,
                 details=text,
                 output=text,

@@ -13,7 +13,7 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 import pytfpol
 from pytfpol import __version__, gates, stats
@@ -236,8 +236,9 @@ def _one_sample(computed) -> None:
     computed.methods = {key: IDENTICAL_METHOD for key in computed.methods}
 
 
-def check_gates(report: dict) -> None:
-    """Raise GateFailed (exit 1) naming every gate recorded in the report that did not pass."""
+def check_gates(report: Mapping[str, Any]) -> None:
+    """Raise GateFailed (exit 1) naming every gate recorded in the report that did not pass
+    (an `EvalReport` or a `SweepReport`; or their JSON object)."""
     results = report.get("gates", [])
     failed = [g for g in results if not g["passed"]]
     if failed:

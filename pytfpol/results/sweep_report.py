@@ -18,6 +18,7 @@ import numpy as np
 
 from pytfpol.errors import OutputError, write_failure_cause
 from pytfpol.results import documents, files
+from pytfpol.results.documents import SweepReport
 
 SWEEP_SCHEMA_VERSION = documents.SWEEP_SCHEMA_VERSION
 CURVE_COLUMNS = (
@@ -109,13 +110,15 @@ def episodes_csv(entries: list[dict]) -> str:
     return buffer.getvalue()
 
 
-def write_tensorboard(directory: Path, entries: list[dict], runs: list[str]) -> None:
-    """Event files (`tf.summary`) with TF-Agents' eval tags at step = train step, and a histogram
-    of each checkpoint's returns; one subdirectory per run when there are several. A write that
-    fails (TensorFlow's OutOfRangeError for a file-size limit) is an OutputError (exit 5)."""
+def write_tensorboard(directory: Path, document: SweepReport, runs: list[str]) -> None:
+    """Event files (`tf.summary`), a view of the sweep's document: TF-Agents' eval tags at
+    step = train step, and a histogram of each checkpoint's returns; one subdirectory per run
+    when there are several. A write that fails (TensorFlow's OutOfRangeError for a file-size
+    limit) is an OutputError (exit 5)."""
     from pytfpol.policy.quiet_tf import import_tf
 
     tf = import_tf()
+    entries = document.checkpoints
     for number in range(len(runs)):
         logdir = Path(directory) / (f"run-{number}" if len(runs) > 1 else "")
         try:

@@ -174,8 +174,9 @@ def test_atari_policy_runs_on_breakout_with_the_preset_and_says_episodes_are_ide
 
 def test_the_table_says_identical_episodes_are_one_sample(preset_run):
     from pytfpol.cli import tables
+    from pytfpol.results.documents import EvalReport
 
-    rows = dict(tables._eval_rows(preset_run))
+    rows = dict(tables._eval_rows(EvalReport.from_dict(preset_run)))  # a view of the type
     assert "ALL IDENTICAL, one sample" in rows["episodes"]
     assert rows["mean return 95% CI"] == "- (all episodes identical: one sample)"
 

@@ -18,9 +18,9 @@ def test_example_policy_scores_at_least_475_over_20_episodes(tmp_path):
         )
     )
     api.check_gates(report)
-    assert report["summary"]["mean_return"] >= 475
-    assert report["policy"]["format"] == "saved_model"
-    assert report["policy"]["train_step"] > 0
+    assert report.summary["mean_return"] >= 475
+    assert report.policy["format"] == "saved_model"
+    assert report.policy["train_step"] > 0
 
 
 def test_example_artifact_is_small():

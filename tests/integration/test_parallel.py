@@ -187,9 +187,9 @@ def test_api_evaluate_async_reports_the_mode(artifacts, tmp_path):
             out=str(tmp_path / "out"),
         )
     )
-    assert report["settings"]["vector"] == "async"
-    assert report["settings"]["num_envs"] == 2
-    assert [e["length"] for e in report["episodes"]] == [
+    assert report.settings["vector"] == "async"
+    assert report.settings["num_envs"] == 2
+    assert [e["length"] for e in report.episodes] == [
         countdown_env.episode_length(1 + i) for i in range(5)
     ]
 
@@ -260,8 +260,8 @@ def test_state_is_reset_for_each_episode_by_the_loop(artifacts, tmp_path, num_en
     assert (settings.groups_used, settings.policy_batch_size) == (groups, -(-num_envs // groups))
     report = api.evaluate(settings)
     lengths = [countdown_env.episode_length(2 + i) for i in range(12)]
-    assert [e["length"] for e in report["episodes"]] == lengths
-    assert [e["return"] for e in report["episodes"]] == [step_counter_return(n) for n in lengths]
+    assert [e["length"] for e in report.episodes] == lengths
+    assert [e["return"] for e in report.episodes] == [step_counter_return(n) for n in lengths]
 
 
 def test_reset_state_replaces_exactly_the_starting_rows():

@@ -133,9 +133,9 @@ def test_returns_equal_reference_loop(artifacts, tmp_path, name, env_id, num_env
     expected = reference_returns(
         resolve_policy_source(artifacts / name), gym.make(env_id), episodes, seed
     )
-    got = [(e["return"], e["length"], e["terminated"]) for e in report["episodes"]]
+    got = [(e["return"], e["length"], e["terminated"]) for e in report.episodes]
     assert got == expected
-    assert [e["seed"] for e in report["episodes"]] == list(range(seed, seed + episodes))
+    assert [e["seed"] for e in report.episodes] == list(range(seed, seed + episodes))
 
 
 def test_continuous_returns_match_reference_loop(artifacts, tmp_path):
@@ -152,11 +152,11 @@ def test_continuous_returns_match_reference_loop(artifacts, tmp_path):
     expected = reference_returns(
         resolve_policy_source(artifacts / "pendulum_sm"), gym.make("Pendulum-v1"), 3, 5
     )
-    assert [e["length"] for e in report["episodes"]] == [200, 200, 200]
+    assert [e["length"] for e in report.episodes] == [200, 200, 200]
     np.testing.assert_allclose(
-        [e["return"] for e in report["episodes"]], [r[0] for r in expected], rtol=1e-5
+        [e["return"] for e in report.episodes], [r[0] for r in expected], rtol=1e-5
     )
-    assert all(e["truncated"] and not e["terminated"] for e in report["episodes"])
+    assert all(e["truncated"] and not e["terminated"] for e in report.episodes)
 
 
 def test_mean_return_equals_tf_agents_metric_utils(artifacts, tmp_path):
@@ -175,8 +175,8 @@ def test_mean_return_equals_tf_agents_metric_utils(artifacts, tmp_path):
             out=str(tmp_path / "out"),
         )
     )
-    assert report["summary"]["mean_return"] == pytest.approx(float(results["AverageReturn"]))
-    assert report["summary"]["mean_length"] == pytest.approx(float(results["AverageEpisodeLength"]))
+    assert report.summary["mean_return"] == pytest.approx(float(results["AverageReturn"]))
+    assert report.summary["mean_length"] == pytest.approx(float(results["AverageEpisodeLength"]))
 
 
 @pytest.mark.fast
@@ -193,11 +193,11 @@ def test_exact_returns_on_the_countdown_env(artifacts, tmp_path):
         )
     )
     lengths = [countdown_env.episode_length(2 + i) for i in range(9)]
-    assert [e["return"] for e in report["episodes"]] == [float(n) for n in lengths]
-    assert [e["length"] for e in report["episodes"]] == lengths
-    assert all(e["terminated"] and not e["truncated"] for e in report["episodes"])
-    assert report["summary"]["mean_return"] == pytest.approx(np.mean(lengths))
-    assert report["summary"]["median_return"] == float(np.median(lengths))
+    assert [e["return"] for e in report.episodes] == [float(n) for n in lengths]
+    assert [e["length"] for e in report.episodes] == lengths
+    assert all(e["terminated"] and not e["truncated"] for e in report.episodes)
+    assert report.summary["mean_return"] == pytest.approx(np.mean(lengths))
+    assert report.summary["median_return"] == float(np.median(lengths))
 
 
 def test_max_episode_steps_truncates(artifacts, tmp_path):
@@ -212,7 +212,7 @@ def test_max_episode_steps_truncates(artifacts, tmp_path):
         )
     )
     # Lengths would be 3, 4, 5, 6, 7: the cap truncates the last three at 4 steps.
-    assert [(e["return"], e["terminated"], e["truncated"]) for e in report["episodes"]] == [
+    assert [(e["return"], e["terminated"], e["truncated"]) for e in report.episodes] == [
         (3.0, True, False),
         (4.0, True, False),
         (4.0, False, True),
@@ -243,5 +243,5 @@ def test_results_do_not_depend_on_num_envs(artifacts, tmp_path, num_envs):
             out=str(tmp_path / "baseline"),
         )
     )
-    assert report["episodes"] == baseline["episodes"]
-    assert report["settings"]["num_envs"] == num_envs
+    assert report.episodes == baseline.episodes
+    assert report.settings["num_envs"] == num_envs

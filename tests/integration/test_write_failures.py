@@ -150,10 +150,12 @@ def test_tensorboard_events_that_cannot_be_written_are_an_output_error(tmp_path)
         "from pathlib import Path\n"
         "from pytfpol.errors import OutputError\n"
         "from pytfpol.results import sweep_report\n"
+        "from pytfpol.results.documents import SweepReport\n"
         "entry = {'run': 0, 'error': None, 'summary': {'mean_return': 1.0, 'mean_length': 2.0}}\n"
         "entries = [dict(entry, step=s, episodes=[{'return': 1.0}] * 50) for s in range(50)]\n"
         "try:\n"
-        "    sweep_report.write_tensorboard(Path(sys.argv[2]), entries, ['run'])\n"
+        "    document = SweepReport(checkpoints=entries)\n"
+        "    sweep_report.write_tensorboard(Path(sys.argv[2]), document, ['run'])\n"
         "except OutputError as error:\n"
         "    print(error.message)\n"
     )

@@ -68,7 +68,7 @@ def test_an_eval_report_is_written_and_read_back_byte_for_byte(tmp_path):
     assert isinstance(report, documents.EvalReport)
     assert report.env["id"] == "CartPole-v1" and report.episodes[1]["return"] == 2.0
     assert report.extra == {"later_key": {"kept": [1, 2]}}
-    assert report.to_json() == text
+    assert documents.to_json(report) == text
     assert (tmp_path / "episodes.csv").read_text() == files.episodes_csv(EVAL["episodes"])
 
 
@@ -78,7 +78,7 @@ def test_a_sweep_report_is_written_and_read_back_byte_for_byte(tmp_path):
     assert text == json_text.dumps(SWEEP) + "\n"
     assert json.loads(text) == SWEEP
     report = documents.read_sweep_report(tmp_path / "sweep.json")
-    assert isinstance(report, documents.SweepReport) and report.to_json() == text
+    assert isinstance(report, documents.SweepReport) and documents.to_json(report) == text
 
 
 def _without(document: dict, key: str) -> dict:
@@ -152,11 +152,11 @@ def test_compare_refuses_a_bad_stats_json_with_exit_3_naming_the_key(tmp_path):
 
 
 def test_junit_is_a_view_of_the_document_type_not_a_guess():
-    eval_suite = junit.suite_for(documents.as_document(EVAL))
+    eval_suite = junit.suite_for(documents.typed_report(EVAL))
     assert eval_suite.name == "pytfpol eval p on CartPole-v1" and eval_suite.seconds == 3.0
     assert [c.name for c in eval_suite.cases] == ["mean_return>=1"]
     assert "report: o/stats.json" in eval_suite.cases[0].details
-    sweep = documents.as_document(SWEEP)
+    sweep = documents.typed_report(SWEEP)
     assert isinstance(sweep, documents.SweepReport)
     sweep_suite = junit.suite_for(sweep)
     assert sweep_suite.name == "pytfpol sweep runs/a on CartPole-v1"
@@ -209,8 +209,68 @@ def test_a_report_of_an_older_shape_is_read_and_written_back_unchanged(tmp_path)
     path = tmp_path / "stats.json"
     path.write_text(json.dumps(older, indent=2) + "\n")
     report = documents.read_eval_report(path)
-    assert report.to_json() == path.read_text()
+    assert documents.to_json(report) == path.read_text()
     again = tmp_path / "again"
     again.mkdir()
     documents.write_eval_report(again, report)
     assert (again / "stats.json").read_text() == path.read_text()
+
+
+# ------------------------------------------------------------------- the compare result
+
+
+def test_a_compare_result_is_written_and_read_back_byte_for_byte(tmp_path):
+    from tests.unit.test_markdown import COMPARE
+
+    path = tmp_path / "compare.json"
+    documents.write_compare_result(path, COMPARE)
+    text = path.read_text()
+    assert text == json_text.dumps(COMPARE) + "\n"
+    result = documents.read_compare_result(path)
+    assert isinstance(result, documents.CompareResult)
+    assert result.verdict == "worse" and not result.passed and result.difference["ci_high"] == -10
+    assert result.as_document() == COMPARE and documents.to_json(result) == text
+    fields = [f.name for f in dataclasses.fields(documents.CompareResult)]
+    assert fields == ["extra", "order", *COMPARE]
+
+
+def _compare_without_ci_low() -> dict:
+    from tests.unit.test_markdown import COMPARE
+
+    return {**COMPARE, "difference": _without(COMPARE["difference"], "ci_low")}
+
+
+BAD_COMPARE = {
+    "unknown-verdict": ({"verdict": "fine"}, "verdict is 'fine', not a verdict"),
+    "passed-but-worse": ({"passed": True}, "passed contradicts verdict"),
+    "margin-type": ({"margin": "0"}, "margin is a string, not an integer or a number"),
+    "future-schema": ({"schema_version": 2}, "schema_version is 2: newer than"),
+}
+
+
+@pytest.mark.parametrize("case", [*BAD_COMPARE, "missing-ci-low"])
+def test_a_bad_compare_result_is_exit_3_naming_the_key(tmp_path, case):
+    from tests.unit.test_markdown import COMPARE
+
+    if case == "missing-ci-low":
+        document, problem = _compare_without_ci_low(), "difference.ci_low is missing"
+    else:
+        changes, problem = BAD_COMPARE[case]
+        document = {**COMPARE, **changes}
+    path = tmp_path / "compare.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(InputError) as caught:
+        documents.read_compare_result(path)
+    assert caught.value.exit_code == EXIT_INPUT
+    assert str(path) in caught.value.message and problem in caught.value.message
+
+
+def test_a_document_is_read_only_as_a_mapping_and_equal_to_its_json_object():
+    """The bridge for code written when the commands returned dicts: `report["summary"]` is the
+    attribute; `as_document()` is the exact JSON object."""
+    report = documents.EvalReport.from_dict(EVAL)
+    assert report["summary"] is report.summary and report.get("nope") is None
+    assert list(report) == list(EVAL) and dict(report) == EVAL == report
+    assert report.as_document() == EVAL and list(report.as_document()) == list(EVAL)
+    with pytest.raises(TypeError):
+        report["complete"] = False  # type: ignore[index]

@@ -23,6 +23,7 @@ from pytfpol.formats.sources import (
     PolicySource,
     resolve_policy_source,
 )
+from tests.unit.test_documents import EVAL
 
 SAVED_MODEL_FILES = (
     "saved_model.pb",
@@ -594,14 +595,14 @@ def test_policy_saved_model_folder_resolves_to_its_newest_saved_model(tmp_path):
 
 def test_eval_output_of_a_saved_model_resolves_from_any_directory(tmp_path, monkeypatch):
     """An output of a SavedModel input records the SavedModel's absolute path and train step:
-    it evaluates again from another working directory."""
+    it evaluates again from another working directory. (Its stats.json is read by the one
+    validating reader: a report, not just the keys used here.)"""
     saved = make_saved_model(tmp_path / "sm")
     out = tmp_path / "out"
     _touch(out / "checkpoint" / "variables" / "variables.index")
     _touch(out / "checkpoint" / "variables" / "variables.data-00000-of-00001")
-    (out / "stats.json").write_text(
-        json.dumps({"policy": {"saved_model": str(saved), "train_step": 9}})
-    )
+    policy = {"saved_model": str(saved), "train_step": 9}
+    (out / "stats.json").write_text(json.dumps({**EVAL, "policy": policy}))  # a valid report
     monkeypatch.chdir(tmp_path / "sm")
     source = resolve_policy_source(out)
     assert source.saved_model_dir == str(saved)

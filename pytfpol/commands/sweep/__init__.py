@@ -25,14 +25,15 @@ from pytfpol.commands.sweep.watch import wait_for_runs, watch
 from pytfpol.errors import Interrupted, OutputError, PytfpolError, interrupted, stopped_by
 from pytfpol.formats import layout
 from pytfpol.results import files, locking, output_set, write_failures
+from pytfpol.results.documents import SweepReport
 from pytfpol.running import interrupts, sweep_plan
 from pytfpol.settings import SweepSettings
 
 __all__ = ["sweep"]
 
 
-def sweep(settings: SweepSettings, progress: Optional[Progress] = None) -> dict:
-    """Run the sweep, write its outputs, return `sweep.json`'s document. Raises (with `.report`
+def sweep(settings: SweepSettings, progress: Optional[Progress] = None) -> SweepReport:
+    """Run the sweep, write its outputs, return `sweep.json`'s document (`SweepReport`). Raises (with `.report`
     set, after writing) InputError when a checkpoint could not be evaluated, Interrupted on
     Ctrl-C/SIGTERM; check the gates with `report.check_gates`."""
     progress = progress or NoProgress()
@@ -93,7 +94,7 @@ def _needed_bytes(plan: sweep_plan.SweepPlan) -> int:
     )
 
 
-def run_sweep(state: SweepState) -> tuple[dict, Optional[PytfpolError]]:
+def run_sweep(state: SweepState) -> tuple[SweepReport, Optional[PytfpolError]]:
     """One sweep, under the lock: evaluate, watch, pick and confirm the best, and commit the
     output set (also when stopped: what was evaluated is written, marked incomplete). Returns
     the document and the error the exit code comes from, if any."""
@@ -107,7 +108,7 @@ def run_sweep(state: SweepState) -> tuple[dict, Optional[PytfpolError]]:
         if stopped is None:
             best, stopped = _best(state, stage)
         deferral.start()
-        document = documents.sweep_document(state, best, stopped)
+        document = SweepReport.from_dict(documents.sweep_document(state, best, stopped))
         documents.write_documents(state.settings, stage, document)
         output_set.commit_outputs(state.out, stage, output_set.KIND_SWEEP)
     except OutputError as exc:  # a staged file could not be written: say it of OUT

@@ -16,6 +16,7 @@ from pytfpol.commands.sweep.state import SweepState
 from pytfpol.errors import InputError, PytfpolError, RunError
 from pytfpol.formats import layout
 from pytfpol.results import files, plots, report, sweep_report
+from pytfpol.results.documents import SweepReport, write_sweep_report
 from pytfpol.running.units import unit_size
 from pytfpol.settings import SweepSettings
 
@@ -170,29 +171,30 @@ def _tensorboard_dir(settings: SweepSettings, out: Path) -> Path:
     return out / layout.TENSORBOARD_DIR
 
 
-def write_documents(settings: SweepSettings, stage: Path, document: dict) -> None:
-    """The sweep's files from its document, into the staging directory (sweep.json last)."""
-    entries = document["checkpoints"]
+def write_documents(settings: SweepSettings, stage: Path, document: SweepReport) -> None:
+    """The sweep's files from its document, into the staging directory (sweep.json last, by
+    its one writer)."""
+    entries = document.checkpoints
     files.write_atomic(stage / layout.CURVE_CSV, sweep_report.curve_csv(entries).encode())
     files.write_atomic(stage / layout.EPISODES_CSV, sweep_report.episodes_csv(entries).encode())
     if any(e["error"] is None for e in entries):
-        plots.write_curve_plot(document, stage / layout.CURVE_PNG)
+        plots.write_curve_plot(document.as_document(), stage / layout.CURVE_PNG)
     board = _tensorboard_dir(settings, stage)
-    sweep_report.write_tensorboard(board, entries, list(settings.paths))
-    files.write_atomic(stage / layout.SWEEP_JSON, files.report_json(document).encode())
+    sweep_report.write_tensorboard(board, document, list(settings.paths))
+    write_sweep_report(stage, document)
 
 
-def failures(document: dict) -> Optional[PytfpolError]:
+def failures(document: SweepReport) -> Optional[PytfpolError]:
     """The error of a sweep some of whose checkpoints could not be evaluated (exit 3 when
     the first was an input's fault, else 4), None when every one was."""
-    failed = [e for e in document["checkpoints"] if e["error"] is not None]
+    failed = [e for e in document.checkpoints if e["error"] is not None]
     if not failed:
         return None
     first = failed[0]
     error = (InputError if first["error"]["exit_code"] == 3 else RunError)(
-        f"{len(failed)} of {len(document['checkpoints'])} checkpoints could not be "
+        f"{len(failed)} of {len(document.checkpoints)} checkpoints could not be "
         f"evaluated, e.g. step {first['step']}: {first['error']['message']}",
-        f"the others are in {document['output']['sweep']}",
+        f"the others are in {document.output['sweep']}",
     )
     error.exit_code = first["error"]["exit_code"]
     return error
