@@ -34,6 +34,7 @@ INPUT = "tests/integration/test_input_files.py::"
 OUT_SET = "tests/integration/test_output_set.py::"
 ENVS = "tests/integration/test_environments.py::"
 DOC = "tests/unit/test_documents.py::"
+STEP_CHECKS = "tests/unit/test_step_checks.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -81,7 +82,7 @@ MUTANTS = [
     Mutant(
         "no-action-check",
         "an out-of-spec or NaN action stops the run with exit 4",
-        "pytfpol/running/evaluation.py",
+        "pytfpol/running/step_checks.py",
         "    if slots.action_bounds.all_within(action, active):\n        return\n",
         "    return\n",
         ("tests/integration/test_faults.py::test_out_of_spec_actions_stop_the_run",),
@@ -872,8 +873,8 @@ MUTANTS = [
     Mutant(
         "nonfinite-reward-first-row-only",
         "a NaN/inf reward in any row of a vectorised run stops it (not only row 0)",
-        "pytfpol/running/evaluation.py",
-        "    if math.isfinite(np.add.reduce(reward)):",
+        "pytfpol/running/step_checks.py",
+        "    if all_finite(reward):",
         "    if np.isfinite(reward[0]):",
         (
             NONFINITE + "test_a_non_finite_reward_in_any_row_is_exit_4[8-nan_reward-nan]",
@@ -1582,6 +1583,49 @@ MUTANTS = [
     # (this part's mutants go below)
     # --- issue 26: the stepping loop, reading, start-up (rows num-envs, 400 MB, start-up) (H7) ---
     # (this part's mutants go below)
+    Mutant(
+        "finite-fast-path-first-element",
+        "the loop's finiteness fast path sees a NaN/inf in any row and element, at any batch size",
+        "pytfpol/running/step_checks.py",
+        "    return bool(flat.dot(_zeros(flat.size, flat.dtype)) == 0)\n",
+        "    return bool(np.isfinite(flat[:1]).all())\n",
+        (STEP_CHECKS + "test_all_finite_finds_a_non_finite_value_in_any_position",),
+    ),
+    Mutant(
+        "finite-fast-path-by-sum",
+        "finite values whose sum overflows do not stop a run (the fast path does not sum)",
+        "pytfpol/running/step_checks.py",
+        "    return bool(flat.dot(_zeros(flat.size, flat.dtype)) == 0)\n",
+        "    return bool(np.isfinite(flat.sum()))\n",
+        (STEP_CHECKS + "test_all_finite_accepts_huge_finite_values_whose_sum_overflows",),
+    ),
+    Mutant(
+        "int-action-bounds-first-row",
+        "a small integer action batch is bounds-checked in every row, below and above",
+        "pytfpol/running/step_checks.py",
+        "        return low <= min(values) and max(values) <= high\n",
+        "        return low <= values[0] <= high\n",
+        (STEP_CHECKS + "test_integer_action_bounds_checked_in_every_row",),
+    ),
+    Mutant(
+        "success-dropped-without-per-step-array",
+        "an ended episode's is_success is reported (no per-step array for the steps that end none)",
+        "pytfpol/running/stepper.py",
+        "    if not np.count_nonzero(done):\n",
+        "    if True:\n",
+        (
+            STEP_CHECKS + "test_step_envs_reports_success_only_for_the_episodes_that_ended",
+            "tests/integration/test_gates.py::test_success_rate_from_the_envs_final_is_success",
+        ),
+    ),
+    Mutant(
+        "step-type-stays-first",
+        "rows that started an episode are MID from their second step on (recurrent state kept)",
+        "pytfpol/running/evaluation.py",
+        "            lane.step_type[rows] = ts.StepType.MID\n",
+        "            pass\n",
+        ("tests/integration/test_parallel.py::test_loop_resets_state_per_episode_in_every_group",),
+    ),
     # --- issue 26: re-runs without TensorFlow, small sweeps, Ray units (H8) ---
     # (this part's mutants go below)
 ]
