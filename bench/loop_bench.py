@@ -93,7 +93,7 @@ def measure(repeats: int, episodes: int) -> dict:
             rate, _ = run(n)
             add(("pytfpol", n), rate)
             parts = {"step": 0.0, "reset": 0.0, "call": 0.0, "calls": 0}
-            evaluation.batch_call = lambda *a, **k: _TimedCall(
+            evaluation.batch_call = lambda *a, parts=parts, **k: _TimedCall(
                 batch_call_module.batch_call(*a, **k), parts
             )
             try:

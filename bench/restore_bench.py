@@ -87,8 +87,8 @@ def measure(policy_dir: Path, repeats: int) -> dict:
 
     for _ in range(repeats + 1):  # the first round warms the page cache, not kept
         checked = timed("validate", lambda: validation.validate(source))
-        timed("assign", lambda: loaded.restore(source, checked))
-        del checked
+        timed("assign", lambda checked=checked: loaded.restore(source, checked))
+        checked = None  # freed before the next round
         timed("validate_no_sha", lambda: validation.check_bundle(prefix, digests=False))
         with session.graph.as_default():
             timed("tf_restore", lambda: saver.restore(session, prefix))

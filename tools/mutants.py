@@ -1619,6 +1619,17 @@ MUTANTS = [
         ),
     ),
     Mutant(
+        "validated-values-unaligned",
+        "large tensors validation read are 64-byte aligned: TensorFlow assigns them without a copy",
+        "pytfpol/formats/tensor_data.py",
+        "    raw = aligned_empty(entry.size)\n",
+        "    raw = np.empty(entry.size, np.uint8)\n",
+        (
+            "tests/integration/test_fast_restore.py::"
+            "test_large_tensors_are_read_into_aligned_arrays_with_their_values",
+        ),
+    ),
+    Mutant(
         "step-type-stays-first",
         "rows that started an episode are MID from their second step on (recurrent state kept)",
         "pytfpol/running/evaluation.py",
