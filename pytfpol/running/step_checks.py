@@ -125,7 +125,7 @@ class ActionBounds:
         return True
 
 
-def _scalar_bounds_hold(rows: np.ndarray, low: float, high: float) -> bool:
+def _scalar_bounds_hold(rows: np.ndarray, low: float, high: Any) -> bool:
     if rows.dtype.kind in "iu" and rows.ndim == 1 and 0 < rows.size <= SMALL_BATCH:
         values = rows.tolist()  # integers: no NaN, Python's min/max are exact
         return low <= min(values) and max(values) <= high
