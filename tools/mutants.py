@@ -35,6 +35,7 @@ OUT_SET = "tests/integration/test_output_set.py::"
 ENVS = "tests/integration/test_environments.py::"
 DOC = "tests/unit/test_documents.py::"
 STEP_CHECKS = "tests/unit/test_step_checks.py::"
+IQM = "tests/unit/test_iqm_without_scipy_stats.py::"
 COPIED = ("pytfpol", "tests", "configs", "examples", "pyproject.toml")
 
 
@@ -1628,6 +1629,22 @@ MUTANTS = [
             "tests/integration/test_fast_restore.py::"
             "test_large_tensors_are_read_into_aligned_arrays_with_their_values",
         ),
+    ),
+    Mutant(
+        "iqm-rounds-the-cut",
+        "the IQM is scipy.stats.trim_mean(x, 0.25) bit for bit (int(n/4) cut from each end)",
+        "pytfpol/stats.py",
+        "    low = int(IQM_CUT * count)\n",
+        "    low = round(IQM_CUT * count)\n",
+        (IQM + "test_iqm_is_scipys_trim_mean_bit_for_bit",),
+    ),
+    Mutant(
+        "one-episode-imports-scipy-stats",
+        "a one-episode eval's summary does not import scipy.stats (start-up memory)",
+        "pytfpol/stats.py",
+        "    r = np.asarray(returns, dtype=np.float64)\n",
+        "    from scipy import stats  # noqa: F401\n\n    r = np.asarray(returns, dtype=np.float64)\n",
+        (IQM + "test_one_episode_summary_does_not_import_scipy_stats",),
     ),
     Mutant(
         "step-type-stays-first",
