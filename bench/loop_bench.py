@@ -72,16 +72,17 @@ def measure(repeats: int, episodes: int) -> dict:
     def add(key, value) -> None:
         samples.setdefault(key, []).append(value)
 
-    def run(n: int, parts=None) -> float:
+    def run(n: int, parts=None) -> tuple:
         entry, stepper = loaded[n], steppers[n]
         if parts is not None:
             stepper = _TimedStepper(stepper, parts)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         records = _in(
             entry.session, evaluation.run_episodes, entry.py_policy, stepper, episodes, SEED
         )
-        seconds = time.perf_counter() - start
-        return sum(r.length for r in records) / seconds, sum(r.length for r in records)
+        cpu, seconds = time.thread_time() - cpu, time.perf_counter() - start
+        steps = sum(r.length for r in records)
+        return steps / seconds, steps, cpu
 
     for n in NUM_ENVS:  # warm-up: the session callables, the envs
         run(n)
@@ -90,15 +91,17 @@ def measure(repeats: int, episodes: int) -> dict:
         for n in NUM_ENVS:
             bare = bare_vector_env("CartPole-v1", "sync", n, episodes * 9, MAX_STEPS)
             add(("bare", n), bare["steps_per_s"])
-            rate, _ = run(n)
+            rate, _, cpu = run(n)
             add(("pytfpol", n), rate)
+            add(("cpu_env", n), env_cpu(steppers[n], n))
+            add(("cpu_call", n), call_cpu(loaded[n], n))
             parts = {"step": 0.0, "reset": 0.0, "call": 0.0, "calls": 0}
             evaluation.batch_call = lambda *a, parts=parts, **k: _TimedCall(
                 batch_call_module.batch_call(*a, **k), parts
             )
             try:
                 start = time.perf_counter()
-                _, steps = run(n, parts)
+                _, steps, _ = run(n, parts)
                 total = time.perf_counter() - start
             finally:
                 evaluation.batch_call = original
@@ -107,7 +110,50 @@ def measure(repeats: int, episodes: int) -> dict:
             for part in ("step", "reset", "call"):
                 add((part, n), parts[part] / calls * 1e6)
             add(("rest", n), (total - parts["step"] - parts["reset"] - parts["call"]) / calls * 1e6)
+            add(("cpu_total", n), cpu / calls * 1e6)
+            add(("cpu_rest", n), cpu / calls * 1e6 - samples["cpu_env", n][-1])
+            samples["cpu_rest", n][-1] -= samples["cpu_call", n][-1]
     return {key: statistics.median(values) for key, values in samples.items()}
+
+
+def env_cpu(stepper, n: int, count: int = 2000) -> float:
+    """CPU us of one `stepper.step` of all n slots alone (random actions; resets not counted)."""
+    import numpy as np
+
+    rng, slots, spent, done = np.random.default_rng(0), np.arange(n), 0.0, 0
+    stepper.reset(slots, SEED + slots)
+    while done < count:
+        actions = rng.integers(0, 2, size=n)
+        start = time.thread_time()
+        _, _, terminated, truncated, _ = stepper.step(slots, actions)
+        spent += time.thread_time() - start
+        done += 1
+        ended = np.flatnonzero(terminated | truncated)
+        if ended.size:
+            stepper.reset(ended, SEED + ended)
+    return spent / count * 1e6
+
+
+def call_cpu(entry, n: int, count: int = 2000) -> float:
+    """CPU us of one policy call (`batch_call`) alone, on the loop's arrays."""
+    import numpy as np
+
+    from pytfpol.policy.batch_call import batch_call
+
+    with entry.session.as_default():
+        call = batch_call(entry.py_policy, n)
+        step = [
+            np.ones(n, np.int32),
+            np.zeros(n, np.float32),
+            np.ones(n, np.float32),
+            np.zeros((n, 4), np.float32),
+        ]
+        state = call.initial_state()
+        call(step, state)
+        start = time.thread_time()
+        for _ in range(count):
+            call(step, state)
+        return (time.thread_time() - start) / count * 1e6
 
 
 def render(m: dict, args, elapsed: float, loads: list) -> str:
@@ -126,6 +172,26 @@ def render(m: dict, args, elapsed: float, loads: list) -> str:
         " | policy call | rest |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    _speed_rows(m, lines)
+    lines += [
+        "",
+        "CPU time of the loop's thread (`time.thread_time`, little affected by other jobs: the "
+        "session runs its ops in the calling thread) per batch step, and of the env step and "
+        "the policy call each timed alone in a loop of its own: rest is the loop's own work "
+        "(and its resets, ~1 per 200 steps).",
+        "",
+        "| num_envs | CPU us per batch step | env step alone | policy call alone | rest |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for n in NUM_ENVS:
+        lines.append(
+            f"| {n} | {m['cpu_total', n]:.1f} | {m['cpu_env', n]:.1f} | {m['cpu_call', n]:.1f} "
+            f"| {m['cpu_rest', n]:.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _speed_rows(m: dict, lines: list) -> None:
     for n in NUM_ENVS:
         ratio = m["pytfpol", n] / m["bare", n]
         mark = f"**{ratio:.2f}x**" if ratio >= GOALS[n] else f"{ratio:.2f}x"
@@ -134,7 +200,6 @@ def render(m: dict, args, elapsed: float, loads: list) -> str:
             f" | {m['total', n]:.1f} | {m['step', n]:.1f} | {m['reset', n]:.1f}"
             f" | {m['call', n]:.1f} | {m['rest', n]:.1f} |"
         )
-    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
