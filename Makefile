@@ -50,6 +50,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/ray_bench.py
 	$(BIN)/python bench/atari_bench.py
 	$(BIN)/python bench/scale_bench.py
+	$(BIN)/python bench/loop_bench.py
+	$(BIN)/python bench/restore_bench.py
+	$(BIN)/python bench/startup_bench.py
 
 # Break each promise of the README on purpose; every mutant must be killed (tools/mutants.py).
 mutants: $(STAMP)

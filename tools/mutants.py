@@ -39,6 +39,8 @@ PROGRESS = "tests/integration/test_progress.py::"
 REPLAY_SWEEP = "tests/integration/test_replay_sweep.py::"
 MD = "tests/unit/test_markdown.py::"
 SUMMARIES = "tests/integration/test_summaries.py::"
+STEP_CHECKS = "tests/unit/test_step_checks.py::"
+IQM = "tests/unit/test_iqm_without_scipy_stats.py::"
 COPIED = (
     "pytfpol",
     "tests",
@@ -97,7 +99,7 @@ MUTANTS = [
     Mutant(
         "no-action-check",
         "an out-of-spec or NaN action stops the run with exit 4",
-        "pytfpol/running/evaluation.py",
+        "pytfpol/running/step_checks.py",
         "    if slots.action_bounds.all_within(action, active):\n        return\n",
         "    return\n",
         ("tests/integration/test_faults.py::test_out_of_spec_actions_stop_the_run",),
@@ -888,8 +890,8 @@ MUTANTS = [
     Mutant(
         "nonfinite-reward-first-row-only",
         "a NaN/inf reward in any row of a vectorised run stops it (not only row 0)",
-        "pytfpol/running/evaluation.py",
-        "    if math.isfinite(np.add.reduce(reward)):",
+        "pytfpol/running/step_checks.py",
+        "    if all_finite(reward):",
         "    if np.isfinite(reward[0]):",
         (
             NONFINITE + "test_a_non_finite_reward_in_any_row_is_exit_4[8-nan_reward-nan]",
@@ -2196,6 +2198,76 @@ MUTANTS = [
     ),
     # --- issue 26: the stepping loop, reading, start-up (rows num-envs, 400 MB, start-up) (H7) ---
     # (this part's mutants go below)
+    Mutant(
+        "finite-fast-path-first-element",
+        "the loop's finiteness fast path sees a NaN/inf in any row and element, at any batch size",
+        "pytfpol/running/step_checks.py",
+        "    return bool(flat.dot(_zeros(flat.size, flat.dtype)) == 0)\n",
+        "    return bool(np.isfinite(flat[:1]).all())\n",
+        (STEP_CHECKS + "test_all_finite_finds_a_non_finite_value_in_any_position",),
+    ),
+    Mutant(
+        "finite-fast-path-by-sum",
+        "finite values whose sum overflows do not stop a run (the fast path does not sum)",
+        "pytfpol/running/step_checks.py",
+        "    return bool(flat.dot(_zeros(flat.size, flat.dtype)) == 0)\n",
+        "    return bool(np.isfinite(flat.sum()))\n",
+        (STEP_CHECKS + "test_all_finite_accepts_huge_finite_values_whose_sum_overflows",),
+    ),
+    Mutant(
+        "int-action-bounds-first-row",
+        "a small integer action batch is bounds-checked in every row, below and above",
+        "pytfpol/running/step_checks.py",
+        "        return low <= min(values) and max(values) <= high\n",
+        "        return low <= values[0] <= high\n",
+        (STEP_CHECKS + "test_integer_action_bounds_checked_in_every_row",),
+    ),
+    Mutant(
+        "success-dropped-without-per-step-array",
+        "an ended episode's is_success is reported (no per-step array for the steps that end none)",
+        "pytfpol/running/stepper.py",
+        "    if not np.count_nonzero(done):\n",
+        "    if True:\n",
+        (
+            STEP_CHECKS + "test_step_envs_reports_success_only_for_the_episodes_that_ended",
+            "tests/integration/test_gates.py::test_success_rate_from_the_envs_final_is_success",
+        ),
+    ),
+    Mutant(
+        "validated-values-unaligned",
+        "large tensors validation read are 64-byte aligned: TensorFlow assigns them without a copy",
+        "pytfpol/formats/tensor_data.py",
+        "    raw = aligned_empty(entry.size)\n",
+        "    raw = np.empty(entry.size, np.uint8)\n",
+        (
+            "tests/integration/test_fast_restore.py::"
+            "test_large_tensors_are_read_into_aligned_arrays_with_their_values",
+        ),
+    ),
+    Mutant(
+        "iqm-rounds-the-cut",
+        "the IQM is scipy.stats.trim_mean(x, 0.25) bit for bit (int(n/4) cut from each end)",
+        "pytfpol/stats.py",
+        "    low = int(IQM_CUT * count)\n",
+        "    low = round(IQM_CUT * count)\n",
+        (IQM + "test_iqm_is_scipys_trim_mean_bit_for_bit",),
+    ),
+    Mutant(
+        "one-episode-imports-scipy-stats",
+        "a one-episode eval's summary does not import scipy.stats (start-up memory)",
+        "pytfpol/stats.py",
+        "    r = np.asarray(returns, dtype=np.float64)\n",
+        "    from scipy import stats  # noqa: F401\n\n    r = np.asarray(returns, dtype=np.float64)\n",
+        (IQM + "test_one_episode_summary_does_not_import_scipy_stats",),
+    ),
+    Mutant(
+        "step-type-stays-first",
+        "rows that started an episode are MID from their second step on (recurrent state kept)",
+        "pytfpol/running/evaluation.py",
+        "            lane.step_type[rows] = ts.StepType.MID\n",
+        "            pass\n",
+        ("tests/integration/test_parallel.py::test_loop_resets_state_per_episode_in_every_group",),
+    ),
     # --- issue 26: re-runs without TensorFlow, small sweeps, Ray units (H8) ---
     # (this part's mutants go below)
 ]

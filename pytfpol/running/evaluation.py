@@ -19,7 +19,6 @@ callbacks.
 
 from __future__ import annotations
 
-import math
 import time
 import zlib
 from typing import Any, Callable, Optional, Protocol
@@ -33,6 +32,15 @@ from pytfpol.errors import PytfpolError, RunError, interrupted, stopped_by
 from pytfpol.policy.batch_call import batch_call
 from pytfpol.running.envs import ActionUnbatcher, flatten_with_paths
 from pytfpol.running.pipeline import Calls
+from pytfpol.running.step_checks import (
+    ActionBounds,
+    action_leaves,
+    check_actions,
+    check_observations,
+    check_return,
+    check_rewards,
+    rows_of,
+)
 from pytfpol.running.stepper import EnvFailure, Stepper
 from pytfpol.running.units import EpisodeRecord
 
@@ -76,7 +84,9 @@ class _Slots:
         self.returns = np.zeros(size, dtype=np.float64)
         self.first_crc = np.zeros(size, dtype=np.int64)  # crc32 of each episode's first observation
         self.lengths = np.zeros(size, dtype=np.int64)
+        self.one = np.ones(size, dtype=np.int64)  # added to `lengths` (faster than a scalar)
         self.step_type = np.full(size, ts.StepType.MID, dtype=np.int32)  # FIRST when starting
+        self.fresh = False  # some rows are FIRST: set them to MID after the next step
         self.reward = np.zeros(size, dtype=np.float32)
         self.discount = np.ones(size, dtype=np.float32)
         leaves = flatten_with_paths(observation_spec, "observation")
@@ -84,13 +94,16 @@ class _Slots:
         self.leaves = [np.zeros((size, *s.shape), dtype=s.dtype) for _, s in leaves]
         # The time step as the policy call takes it, in tf.nest order; written in place.
         self.time_step = [self.step_type, self.reward, self.discount, *self.leaves]
-        self.action_bounds = _ActionBounds(action_spec)
+        self.action_bounds = ActionBounds(action_spec)
         self.state = state
         self.initial_state = state
         self._active: Optional[np.ndarray] = None  # rows running an episode; None: recompute
 
     def write(self, rows: Any, observations: Any) -> None:
         """Observations (a batch nest from the env) into `rows`, in the policy's dtypes."""
+        if isinstance(observations, np.ndarray):  # one leaf: no nest to walk
+            self.leaves[0][rows] = observations
+            return
         for leaf, (_, values) in zip(self.leaves, flatten_with_paths(observations)):
             leaf[rows] = values
 
@@ -245,6 +258,7 @@ class _EpisodeLoop:
         lane.returns[starting] = 0.0
         lane.lengths[starting] = 0
         lane.step_type[starting] = ts.StepType.FIRST
+        lane.fresh = True
         lane.reward[starting] = 0.0
         observations = self.stepper.reset(lane.slot[starting], self.seed + indices)
         lane.write(starting, observations)
@@ -259,7 +273,7 @@ class _EpisodeLoop:
         self, lane: _Slots, row: int, terminated: bool, truncated: bool, success: int
     ) -> None:
         index = int(lane.episode[row])
-        _check_return(lane, row, self.seed)
+        check_return(lane, row, self.seed)
         result = EpisodeRecord(
             index=index,
             seed=self.seed + index,
@@ -280,7 +294,7 @@ class _EpisodeLoop:
         active = lane.active()
         if not active.size:
             return
-        _check_observations(lane, active, self.seed)
+        check_observations(lane, active, self.seed)
         if lane.state:  # a flat list: empty for a policy without state
             lane.state = _reset_state(lane.state, lane.initial_state, lane.step_type)
         keys = (self.seed + lane.episode, lane.lengths) if self.call.keyed else None
@@ -288,7 +302,7 @@ class _EpisodeLoop:
 
     def advance(self, lane: _Slots, active: np.ndarray, action: Any, info: Any) -> None:
         """Step `lane`'s active environments with `action`; finish and begin episodes."""
-        _check_actions(self.unbatcher, action, active, lane, self.seed)
+        check_actions(self.unbatcher, action, active, lane, self.seed)
         full = active.size == lane.size  # every row runs: slices, not fancy indexing
         rows: Any = slice(None) if full else active
         slots = lane.slot if full else lane.slot[active]
@@ -296,15 +310,15 @@ class _EpisodeLoop:
         if self.scatter is not None:
             action = self.scatter(action, slots, active)
         observation, reward, terminated, truncated, success = self.stepper.step(slots, action)
-        _check_rewards(lane, active, reward, self.seed)
+        check_rewards(lane, active, reward, self.seed)
         if self.observer is not None:
             self.observer.step(
                 slots,
                 lane.episode[rows],
                 policy_step.PolicyStep(
-                    tf.nest.map_structure(lambda leaf: _rows(leaf, active), taken),
+                    tf.nest.map_structure(lambda leaf: rows_of(leaf, active), taken),
                     (),
-                    tf.nest.map_structure(lambda leaf: _rows(np.asarray(leaf), active), info),
+                    tf.nest.map_structure(lambda leaf: rows_of(np.asarray(leaf), active), info),
                 ),
                 observation,
                 reward,
@@ -312,14 +326,20 @@ class _EpisodeLoop:
                 truncated,
             )
         lane.write(rows, observation)
-        lane.returns[rows] += reward
-        lane.lengths[rows] += 1
-        lane.step_type[rows] = ts.StepType.MID
+        if full:  # whole arrays in place: no slicing
+            lane.returns += reward
+            lane.lengths += lane.one
+        else:
+            lane.returns[rows] += reward
+            lane.lengths[rows] += 1
+        if lane.fresh:  # rows started episodes before this step: FIRST -> MID
+            lane.step_type[rows] = ts.StepType.MID
+            lane.fresh = False
         lane.reward[rows] = reward
         if self.on_step is not None:
             self.on_step(active.size)
         done = terminated | truncated
-        if done.any():
+        if np.count_nonzero(done):  # ~0.5 us less than done.any()
             for k in np.flatnonzero(done).tolist():
                 self.finish(
                     lane, int(active[k]), bool(terminated[k]), bool(truncated[k]), int(success[k])
@@ -352,7 +372,7 @@ class _ActionScatter:
         self._full: Optional[list[np.ndarray]] = None
 
     def __call__(self, action: Any, slots: np.ndarray, rows: np.ndarray) -> Any:
-        leaves = tf.nest.flatten(action)
+        leaves = action_leaves(action)
         if self._full is None:
             self._full = [np.zeros((self._n, *leaf.shape[1:]), leaf.dtype) for leaf in leaves]
         fulls = self._full
@@ -393,107 +413,3 @@ def _timed_out(lanes: list, seed: int, done: int, total: int, timeout):
         "raise --timeout, lower --max-episode-steps, or check the environment ends its "
         "episodes; completed episodes were written",
     )
-
-
-def _rows(leaf: np.ndarray, active: np.ndarray) -> np.ndarray:
-    """The active rows of a batch leaf; the leaf itself (no copy) when every slot is active."""
-    return leaf if active.size == leaf.shape[0] else leaf[active]
-
-
-def _check_observations(slots: _Slots, active: np.ndarray, seed: int) -> None:
-    """NaN/inf observations among the active rows stop the run. Fast path: one sum per leaf is
-    finite when every element is (a huge finite sum overflowing only costs the exact test)."""
-    for path, leaf in zip(slots.paths, slots.leaves):
-        if leaf.dtype.kind != "f" or np.isfinite(np.add.reduce(_rows(leaf, active), axis=None)):
-            continue
-        if np.isfinite(leaf[active]).all():
-            continue
-        bad = ~np.isfinite(leaf[active].reshape(active.size, -1)).all(axis=1)
-        slot = int(active[int(np.argmax(bad))])
-        index = int(slots.episode[slot])
-        raise RunError(
-            f"episode {index} (seed {seed + index}): the environment returned a non-finite "
-            f"{path} at step {int(slots.lengths[slot])}",
-            "fix the environment; completed episodes were written",
-        )
-
-
-def _check_rewards(slots: _Slots, active: np.ndarray, reward: np.ndarray, seed: int) -> None:
-    """A NaN/inf reward in any active row stops the run: summed into a return it would poison
-    the mean, or vanish from the statistics that sort and trim (IQM, median), and a gate could
-    pass on it. Fast path: one sum, finite when every reward is (an overflowing sum of finite
-    rewards only costs the exact test), tested by math.isfinite (~1 µs less than np.isfinite)."""
-    if math.isfinite(np.add.reduce(reward)):
-        return
-    bad = ~np.isfinite(reward)
-    if not bad.any():
-        return
-    k = int(np.argmax(bad))
-    row = int(active[k])
-    index = int(slots.episode[row])
-    raise RunError(
-        f"episode {index} (seed {seed + index}): the environment returned a non-finite reward "
-        f"({float(reward[k])}) at step {int(slots.lengths[row]) + 1}",
-        "fix the environment; completed episodes were written",
-    )
-
-
-def _check_return(slots: _Slots, row: int, seed: int) -> None:
-    """Finite rewards can still add up to an infinite return (float64 overflow): that episode
-    stops the run too, rather than leave the statistics null (checked once per episode)."""
-    total = float(slots.returns[row])
-    if math.isfinite(total):
-        return
-    index = int(slots.episode[row])
-    raise RunError(
-        f"episode {index} (seed {seed + index}): its return overflowed to {total} by its end at "
-        f"step {int(slots.lengths[row])} (every reward was finite)",
-        "fix the environment's reward scale; completed episodes were written",
-    )
-
-
-class _ActionBounds:
-    """Per action leaf, its spec's bounds as flat float64 rows, for a fast in-bounds test."""
-
-    def __init__(self, action_spec: Any) -> None:
-        self.bounds = []
-        for _, spec in flatten_with_paths(action_spec, "action"):
-            low = getattr(spec, "minimum", -np.inf)
-            high = getattr(spec, "maximum", np.inf)
-            shape = tuple(spec.shape)
-            low = np.broadcast_to(np.asarray(low, np.float64), shape).ravel()
-            high = np.broadcast_to(np.asarray(high, np.float64), shape).ravel()
-            if low.size and (low == low[0]).all() and (high == high[0]).all():
-                low, high = float(low[0]), float(high[0])  # one scalar test per batch
-            self.bounds.append((low, high))
-
-    def all_within(self, action: Any, active: np.ndarray) -> bool:
-        """True when every active action is within bounds (NaN fails: comparisons are False)."""
-        for (low, high), leaf in zip(self.bounds, tf.nest.flatten(action)):
-            rows = _rows(leaf, active)
-            if isinstance(low, float):
-                # the ufuncs' reduce: what .min()/.max() call, without their Python wrappers
-                if not (
-                    low <= np.minimum.reduce(rows, axis=None)
-                    and np.maximum.reduce(rows, axis=None) <= high
-                ):
-                    return False
-                continue
-            flat = rows.reshape(rows.shape[0], -1)
-            if not (np.all(low <= flat.min(axis=0)) and np.all(flat.max(axis=0) <= high)):
-                return False
-        return True
-
-
-def _check_actions(unbatcher, action, active: np.ndarray, slots: _Slots, seed: int) -> None:
-    if slots.action_bounds.all_within(action, active):
-        return
-    bad = unbatcher.check(action, active)
-    if bad is not None:
-        slot, what = bad
-        index = int(slots.episode[slot])
-        raise RunError(
-            f"episode {index} (seed {seed + index}): the policy emitted an out-of-spec action "
-            f"at step {int(slots.lengths[slot])}: {what}",
-            "check the policy's weights (NaN?) and that it matches this environment",
-        )

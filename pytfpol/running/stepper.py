@@ -7,6 +7,7 @@ No TensorFlow here: worker processes import this module and Gymnasium only.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Optional, Sequence
 
 from pytfpol.policy.quiet_tf import prepare_environment
@@ -135,27 +136,39 @@ def reset_envs(envs: Sequence[gym.Env], slots: list, seeds: list) -> list:
 
 
 def step_envs(envs: Sequence[gym.Env], slots: list, actions: list, stack: Callable):
-    observations, rewards, terminated, truncated = [], [], [], []
-    success = np.full(len(slots), UNKNOWN_SUCCESS, dtype=np.int8)
-    slot = slots[0] if slots else -1
+    results: list = []  # each env's (observation, reward, terminated, truncated, info)
     try:
-        for k, (slot, action) in enumerate(zip(slots, actions)):
-            observation, reward, term, trunc, info = envs[slot].step(action)
-            observations.append(observation)
-            rewards.append(reward)
-            terminated.append(term)
-            truncated.append(trunc)
-            if term or trunc:
-                success[k] = success_flag(info)
+        for slot, action in zip(slots, actions):
+            results.append(envs[slot].step(action))
     except Exception as exc:  # noqa: BLE001 - environments raise anything
-        raise EnvFailure(slot, "step", describe_error(exc)) from exc
+        raise EnvFailure(slots[len(results)], "step", describe_error(exc)) from exc
+    observations, rewards, terminated, truncated, infos = zip(*results) if results else [()] * 5
+    ended, cut = np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool)
     return (
         stack(observations),
         np.asarray(rewards, dtype=np.float64),
-        np.asarray(terminated, dtype=bool),
-        np.asarray(truncated, dtype=bool),
-        success,
+        ended,
+        cut,
+        _success(infos, ended | cut),
     )
+
+
+def _success(infos: Sequence[Any], done: np.ndarray) -> np.ndarray:
+    """`success_flag` of the ended episodes' infos, UNKNOWN_SUCCESS elsewhere (most steps end
+    none: a shared read-only row of UNKNOWN_SUCCESS, no new array)."""
+    if not np.count_nonzero(done):
+        return _unknown_success(len(infos))
+    success = np.full(len(infos), UNKNOWN_SUCCESS, dtype=np.int8)
+    for k in np.flatnonzero(done).tolist():
+        success[k] = success_flag(infos[k])
+    return success
+
+
+@functools.lru_cache(maxsize=64)
+def _unknown_success(size: int) -> np.ndarray:
+    success = np.full(size, UNKNOWN_SUCCESS, dtype=np.int8)
+    success.flags.writeable = False
+    return success
 
 
 UNKNOWN_SUCCESS = -1

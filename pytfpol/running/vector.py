@@ -75,7 +75,9 @@ class SyncStepper(Stepper):
         return self._stack(reset_envs(self._envs, slots.tolist(), seeds.tolist()))
 
     def step(self, slots: np.ndarray, actions: Any):
-        return step_envs(self._envs, slots.tolist(), self._actions(actions, slots), self._stack)
+        every = len(slots) == self.num_envs  # slots are ascending: all of them, in order
+        rows = self._actions(actions, None if every else slots)
+        return step_envs(self._envs, slots.tolist(), rows, self._stack)
 
     def close(self) -> None:
         for env in self._envs:
