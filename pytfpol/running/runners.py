@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, Protocol
 
 from pytfpol.errors import InputError, RunError
 from pytfpol.formats.validation import CheckedInputs
-from pytfpol.running.units import EpisodeRecord, Unit, UnitResult
+from pytfpol.running.units import LOCAL_BACKEND, EpisodeRecord, Unit, UnitResult
 from pytfpol.running.worker import PolicyWorker
 
 
@@ -140,7 +140,7 @@ class InProcessRunner:
         self._queue.clear()
 
     def describe(self) -> dict:
-        return {"name": "local", "address": None, "actors": None}
+        return dict(LOCAL_BACKEND)
 
     # ------------------------------------------------------------------------------- closing
 

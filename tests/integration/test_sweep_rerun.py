@@ -1,0 +1,134 @@
+"""A re-run of a finished sweep (or a `--watch` poll) with nothing new is answered from the
+journal without TensorFlow: the re-run runs in a child process in which importing TensorFlow
+or TF-Agents raises ImportError. What it writes is what a re-run that evaluates wrote: the
+checkpoints' entries, the best's confirmation (OUT/best kept byte for byte), the gates and the
+exit code. A kept output that is not what OUT's output set recorded is made again.
+
+The run is the shipped example Learner run (examples/cartpole-dqn-run), two checkpoints, a few
+short episodes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from pytfpol.cli import main
+from pytfpol.commands.sweep.reuse import tensorboard_key
+from pytfpol.formats import layout
+from tests.helpers.repo import REPO
+
+LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"
+# The child: importing TensorFlow or TF-Agents is impossible there; then `python -m pytfpol`.
+WITHOUT_TENSORFLOW = """
+import runpy, sys
+
+class NoTensorFlow:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "tf_agents"):
+            raise ImportError("this process may not import " + name)
+        return None
+
+sys.meta_path.insert(0, NoTensorFlow())
+sys.argv = ["pytfpol", *sys.argv[1:]]
+runpy.run_module("pytfpol", run_name="__main__", alter_sys=True)
+"""
+VOLATILE = {"created", "timing", "backend"}  # the backend's units: what this process ran
+
+
+def sweep_args(out: Path, *more: str) -> list[str]:
+    return [
+        "sweep", str(LEARNER_RUN), "--env", "CartPole-v1", "--episodes", "2",
+        "--max-episode-steps", "20", "--last", "2", "--confirm-episodes", "2",
+        "--out", str(out), *more,
+    ]  # fmt: skip
+
+
+def first_sweep(out: Path, *more: str, code: int = 0) -> dict:
+    result = CliRunner().invoke(main, [*sweep_args(out, *more), "--json"])
+    assert result.exit_code == code, result.output
+    return json.loads((out / layout.SWEEP_JSON).read_text())
+
+
+def rerun_without_tensorflow(out: Path, *more: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", WITHOUT_TENSORFLOW, *sweep_args(out, *more)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+
+
+def same_sweep(first: dict, again: dict) -> None:
+    """The same document, but for when it was made and that every entry came from the journal."""
+    assert all(e["reused"] for e in again["checkpoints"])
+    for entry in first["checkpoints"]:
+        entry["reused"] = True
+    assert {k: v for k, v in again.items() if k not in VOLATILE} == {
+        k: v for k, v in first.items() if k not in VOLATILE
+    }
+    assert again["backend"]["name"] == first["backend"]["name"] == "local"
+
+
+def test_a_rerun_with_nothing_new_imports_no_tensorflow_and_writes_the_same(tmp_path):
+    out = tmp_path / "out"
+    gate = ("--gate", "mean_return>=1000")  # fails: exit 1, both times
+    first = first_sweep(out, *gate, code=1)
+    best = (out / layout.BEST_DIR / "stats.json").read_bytes()
+    rerun = rerun_without_tensorflow(out, *gate)
+    assert rerun.returncode == 1, rerun.stderr
+    assert "may not import" not in rerun.stderr
+    again = json.loads((out / layout.SWEEP_JSON).read_text())
+    assert again["gates"] == first["gates"] and not again["passed"]
+    assert again["best"]["confirmation"] == first["best"]["confirmation"] is not None
+    same_sweep(first, again)
+    assert (out / layout.BEST_DIR / "stats.json").read_bytes() == best
+    assert "from the journal" in rerun.stdout
+
+
+def test_a_watch_poll_with_nothing_new_imports_no_tensorflow(tmp_path):
+    out = tmp_path / "out"
+    watch = ("--watch", "--watch-timeout", "0.1", "--poll", "0.1")
+    first = first_sweep(out, *watch)
+    rerun = rerun_without_tensorflow(out, *watch)
+    assert rerun.returncode == 0, rerun.stderr
+    same_sweep(first, json.loads((out / layout.SWEEP_JSON).read_text()))
+
+
+def test_a_kept_output_is_made_again_when_out_does_not_hold_what_it_recorded(tmp_path):
+    out = tmp_path / "out"
+    first_sweep(out)
+    episodes = out / layout.BEST_DIR / "episodes.csv"
+    original = episodes.read_bytes()
+    board = sorted((out / layout.TENSORBOARD_DIR).iterdir())
+    episodes.unlink()  # gone from OUT: OUT/best cannot be kept
+    rerun = rerun_without_tensorflow(out)
+    assert rerun.returncode != 0 and "may not import tensorflow" in rerun.stderr
+    again = first_sweep(out)  # with TensorFlow: the confirmation runs again
+    assert episodes.read_bytes() == original
+    assert sorted((out / layout.TENSORBOARD_DIR).iterdir()) == board  # unchanged: kept
+    assert again["best"]["confirmation"]["episodes"] == 2
+    more = first_sweep(out, "--confirm-episodes", "3")  # another confirmation: not kept
+    assert more["best"]["confirmation"]["episodes"] == 3
+    # The journal knows the 2-episode confirmation, but OUT/best now holds the other one.
+    back = first_sweep(out)
+    assert back["best"]["confirmation"]["episodes"] == 2
+
+
+def test_the_tensorboard_key_changes_with_what_the_events_show():
+    entry = {
+        "run": 0, "step": 10, "error": None, "episodes": [{"return": 1.0}],
+        "summary": {"mean_return": 1.0, "mean_length": 5.0},
+    }  # fmt: skip
+    key = tensorboard_key([entry], ["run"])
+    assert tensorboard_key([{**entry, "step": 20}], ["run"]) != key
+    assert tensorboard_key([{**entry, "episodes": [{"return": 2.0}]}], ["run"]) != key
+    assert tensorboard_key([{**entry, "summary": {"mean_return": 2.0}}], ["run"]) != key
+    assert tensorboard_key([entry], ["run", "other"]) != key
+    assert tensorboard_key([entry, entry], ["run"]) != key
+    assert tensorboard_key([dict(entry)], ["run"]) == key
