@@ -1584,6 +1584,79 @@ MUTANTS = [
     # (this part's mutants go below)
     # --- issue 26: re-runs without TensorFlow, small sweeps, Ray units (H8) ---
     # (this part's mutants go below)
+    Mutant(
+        "rerun-imports-tensorflow",
+        "a re-run of a finished sweep with nothing new (and a --watch poll) imports no TensorFlow",
+        "pytfpol/commands/sweep/state.py",
+        "    return SweepState(\n        plan=plan,",
+        "    from pytfpol.running import runners  # noqa: F401\n\n"
+        "    return SweepState(\n        plan=plan,",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_rerun_with_nothing_new_imports_no_tensorflow_and_writes_the_same",
+            "tests/integration/test_sweep_rerun.py::test_a_watch_poll_with_nothing_new_imports_no_tensorflow",
+        ),
+    ),
+    Mutant(
+        "rerun-versions-import-tensorflow",
+        "sweep.json's versions are read without importing TensorFlow (installed metadata)",
+        "pytfpol/results/report.py",
+        "    if module not in sys.modules:\n        for name",
+        "    if False:\n        for name",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_rerun_with_nothing_new_imports_no_tensorflow_and_writes_the_same",
+        ),
+    ),
+    Mutant(
+        "rerun-confirms-the-best-again",
+        "a re-run keeps OUT/best when the journal and OUT's output set say it is the same",
+        "pytfpol/commands/sweep/best.py",
+        "    if reuse.carry_over(state.journal, key, state.out, directory.parent, layout.BEST_DIR):",
+        "    if False:",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_rerun_with_nothing_new_imports_no_tensorflow_and_writes_the_same",
+        ),
+    ),
+    Mutant(
+        "rerun-writes-tensorboard-again",
+        "a re-run keeps OUT's TensorBoard events when they would show the same",
+        "pytfpol/commands/sweep/documents.py",
+        "    if not reuse.carry_over(journal, key, out, stage, name):",
+        "    if True:",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_watch_poll_with_nothing_new_imports_no_tensorflow",
+        ),
+    ),
+    Mutant(
+        "kept-output-with-a-file-missing",
+        "an output of OUT with a file missing is made again, not kept without it",
+        "pytfpol/commands/sweep/reuse.py",
+        "        for rel, expected in sorted(kept.items()):\n",
+        "        for rel, expected in sorted(kept.items()):\n"
+        "            if not os.path.lexists(Path(out) / rel):\n                continue\n",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_kept_output_is_made_again_when_out_does_not_hold_what_it_recorded",
+        ),
+    ),
+    Mutant(
+        "kept-output-of-another-sweep",
+        "an output is kept only when OUT holds the very files the journal's marker names",
+        "pytfpol/commands/sweep/reuse.py",
+        '    if not kept or kept != marker.get("files"):',
+        "    if not kept:",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_kept_output_is_made_again_when_out_does_not_hold_what_it_recorded",
+        ),
+    ),
+    Mutant(
+        "tensorboard-key-ignores-returns",
+        "the TensorBoard events are kept only for the same checkpoints, summaries and returns",
+        "pytfpol/commands/sweep/reuse.py",
+        '            "returns": [episode["return"] for episode in e["episodes"]],\n',
+        "",
+        (
+            "tests/integration/test_sweep_rerun.py::test_the_tensorboard_key_changes_with_what_the_events_show",
+        ),
+    ),
 ]
 
 
