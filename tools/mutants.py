@@ -1535,7 +1535,7 @@ MUTANTS = [
         "`import pytfpol.api` imports no TensorFlow: the first call that loads a policy does",
         "pytfpol/commands/evaluate.py",
         "from pytfpol.policy.quiet_tf import heavy_imports\n",
-        "from pytfpol.policy.quiet_tf import heavy_imports\nfrom pytfpol.running import runners\n",
+        "from pytfpol.policy.quiet_tf import heavy_imports\nfrom pytfpol.running import worker\n",
         ("tests/integration/test_cli.py::test_import_pytfpol_api_imports_no_tensorflow",),
     ),
     Mutant(
@@ -1617,13 +1617,23 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        "rerun-writes-tensorboard-again",
-        "a re-run keeps OUT's TensorBoard events when they would show the same",
-        "pytfpol/commands/sweep/documents.py",
-        "    if not reuse.carry_over(journal, key, out, stage, name):",
-        "    if True:",
+        "tensorboard-imports-tensorflow",
+        "TensorBoard events are written without TensorFlow (a re-run with nothing new needs none)",
+        "pytfpol/results/sweep_report.py",
+        "    events = tensorboard_events.EventFile(logdir)\n",
+        '    __import__("tensorflow")\n    events = tensorboard_events.EventFile(logdir)\n',
         (
             "tests/integration/test_sweep_rerun.py::test_a_watch_poll_with_nothing_new_imports_no_tensorflow",
+        ),
+    ),
+    Mutant(
+        "event-histogram-not-tf-summary",
+        "the event files hold the records tf.summary writes: one value's histogram in the last bucket",
+        "pytfpol/results/tensorboard_events.py",
+        "        counts[-1] = data.size\n",
+        "        counts[0] = data.size\n",
+        (
+            "tests/integration/test_sweep_rerun.py::test_the_event_files_hold_the_records_tf_summary_writes",
         ),
     ),
     Mutant(
@@ -1645,16 +1655,6 @@ MUTANTS = [
         "    if not kept:",
         (
             "tests/integration/test_sweep_rerun.py::test_a_kept_output_is_made_again_when_out_does_not_hold_what_it_recorded",
-        ),
-    ),
-    Mutant(
-        "tensorboard-key-ignores-returns",
-        "the TensorBoard events are kept only for the same checkpoints, summaries and returns",
-        "pytfpol/commands/sweep/reuse.py",
-        '            "returns": [episode["return"] for episode in e["episodes"]],\n',
-        "",
-        (
-            "tests/integration/test_sweep_rerun.py::test_the_tensorboard_key_changes_with_what_the_events_show",
         ),
     ),
 ]

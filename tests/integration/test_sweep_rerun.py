@@ -11,15 +11,18 @@ short episodes.
 from __future__ import annotations
 
 import json
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from pytfpol.cli import main
-from pytfpol.commands.sweep.reuse import tensorboard_key
 from pytfpol.formats import layout
+from pytfpol.results import sweep_report
 from tests.helpers.repo import REPO
 
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"
@@ -105,13 +108,11 @@ def test_a_kept_output_is_made_again_when_out_does_not_hold_what_it_recorded(tmp
     first_sweep(out)
     episodes = out / layout.BEST_DIR / "episodes.csv"
     original = episodes.read_bytes()
-    board = sorted((out / layout.TENSORBOARD_DIR).iterdir())
     episodes.unlink()  # gone from OUT: OUT/best cannot be kept
     rerun = rerun_without_tensorflow(out)
     assert rerun.returncode != 0 and "may not import tensorflow" in rerun.stderr
     again = first_sweep(out)  # with TensorFlow: the confirmation runs again
     assert episodes.read_bytes() == original
-    assert sorted((out / layout.TENSORBOARD_DIR).iterdir()) == board  # unchanged: kept
     assert again["best"]["confirmation"]["episodes"] == 2
     more = first_sweep(out, "--confirm-episodes", "3")  # another confirmation: not kept
     assert more["best"]["confirmation"]["episodes"] == 3
@@ -120,15 +121,41 @@ def test_a_kept_output_is_made_again_when_out_does_not_hold_what_it_recorded(tmp
     assert back["best"]["confirmation"]["episodes"] == 2
 
 
-def test_the_tensorboard_key_changes_with_what_the_events_show():
-    entry = {
-        "run": 0, "step": 10, "error": None, "episodes": [{"return": 1.0}],
-        "summary": {"mean_return": 1.0, "mean_length": 5.0},
-    }  # fmt: skip
-    key = tensorboard_key([entry], ["run"])
-    assert tensorboard_key([{**entry, "step": 20}], ["run"]) != key
-    assert tensorboard_key([{**entry, "episodes": [{"return": 2.0}]}], ["run"]) != key
-    assert tensorboard_key([{**entry, "summary": {"mean_return": 2.0}}], ["run"]) != key
-    assert tensorboard_key([entry], ["run", "other"]) != key
-    assert tensorboard_key([entry, entry], ["run"]) != key
-    assert tensorboard_key([dict(entry)], ["run"]) == key
+def event_records(logdir: Path) -> list:
+    """Every event of the one file in `logdir` but its wall time and writer, serialized."""
+    from tensorboard.compat.proto import event_pb2
+
+    (path,) = logdir.glob("events.out.tfevents.*.v2")
+    data, records, at = path.read_bytes(), [], 0
+    while at < len(data):
+        (size,) = struct.unpack("<Q", data[at : at + 8])
+        event = event_pb2.Event.FromString(data[at + 12 : at + 12 + size])
+        event.ClearField("wall_time")
+        event.ClearField("source_metadata")
+        records.append(event.SerializeToString())
+        at += 16 + size
+    return records
+
+
+@pytest.mark.parametrize("returns", [[1.0, 2.5, 2.5, 9.75, -3.0], [4.0, 4.0], [7.0], []])
+def test_the_event_files_hold_the_records_tf_summary_writes(tmp_path, returns):
+    """The same events, byte for byte but for the wall times, as `tf.summary` writes."""
+    from pytfpol.policy.quiet_tf import import_tf
+
+    tf = import_tf()
+    entries = [
+        {"run": 0, "step": step, "error": None, "episodes": [{"return": r} for r in returns],
+         "summary": {"mean_return": 1.1 * step, "mean_length": 2.0 / 3.0}}
+        for step in (0, 10, 2**40)
+    ]  # fmt: skip
+    sweep_report.write_tensorboard(tmp_path / "ours", entries, ["run"])
+    writer = tf.summary.create_file_writer(str(tmp_path / "tf"))
+    with writer.as_default():
+        for entry in entries:
+            step = entry["step"]
+            tf.summary.scalar(sweep_report.TAG_RETURN, entry["summary"]["mean_return"], step=step)
+            tf.summary.scalar(sweep_report.TAG_LENGTH, entry["summary"]["mean_length"], step=step)
+            if returns:
+                tf.summary.histogram(sweep_report.TAG_HISTOGRAM, np.asarray(returns), step=step)
+    writer.close()
+    assert event_records(tmp_path / "ours") == event_records(tmp_path / "tf")

@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 from pytfpol import gates
-from pytfpol.commands.sweep import reuse
 from pytfpol.commands.sweep.state import SweepState
 from pytfpol.errors import InputError, PytfpolError, RunError
 from pytfpol.formats import layout
 from pytfpol.results import files, plots, report, sweep_report
-from pytfpol.results import journal as journal_module
 from pytfpol.running.units import LOCAL_BACKEND, unit_size
 from pytfpol.settings import SweepSettings
 
@@ -171,38 +169,16 @@ def _tensorboard_dir(settings: SweepSettings, out: Path) -> Path:
     return out / layout.TENSORBOARD_DIR
 
 
-def write_documents(
-    settings: SweepSettings,
-    stage: Path,
-    document: dict,
-    journal: Optional[journal_module.Journal] = None,
-) -> None:
-    """The sweep's files from its document, into the staging directory (sweep.json last);
-    OUT's TensorBoard events kept as they are when `journal` says they show the same
-    (`reuse`)."""
+def write_documents(settings: SweepSettings, stage: Path, document: dict) -> None:
+    """The sweep's files from its document, into the staging directory (sweep.json last)."""
     entries = document["checkpoints"]
     files.write_atomic(stage / layout.CURVE_CSV, sweep_report.curve_csv(entries).encode())
     files.write_atomic(stage / layout.EPISODES_CSV, sweep_report.episodes_csv(entries).encode())
     if any(e["error"] is None for e in entries):
         plots.write_curve_plot(document, stage / layout.CURVE_PNG)
-    _write_tensorboard(settings, stage, document, journal)
+    board = _tensorboard_dir(settings, stage)
+    sweep_report.write_tensorboard(board, entries, list(settings.paths))
     files.write_atomic(stage / layout.SWEEP_JSON, files.report_json(document).encode())
-
-
-def _write_tensorboard(settings: SweepSettings, stage: Path, document: dict, journal: Any) -> None:
-    """The events (TensorFlow), unless OUT's own (not --tensorboard DIR) can be kept."""
-    entries, runs = document["checkpoints"], list(settings.paths)
-    if journal is None or settings.tensorboard:
-        sweep_report.write_tensorboard(_tensorboard_dir(settings, stage), entries, runs)
-        return
-    key, out, name = (
-        reuse.tensorboard_key(entries, runs),
-        Path(document["output"]["dir"]),
-        layout.TENSORBOARD_DIR,
-    )
-    if not reuse.carry_over(journal, key, out, stage, name):
-        sweep_report.write_tensorboard(stage / name, entries, runs)
-        reuse.remember(journal, key, stage, name)
 
 
 def failures(document: dict) -> Optional[PytfpolError]:

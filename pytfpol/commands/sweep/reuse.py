@@ -1,9 +1,9 @@
 """What a re-run of a sweep keeps from OUT instead of making it again: the best's confirmation
-(OUT/best) and the TensorBoard events. Both need TensorFlow to make; kept, a re-run with nothing
-new is answered from the journal without importing it (docs/sweep.md, "Re-running a sweep").
+(OUT/best), which needs TensorFlow to make (the policy, its output checkpoint); kept, a re-run
+with nothing new is answered from the journal without importing it (docs/sweep.md).
 
-Each is kept only when (1) the journal holds a marker under the key of everything it is made
-from (`confirmation_key`, `tensorboard_key`), naming the files that were made from it, and
+It is kept only when (1) the journal holds a marker under the key of everything it is made
+from (`confirmation_key`), naming the files that were made from it, and
 (2) OUT's output set records exactly those files (`output_manifest.read_set_manifest`), and
 (3) each file, copied into the staged set, has the recorded size and sha256. Otherwise it is
 made again, as before. Nothing is followed through a symlink; nothing outside OUT is read.
@@ -42,22 +42,6 @@ def confirmation_key(state: Any, entry: dict) -> str:
             "versions": report.versions(),
         }
     )
-
-
-def tensorboard_key(entries: list[dict], runs: list[str]) -> str:
-    """Everything the TensorBoard events are written from (`sweep_report.write_tensorboard`)."""
-    shown = [
-        {
-            "run": e["run"],
-            "step": e["step"],
-            "error": e["error"] is not None,
-            "mean_return": e["summary"].get("mean_return"),
-            "mean_length": e["summary"].get("mean_length"),
-            "returns": [episode["return"] for episode in e["episodes"]],
-        }
-        for e in entries
-    ]
-    return _key({"tensorboard": shown, "runs": runs})
 
 
 def _key(what: dict) -> str:
