@@ -1637,6 +1637,17 @@ MUTANTS = [
         ),
     ),
     Mutant(
+        "ray-driver-imports-tensorflow",
+        "a sweep's driver on Ray that loads no policy (no confirmation) imports no TensorFlow",
+        "pytfpol/running/runners.py",
+        "if TYPE_CHECKING:  # TensorFlow: imported when the first worker is made (a Ray driver never)\n"
+        "    from pytfpol.running.worker import PolicyWorker\n",
+        "from pytfpol.running.worker import PolicyWorker\n",
+        (
+            "tests/integration/test_ray.py::test_a_ray_driver_that_loads_no_policy_imports_no_tensorflow",
+        ),
+    ),
+    Mutant(
         "kept-output-with-a-file-missing",
         "an output of OUT with a file missing is made again, not kept without it",
         "pytfpol/commands/sweep/reuse.py",
