@@ -1589,7 +1589,7 @@ MUTANTS = [
         "a re-run of a finished sweep with nothing new (and a --watch poll) imports no TensorFlow",
         "pytfpol/commands/sweep/state.py",
         "    return SweepState(\n        plan=plan,",
-        "    from pytfpol.running import runners  # noqa: F401\n\n"
+        "    from pytfpol.running import worker  # noqa: F401\n\n"
         "    return SweepState(\n        plan=plan,",
         (
             "tests/integration/test_sweep_rerun.py::test_a_rerun_with_nothing_new_imports_no_tensorflow_and_writes_the_same",
