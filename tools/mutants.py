@@ -1648,6 +1648,26 @@ MUTANTS = [
         ),
     ),
     Mutant(
+        "rerun-draws-the-curve-again",
+        "a re-run with nothing new keeps OUT's curve.png (no matplotlib) when it shows the same",
+        "pytfpol/commands/sweep/documents.py",
+        "    if not reuse.carry_over(journal, key, out, stage, name):",
+        "    if True:",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_rerun_with_nothing_new_imports_no_tensorflow_and_writes_the_same",
+        ),
+    ),
+    Mutant(
+        "curve-kept-for-other-checkpoints",
+        "curve.png is kept only when drawn from the same document (every checkpoint's summary)",
+        "pytfpol/commands/sweep/reuse.py",
+        '        {k: v for k, v in entry.items() if k not in ("reused", "seconds")}',
+        '        {k: v for k, v in entry.items() if k not in ("reused", "seconds", "summary")}',
+        (
+            "tests/integration/test_sweep_rerun.py::test_the_curve_is_kept_only_for_the_same_document",
+        ),
+    ),
+    Mutant(
         "kept-output-with-a-file-missing",
         "an output of OUT with a file missing is made again, not kept without it",
         "pytfpol/commands/sweep/reuse.py",

@@ -21,25 +21,29 @@ import pytest
 from click.testing import CliRunner
 
 from pytfpol.cli import main
+from pytfpol.commands.sweep.reuse import curve_key
 from pytfpol.formats import layout
 from pytfpol.results import sweep_report
 from tests.helpers.repo import REPO
 
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"
-# The child: importing TensorFlow or TF-Agents is impossible there; then `python -m pytfpol`.
-WITHOUT_TENSORFLOW = """
+# The child: importing these modules is impossible there; then `python -m pytfpol`.
+BLOCKING = """
 import runpy, sys
 
-class NoTensorFlow:
+class Blocked:
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("tensorflow", "tf_agents"):
+        if name.split(".")[0] in {blocked!r}:
             raise ImportError("this process may not import " + name)
         return None
 
-sys.meta_path.insert(0, NoTensorFlow())
+sys.meta_path.insert(0, Blocked())
 sys.argv = ["pytfpol", *sys.argv[1:]]
 runpy.run_module("pytfpol", run_name="__main__", alter_sys=True)
 """
+WITHOUT_TENSORFLOW = BLOCKING.format(blocked=("tensorflow", "tf_agents"))
+# A re-run with nothing new draws no curve.png either (matplotlib: most of what it costs).
+NOTHING_TO_DO = BLOCKING.format(blocked=("tensorflow", "tf_agents", "matplotlib"))
 VOLATILE = {"created", "timing", "backend"}  # the backend's units: what this process ran
 
 
@@ -57,9 +61,11 @@ def first_sweep(out: Path, *more: str, code: int = 0) -> dict:
     return json.loads((out / layout.SWEEP_JSON).read_text())
 
 
-def rerun_without_tensorflow(out: Path, *more: str) -> subprocess.CompletedProcess:
+def rerun_without_tensorflow(
+    out: Path, *more: str, child: str = WITHOUT_TENSORFLOW
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-c", WITHOUT_TENSORFLOW, *sweep_args(out, *more)],
+        [sys.executable, "-c", child, *sweep_args(out, *more)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -83,7 +89,8 @@ def test_a_rerun_with_nothing_new_imports_no_tensorflow_and_writes_the_same(tmp_
     gate = ("--gate", "mean_return>=1000")  # fails: exit 1, both times
     first = first_sweep(out, *gate, code=1)
     best = (out / layout.BEST_DIR / "stats.json").read_bytes()
-    rerun = rerun_without_tensorflow(out, *gate)
+    curve = (out / layout.CURVE_PNG).read_bytes()
+    rerun = rerun_without_tensorflow(out, *gate, child=NOTHING_TO_DO)
     assert rerun.returncode == 1, rerun.stderr
     assert "may not import" not in rerun.stderr
     again = json.loads((out / layout.SWEEP_JSON).read_text())
@@ -91,6 +98,7 @@ def test_a_rerun_with_nothing_new_imports_no_tensorflow_and_writes_the_same(tmp_
     assert again["best"]["confirmation"] == first["best"]["confirmation"] is not None
     same_sweep(first, again)
     assert (out / layout.BEST_DIR / "stats.json").read_bytes() == best
+    assert (out / layout.CURVE_PNG).read_bytes() == curve
     assert "from the journal" in rerun.stdout
 
 
@@ -98,7 +106,7 @@ def test_a_watch_poll_with_nothing_new_imports_no_tensorflow(tmp_path):
     out = tmp_path / "out"
     watch = ("--watch", "--watch-timeout", "0.1", "--poll", "0.1")
     first = first_sweep(out, *watch)
-    rerun = rerun_without_tensorflow(out, *watch)
+    rerun = rerun_without_tensorflow(out, *watch, child=NOTHING_TO_DO)
     assert rerun.returncode == 0, rerun.stderr
     same_sweep(first, json.loads((out / layout.SWEEP_JSON).read_text()))
 
@@ -114,11 +122,31 @@ def test_a_kept_output_is_made_again_when_out_does_not_hold_what_it_recorded(tmp
     again = first_sweep(out)  # with TensorFlow: the confirmation runs again
     assert episodes.read_bytes() == original
     assert again["best"]["confirmation"]["episodes"] == 2
+    (out / layout.CURVE_PNG).unlink()  # drawn again (matplotlib), the rest kept
+    assert rerun_without_tensorflow(out).returncode == 0
+    assert (out / layout.CURVE_PNG).is_file()
     more = first_sweep(out, "--confirm-episodes", "3")  # another confirmation: not kept
     assert more["best"]["confirmation"]["episodes"] == 3
     # The journal knows the 2-episode confirmation, but OUT/best now holds the other one.
     back = first_sweep(out)
     assert back["best"]["confirmation"]["episodes"] == 2
+
+
+def test_the_curve_is_kept_only_for_the_same_document():
+    document = {
+        "created": "now", "timing": {"seconds": 1.0}, "backend": {"units": [1]},
+        "best": {"value": 1.0}, "output": {"dir": "out"},
+        "checkpoints": [{"step": 1, "summary": {"mean_return": 1.0}, "reused": False,
+                         "seconds": {"validate": 0.1}}],
+    }  # fmt: skip
+    key = curve_key(document)
+    again = {**document, "created": "later", "timing": {}, "backend": {"units": []}}
+    again["checkpoints"] = [{**document["checkpoints"][0], "reused": True, "seconds": None}]
+    assert curve_key(again) == key
+    other = {**document, "checkpoints": [{**again["checkpoints"][0], "summary": {}}]}
+    assert curve_key(other) != key
+    assert curve_key({**document, "best": {"value": 2.0}}) != key
+    assert curve_key({**document, "output": {"dir": "elsewhere"}}) != key
 
 
 def event_records(logdir: Path) -> list:

@@ -105,7 +105,7 @@ def run_sweep(state: SweepState) -> tuple[dict, Optional[PytfpolError]]:
             best, stopped = _best(state, stage)
         deferral.start()
         document = documents.sweep_document(state, best, stopped)
-        documents.write_documents(state.settings, stage, document)
+        documents.write_documents(state.settings, stage, document, state.journal)
         output_set.commit_outputs(state.out, stage, output_set.KIND_SWEEP)
     except OutputError as exc:  # a staged file could not be written: say it of OUT
         raise write_failures.in_out(exc, state.out, stage) from exc.__cause__

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from pytfpol import gates
+from pytfpol.commands.sweep import reuse
 from pytfpol.commands.sweep.state import SweepState
 from pytfpol.errors import InputError, PytfpolError, RunError
 from pytfpol.formats import layout
@@ -169,16 +170,32 @@ def _tensorboard_dir(settings: SweepSettings, out: Path) -> Path:
     return out / layout.TENSORBOARD_DIR
 
 
-def write_documents(settings: SweepSettings, stage: Path, document: dict) -> None:
-    """The sweep's files from its document, into the staging directory (sweep.json last)."""
+def write_documents(
+    settings: SweepSettings, stage: Path, document: dict, journal: Any = None
+) -> None:
+    """The sweep's files from its document, into the staging directory (sweep.json last);
+    with the sweep's `journal`, OUT's curve.png is kept when it shows the same (`reuse`)."""
     entries = document["checkpoints"]
     files.write_atomic(stage / layout.CURVE_CSV, sweep_report.curve_csv(entries).encode())
     files.write_atomic(stage / layout.EPISODES_CSV, sweep_report.episodes_csv(entries).encode())
     if any(e["error"] is None for e in entries):
-        plots.write_curve_plot(document, stage / layout.CURVE_PNG)
+        _write_curve_plot(document, stage, journal)
     board = _tensorboard_dir(settings, stage)
     sweep_report.write_tensorboard(board, entries, list(settings.paths))
     files.write_atomic(stage / layout.SWEEP_JSON, files.report_json(document).encode())
+
+
+def _write_curve_plot(document: dict, stage: Path, journal: Any) -> None:
+    """curve.png: importing matplotlib is most of what a re-run with nothing new costs, so
+    OUT's own is kept when the journal says it was drawn from the same document."""
+    name = layout.CURVE_PNG
+    if journal is None:
+        plots.write_curve_plot(document, stage / name)
+        return
+    key, out = reuse.curve_key(document), Path(document["output"]["dir"])
+    if not reuse.carry_over(journal, key, out, stage, name):
+        plots.write_curve_plot(document, stage / name)
+        reuse.remember(journal, key, stage, name)
 
 
 def failures(document: dict) -> Optional[PytfpolError]:

@@ -1,9 +1,10 @@
 """What a re-run of a sweep keeps from OUT instead of making it again: the best's confirmation
-(OUT/best), which needs TensorFlow to make (the policy, its output checkpoint); kept, a re-run
-with nothing new is answered from the journal without importing it (docs/sweep.md).
+(OUT/best), which needs TensorFlow to make (the policy, its output checkpoint), and curve.png,
+which needs matplotlib (most of what is left of a re-run's time); so a re-run with nothing new
+is answered from the journal without importing either (docs/sweep.md).
 
-It is kept only when (1) the journal holds a marker under the key of everything it is made
-from (`confirmation_key`), naming the files that were made from it, and
+Each is kept only when (1) the journal holds a marker under the key of everything it is made
+from (`confirmation_key`, `curve_key`), naming the files that were made from it, and
 (2) OUT's output set records exactly those files (`output_manifest.read_set_manifest`), and
 (3) each file, copied into the staged set, has the recorded size and sha256. Otherwise it is
 made again, as before. Nothing is followed through a symlink; nothing outside OUT is read.
@@ -42,6 +43,17 @@ def confirmation_key(state: Any, entry: dict) -> str:
             "versions": report.versions(),
         }
     )
+
+
+def curve_key(document: dict) -> str:
+    """Everything curve.png is drawn from: sweep.json's document but what says when and where
+    work ran (and whether an entry came from the journal, what it cost)."""
+    shown = {k: v for k, v in document.items() if k not in ("created", "timing", "backend")}
+    shown["checkpoints"] = [
+        {k: v for k, v in entry.items() if k not in ("reused", "seconds")}
+        for entry in document["checkpoints"]
+    ]
+    return _key({"curve": shown})
 
 
 def _key(what: dict) -> str:
