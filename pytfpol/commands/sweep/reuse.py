@@ -82,9 +82,18 @@ def carry_over(
         for rel, expected in sorted(kept.items()):
             _copy_checked(Path(out), Path(stage), rel, expected)
     except (OSError, ValueError):
-        shutil.rmtree(Path(stage) / name, ignore_errors=True)
+        _remove(Path(stage) / name)
         return False
     return True
+
+
+def _remove(path: Path) -> None:
+    """What was staged of a kept output that could not be kept (a directory or a file)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def kept_document(path: Path) -> Optional[dict]:
