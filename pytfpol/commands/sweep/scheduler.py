@@ -27,7 +27,7 @@ def start_backend(state: SweepState) -> None:
     there, since its units' episodes arrive together."""
     if state.settings.eval.backend == "local":
         return  # the runs' own runners, made when a checkpoint is not in the journal
-    from pytfpol.running.runners import remote_runner  # TensorFlow: imported once the sweep runs
+    from pytfpol.running.runners import remote_runner  # Ray: imported only for --backend ray
 
     base = state.settings.eval
     state.remote = remote_runner(

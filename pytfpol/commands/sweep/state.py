@@ -46,8 +46,8 @@ class SweepState:
     out: Path
     progress: Progress
     journal: journal_module.Journal
-    # One in-process runner per run (`runner`: made when first needed, importing TensorFlow;
-    # a re-run answered from the journal makes none): it runs the run's units locally; with a
+    # One in-process runner per run (`runner`: made when first needed; a re-run answered
+    # from the journal makes none): it runs the run's units locally; with a
     # remote backend it only loads the best checkpoint's policy, to write OUT/best.
     runners: list
     remote: Any = None  # the runner of --backend ray (made by scheduler.start_backend)
@@ -79,13 +79,10 @@ class SweepState:
         return self.remote if self.remote is not None else self.runner(number)
 
     def runner(self, number: int) -> Any:
-        """Run `number`'s in-process runner, made (and TensorFlow imported) on first use; the
-        first one gets the env the plan made."""
+        """Run `number`'s in-process runner, made on first use (it imports TensorFlow when it
+        makes its worker); the first one gets the env the plan made."""
         if self.runners[number] is None:
-            from pytfpol.policy.quiet_tf import heavy_imports
-
-            with heavy_imports():
-                from pytfpol.running.runners import InProcessRunner  # TensorFlow from here on
+            from pytfpol.running.runners import InProcessRunner
 
             first_env = self.plan.take_first_env() if number == 0 else None
             self.runners[number] = InProcessRunner(first_env)
@@ -99,7 +96,7 @@ class SweepState:
 
     def hooks(self, description: str) -> Any:
         """Locally: a spinner while loading, a bar per checkpoint. Remotely: the sweep's bar."""
-        from pytfpol.running.runners import Hooks  # TensorFlow: imported once the sweep runs
+        from pytfpol.running.runners import Hooks
 
         progress = self.progress
         if self.remote is not None:
