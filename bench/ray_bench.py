@@ -11,6 +11,9 @@ confirmation):
   ray-start    --backend ray --actors 2, starting its own Ray instance (what a first try costs)
   ray-big      --backend ray --actors 2 on the running cluster, one unit per checkpoint (K units)
   ray-small    the same with --unit-episodes 1 (K*E units)
+  local-small  --backend local --unit-episodes 1: the same units in one process, so that
+               ray-small's seconds per unit on its actor minus these is the actor's own cost
+               per unit (fetching its inputs from its caches, Ray's call, returning records)
 
 and reports the medians, ray / local, the driver's cost of one more unit
 ((ray-small - ray-big) / (K*E - K)), and, from the reports, the actors' own time per unit (restore
@@ -91,6 +94,7 @@ def main() -> None:
         "ray-start": (ray_args, alone),
         "ray-big": (ray_args, joined),
         "ray-small": ([*ray_args, "--unit-episodes", "1"], joined),
+        "local-small": (["--unit-episodes", "1"], alone),
     }
     times: dict[str, list[float]] = {name: [] for name in runs}
     per_unit: dict[str, list[float]] = {name: [] for name in runs}
@@ -122,6 +126,7 @@ def main() -> None:
         ("ray-start", f"`--backend ray --actors 2`, starting its own Ray ({k} units)"),
         ("ray-big", f"`--backend ray --actors 2` on a running cluster ({k} units)"),
         ("ray-small", f"the same, `--unit-episodes 1` ({k * e} units)"),
+        ("local-small", f"`--backend local --unit-episodes 1` ({k * e} units)"),
     ]
     lines = [
         SECTION,
@@ -149,10 +154,13 @@ def main() -> None:
         f"One more unit costs the Ray driver **{per_extra * 1000:.0f} ms** "
         f"((ray-small - ray-big) / {extra_units}); on its actor a {e}-episode unit takes "
         f"{unit['ray-big'] * 1000:.0f} ms and a 1-episode unit {unit['ray-small'] * 1000:.0f} ms "
-        f"(restoring the checkpoint, running, returning records). Starting a Ray instance and "
+        f"(restoring the checkpoint, running, returning records), "
+        f"{(unit['ray-small'] - unit['local-small']) * 1000:.1f} ms more than the same unit "
+        "in the local process. Starting a Ray instance and "
         f"its actors costs {med['ray-start'] - med['ray-big']:.1f} s more than joining a running "
-        "one. On one 2-CPU machine Ray cannot beat the local backend: the actors import "
-        "TensorFlow and build the graph while the driver does too, on the same two cores. "
+        "one. On one 2-CPU machine Ray cannot beat the local backend: each actor imports "
+        "TensorFlow and builds the graph, on the same two cores (the driver imports neither "
+        "when it loads no policy itself: no confirmation, no --video-best). "
         "`docs/scale-out.md` turns these figures into an estimate for a cluster.",
         "",
     ]

@@ -9,6 +9,12 @@ repeat times, as fresh processes, interleaved:
   rerun     the same sweep into the same --out again: every result comes from the journal
   eval-1    one `pytfpol eval RUN --step N` (the newest checkpoint)
   loop      K `pytfpol eval RUN --step N`, one per checkpoint, as a shell loop would
+  import    `python -c "import tensorflow, tf_agents"`: the re-run's reference (issue 26: a
+            re-run with nothing new is answered from the journal without TensorFlow, <= 0.3x)
+  tiny-6    `pytfpol sweep` of a generated common.Checkpointer run of 6 tiny checkpoints
+            (bench/scale_bench.py's), one five-step episode each, with its confirmation
+  tiny-eval `pytfpol eval` of the same run (its newest checkpoint): tiny-6's reference
+            (issue 26: <= 1.1x)
 
 and reports the medians, the marginal cost of one more checkpoint in a sweep
 ((sweep - eval-1) / (K - 1)) next to the cost of one eval process, and loop / sweep. The
@@ -40,12 +46,16 @@ DEFAULT_RUN = REPO / "examples" / "cartpole-dqn-run"
 
 sys.path.insert(0, str(REPO))
 
+from bench.scale_bench import CONFIG, write_runs  # noqa: E402
 
-def timed(args: list[str]) -> float:
+TINY = ["--env", "CartPole-v1", "--config", CONFIG, "--max-episode-steps", "5", "-q"]
+
+
+def timed(args: list[str], command: tuple = ("-m", "pytfpol")) -> float:
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "NO_COLOR": "1"}
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "pytfpol", *args],
+        [sys.executable, *command, *args],
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -72,11 +82,16 @@ def main() -> None:
         "--env", args.env, "--episodes", str(args.episodes),
         "--max-episode-steps", str(args.max_episode_steps), "-q",
     ]  # fmt: skip
-    times: dict[str, list[float]] = {"sweep": [], "rerun": [], "eval-1": [], "loop": []}
+    times: dict[str, list[float]] = {
+        "sweep": [], "rerun": [], "eval-1": [], "loop": [], "import": [], "tiny-6": [],
+        "tiny-eval": [],
+    }  # fmt: skip
     overheads: list[float] = []  # validate + restore of each checkpoint after the first
     startups: list[float] = []  # an eval's wall time minus its episodes'
     with tempfile.TemporaryDirectory(prefix="pytfpol-sweep-bench-") as scratch:
         scratch = Path(scratch)
+        tiny = write_runs(scratch, [6])[6]
+        tiny_common = [*TINY, "--episodes", "1"]
         for repeat in range(args.repeats):
             out = scratch / f"sweep-{repeat}"
             sweep = ["sweep", args.run, *common, "--confirm-episodes", "0", "--out", str(out)]
@@ -84,6 +99,11 @@ def main() -> None:
             entries = json.loads((out / "sweep.json").read_text())["checkpoints"]
             overheads += [e["seconds"]["validate"] + e["seconds"]["restore"] for e in entries[1:]]
             times["rerun"].append(timed(sweep))
+            times["import"].append(timed([], ("-c", "import tensorflow, tf_agents")))
+            out6 = ["--out", str(scratch / f"tiny-{repeat}")]
+            times["tiny-6"].append(timed(["sweep", str(tiny), *tiny_common, *out6]))
+            out1 = ["--out", str(scratch / f"tiny-eval-{repeat}")]
+            times["tiny-eval"].append(timed(["eval", str(tiny), *tiny_common, *out1]))
             single = scratch / f"eval-1-{repeat}"
             times["eval-1"].append(
                 timed(["eval", args.run, *common, "--step", str(steps[-1]), "--out", str(single)])
@@ -122,6 +142,15 @@ def main() -> None:
         f"| one `pytfpol eval --step N` | {median['eval-1']:.2f} s | {median['eval-1']:.2f} s |",
         f"| loop of {count} `pytfpol eval --step N` | {median['loop']:.2f} s | "
         f"{median['loop'] / count:.2f} s |",
+        "",
+        "| issue 26 row | median | reference | median | ratio | goal |",
+        "|---|---|---|---|---|---|",
+        f"| the same sweep again (nothing new) | {median['rerun']:.2f} s | "
+        f"`import tensorflow, tf_agents` | {median['import']:.2f} s | "
+        f"**{median['rerun'] / median['import']:.2f}x** | <= 0.3x |",
+        f"| sweep of 6 tiny checkpoints (1 five-step episode each, confirmed) | "
+        f"{median['tiny-6']:.2f} s | `pytfpol eval` of its newest | {median['tiny-eval']:.2f} s | "
+        f"**{median['tiny-6'] / median['tiny-eval']:.2f}x** | <= 1.1x |",
         "",
         f"One more checkpoint in a sweep costs **{marginal:.2f} s** (one eval process: "
         f"{median['eval-1']:.2f} s); the loop takes **{median['loop'] / median['sweep']:.1f}x** "

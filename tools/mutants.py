@@ -1556,7 +1556,7 @@ MUTANTS = [
         "`import pytfpol.api` imports no TensorFlow: the first call that loads a policy does",
         "pytfpol/commands/evaluate.py",
         "from pytfpol.policy.quiet_tf import heavy_imports\n",
-        "from pytfpol.policy.quiet_tf import heavy_imports\nfrom pytfpol.running import runners\n",
+        "from pytfpol.policy.quiet_tf import heavy_imports\nfrom pytfpol.running import worker\n",
         ("tests/integration/test_cli.py::test_import_pytfpol_api_imports_no_tensorflow",),
     ),
     Mutant(
@@ -2270,6 +2270,110 @@ MUTANTS = [
     ),
     # --- issue 26: re-runs without TensorFlow, small sweeps, Ray units (H8) ---
     # (this part's mutants go below)
+    Mutant(
+        "rerun-imports-tensorflow",
+        "a re-run of a finished sweep with nothing new (and a --watch poll) imports no TensorFlow",
+        "pytfpol/commands/sweep/state.py",
+        "    return SweepState(\n        plan=plan,",
+        "    from pytfpol.running import worker  # noqa: F401\n\n"
+        "    return SweepState(\n        plan=plan,",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_rerun_with_nothing_new_imports_no_tensorflow_and_writes_the_same",
+            "tests/integration/test_sweep_rerun.py::test_a_watch_poll_with_nothing_new_imports_no_tensorflow",
+        ),
+    ),
+    Mutant(
+        "rerun-versions-import-tensorflow",
+        "sweep.json's versions are read without importing TensorFlow (installed metadata)",
+        "pytfpol/results/report.py",
+        "    if module not in sys.modules:\n        for name",
+        "    if False:\n        for name",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_rerun_with_nothing_new_imports_no_tensorflow_and_writes_the_same",
+        ),
+    ),
+    Mutant(
+        "rerun-confirms-the-best-again",
+        "a re-run keeps OUT/best when the journal and OUT's output set say it is the same",
+        "pytfpol/commands/sweep/best.py",
+        "    if reuse.carry_over(state.journal, key, state.out, directory.parent, layout.BEST_DIR):",
+        "    if False:",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_rerun_with_nothing_new_imports_no_tensorflow_and_writes_the_same",
+        ),
+    ),
+    Mutant(
+        "tensorboard-imports-tensorflow",
+        "TensorBoard events are written without TensorFlow (a re-run with nothing new needs none)",
+        "pytfpol/results/sweep_report.py",
+        "    events = tensorboard_events.EventFile(logdir)\n",
+        '    __import__("tensorflow")\n    events = tensorboard_events.EventFile(logdir)\n',
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_watch_poll_with_nothing_new_imports_no_tensorflow",
+        ),
+    ),
+    Mutant(
+        "event-histogram-not-tf-summary",
+        "the event files hold the records tf.summary writes: one value's histogram in the last bucket",
+        "pytfpol/results/tensorboard_events.py",
+        "        counts[-1] = data.size\n",
+        "        counts[0] = data.size\n",
+        (
+            "tests/integration/test_sweep_rerun.py::test_the_event_files_hold_the_records_tf_summary_writes",
+        ),
+    ),
+    Mutant(
+        "ray-driver-imports-tensorflow",
+        "a sweep's driver on Ray that loads no policy (no confirmation) imports no TensorFlow",
+        "pytfpol/running/runners.py",
+        "if TYPE_CHECKING:  # TensorFlow: imported when the first worker is made (a Ray driver never)\n"
+        "    from pytfpol.running.worker import PolicyWorker\n",
+        "from pytfpol.running.worker import PolicyWorker\n",
+        (
+            "tests/integration/test_ray.py::test_a_ray_driver_that_loads_no_policy_imports_no_tensorflow",
+        ),
+    ),
+    Mutant(
+        "rerun-draws-the-curve-again",
+        "a re-run with nothing new keeps OUT's curve.png (no matplotlib) when it shows the same",
+        "pytfpol/commands/sweep/documents.py",
+        "    if not reuse.carry_over(journal, key, out, stage, name):",
+        "    if True:",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_rerun_with_nothing_new_imports_no_tensorflow_and_writes_the_same",
+        ),
+    ),
+    Mutant(
+        "curve-kept-for-other-checkpoints",
+        "curve.png is kept only when drawn from the same document (every checkpoint's summary)",
+        "pytfpol/commands/sweep/reuse.py",
+        '        {k: v for k, v in entry.items() if k not in ("reused", "seconds")}',
+        '        {k: v for k, v in entry.items() if k not in ("reused", "seconds", "summary")}',
+        (
+            "tests/integration/test_sweep_rerun.py::test_the_curve_is_kept_only_for_the_same_document",
+        ),
+    ),
+    Mutant(
+        "kept-output-with-a-file-missing",
+        "an output of OUT with a file missing is made again, not kept without it",
+        "pytfpol/commands/sweep/reuse.py",
+        "        for rel, expected in sorted(kept.items()):\n",
+        "        for rel, expected in sorted(kept.items()):\n"
+        "            if not os.path.lexists(Path(out) / rel):\n                continue\n",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_kept_output_is_made_again_when_out_does_not_hold_what_it_recorded",
+        ),
+    ),
+    Mutant(
+        "kept-output-of-another-sweep",
+        "an output is kept only when OUT holds the very files the journal's marker names",
+        "pytfpol/commands/sweep/reuse.py",
+        '    if not kept or kept != marker.get("files"):',
+        "    if not kept:",
+        (
+            "tests/integration/test_sweep_rerun.py::test_a_kept_output_is_made_again_when_out_does_not_hold_what_it_recorded",
+        ),
+    ),
 ]
 
 

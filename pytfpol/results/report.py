@@ -8,8 +8,11 @@ actions were sampled, and the warnings given on the way. No TensorFlow at import
 from __future__ import annotations
 
 import datetime as _dt
+import importlib
+import importlib.metadata
 import os
 import platform
+import re
 import sys
 import time
 from pathlib import Path
@@ -290,16 +293,37 @@ def _absolute(path: Optional[str]) -> Optional[str]:
     return None if path is None else os.path.abspath(path)
 
 
+# The distributions TensorFlow and TF-Agents are installed as: a release's metadata version is
+# its `__version__`, so a sweep answered from its journal reports them without importing them
+_DISTRIBUTIONS = {
+    "tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel"),
+    "tf_agents": ("tf-agents",),
+}
+
+
 def versions() -> dict:
     import gymnasium
-    import tensorflow as tf
-    import tf_agents
 
     return {
         "pytfpol": __version__,
-        "tensorflow": tf.__version__,
-        "tf_agents": tf_agents.__version__,
+        "tensorflow": module_version("tensorflow"),
+        "tf_agents": module_version("tf_agents"),
         "gymnasium": gymnasium.__version__,
         "python": platform.python_version(),
         "numpy": sys.modules["numpy"].__version__,
     }
+
+
+def module_version(module: str) -> str:
+    """`module.__version__`: from its installed metadata while it is not imported and that
+    names a release (X.Y.Z, which `__version__` then is too); else from the module, imported."""
+    if module not in sys.modules:
+        for name in _DISTRIBUTIONS[module]:
+            try:
+                version = importlib.metadata.version(name)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+            if re.fullmatch(r"\d+\.\d+\.\d+", version):
+                return version
+            break
+    return str(importlib.import_module(module).__version__)

@@ -17,7 +17,7 @@ from typing import Optional
 import numpy as np
 
 from pytfpol.errors import OutputError, write_failure_cause
-from pytfpol.results import documents, files
+from pytfpol.results import documents, files, tensorboard_events
 from pytfpol.results.documents import SweepReport
 
 SWEEP_SCHEMA_VERSION = documents.SWEEP_SCHEMA_VERSION
@@ -111,19 +111,16 @@ def episodes_csv(entries: list[dict]) -> str:
 
 
 def write_tensorboard(directory: Path, document: SweepReport, runs: list[str]) -> None:
-    """Event files (`tf.summary`), a view of the sweep's document: TF-Agents' eval tags at
-    step = train step, and a histogram of each checkpoint's returns; one subdirectory per run
-    when there are several. A write that fails (TensorFlow's OutOfRangeError for a file-size
-    limit) is an OutputError (exit 5)."""
-    from pytfpol.policy.quiet_tf import import_tf
-
-    tf = import_tf()
+    """Event files with TF-Agents' eval tags at step = train step, and a histogram of each
+    checkpoint's returns (the records `tf.summary` writes, `tensorboard_events`: no
+    TensorFlow), a view of the sweep's document; one subdirectory per run when there are
+    several. A write that fails (a file-size limit, a full disk) is an OutputError (exit 5)."""
     entries = document.checkpoints
     for number in range(len(runs)):
         logdir = Path(directory) / (f"run-{number}" if len(runs) > 1 else "")
         try:
-            _write_events(tf, logdir, [e for e in entries if e["run"] == number])
-        except tf.errors.OpError as exc:
+            _write_events(logdir, [e for e in entries if e["run"] == number])
+        except OSError as exc:
             raise OutputError(
                 f"{logdir}: could not write the TensorBoard events ({write_failure_cause(exc)})",
                 "check free space and permissions of the output directory",
@@ -131,21 +128,20 @@ def write_tensorboard(directory: Path, document: SweepReport, runs: list[str]) -
             ) from exc
 
 
-def _write_events(tf, logdir: Path, entries: list[dict]) -> None:
-    writer = tf.summary.create_file_writer(str(logdir))
+def _write_events(logdir: Path, entries: list[dict]) -> None:
+    events = tensorboard_events.EventFile(logdir)
     try:
-        with writer.as_default():
-            for entry in entries:
-                if entry["error"] is not None or entry["step"] is None:
-                    continue
-                step = entry["step"]
-                tf.summary.scalar(TAG_RETURN, entry["summary"]["mean_return"], step=step)
-                tf.summary.scalar(TAG_LENGTH, entry["summary"]["mean_length"], step=step)
-                values = [e["return"] for e in entry["episodes"] if e["return"] is not None]
-                if values:
-                    tf.summary.histogram(TAG_HISTOGRAM, np.asarray(values), step=step)
+        for entry in entries:
+            if entry["error"] is not None or entry["step"] is None:
+                continue
+            step = entry["step"]
+            events.scalar(TAG_RETURN, entry["summary"]["mean_return"], step)
+            events.scalar(TAG_LENGTH, entry["summary"]["mean_length"], step)
+            values = [e["return"] for e in entry["episodes"] if e["return"] is not None]
+            if values:
+                events.histogram(TAG_HISTOGRAM, np.asarray(values), step)
     finally:
-        writer.close()
+        events.close()
 
 
 def sparkline(values: list[Optional[float]], ascii_only: bool = False) -> str:

@@ -14,12 +14,14 @@ import os
 import socket
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from pytfpol.errors import InputError, RunError
 from pytfpol.formats.validation import CheckedInputs
-from pytfpol.running.units import EpisodeRecord, Unit, UnitResult
-from pytfpol.running.worker import PolicyWorker
+from pytfpol.running.units import LOCAL_BACKEND, EpisodeRecord, Unit, UnitResult
+
+if TYPE_CHECKING:  # TensorFlow: imported when the first worker is made (a Ray driver never)
+    from pytfpol.running.worker import PolicyWorker
 
 
 @dataclass
@@ -97,6 +99,11 @@ class InProcessRunner:
         is built there; a failure to load is raised)."""
         if self._worker is not None and self._worker.accepts(unit):
             return self._worker
+        from pytfpol.policy.quiet_tf import heavy_imports
+
+        with heavy_imports():
+            from pytfpol.running.worker import PolicyWorker
+
         self._close_resources()
         first, self._first_env = self._first_env, None
         self._worker = PolicyWorker(unit, checked, first_env=first)
@@ -140,7 +147,7 @@ class InProcessRunner:
         self._queue.clear()
 
     def describe(self) -> dict:
-        return {"name": "local", "address": None, "actors": None}
+        return dict(LOCAL_BACKEND)
 
     # ------------------------------------------------------------------------------- closing
 

@@ -20,6 +20,9 @@ from pytfpol.formats.sources import PolicySource
 from pytfpol.policy.policy_config import PolicyConfig
 from pytfpol.running.env_spec import EnvSpec
 
+# How the in-process runner describes itself in sweep.json's `backend` (no TensorFlow needed)
+LOCAL_BACKEND = {"name": "local", "address": None, "actors": None}
+
 
 @dataclass(frozen=True)
 class RunOptions:

@@ -216,6 +216,29 @@ def test_the_driver_opens_each_checkpoint_file_once(cluster, tmp_path, command):
     assert counts == dict.fromkeys(names, 1)
 
 
+def test_a_ray_driver_that_loads_no_policy_imports_no_tensorflow(cluster, tmp_path):
+    """A sweep on Ray without a confirmation: its driver plans, validates, ships, collects and
+    writes every output (TensorBoard events included) in a process that cannot import
+    TensorFlow; the actors import it (issue 26: two cores are not shared with a third import)."""
+    from tests.integration.test_sweep_rerun import WITHOUT_TENSORFLOW
+
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TENSORFLOW, "sweep", str(LEARNER_RUN), "--env",
+         "CartPole-v1", "--episodes", "2", "--max-episode-steps", "20", "--last", "2",
+         "--confirm-episodes", "0", "--out", str(out), "--json", "--backend", "ray",
+         "--actors", "1"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "RAY_ADDRESS": cluster["address"], "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    record_workers(cluster, document)
+    assert document["backend"]["name"] == "ray" and len(document["backend"]["units"]) == 2
+    assert all(e["complete"] and not e["reused"] for e in document["checkpoints"])
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+
+
 def test_a_checkpointer_sweep_on_ray_equals_the_local_sweep(cluster, artifacts, tmp_path):
     """A Checkpointer directory: no graph on disk, the network rebuilt on each actor from the
     config (shipped in the unit), each ckpt-<step> shipped and restored into it."""

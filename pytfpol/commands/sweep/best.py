@@ -11,6 +11,7 @@ from typing import Any, Optional
 
 from pytfpol.commands import best_video
 from pytfpol.commands.evaluate import write_eval_outputs
+from pytfpol.commands.sweep import reuse
 from pytfpol.commands.sweep.scheduler import collect
 from pytfpol.commands.sweep.state import CONFIRM, SweepState
 from pytfpol.errors import InputError, Interrupted, RunError, UsageError
@@ -75,7 +76,7 @@ def _video(state: SweepState, entry: dict, episodes: list, directory: Path) -> O
         if state.remote is not None:  # the local worker loaded it with one env (_confirm)
             unit = unit.with_one_env()
         state.progress.stage(f"recording episode {index} of step {entry['step']}")
-        return state.runners[number].run(unit, checked, observer=observer)
+        return state.runner(number).run(unit, checked, observer=observer)
 
     try:
         video, notes = best_video.record_median_episode(
@@ -94,6 +95,9 @@ def _video(state: SweepState, entry: dict, episodes: list, directory: Path) -> O
 def _confirm(state: SweepState, entry: dict, directory: Path) -> Optional[dict]:
     """The best checkpoint on `--confirm-episodes` fresh seeds: a unit of episodes
     N .. N+M-1 (seeds S+N ...), on the run's worker; its eval output in `directory`."""
+    key = reuse.confirmation_key(state, entry)
+    if reuse.carry_over(state.journal, key, state.out, directory.parent, layout.BEST_DIR):
+        return reuse.kept_document(directory / files.STATS_JSON)  # a re-run: as it was
     settings = state.settings
     number, source, checked = _best_inputs(state, entry)
     run = state.plan.runs[number]
@@ -109,7 +113,7 @@ def _confirm(state: SweepState, entry: dict, directory: Path) -> Optional[dict]:
         state.note(f"the best checkpoint could not be re-evaluated: {problem.message}")
         return None
     loaded = (
-        state.runners[number]
+        state.runner(number)
         .worker_for(whole if state.remote is None else whole.with_one_env(), checked)
         .loaded
     )
@@ -128,6 +132,7 @@ def _confirm(state: SweepState, entry: dict, directory: Path) -> Optional[dict]:
     )
     document = report.finish_report(document, best_settings, records, None, 0.0, 0.0)
     write_eval_outputs(directory, final, document, loaded, records)  # as `pytfpol eval` does
+    reuse.remember(state.journal, key, directory.parent, layout.BEST_DIR)
     return document
 
 

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 from pytfpol import gates
+from pytfpol.commands.sweep import reuse
 from pytfpol.commands.sweep.identity import sweep_identity
 from pytfpol.commands.sweep.state import SweepState
 from pytfpol.errors import InputError, PytfpolError, RunError
 from pytfpol.formats import layout
 from pytfpol.results import files, plots, report, sweep_report
 from pytfpol.results.documents import SweepReport, write_sweep_report
-from pytfpol.running.units import unit_size
+from pytfpol.running.units import LOCAL_BACKEND, unit_size
 from pytfpol.settings import SweepSettings
 
 
@@ -155,13 +156,14 @@ def _backend(state: SweepState) -> dict:
     """Who ran the units (backend, address without credentials, actors) and where each
     unit ran (host, process, attempts)."""
     base = state.settings.eval
-    runner = state.remote if state.remote is not None else state.runners[0]
+    remote = state.remote
     size = unit_size(base.episodes, base.unit_episodes, state.workers(), state.checkpoint_count())
     units = sorted(
         state.units,
         key=lambda u: (u["run"] is None, u["run"] or 0, u["step"] or 0, u["first"]),
     )
-    return {**runner.describe(), "unit_episodes": size or base.episodes, "units": units}
+    described = LOCAL_BACKEND if remote is None else remote.describe()
+    return {**described, "unit_episodes": size or base.episodes, "units": units}
 
 
 def _tensorboard_dir(settings: SweepSettings, out: Path) -> Path:
@@ -171,17 +173,33 @@ def _tensorboard_dir(settings: SweepSettings, out: Path) -> Path:
     return out / layout.TENSORBOARD_DIR
 
 
-def write_documents(settings: SweepSettings, stage: Path, document: SweepReport) -> None:
+def write_documents(
+    settings: SweepSettings, stage: Path, document: SweepReport, journal: Any = None
+) -> None:
     """The sweep's files from its document, into the staging directory (sweep.json last, by
-    its one writer)."""
+    its one writer); with the sweep's `journal`, OUT's curve.png is kept when it shows the
+    same (`reuse`)."""
     entries = document.checkpoints
     files.write_atomic(stage / layout.CURVE_CSV, sweep_report.curve_csv(entries).encode())
     files.write_atomic(stage / layout.EPISODES_CSV, sweep_report.episodes_csv(entries).encode())
     if any(e["error"] is None for e in entries):
-        plots.write_curve_plot(document.as_document(), stage / layout.CURVE_PNG)
+        _write_curve_plot(document.as_document(), stage, journal)
     board = _tensorboard_dir(settings, stage)
     sweep_report.write_tensorboard(board, document, list(settings.paths))
     write_sweep_report(stage, document)
+
+
+def _write_curve_plot(document: dict, stage: Path, journal: Any) -> None:
+    """curve.png: importing matplotlib is most of what a re-run with nothing new costs, so
+    OUT's own is kept when the journal says it was drawn from the same document."""
+    name = layout.CURVE_PNG
+    if journal is None:
+        plots.write_curve_plot(document, stage / name)
+        return
+    key, out = reuse.curve_key(document), Path(document["output"]["dir"])
+    if not reuse.carry_over(journal, key, out, stage, name):
+        plots.write_curve_plot(document, stage / name)
+        reuse.remember(journal, key, stage, name)
 
 
 def failures(document: SweepReport) -> Optional[PytfpolError]:

@@ -25,7 +25,9 @@ from pytfpol.running.units import Unit, merge, unit_size
 def start_backend(state: SweepState) -> None:
     """Connect to the remote backend (Ray), if asked for; one progress bar for the sweep
     there, since its units' episodes arrive together."""
-    from pytfpol.running.runners import remote_runner  # TensorFlow: imported once the sweep runs
+    if state.settings.eval.backend == "local":
+        return  # the runs' own runners, made when a checkpoint is not in the journal
+    from pytfpol.running.runners import remote_runner  # Ray: imported only for --backend ray
 
     base = state.settings.eval
     state.remote = remote_runner(

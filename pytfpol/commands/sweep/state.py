@@ -46,8 +46,9 @@ class SweepState:
     out: Path
     progress: Progress
     journal: journal_module.Journal
-    # One in-process runner per run: it runs the run's units locally; with a remote
-    # backend it only loads the best checkpoint's policy, to write OUT/best.
+    # One in-process runner per run (`runner`: made when first needed; a re-run answered
+    # from the journal makes none): it runs the run's units locally; with a
+    # remote backend it only loads the best checkpoint's policy, to write OUT/best.
     runners: list
     remote: Any = None  # the runner of --backend ray (made by scheduler.start_backend)
     jobs: dict[int, Job] = field(default_factory=dict)  # checkpoints submitted, by tag
@@ -76,7 +77,17 @@ class SweepState:
 
     def executor(self, number: int) -> Any:
         """Where run `number`'s units go: the remote backend, else the run's own runner."""
-        return self.remote if self.remote is not None else self.runners[number]
+        return self.remote if self.remote is not None else self.runner(number)
+
+    def runner(self, number: int) -> Any:
+        """Run `number`'s in-process runner, made on first use (it imports TensorFlow when it
+        makes its worker); the first one gets the env the plan made."""
+        if self.runners[number] is None:
+            from pytfpol.running.runners import InProcessRunner
+
+            first_env = self.plan.take_first_env() if number == 0 else None
+            self.runners[number] = InProcessRunner(first_env)
+        return self.runners[number]
 
     def workers(self) -> int:
         return 1 if self.remote is None else int(self.remote.describe()["actors"])
@@ -98,7 +109,7 @@ class SweepState:
     def hooks(self) -> Any:
         """Episodes and steps for the bar (started by the caller: one per checkpoint locally,
         one for the sweep remotely); a note while a policy loads here."""
-        from pytfpol.running.runners import Hooks  # TensorFlow: imported once the sweep runs
+        from pytfpol.running.runners import Hooks
 
         progress = self.progress
         if self.remote is not None:
@@ -111,21 +122,14 @@ class SweepState:
 
 
 def new_state(plan: SweepPlan, out: Path, progress: Progress) -> SweepState:
-    """The state of a sweep about to run into `out` (locked by the caller); TensorFlow is
-    imported here."""
-    from pytfpol.policy.quiet_tf import heavy_imports
-
-    with heavy_imports():
-        from pytfpol.running.runners import InProcessRunner  # TensorFlow from here on
-
-    runners = [InProcessRunner() for _ in plan.runs]
-    runners[0]._first_env = plan.take_first_env()
+    """The state of a sweep about to run into `out` (locked by the caller); no TensorFlow
+    yet (`SweepState.runner`)."""
     return SweepState(
         plan=plan,
         out=out,
         progress=progress,
         journal=journal_module.Journal(out),
-        runners=runners,
+        runners=[None for _ in plan.runs],
         saved_models=[{} for _ in plan.runs],
         notes=list(plan.notes),
     )
