@@ -8,6 +8,7 @@ import click
 from pytfpol.cli.help import EVAL_EXAMPLES, EVAL_EXIT_CODES, INPUT_KINDS, EvalCommand, epilog
 from pytfpol.cli.options import (
     RUN_OPTIONS,
+    TENSORBOARD_OPTION,
     VIDEO_FORMAT_OPTION,
     FloatRange,
     IntRange,
@@ -25,6 +26,7 @@ from pytfpol.cli.runner import run_command, show_document, shown
 @click.argument("policy_dir", metavar="POLICY", type=click.Path(path_type=str))
 @RUN_OPTIONS
 @click.option("--plot", is_flag=True, help="Also write OUT/returns.png.")
+@TENSORBOARD_OPTION
 @click.option(
     "--step",
     type=IntRange(min=0),
@@ -96,6 +98,7 @@ def _evaluate(policy_dir: str, options: dict) -> None:
         video_format=options["video_format"],
         save_trajectories=options["save_trajectories"],
         dataset=options["dataset"],
+        tensorboard=options["tensorboard"],
     )
     progress = console.EpisodeProgress(console.stderr_console(), quiet=quiet)
     report = shown(

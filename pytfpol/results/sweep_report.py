@@ -42,6 +42,8 @@ CURVE_COLUMNS = (
 TAG_RETURN = "Metrics/AverageReturn"
 TAG_LENGTH = "Metrics/AverageEpisodeLength"
 TAG_HISTOGRAM = "Metrics/Returns"
+TAG_METRIC_PREFIX = "Metrics/"  # + info.KEY: the mean of a --metric
+METRIC_MEAN_SUFFIX = "_mean"
 
 
 def best_entry(entries: list[dict], statistic: str) -> Optional[dict]:
@@ -138,11 +140,36 @@ def _write_events(tf, logdir: Path, entries: list[dict]) -> None:
                 step = entry["step"]
                 tf.summary.scalar(TAG_RETURN, entry["summary"]["mean_return"], step=step)
                 tf.summary.scalar(TAG_LENGTH, entry["summary"]["mean_length"], step=step)
+                for tag, value in metric_scalars(entry["summary"]):
+                    tf.summary.scalar(tag, value, step=step)
                 values = [e["return"] for e in entry["episodes"] if e["return"] is not None]
                 if values:
                     tf.summary.histogram(TAG_HISTOGRAM, np.asarray(values), step=step)
     finally:
         writer.close()
+
+
+def metric_scalars(summary: dict) -> list[tuple[str, float]]:
+    """(`Metrics/info.KEY`, its mean over the episodes) for each --metric with a value."""
+    return [
+        (f"{TAG_METRIC_PREFIX}{key[: -len(METRIC_MEAN_SUFFIX)]}", value)
+        for key, value in summary.items()
+        if key.startswith("info.") and key.endswith(METRIC_MEAN_SUFFIX) and value is not None
+    ]
+
+
+def write_eval_tensorboard(directory: Path, report: dict) -> None:
+    """One evaluation's events, as a sweep writes each checkpoint's, at its train step (0 when
+    the policy records none). Only a complete run's: a part of the episodes is not its result."""
+    step = report["policy"].get("train_step")
+    entry = {
+        "run": 0,
+        "step": 0 if step is None else step,
+        "error": report["error"],
+        "summary": report["summary"],
+        "episodes": report["episodes"],
+    }
+    write_tensorboard(directory, [entry], ["eval"])
 
 
 def sparkline(values: list[Optional[float]], ascii_only: bool = False) -> str:

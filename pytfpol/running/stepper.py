@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 from gymnasium import spaces  # noqa: E402
 
 from pytfpol.errors import UsageError  # noqa: E402
+from pytfpol.running.metrics import METHOD_INFO_KEY, InfoProblem, Metric, read_metrics  # noqa: E402
 
 
 class EnvFailure(Exception):
@@ -41,11 +42,14 @@ class Stepper:
     def reset(self, slots: np.ndarray, seeds: np.ndarray) -> Any:
         raise NotImplementedError
 
+    metrics: tuple[Metric, ...] = ()  # read from each step's info (`running.metrics`)
+
     def step(
         self, slots: np.ndarray, actions: Any
-    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
         """Step `slots` (ascending) with rows `slots` of `actions`, the policy's batch for all
-        `num_envs` slots."""
+        `num_envs` slots. The last item: one row of `metrics` values per slot (None without
+        metrics)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -134,9 +138,16 @@ def reset_envs(envs: Sequence[gym.Env], slots: list, seeds: list) -> list:
     return observations
 
 
-def step_envs(envs: Sequence[gym.Env], slots: list, actions: list, stack: Callable):
+def step_envs(
+    envs: Sequence[gym.Env],
+    slots: list,
+    actions: list,
+    stack: Callable,
+    metrics: Sequence[Metric] = (),
+):
     observations, rewards, terminated, truncated = [], [], [], []
     success = np.full(len(slots), UNKNOWN_SUCCESS, dtype=np.int8)
+    values = []
     slot = slots[0] if slots else -1
     try:
         for k, (slot, action) in enumerate(zip(slots, actions)):
@@ -147,6 +158,10 @@ def step_envs(envs: Sequence[gym.Env], slots: list, actions: list, stack: Callab
             truncated.append(trunc)
             if term or trunc:
                 success[k] = success_flag(info)
+            if metrics:
+                values.append(read_metrics(info, metrics, term or trunc))
+    except InfoProblem as exc:
+        raise EnvFailure(slot, METHOD_INFO_KEY, f"{_env_name(envs[slot])}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - environments raise anything
         raise EnvFailure(slot, "step", describe_error(exc)) from exc
     return (
@@ -155,7 +170,13 @@ def step_envs(envs: Sequence[gym.Env], slots: list, actions: list, stack: Callab
         np.asarray(terminated, dtype=bool),
         np.asarray(truncated, dtype=bool),
         success,
+        np.asarray(values, dtype=np.float64) if metrics else None,
     )
+
+
+def _env_name(env: gym.Env) -> str:
+    spec = getattr(env, "spec", None)
+    return getattr(spec, "id", None) or type(env.unwrapped).__name__
 
 
 UNKNOWN_SUCCESS = -1

@@ -39,6 +39,12 @@ from gymnasium.utils import seeding  # noqa: E402
 
 from pytfpol.errors import RunError, UsageError  # noqa: E402
 from pytfpol.running.env_spec import EnvSpec  # noqa: E402
+from pytfpol.running.metrics import (  # noqa: E402
+    METHOD_INFO_KEY,
+    InfoProblem,
+    Metric,
+    read_vector_metrics,
+)
 from pytfpol.running.stepper import (  # noqa: E402
     UNKNOWN_SUCCESS,
     EnvFailure,
@@ -63,8 +69,9 @@ MODES = ("sync", "async", "native")
 class SyncStepper(Stepper):
     """A list of envs stepped one after the other in this process."""
 
-    def __init__(self, envs: Sequence[gym.Env]) -> None:
+    def __init__(self, envs: Sequence[gym.Env], metrics: Sequence[Metric] = ()) -> None:
         self._envs = list(envs)
+        self.metrics = tuple(metrics)
         self.num_envs = len(self._envs)
         self.observation_space = self._envs[0].observation_space
         self.action_space = self._envs[0].action_space
@@ -75,7 +82,9 @@ class SyncStepper(Stepper):
         return self._stack(reset_envs(self._envs, slots.tolist(), seeds.tolist()))
 
     def step(self, slots: np.ndarray, actions: Any):
-        return step_envs(self._envs, slots.tolist(), self._actions(actions, slots), self._stack)
+        return step_envs(
+            self._envs, slots.tolist(), self._actions(actions, slots), self._stack, self.metrics
+        )
 
     def close(self) -> None:
         for env in self._envs:
@@ -95,9 +104,16 @@ class AsyncStepper(Stepper):
     active slots and waits for all replies, so workers step their blocks in parallel.
     """
 
-    def __init__(self, env_spec: EnvSpec, num_envs: int, workers: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        env_spec: EnvSpec,
+        num_envs: int,
+        workers: Optional[int] = None,
+        metrics: Sequence[Metric] = (),
+    ) -> None:
         count = max(1, min(num_envs, workers or default_workers()))
         self.num_envs = num_envs
+        self.metrics = tuple(metrics)
         self._bounds = np.linspace(0, num_envs, count + 1).astype(np.int64)
         context = multiprocessing.get_context("spawn")
         self._pipes, self._processes = [], []
@@ -107,7 +123,7 @@ class AsyncStepper(Stepper):
                 size = int(self._bounds[w + 1] - self._bounds[w])
                 process = context.Process(
                     target=_worker,
-                    args=(child, env_spec.for_workers(), size),
+                    args=(child, env_spec.for_workers(), size, self.metrics),
                     daemon=True,
                     name=f"pytfpol-{w}",
                 )
@@ -154,7 +170,8 @@ class AsyncStepper(Stepper):
         for w, local, where in parts:
             self._send(w, ("step", local.tolist(), take(actions, slots[where])))
         replies = self._gather(parts, "step")
-        return tuple(concatenate([r[i] for r in replies]) for i in range(5))
+        joined = [concatenate([r[i] for r in replies]) for i in range(5)]
+        return (*joined, concatenate([r[5] for r in replies]) if self.metrics else None)
 
     def _send(self, w: int, message) -> None:
         try:
@@ -212,7 +229,7 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _worker(pipe, env_spec: EnvSpec, count: int) -> None:
+def _worker(pipe, env_spec: EnvSpec, count: int, metrics: tuple = ()) -> None:
     """A worker process: `count` envs; answers reset/step messages until told to close."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
     envs: list = []
@@ -230,7 +247,7 @@ def _worker(pipe, env_spec: EnvSpec, count: int) -> None:
             try:
                 if command == "step":
                     local, batch = args
-                    reply = step_envs(envs, local, actions(batch, None), stack)
+                    reply = step_envs(envs, local, actions(batch, None), stack, metrics)
                 elif command == "reset":
                     local, seeds = args
                     reply = stack(reset_envs(envs, local, seeds))
@@ -278,7 +295,8 @@ class NativeStepper(Stepper):
 
     steps_every_slot = True
 
-    def __init__(self, env_spec: EnvSpec, num_envs: int) -> None:
+    def __init__(self, env_spec: EnvSpec, num_envs: int, metrics: Sequence[Metric] = ()) -> None:
+        self.metrics = tuple(metrics)
         if not env_spec.plain:
             raise UsageError(
                 f"--vector native: runs an env id's own vectorised implementation, without "
@@ -317,6 +335,7 @@ class NativeStepper(Stepper):
         self.observation_space = env.single_observation_space
         self.action_space = env.single_action_space
         self._dtype = env.action_space.dtype
+        self._name = env_spec.env_id
 
     def reset(self, slots: np.ndarray, seeds: np.ndarray) -> Any:
         return self._resetter(self._unwrapped, slots, seeds)
@@ -334,12 +353,20 @@ class NativeStepper(Stepper):
         if slots.size != self.num_envs:  # the loop's slots are ascending: all of them, in order
             observation, reward = observation[slots], reward[slots]
             terminated, truncated = terminated[slots], truncated[slots]
+        done = terminated | truncated
+        values = None
+        if self.metrics:
+            try:
+                values = read_vector_metrics(info, self.metrics, slots, done)
+            except InfoProblem as exc:
+                raise EnvFailure(int(slots[0]), METHOD_INFO_KEY, f"{self._name}: {exc}") from exc
         return (
             observation,
             reward,
             terminated,
             truncated,
-            _vector_success(info, slots, terminated | truncated),
+            _vector_success(info, slots, done),
+            values,
         )
 
     def close(self) -> None:
@@ -364,9 +391,11 @@ def make_stepper(
     num_envs: int,
     first: Optional[gym.Env] = None,
     make_env: Optional[Callable[[], gym.Env]] = None,
+    metrics: Sequence[Metric] = (),
 ) -> Stepper:
     """A stepper for `mode`. `first` is an env already made (reused by sync, closed otherwise);
-    `make_env` makes the others in this process (default: `env_spec`)."""
+    `make_env` makes the others in this process (default: `env_spec`); `metrics`: the info
+    values each step returns (`running.metrics`)."""
     if mode == "sync":
         make_env = make_env or env_spec
         envs = [first] if first is not None else []
@@ -376,11 +405,11 @@ def make_stepper(
             for env in envs:
                 close_quietly(env)
             raise
-        return SyncStepper(envs)
+        return SyncStepper(envs, metrics)
     if first is not None:
         close_quietly(first)
     if mode == "async":
-        return AsyncStepper(env_spec, num_envs)
+        return AsyncStepper(env_spec, num_envs, metrics=metrics)
     if mode == "native":
-        return NativeStepper(env_spec, num_envs)
+        return NativeStepper(env_spec, num_envs, metrics)
     raise UsageError(f"--vector {mode!r}: unknown", f"choose one of {', '.join(MODES)}")

@@ -42,6 +42,12 @@ def checkpoint_key(
             "stochastic": base.stochastic,
             "allow_partial": base.allow_partial,
             "success_threshold": base.success_threshold,
+            # only with --metric: the keys of sweeps without one stay what they were
+            **(
+                {"metrics": [f"{m.name}:{m.aggregation}" for m in base.metrics]}
+                if base.metrics
+                else {}
+            ),
         },
     )
 
