@@ -296,3 +296,25 @@ def test_sweep_reports_each_checkpoints_metric_and_writes_its_tag(tmp_path):
         (e["step"], pytest.approx(e["summary"]["info.t_mean"])) for e in entries
     ]
     documents.read_sweep_report(out / layout.SWEEP_JSON)
+
+
+def test_a_sweep_journal_entry_without_the_metric_is_not_reused_for_one_with_it(tmp_path):
+    """The journal key holds the --metric list (only when given): a resumed sweep asking for
+    another metric or aggregation evaluates again rather than reuse entries without it."""
+    out = tmp_path / "sweep"
+
+    def run(*more: str) -> dict:
+        result = invoke(
+            "sweep", str(LEARNER_RUN), "--env", f"tests.helpers.countdown_env:{countdown_env.INFO_CARTPOLE_ID}",
+            "--steps", ":0", "--episodes", "1", "--confirm-episodes", "0", "--out", str(out),
+            "--overwrite", "--json", "-q", *more,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)["checkpoints"][0]
+
+    assert run()["reused"] is False and run()["reused"] is True
+    with_metric = run("--metric", "info.t")
+    assert with_metric["reused"] is False and "info.t_mean" in with_metric["summary"]
+    maximum = run("--metric", "info.t:max")
+    assert maximum["reused"] is False
+    assert maximum["episodes"][0]["metrics"]["info.t"] == maximum["episodes"][0]["length"]
