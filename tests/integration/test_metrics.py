@@ -19,7 +19,7 @@ from pytfpol.results import documents, output_manifest
 from pytfpol.running import metrics, vector
 from pytfpol.stats import iqm
 from tests.helpers import countdown_env
-from tests.helpers.repo import REPO
+from tests.helpers.repo import EXAMPLE_POLICY, REPO
 
 EPISODES = 10
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"
@@ -51,9 +51,7 @@ def tensorboard_scalars(logdir: Path) -> dict:
     for tag in accumulator.Tags()["tensors"]:
         events = accumulator.Tensors(tag)
         if tag != "Metrics/Returns":
-            found[tag] = [
-                (e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in events
-            ]
+            found[tag] = [(e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in events]
     return found
 
 
@@ -180,7 +178,9 @@ def test_a_missing_or_bad_value_is_exit_4_naming_key_env_episode_and_step(
     result = invoke(*args)
     assert result.exit_code == EXIT_RUNTIME
     first = result.stderr.splitlines()[0]
-    assert f"episode 3 (seed 3) at step 2: --metric: {countdown_env.INFO_ENV_ID}: {problem}" in first
+    assert (
+        f"episode 3 (seed 3) at step 2: --metric: {countdown_env.INFO_ENV_ID}: {problem}" in first
+    )
     report = json.loads((tmp_path / "run" / "stats.json").read_text())
     assert report["complete"] is False and report["error"]["exit_code"] == EXIT_RUNTIME
 
@@ -209,6 +209,16 @@ def test_native_vector_info_uses_the_key_masks():
     assert values[0, 0] == 2.0 and np.isnan(values[1, 0])  # slot 2 not done: not needed
     with pytest.raises(metrics.InfoProblem, match="info has no 't' for sub-env 2"):
         vector.read_vector_metrics(info, (every,), np.array([2]), np.array([False]))
+
+
+def test_native_vector_env_info_is_read_through_its_masks(tmp_path):
+    """--vector native reads the vector env's info (CartPole reports none): exit 4 naming it."""
+    result = invoke(
+        "eval", str(EXAMPLE_POLICY), "--env", "CartPole-v1", "--vector", "native",
+        "--num-envs", "4", "--episodes", "4", "--metric", "info.x", "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert result.exit_code == EXIT_RUNTIME
+    assert "at step 1: --metric: CartPole-v1: info has no 'x'" in result.stderr.splitlines()[0]
 
 
 # --------------------------------------------------------------------------------- documents
@@ -256,7 +266,7 @@ def test_tensorboard_dir_outside_out_gets_new_event_files_only(artifacts, tmp_pa
     board.mkdir(parents=True)
     (board / "events.out.tfevents.1.training").write_bytes(b"training's own")
     out = tmp_path / "run"
-    for attempt in range(2):
+    for _ in range(2):
         result = invoke(*eval_args(artifacts, out, "--tensorboard", str(board), "--overwrite"))
         assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["output"]["tensorboard"] == str(board)
