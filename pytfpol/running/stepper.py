@@ -39,10 +39,10 @@ class Stepper:
     action_space: spaces.Space
     steps_every_slot: bool = False  # True: `step` steps all slots, whichever are asked for
 
+    metrics: tuple[Metric, ...] = ()  # read from each step's info (`running.metrics`)
+
     def reset(self, slots: np.ndarray, seeds: np.ndarray) -> Any:
         raise NotImplementedError
-
-    metrics: tuple[Metric, ...] = ()  # read from each step's info (`running.metrics`)
 
     def step(
         self, slots: np.ndarray, actions: Any

@@ -3,12 +3,14 @@
 A `Stepper` holds `num_envs` environment slots and does two things, both for a batch of slots:
 
     reset(slots, seeds)     -> observations          slot k is reset with exactly seeds[k]
-    step(slots, actions)    -> observations, rewards, terminated, truncated, success
+    step(slots, actions)    -> observations, rewards, terminated, truncated, success, metrics
 
 Observations come back stacked (a nest like the observation space, leading dimension
 `len(slots)`), rewards as float64, flags as bool. `success` (int8) is, for the slots whose
 episode ended on this step, the env's `info["is_success"]` (1 or 0), or -1 where the env does not
-report it; -1 for the others (the info of other steps is never looked at). No stepper ever resets a slot on its own: there
+report it; -1 for the others. `metrics` is None unless the stepper was made with --metric's
+(`running.metrics`): then one float64 row of their info values per slot (other info is never
+looked at). No stepper ever resets a slot on its own: there
 is no autoreset, so no episode starts with a seed the loop did not choose.
 
 - `SyncStepper`: a list of `gymnasium.Env`s stepped in this process.
