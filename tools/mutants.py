@@ -1733,8 +1733,8 @@ MUTANTS = [
         "metric-journal-key-ignores-metrics",
         "a sweep's journal key holds its --metric list",
         "pytfpol/commands/sweep/journal_key.py",
-        '**({"metrics": [f"{m.name}:{m.aggregation}" for m in base.metrics]} if base.metrics else {}),',
-        "**{},",
+        "                if base.metrics\n",
+        "                if False\n",
         (METRICS + "test_a_sweep_journal_entry_without_the_metric_is_not_reused_for_one_with_it",),
     ),
     Mutant(
@@ -1787,6 +1787,16 @@ MUTANTS = [
         "    RETURNS_PNG,\n    layout.TENSORBOARD_DIR,\n",
         "    RETURNS_PNG,\n",
         (METRICS + "test_eval_writes_tensorboard_events_at_the_train_step_equal_to_stats_json",),
+    ),
+    Mutant(
+        "metric-ray-drops-metrics",
+        "--backend ray carries each episode's metrics back from the actors",
+        "pytfpol/running/ray_runner.py",
+        "            records, train_step = result.records, result.train_step\n",
+        "            from dataclasses import replace\n\n"
+        "            records = [replace(r, metrics=None) for r in result.records]\n"
+        "            train_step = result.train_step\n",
+        (RAY + "test_metrics_on_ray_equal_the_local_eval",),
     ),
     # --- issue 27: --watch before training, messages (items 7, 10) (H6) ---
     # (this part's mutants go below)
