@@ -86,6 +86,23 @@ def test_each_aggregation_gives_the_exact_value_per_episode(artifacts, tmp_path,
     }
 
 
+def test_pipelined_groups_give_the_same_metrics(artifacts, tmp_path):
+    """Each group of slots keeps its own totals: 2 groups of 2 envs give one group's values."""
+    reports = []
+    for groups in ("1", "2"):
+        args = eval_args(
+            artifacts, tmp_path / groups, "--num-envs", "4", "--pipeline-groups", groups,
+            "--metric", "info.t", "--metric", "info.t.1:max",
+        )  # fmt: skip
+        result = invoke(*args)
+        assert result.exit_code == 0, result.stderr
+        reports.append(json.loads(result.stdout))
+    assert [e["metrics"] for e in reports[1]["episodes"]] == [
+        {"info.t": expected(s, "sum"), "info.t.1": expected(s, "max")} for s in range(EPISODES)
+    ]
+    assert reports[0]["episodes"] == reports[1]["episodes"]
+
+
 def test_metric_statistics_are_the_returns_statistics_of_its_values(artifacts, tmp_path):
     """The summary holds info.KEY_mean, _iqm, _std, ..., and the intervals, computed as the
     return's; stats.json on disk reads back through the validating reader; the table shows it."""
