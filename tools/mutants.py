@@ -1798,6 +1798,17 @@ MUTANTS = [
         "            train_step = result.train_step\n",
         (RAY + "test_metrics_on_ray_equal_the_local_eval",),
     ),
+    Mutant(
+        "metric-csv-column-dropped",
+        "episodes.csv has an info.KEY column per --metric (eval and sweep)",
+        "pytfpol/results/files.py",
+        '    return tuple(episodes[0].get("metrics") or ()) if episodes else ()\n',
+        "    return ()\n",
+        (
+            METRICS + "test_metric_statistics_are_the_returns_statistics_of_its_values",
+            METRICS + "test_sweep_reports_each_checkpoints_metric_and_writes_its_tag",
+        ),
+    ),
     # --- issue 27: --watch before training, messages (items 7, 10) (H6) ---
     # (this part's mutants go below)
     # --- issue 26: the stepping loop, reading, start-up (rows num-envs, 400 MB, start-up) (H7) ---

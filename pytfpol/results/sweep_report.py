@@ -103,11 +103,12 @@ def episodes_csv(entries: list[dict]) -> str:
     """Every episode of every checkpoint: `run`, `step`, then eval's columns."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("run", "step", *files.EPISODE_COLUMNS))
+    metrics = files.metric_columns([e for entry in entries for e in entry["episodes"]])
+    writer.writerow(("run", "step", *files.EPISODE_COLUMNS, *metrics))
     for entry in entries:
         for episode in entry["episodes"]:
-            row = [entry["run"], entry["step"], *(episode[c] for c in files.EPISODE_COLUMNS)]
-            writer.writerow([files.csv_value(v) for v in row])
+            row = [entry["run"], entry["step"]]
+            writer.writerow([*map(files.csv_value, row), *files.episode_row(episode, metrics)])
     return buffer.getvalue()
 
 

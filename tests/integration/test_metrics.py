@@ -5,6 +5,7 @@ value is exact; sweeps of the example Learner run on a CartPole that reports its
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -121,6 +122,9 @@ def test_metric_statistics_are_the_returns_statistics_of_its_values(artifacts, t
     assert low < values.mean() < high
     assert summary["info.t_iqm_ci_low"] is not None
     assert set(metrics.STATISTICS) == {k[len("info.t_") :] for k in summary if k[:7] == "info.t_"}
+    rows = list(csv.DictReader((out / "episodes.csv").open()))
+    assert [float(r["info.t"]) for r in rows] == list(values)  # a column after eval's
+    assert list(rows[0])[-2:] == ["success", "info.t"]
     read = documents.read_eval_report(out / "stats.json")
     assert read.summary == summary and read.episodes[0]["metrics"] == {"info.t": values[0]}
     table = invoke(*[a for a in eval_args(artifacts, tmp_path / "t", "--metric", "info.t")
@@ -318,6 +322,10 @@ def test_sweep_reports_each_checkpoints_metric_and_writes_its_tag(tmp_path):
         sums = [e["length"] * (e["length"] + 1) / 2 for e in entry["episodes"]]
         assert [e["metrics"]["info.t"] for e in entry["episodes"]] == sums
         assert entry["summary"]["info.t_mean"] == pytest.approx(np.mean(sums))
+    rows = list(csv.DictReader((out / layout.EPISODES_CSV).open()))
+    assert [float(r["info.t"]) for r in rows] == [
+        e["metrics"]["info.t"] for entry in entries for e in entry["episodes"]
+    ]
     scalars = tensorboard_scalars(out / layout.TENSORBOARD_DIR)
     assert scalars["Metrics/info.t"] == [
         (e["step"], pytest.approx(e["summary"]["info.t_mean"])) for e in entries
