@@ -17,12 +17,16 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from pytfpol.errors import UsageError
+from pytfpol.running import metrics
 from pytfpol.stats import SUMMARY_KEYS
 
 OPERATORS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 GATE_STATISTICS = tuple(SUMMARY_KEYS)
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-_GATE = re.compile(rf"\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=|>|<)\s*({_NUMBER})\s*")
+# A summary key, or a custom metric's statistic `info.KEY_STAT` (`running.metrics`).
+_GATE = re.compile(
+    rf"\s*([A-Za-z_][A-Za-z0-9_]*|info\.[A-Za-z0-9_.-]+)\s*(>=|<=|>|<)\s*({_NUMBER})\s*"
+)
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,11 @@ def parse(text: str) -> Gate:
             "e.g. --gate 'iqm_return>=450' or --gate 'mean_length<=200' (OP is one of >= > <= <)",
         )
     statistic, op, number = match.groups()
-    if statistic not in GATE_STATISTICS:
+    if statistic not in GATE_STATISTICS and not metrics.split_statistic(statistic)[0]:
         raise UsageError(
             f"--gate {text!r}: unknown statistic {statistic!r}",
-            f"choose one of: {', '.join(GATE_STATISTICS)}",
+            f"choose one of: {', '.join(GATE_STATISTICS)}; or info.KEY_STAT of a --metric "
+            f"info.KEY, STAT one of {', '.join(metrics.STATISTICS)}",
         )
     threshold = float(number)
     if not math.isfinite(threshold):

@@ -53,8 +53,10 @@ class EvalSettings:
     trusted_sha256: tuple = ()  # accepted sha256 digests of saved_model.pb; () accepts any
     overwrite: bool = False  # replace another policy's results in --out, beside foreign files
     gates: tuple = ()  # --gate expressions ("iqm_return>=450") or gates.Gate values
+    metrics: tuple = ()  # --metric info.KEY[:sum|last|max|mean] or running.metrics.Metric values
     success_threshold: Optional[float] = None  # an episode succeeds when its return >= this
     plot: bool = False  # also write OUT/returns.png
+    tensorboard: Optional[str] = None  # eval's event files (None: OUT/tensorboard)
     video: tuple = ()  # episode indices recorded as OUT/videos/episode-<index>.<video_format>
     video_format: str = "mp4"  # mp4 (imageio-ffmpeg) or gif (Pillow)
     save_trajectories: bool = False  # OUT/trajectories/episode-<index>.npz for every episode
@@ -83,9 +85,24 @@ class EvalSettings:
         parsed = tuple(g if isinstance(g, gates.Gate) else gates.parse(g) for g in self.gates)
         object.__setattr__(self, "gates", parsed)
         gates.gates_for((), self.min_return)  # checks --min-return
+        self._check_metrics()
         self._check_recording()
         self._check_backend()
         self._check_success_threshold()
+
+    def _check_metrics(self) -> None:
+        """--metric values parsed; a gate on a metric names one of them."""
+        from pytfpol.running import metrics
+
+        object.__setattr__(self, "metrics", metrics.parse_all(self.metrics))
+        asked = {m.name for m in self.metrics}
+        for gate in self.gates:
+            name, _ = metrics.split_statistic(gate.statistic)
+            if name and name not in asked:
+                raise UsageError(
+                    f"--gate {gate.expression!r}: {name} is not measured",
+                    f"add --metric {name} (with its aggregation, e.g. {name}:max)",
+                )
 
     def _check_counts(self) -> None:
         _require_int("--episodes", self.episodes, minimum=1)

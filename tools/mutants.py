@@ -41,6 +41,7 @@ MD = "tests/unit/test_markdown.py::"
 SUMMARIES = "tests/integration/test_summaries.py::"
 STEP_CHECKS = "tests/unit/test_step_checks.py::"
 IQM = "tests/unit/test_iqm_without_scipy_stats.py::"
+METRICS = "tests/integration/test_metrics.py::"
 COPIED = (
     "pytfpol",
     "tests",
@@ -2063,6 +2064,236 @@ MUTANTS = [
     ),
     # --- issue 27: custom metrics, TensorBoard for one eval (items 9, 5) (H5) ---
     # (this part's mutants go below)
+    Mutant(
+        "metric-sum-keeps-last",
+        "--metric info.KEY (sum) sums every step's info[KEY] over the episode",
+        "pytfpol/running/metrics.py",
+        "                self.totals[rows, j] += values[:, j]\n",
+        "                self.totals[rows, j] = values[:, j]\n",
+        (
+            METRICS + "test_each_aggregation_gives_the_exact_value_per_episode[sync]",
+            METRICS + "test_sweep_reports_each_checkpoints_metric_and_writes_its_tag",
+        ),
+    ),
+    Mutant(
+        "metric-max-sums",
+        ":max is the episode's largest info[KEY]",
+        "pytfpol/running/metrics.py",
+        "np.maximum(self.totals[rows, j], values[:, j])",
+        "self.totals[rows, j] + values[:, j]",
+        (METRICS + "test_each_aggregation_gives_the_exact_value_per_episode[sync]",),
+    ),
+    Mutant(
+        "metric-mean-undivided",
+        ":mean is the sum over the episode's length",
+        "pytfpol/running/metrics.py",
+        'value / length if metric.aggregation == "mean" else value',
+        "value",
+        (METRICS + "test_each_aggregation_gives_the_exact_value_per_episode[sync]",),
+    ),
+    Mutant(
+        "metric-async-workers-blind",
+        "metrics are read in --vector async's worker processes too",
+        "pytfpol/running/vector.py",
+        "args=(child, env_spec.for_workers(), size, self.metrics),",
+        "args=(child, env_spec.for_workers(), size),",
+        (METRICS + "test_each_aggregation_gives_the_exact_value_per_episode[async]",),
+    ),
+    Mutant(
+        "metric-worker-drops-metrics",
+        "a unit's --metric reaches the stepper of whichever process runs it (local and Ray)",
+        "pytfpol/running/worker.py",
+        "metrics=unit.options.metrics,",
+        "metrics=(),",
+        (
+            METRICS + "test_each_aggregation_gives_the_exact_value_per_episode[sync]",
+            "tests/integration/test_ray.py::test_metrics_on_ray_equal_the_local_eval",
+        ),
+    ),
+    Mutant(
+        "metric-missing-is-zero",
+        "a missing info key is exit 4 naming the key, env, episode and step",
+        "pytfpol/running/metrics.py",
+        '        raise InfoProblem(f"info has no {key!r}") from None\n',
+        "        return 0.0\n",
+        (
+            METRICS
+            + "test_a_missing_or_bad_value_is_exit_4_naming_key_env_episode_and_step[sync-missing-info has no 't']",
+            METRICS + "test_last_needs_the_key_only_in_the_final_steps_info",
+        ),
+    ),
+    Mutant(
+        "metric-nonfinite-accepted",
+        "a non-finite info value is exit 4 naming the key",
+        "pytfpol/running/metrics.py",
+        "    if not math.isfinite(number):\n",
+        "    if False:\n",
+        (
+            METRICS
+            + "test_a_missing_or_bad_value_is_exit_4_naming_key_env_episode_and_step[sync-nan-info['t'] is not finite (nan)]",
+        ),
+    ),
+    Mutant(
+        "metric-text-accepted",
+        "a non-numeric info value is exit 4 naming the key",
+        "pytfpol/running/metrics.py",
+        "    if isinstance(value, (str, bytes)):\n",
+        "    if False:\n",
+        (
+            METRICS
+            + "test_a_missing_or_bad_value_is_exit_4_naming_key_env_episode_and_step[sync-text-info['t'] is not a number (str)]",
+        ),
+    ),
+    Mutant(
+        "metric-error-without-step",
+        "the missing-key error names the step",
+        "pytfpol/running/evaluation.py",
+        'error = info_failure(f"{where} at step {step}", exc.description)',
+        "error = info_failure(where, exc.description)",
+        (
+            METRICS
+            + "test_a_missing_or_bad_value_is_exit_4_naming_key_env_episode_and_step[async-missing-info has no 't']",
+        ),
+    ),
+    Mutant(
+        "metric-last-needs-every-step",
+        ":last needs the key only in the final step's info",
+        "pytfpol/running/metrics.py",
+        '        return self.aggregation != "last"\n',
+        "        return True\n",
+        (METRICS + "test_last_needs_the_key_only_in_the_final_steps_info",),
+    ),
+    Mutant(
+        "metric-no-summary",
+        "the summary holds info.KEY_mean, _iqm, ..., as the return's statistics (and gates read them)",
+        "pytfpol/results/report.py",
+        "        computed.values.update(metric_values)\n",
+        "        pass\n",
+        (
+            METRICS + "test_metric_statistics_are_the_returns_statistics_of_its_values",
+            METRICS + "test_a_gate_on_a_metric_statistic",
+        ),
+    ),
+    Mutant(
+        "metric-iqm-is-mean",
+        "a metric's IQM is the interquartile mean of its per-episode values",
+        "pytfpol/results/report.py",
+        'suffix = key.replace("_return", "", 1)',
+        'suffix = key.replace("_return", "", 1).replace("iqm", "mean")',
+        (METRICS + "test_metric_statistics_are_the_returns_statistics_of_its_values",),
+    ),
+    Mutant(
+        "metric-gate-unasked-accepted",
+        "a gate on a metric not measured is exit 2",
+        "pytfpol/settings.py",
+        "            if name and name not in asked:\n",
+        "            if False:\n",
+        (METRICS + "test_metric_and_gate_usage_errors_are_exit_2[more0-info.t is not measured]",),
+    ),
+    Mutant(
+        "metric-key-unvalidated",
+        "KEY is validated as [A-Za-z0-9_.-]+ (exit 2)",
+        "pytfpol/running/metrics.py",
+        'KEY_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,100}")',
+        'KEY_PATTERN = re.compile(r".{1,100}")',
+        (METRICS + "test_metric_and_gate_usage_errors_are_exit_2[more3-not of the form info.KEY]",),
+    ),
+    Mutant(
+        "metric-reader-unchecked",
+        "the stats.json reader validates each episode's metrics",
+        "pytfpol/formats/report_documents.py",
+        '        _check_metric_values(episode, path, f"{where}.")\n',
+        "",
+        (METRICS + "test_the_reader_refuses_a_non_numeric_episode_metric",),
+    ),
+    Mutant(
+        "metric-native-mask-ignored",
+        "a vector env's info is read with its _KEY masks",
+        "pytfpol/running/metrics.py",
+        "            if not mask[k]:\n",
+        "            if False:\n",
+        (METRICS + "test_native_vector_info_uses_the_key_masks",),
+    ),
+    Mutant(
+        "metric-journal-key-ignores-metrics",
+        "a sweep's journal key holds its --metric list",
+        "pytfpol/commands/sweep/journal_key.py",
+        "            if base.metrics\n",
+        "            if False\n",
+        (METRICS + "test_a_sweep_journal_entry_without_the_metric_is_not_reused_for_one_with_it",),
+    ),
+    Mutant(
+        "eval-tensorboard-not-written",
+        "eval writes TensorBoard events (OUT/tensorboard by default)",
+        "pytfpol/commands/evaluate.py",
+        "        _write_tensorboard(settings, report, stage, out)\n",
+        "",
+        (METRICS + "test_eval_writes_tensorboard_events_at_the_train_step_equal_to_stats_json",),
+    ),
+    Mutant(
+        "eval-tensorboard-step-zero",
+        "eval's events are at the policy's train step",
+        "pytfpol/results/sweep_report.py",
+        '"step": 0 if step is None else step,',
+        '"step": 0,',
+        (METRICS + "test_eval_writes_tensorboard_events_at_the_train_step_equal_to_stats_json",),
+    ),
+    Mutant(
+        "tensorboard-no-metric-tag",
+        "each metric has a TensorBoard tag Metrics/info.KEY (eval and sweep)",
+        "pytfpol/results/sweep_report.py",
+        'for tag, value in metric_scalars(entry["summary"]):',
+        "for tag, value in []:",
+        (
+            METRICS + "test_eval_writes_tensorboard_events_at_the_train_step_equal_to_stats_json",
+            METRICS + "test_sweep_reports_each_checkpoints_metric_and_writes_its_tag",
+        ),
+    ),
+    Mutant(
+        "eval-tensorboard-dir-ignored",
+        "--tensorboard DIR gets eval's events (not OUT), beside what DIR held",
+        "pytfpol/commands/evaluate.py",
+        "    board = Path(settings.tensorboard) if settings.tensorboard else stage / layout.TENSORBOARD_DIR\n",
+        "    board = stage / layout.TENSORBOARD_DIR\n",
+        (METRICS + "test_tensorboard_dir_outside_out_gets_new_event_files_only",),
+    ),
+    Mutant(
+        "eval-tensorboard-for-incomplete",
+        "an incomplete eval writes no events",
+        "pytfpol/commands/evaluate.py",
+        '    if report["error"] is not None:\n        return\n    board',
+        "    board",
+        (METRICS + "test_an_incomplete_eval_writes_no_events",),
+    ),
+    Mutant(
+        "eval-tensorboard-not-an-output",
+        "eval's tensorboard/ is part of its output set (in the manifest)",
+        "pytfpol/results/output_manifest.py",
+        "    RETURNS_PNG,\n    layout.TENSORBOARD_DIR,\n",
+        "    RETURNS_PNG,\n",
+        (METRICS + "test_eval_writes_tensorboard_events_at_the_train_step_equal_to_stats_json",),
+    ),
+    Mutant(
+        "metric-ray-drops-metrics",
+        "--backend ray carries each episode's metrics back from the actors",
+        "pytfpol/running/ray_runner.py",
+        "            records, train_step = result.records, result.train_step\n",
+        "            from dataclasses import replace\n\n"
+        "            records = [replace(r, metrics=None) for r in result.records]\n"
+        "            train_step = result.train_step\n",
+        (RAY + "test_metrics_on_ray_equal_the_local_eval",),
+    ),
+    Mutant(
+        "metric-csv-column-dropped",
+        "episodes.csv has an info.KEY column per --metric (eval and sweep)",
+        "pytfpol/results/files.py",
+        '    return tuple(episodes[0].get("metrics") or ()) if episodes else ()\n',
+        "    return ()\n",
+        (
+            METRICS + "test_metric_statistics_are_the_returns_statistics_of_its_values",
+            METRICS + "test_sweep_reports_each_checkpoints_metric_and_writes_its_tag",
+        ),
+    ),
     # --- issue 27: --watch before training, messages (items 7, 10) (H6) ---
     # (this part's mutants go below)
     Mutant(

@@ -10,6 +10,7 @@ import click
 from pytfpol.cli.help import EVAL_EXAMPLES, EVAL_EXIT_CODES, INPUT_KINDS, EvalCommand, epilog
 from pytfpol.cli.options import (
     RUN_OPTIONS,
+    TENSORBOARD_OPTION,
     VIDEO_FORMAT_OPTION,
     FloatRange,
     IntRange,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 @click.argument("policy_dir", metavar="POLICY", type=click.Path(path_type=str))
 @RUN_OPTIONS
 @click.option("--plot", is_flag=True, help="Also write OUT/returns.png.")
+@TENSORBOARD_OPTION
 @click.option(
     "--step",
     type=IntRange(min=0),
@@ -102,6 +104,7 @@ def _evaluate(policy_dir: str, options: dict) -> None:
         video_format=options["video_format"],
         save_trajectories=options["save_trajectories"],
         dataset=options["dataset"],
+        tensorboard=options["tensorboard"],
     )
     progress = console.EpisodeProgress(console.stderr_console(), quiet=quiet)
     report = shown(

@@ -108,16 +108,24 @@ EVAL_SECTIONS: dict[str, tuple[str, ...]] = {
         "unit_episodes",
         "shared_path",
     ),
-    "Output": ("out", "overwrite", "as_json", "plot", "junit_path", "verbose", "quiet"),
+    "Output": (
+        "out",
+        "overwrite",
+        "as_json",
+        "plot",
+        "tensorboard",
+        "junit_path",
+        "verbose",
+        "quiet",
+    ),
     "Recording": ("video", "video_indices", "video_format", "save_trajectories", "dataset"),
-    "Gate": ("gate_expressions", "min_return", "success_threshold"),
+    "Gate": ("gate_expressions", "min_return", "success_threshold", "metrics"),
 }
 
 SWEEP_SECTIONS: dict[str, tuple[str, ...]] = {
     **EVAL_SECTIONS,
     "Checkpoints": ("steps", "every", "last", "watch", "watch_timeout", "poll_seconds"),
     "Best": ("select", "confirm_episodes", "video_best", "video_format"),
-    "Output": (*EVAL_SECTIONS["Output"], "tensorboard"),
 }
 
 

@@ -74,6 +74,13 @@ def verbose_option(shows: str = "tracebacks") -> Callable[[F], F]:
 
 QUIET_OPTION = click.option("-q", "--quiet", is_flag=True, help="No progress bar and no table.")
 
+TENSORBOARD_OPTION = click.option(
+    "--tensorboard",
+    type=click.Path(path_type=str),
+    metavar="DIR",
+    help="Write TensorBoard event files here (default: OUT/tensorboard), at the checkpoint's "
+    "train step; e.g. TRAIN_DIR/eval_pytfpol overlays them on training's curves.",
+)
 VIDEO_FORMAT_OPTION = click.option(
     "--video-format",
     type=click.Choice(["mp4", "gif"]),
@@ -193,6 +200,16 @@ RUN_OPTIONS = option_group(
         help="An episode succeeds when its return is at least X (default: the env's "
         "info['is_success'], if it reports one): gives success_rate.",
     ),
+    click.option(
+        "--metric",
+        "metrics",
+        multiple=True,
+        metavar="info.KEY[:AGG]",
+        help="Also measure the number the env reports as info[KEY] at each step, aggregated per "
+        "episode (AGG: sum (default), last, max, mean): reported with the return's statistics "
+        "as info.KEY_mean, info.KEY_iqm, ... (gates too, e.g. --gate 'info.KEY_mean>=3'); "
+        "repeatable.",
+    ),
     junit_option(),
     summary_option(),
     click.option(
@@ -306,6 +323,7 @@ def eval_settings(policy_path: str, options: dict, **extra: Any) -> EvalSettings
         overwrite=options["overwrite"],
         gates=options["gate_expressions"],
         success_threshold=options["success_threshold"],
+        metrics=options["metrics"],
         backend=options["backend"],
         ray_address=options["ray_address"],
         actors=options["actors"],

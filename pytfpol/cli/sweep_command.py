@@ -8,6 +8,7 @@ import click
 from pytfpol.cli.help import SWEEP_EXAMPLES, SWEEP_EXIT_CODES, SweepCommand, epilog
 from pytfpol.cli.options import (
     RUN_OPTIONS,
+    TENSORBOARD_OPTION,
     VIDEO_FORMAT_OPTION,
     FloatRange,
     IntRange,
@@ -55,13 +56,7 @@ from pytfpol.cli.runner import check_summary_target, run_command, show_document,
     metavar="M",
     help="Re-evaluate the best checkpoint on M fresh seeds (default: --episodes; 0: don't).",
 )
-@click.option(
-    "--tensorboard",
-    type=click.Path(path_type=str),
-    metavar="DIR",
-    help="Write TensorBoard event files here (default: OUT/tensorboard); e.g. "
-    "TRAIN_DIR/eval_pytfpol overlays them on training's curves.",
-)
+@TENSORBOARD_OPTION
 @click.option(
     "--watch",
     is_flag=True,

@@ -55,6 +55,7 @@ def _eval_rows(report: EvalReport) -> list[tuple[str, str]]:
             else ""
         )
         rows.append(("success rate", f"{fmt(summary['success_rate'])}{interval}"))
+    rows += _metric_rows(report, level)
     rows += _gate_rows(report.gates if isinstance(report.gates, list) else [])
     if not report.complete:
         rows.append(("complete", "NO: " + (report.error or {}).get("message", "")))
@@ -93,6 +94,22 @@ def _interval_row(label: str, summary: dict, key: str, identical: bool = False) 
     return label, f"[{fmt(low)}, {fmt(high)}]"
 
 
+def _metric_rows(report: EvalReport, level: float) -> list[tuple[str, str]]:
+    """Each --metric: its mean and IQM with their intervals, as the return's."""
+    summary = report["summary"]
+    described = (report.get("statistics") or {}).get("metrics") or {}
+    rows = []
+    for name, how in described.items():
+        parts = []
+        for label, statistic in (("mean", "mean"), ("IQM", "iqm")):
+            key = f"{name}_{statistic}"
+            low, high = summary.get(f"{key}_ci_low"), summary.get(f"{key}_ci_high")
+            interval = "" if low is None else f" ({level:.0%} CI [{fmt(low)}, {fmt(high)}])"
+            parts.append(f"{label} {fmt(summary.get(key))}{interval}")
+        rows.append((f"{name} ({how['aggregation']})", ", ".join(parts)))
+    return rows
+
+
 def _seed_range(report: EvalReport) -> str:
     seeds = [e["seed"] for e in report.episodes]
     if not seeds:
@@ -109,6 +126,13 @@ def _recording_rows(output: dict) -> list[tuple[str, str]]:
         dataset = output["dataset"]
         rows.append(("Minari dataset", f"{dataset['id']} ({dataset['path']})"))
     return rows
+
+
+def _metric_means(summary: dict) -> str:
+    """`  info.KEY 1.5` for each --metric of a sweep's checkpoint."""
+    from pytfpol.results.sweep_report import metric_scalars
+
+    return "".join(f"  {tag.split('/', 1)[1]} {fmt(v)}" for tag, v in metric_scalars(summary))
 
 
 def print_sweep_table(document: SweepReport, console: Optional[Console] = None) -> None:
@@ -135,6 +159,7 @@ def print_sweep_table(document: SweepReport, console: Optional[Console] = None) 
         low, high = summary.get("mean_return_ci_low"), summary.get("mean_return_ci_high")
         interval = "" if low is None else f" [{fmt(low)}, {fmt(high)}]"
         reused = " (from the journal)" if entry.get("reused") else ""
+        reused = _metric_means(summary) + reused
         rows.append(
             (
                 name,

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 from pytfpol.commands.progress import NoProgress, Progress
 from pytfpol.errors import OutputError, PytfpolError, interrupted, stopped_by
+from pytfpol.formats import layout
 from pytfpol.policy.quiet_tf import heavy_imports
 from pytfpol.results import (
     documents,
@@ -28,6 +29,7 @@ from pytfpol.results import (
     output_set,
     plots,
     recording,
+    sweep_report,
     write_failures,
 )
 from pytfpol.results.report import finish_report, report_base
@@ -139,6 +141,7 @@ def _evaluate_locked(
         report = finish_report(
             ran.base, settings, ran.records, ran.error, ran.load_seconds, ran.run_seconds
         )
+        _write_tensorboard(settings, report, stage, out)
         write_eval_outputs(
             stage,
             out,
@@ -239,6 +242,17 @@ def _late_stop(
         f"{stopped_by(late)} after all {episodes} episodes: the outputs were written completely",
         f"the report is in {out}",
     )
+
+
+def _write_tensorboard(settings: EvalSettings, report: dict, stage: Path, out: Path) -> None:
+    """--tensorboard DIR (written there now, new event files only), else OUT/tensorboard
+    (staged with the rest of the output set); named in the report's `output.tensorboard`."""
+    if report["error"] is not None:
+        return
+    board = Path(settings.tensorboard) if settings.tensorboard else stage / layout.TENSORBOARD_DIR
+    sweep_report.write_eval_tensorboard(board, report)
+    named = Path(settings.tensorboard) if settings.tensorboard else out / layout.TENSORBOARD_DIR
+    report["output"]["tensorboard"] = str(named)
 
 
 def write_eval_outputs(

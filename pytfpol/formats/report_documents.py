@@ -268,8 +268,23 @@ def read_eval_report(path: str | os.PathLike) -> EvalReport:
         _need(isinstance(episode, dict), path, where, "is not an object")
         _typed(episode, "seed", (int,), True, path, f"{where}.")
         _typed(episode, "return", (*_NUMBER, type(None)), True, path, f"{where}.")
+        _check_metric_values(episode, path, f"{where}.")
     _typed(report.env, "id", (str,), True, path, "env.")
+    _typed(report.statistics, "metrics", (dict,), False, path, "statistics.")
     return report
+
+
+def _check_metric_values(episode: dict, path: Any, prefix: str) -> None:
+    """An episode's optional `metrics` (--metric, schema 2 and up): `info.KEY` -> number/null."""
+    _typed(episode, "metrics", (dict,), False, path, prefix)
+    for name in episode.get("metrics", {}):
+        _need(
+            isinstance(name, str) and name.startswith("info."),
+            path,
+            f"{prefix}metrics",
+            f"has the key {name!r}, not info.KEY",
+        )
+        _typed(episode["metrics"], name, (*_NUMBER, type(None)), True, path, f"{prefix}metrics.")
 
 
 def read_sweep_report(path: str | os.PathLike) -> SweepReport:

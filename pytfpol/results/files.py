@@ -147,12 +147,28 @@ def report_json(report: dict) -> str:
 
 
 def episodes_csv(episodes: list[dict]) -> str:
+    """eval's columns, then one per --metric (`info.KEY`)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(EPISODE_COLUMNS)
+    metrics = metric_columns(episodes)
+    writer.writerow((*EPISODE_COLUMNS, *metrics))
     for episode in episodes:
-        writer.writerow([csv_value(episode.get(c)) for c in EPISODE_COLUMNS])
+        writer.writerow(episode_row(episode, metrics))
     return buffer.getvalue()
+
+
+def metric_columns(episodes: list[dict]) -> tuple[str, ...]:
+    """The --metric names the episodes carry (the first one's, in its order)."""
+    return tuple(episodes[0].get("metrics") or ()) if episodes else ()
+
+
+def episode_row(episode: dict, metrics: tuple[str, ...]) -> list:
+    """An episode's CSV cells: eval's columns, then its `metrics` values."""
+    values = episode.get("metrics") or {}
+    return [
+        csv_value(v)
+        for v in (*(episode.get(c) for c in EPISODE_COLUMNS), *map(values.get, metrics))
+    ]
 
 
 def csv_value(value: Any) -> Any:

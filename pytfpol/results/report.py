@@ -24,6 +24,7 @@ from pytfpol.errors import GateFailed, PytfpolError
 from pytfpol.formats import provenance
 from pytfpol.formats.sources import FORMAT_CHECKPOINTER, PolicySource
 from pytfpol.results import documents, files
+from pytfpol.running import metrics as metrics_module
 from pytfpol.settings import EvalSettings
 
 SCHEMA_VERSION = documents.EVAL_SCHEMA_VERSION  # of stats.json
@@ -103,6 +104,7 @@ def report_base(
             "videos": [],  # [{"index", "seed", "path"}] with --video
             "trajectories": None,  # OUT/trajectories with --save-trajectories
             "dataset": None,  # {"id", "path", "episodes"} with --dataset
+            "tensorboard": None,  # the event files' directory (a complete run's)
         },
     }
 
@@ -198,6 +200,11 @@ def summarize_records(settings: EvalSettings, records: list) -> tuple[list, dict
         _one_sample(computed)
     statistics = _statistics_block(settings, computed, successes)
     statistics["identical_episodes"] = identical
+    if settings.metrics:  # new optional keys: a run without --metric reports as before
+        for episode, record in zip(episodes, records):
+            episode["metrics"] = {k: finite_or_none(v) for k, v in (record.metrics or {}).items()}
+        metric_values, statistics["metrics"] = metric_summaries(settings, records, identical)
+        computed.values.update(metric_values)
     return episodes, _finite_summary(computed.values), statistics
 
 
@@ -213,6 +220,32 @@ ONE_SAMPLE_FIELDS = (
     "success_rate_ci_high",
 )
 IDENTICAL_METHOD = "none: all episodes identical (one sample)"
+
+
+def metric_summaries(settings: EvalSettings, records: list, identical: bool) -> tuple[dict, dict]:
+    """Each --metric's statistics as the return's (`mean_return` -> `info.KEY_mean`, ...) for
+    the summary, and how each was computed for `statistics.metrics`."""
+    values: dict = {}
+    described: dict = {}
+    lengths = [r.length for r in records]
+    for metric in settings.metrics:
+        per_episode = [(r.metrics or {}).get(metric.name, float("nan")) for r in records]
+        computed = stats.compute(per_episode, lengths, seed=settings.seed)
+        if identical:
+            _one_sample(computed)
+        for key, value in computed.values.items():
+            suffix = key.replace("_return", "", 1)
+            if suffix in metrics_module.STATISTICS and "_return" in key:
+                values[metric.statistic(suffix)] = value
+        described[metric.name] = {
+            "key": metric.key,
+            "aggregation": metric.aggregation,
+            "interval_methods": {
+                "mean": computed.methods["mean_return"],
+                "iqm": computed.methods["iqm_return"],
+            },
+        }
+    return values, described
 
 
 def all_identical(records: list) -> bool:

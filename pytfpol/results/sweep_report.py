@@ -43,6 +43,8 @@ CURVE_COLUMNS = (
 TAG_RETURN = "Metrics/AverageReturn"
 TAG_LENGTH = "Metrics/AverageEpisodeLength"
 TAG_HISTOGRAM = "Metrics/Returns"
+TAG_METRIC_PREFIX = "Metrics/"  # + info.KEY: the mean of a --metric
+METRIC_MEAN_SUFFIX = "_mean"
 
 
 def best_entry(entries: list[dict], statistic: str) -> Optional[dict]:
@@ -102,11 +104,12 @@ def episodes_csv(entries: list[dict]) -> str:
     """Every episode of every checkpoint: `run`, `step`, then eval's columns."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(("run", "step", *files.EPISODE_COLUMNS))
+    metrics = files.metric_columns([e for entry in entries for e in entry["episodes"]])
+    writer.writerow(("run", "step", *files.EPISODE_COLUMNS, *metrics))
     for entry in entries:
         for episode in entry["episodes"]:
-            row = [entry["run"], entry["step"], *(episode[c] for c in files.EPISODE_COLUMNS)]
-            writer.writerow([files.csv_value(v) for v in row])
+            row = [entry["run"], entry["step"]]
+            writer.writerow([*map(files.csv_value, row), *files.episode_row(episode, metrics)])
     return buffer.getvalue()
 
 
@@ -115,7 +118,12 @@ def write_tensorboard(directory: Path, document: SweepReport, runs: list[str]) -
     checkpoint's returns (the records `tf.summary` writes, `tensorboard_events`: no
     TensorFlow), a view of the sweep's document; one subdirectory per run when there are
     several. A write that fails (a file-size limit, a full disk) is an OutputError (exit 5)."""
-    entries = document.checkpoints
+    write_entries(directory, document.checkpoints, runs)
+
+
+def write_entries(directory: Path, entries: list[dict], runs: list[str]) -> None:
+    """The events of checkpoint `entries` (sweep.json's form), one subdirectory per run when
+    there are several (`write_tensorboard`)."""
     for number in range(len(runs)):
         logdir = Path(directory) / (f"run-{number}" if len(runs) > 1 else "")
         try:
@@ -137,11 +145,36 @@ def _write_events(logdir: Path, entries: list[dict]) -> None:
             step = entry["step"]
             events.scalar(TAG_RETURN, entry["summary"]["mean_return"], step)
             events.scalar(TAG_LENGTH, entry["summary"]["mean_length"], step)
+            for tag, value in metric_scalars(entry["summary"]):
+                events.scalar(tag, value, step)
             values = [e["return"] for e in entry["episodes"] if e["return"] is not None]
             if values:
                 events.histogram(TAG_HISTOGRAM, np.asarray(values), step)
     finally:
         events.close()
+
+
+def metric_scalars(summary: dict) -> list[tuple[str, float]]:
+    """(`Metrics/info.KEY`, its mean over the episodes) for each --metric with a value."""
+    return [
+        (f"{TAG_METRIC_PREFIX}{key[: -len(METRIC_MEAN_SUFFIX)]}", value)
+        for key, value in summary.items()
+        if key.startswith("info.") and key.endswith(METRIC_MEAN_SUFFIX) and value is not None
+    ]
+
+
+def write_eval_tensorboard(directory: Path, report: dict) -> None:
+    """One evaluation's events, as a sweep writes each checkpoint's, at its train step (0 when
+    the policy records none). Only a complete run's: a part of the episodes is not its result."""
+    step = report["policy"].get("train_step")
+    entry = {
+        "run": 0,
+        "step": 0 if step is None else step,
+        "error": report["error"],
+        "summary": report["summary"],
+        "episodes": report["episodes"],
+    }
+    write_entries(directory, [entry], ["eval"])
 
 
 def sparkline(values: list[Optional[float]], ascii_only: bool = False) -> str:

@@ -31,6 +31,8 @@ from tf_agents.trajectories import time_step as ts
 from pytfpol.errors import PytfpolError, RunError, interrupted, stopped_by
 from pytfpol.policy.batch_call import batch_call
 from pytfpol.running.envs import ActionUnbatcher, flatten_with_paths
+from pytfpol.running.interrupts import timed_out
+from pytfpol.running.metrics import METHOD_INFO_KEY, MetricTotals, info_failure
 from pytfpol.running.pipeline import Calls
 from pytfpol.running.step_checks import (
     ActionBounds,
@@ -77,6 +79,7 @@ class _Slots:
         self, slots: np.ndarray, size: int, observation_spec: Any, action_spec: Any, state: list
     ) -> None:
         self.size = size
+        self.metrics: Optional[MetricTotals] = None  # with --metric: set by the loop
         self.slot = np.full(size, -1, dtype=np.int64)
         self.slot[: slots.size] = slots
         self.real = np.arange(slots.size)  # the rows that are real slots
@@ -190,6 +193,8 @@ class _EpisodeLoop:
             )
             for g in range(groups)
         ]
+        for lane in self.lanes if stepper.metrics else ():
+            lane.metrics = MetricTotals(stepper.metrics, size)
         self.stepper = stepper
         self.seed = seed
         self.unbatcher = ActionUnbatcher(policy.action_spec, stepper.action_space)
@@ -212,7 +217,7 @@ class _EpisodeLoop:
                 self.submit(lane)
             while len(self.calls):
                 if deadline is not None and time.monotonic() > deadline:
-                    _timed_out(self.lanes, self.seed, len(self.results), self.episodes, timeout)
+                    timed_out(self.lanes, self.seed, len(self.results), self.episodes, timeout)
                 (lane, active), (action, state, info) = self.calls.next()
                 failed_lane = lane
                 lane.state = state
@@ -236,12 +241,14 @@ class _EpisodeLoop:
         return _in_order(self.results)
 
     def _env_failure(self, exc: EnvFailure, failed_lane: _Slots) -> RunError:
-        index = _episode_of_slot(self.lanes, exc.slot, failed_lane)
+        index, step = _episode_of_slot(self.lanes, exc.slot, failed_lane)
+        where = f"episode {index} (seed {self.seed + index})"
         error = RunError(
-            f"episode {index} (seed {self.seed + index}): the environment raised in "
-            f"{exc.method}(): {exc.description}",
+            f"{where}: the environment raised in {exc.method}(): {exc.description}",
             "fix the environment or its --env-kwargs; completed episodes were written",
         )
+        if exc.method == METHOD_INFO_KEY:  # a --metric's value
+            error = info_failure(f"{where} at step {step}", exc.description)
         error.completed = _in_order(self.results)
         return error
 
@@ -260,6 +267,8 @@ class _EpisodeLoop:
         lane.step_type[starting] = ts.StepType.FIRST
         lane.fresh = True
         lane.reward[starting] = 0.0
+        if lane.metrics is not None:
+            lane.metrics.start(starting)
         observations = self.stepper.reset(lane.slot[starting], self.seed + indices)
         lane.write(starting, observations)
         for row in starting.tolist():  # per episode, not per step
@@ -272,7 +281,7 @@ class _EpisodeLoop:
     def finish(
         self, lane: _Slots, row: int, terminated: bool, truncated: bool, success: int
     ) -> None:
-        index = int(lane.episode[row])
+        index, result_length = int(lane.episode[row]), int(lane.lengths[row])
         check_return(lane, row, self.seed)
         result = EpisodeRecord(
             index=index,
@@ -283,6 +292,7 @@ class _EpisodeLoop:
             truncated=truncated and not terminated,
             success=None if success < 0 else bool(success),
             fingerprint=_fingerprint(lane, row),
+            metrics=None if lane.metrics is None else lane.metrics.episode(row, result_length),
         )
         self.results[index] = result
         if self.on_episode is not None:
@@ -309,8 +319,12 @@ class _EpisodeLoop:
         taken = action
         if self.scatter is not None:
             action = self.scatter(action, slots, active)
-        observation, reward, terminated, truncated, success = self.stepper.step(slots, action)
+        observation, reward, terminated, truncated, success, values = self.stepper.step(
+            slots, action
+        )
         check_rewards(lane, active, reward, self.seed)
+        if lane.metrics is not None and values is not None:
+            lane.metrics.add(rows, values)
         if self.observer is not None:
             self.observer.step(
                 slots,
@@ -354,13 +368,13 @@ def _fingerprint(lane: _Slots, row: int) -> int:
     return zlib.crc32(outcome, lane.observation_crc(row, int(lane.first_crc[row])))
 
 
-def _episode_of_slot(lanes: list, slot: int, lane: _Slots) -> int:
-    """The episode the stepper's `slot` runs (`lane`'s, else any lane's)."""
+def _episode_of_slot(lanes: list, slot: int, lane: _Slots) -> tuple[int, int]:
+    """The episode the stepper's `slot` runs (`lane`'s, else any lane's), and its step now."""
     for candidate in (lane, *lanes):
         rows = np.flatnonzero(candidate.slot == slot)
         if rows.size:
-            return int(candidate.episode[rows[0]])
-    return -1
+            return int(candidate.episode[rows[0]]), int(candidate.lengths[rows[0]]) + 1
+    return -1, 0
 
 
 class _ActionScatter:
@@ -398,18 +412,3 @@ def _reset_state(state, initial_state, step_type: np.ndarray):
         return np.where(mask, initial, current)
 
     return tf.nest.map_structure(pick, state, initial_state)
-
-
-def _timed_out(lanes: list, seed: int, done: int, total: int, timeout):
-    running = [
-        (int(lane.episode[r]), int(lane.lengths[r])) for lane in lanes for r in lane.active()
-    ]
-    first, step = min(running)
-    more = f" (and {len(running) - 1} more running)" if len(running) > 1 else ""
-    limit = f"--timeout {timeout:g}s" if timeout is not None else "the deadline"
-    raise RunError(
-        f"{limit} reached after {done} of {total} episodes, in episode {first} "
-        f"(seed {seed + first}) at step {step}{more}",
-        "raise --timeout, lower --max-episode-steps, or check the environment ends its "
-        "episodes; completed episodes were written",
-    )

@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Iterator, Optional
 
-from pytfpol.errors import Terminated
+from pytfpol.errors import RunError, Terminated
 
 
 def _raise_terminated(signum, frame) -> None:
@@ -87,3 +87,19 @@ def hard_deadline(deadline: Optional[float]) -> Iterator[list]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def timed_out(lanes: list, seed: int, done: int, total: int, timeout) -> None:
+    """The evaluation loop's error once the deadline passed: where each lane's episodes were."""
+    running = [
+        (int(lane.episode[r]), int(lane.lengths[r])) for lane in lanes for r in lane.active()
+    ]
+    first, step = min(running)
+    more = f" (and {len(running) - 1} more running)" if len(running) > 1 else ""
+    limit = f"--timeout {timeout:g}s" if timeout is not None else "the deadline"
+    raise RunError(
+        f"{limit} reached after {done} of {total} episodes, in episode {first} "
+        f"(seed {seed + first}) at step {step}{more}",
+        "raise --timeout, lower --max-episode-steps, or check the environment ends its "
+        "episodes; completed episodes were written",
+    )

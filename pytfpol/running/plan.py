@@ -112,6 +112,7 @@ def run_options(settings: EvalSettings) -> RunOptions:
         stochastic=settings.stochastic,
         allow_partial=settings.allow_partial,
         groups=settings.groups_used,
+        metrics=settings.metrics,
     )
 
 

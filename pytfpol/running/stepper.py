@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 from gymnasium import spaces  # noqa: E402
 
 from pytfpol.errors import UsageError  # noqa: E402
+from pytfpol.running.metrics import METHOD_INFO_KEY, InfoProblem, Metric, read_metrics  # noqa: E402
 
 
 class EnvFailure(Exception):
@@ -39,14 +40,17 @@ class Stepper:
     action_space: spaces.Space
     steps_every_slot: bool = False  # True: `step` steps all slots, whichever are asked for
 
+    metrics: tuple[Metric, ...] = ()  # read from each step's info (`running.metrics`)
+
     def reset(self, slots: np.ndarray, seeds: np.ndarray) -> Any:
         raise NotImplementedError
 
     def step(
         self, slots: np.ndarray, actions: Any
-    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray, Optional[np.ndarray]]:
         """Step `slots` (ascending) with rows `slots` of `actions`, the policy's batch for all
-        `num_envs` slots."""
+        `num_envs` slots. The last item: one row of `metrics` values per slot (None without
+        metrics)."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -135,7 +139,13 @@ def reset_envs(envs: Sequence[gym.Env], slots: list, seeds: list) -> list:
     return observations
 
 
-def step_envs(envs: Sequence[gym.Env], slots: list, actions: list, stack: Callable):
+def step_envs(
+    envs: Sequence[gym.Env],
+    slots: list,
+    actions: list,
+    stack: Callable,
+    metrics: Sequence[Metric] = (),
+):
     results: list = []  # each env's (observation, reward, terminated, truncated, info)
     try:
         for slot, action in zip(slots, actions):
@@ -150,7 +160,34 @@ def step_envs(envs: Sequence[gym.Env], slots: list, actions: list, stack: Callab
         ended,
         cut,
         _success(infos, ended | cut),
+        _metric_values(envs, slots, infos, ended | cut, metrics),
     )
+
+
+def _metric_values(
+    envs: Sequence[gym.Env],
+    slots: list,
+    infos: Sequence[Any],
+    done: np.ndarray,
+    metrics: Sequence[Metric],
+) -> Optional[np.ndarray]:
+    """Each --metric's value in each stepped env's info (None without --metric); a value that
+    is not there or not a number is the env's failure, named as such."""
+    if not metrics:
+        return None
+    values = []
+    for k, info in enumerate(infos):
+        try:
+            values.append(read_metrics(info, metrics, bool(done[k])))
+        except InfoProblem as exc:
+            slot = slots[k]
+            raise EnvFailure(slot, METHOD_INFO_KEY, f"{_env_name(envs[slot])}: {exc}") from exc
+    return np.asarray(values, dtype=np.float64)
+
+
+def _env_name(env: gym.Env) -> str:
+    spec = getattr(env, "spec", None)
+    return getattr(spec, "id", None) or type(env.unwrapped).__name__
 
 
 def _success(infos: Sequence[Any], done: np.ndarray) -> np.ndarray:

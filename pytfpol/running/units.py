@@ -33,6 +33,7 @@ class RunOptions:
     stochastic: bool = False
     allow_partial: bool = False
     groups: int = 1  # pipelined groups of environments, one policy call each
+    metrics: tuple = ()  # running.metrics.Metric: info values aggregated per episode
 
     def at_most(self, envs: int) -> RunOptions:
         """These options for a unit of at most `envs` episodes: no more envs (or groups)."""
@@ -104,6 +105,7 @@ class EpisodeRecord:
     # crc32 of the first and last observations, return and length: equal for every episode
     # of a run only when the env ignores the seed (a deterministic Atari game, say)
     fingerprint: Optional[int] = None
+    metrics: Optional[dict] = None  # with --metric: each metric's value, by name (`info.KEY`)
 
 
 @dataclass

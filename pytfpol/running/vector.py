@@ -3,12 +3,14 @@
 A `Stepper` holds `num_envs` environment slots and does two things, both for a batch of slots:
 
     reset(slots, seeds)     -> observations          slot k is reset with exactly seeds[k]
-    step(slots, actions)    -> observations, rewards, terminated, truncated, success
+    step(slots, actions)    -> observations, rewards, terminated, truncated, success, metrics
 
 Observations come back stacked (a nest like the observation space, leading dimension
 `len(slots)`), rewards as float64, flags as bool. `success` (int8) is, for the slots whose
 episode ended on this step, the env's `info["is_success"]` (1 or 0), or -1 where the env does not
-report it; -1 for the others (the info of other steps is never looked at). No stepper ever resets a slot on its own: there
+report it; -1 for the others. `metrics` is None unless the stepper was made with --metric's
+(`running.metrics`): then one float64 row of their info values per slot (other info is never
+looked at). No stepper ever resets a slot on its own: there
 is no autoreset, so no episode starts with a seed the loop did not choose.
 
 - `SyncStepper`: a list of `gymnasium.Env`s stepped in this process.
@@ -39,6 +41,12 @@ from gymnasium.utils import seeding  # noqa: E402
 
 from pytfpol.errors import RunError, UsageError  # noqa: E402
 from pytfpol.running.env_spec import EnvSpec  # noqa: E402
+from pytfpol.running.metrics import (  # noqa: E402
+    METHOD_INFO_KEY,
+    InfoProblem,
+    Metric,
+    read_vector_metrics,
+)
 from pytfpol.running.stepper import (  # noqa: E402
     UNKNOWN_SUCCESS,
     EnvFailure,
@@ -63,8 +71,9 @@ MODES = ("sync", "async", "native")
 class SyncStepper(Stepper):
     """A list of envs stepped one after the other in this process."""
 
-    def __init__(self, envs: Sequence[gym.Env]) -> None:
+    def __init__(self, envs: Sequence[gym.Env], metrics: Sequence[Metric] = ()) -> None:
         self._envs = list(envs)
+        self.metrics = tuple(metrics)
         self.num_envs = len(self._envs)
         self.observation_space = self._envs[0].observation_space
         self.action_space = self._envs[0].action_space
@@ -77,7 +86,7 @@ class SyncStepper(Stepper):
     def step(self, slots: np.ndarray, actions: Any):
         every = len(slots) == self.num_envs  # slots are ascending: all of them, in order
         rows = self._actions(actions, None if every else slots)
-        return step_envs(self._envs, slots.tolist(), rows, self._stack)
+        return step_envs(self._envs, slots.tolist(), rows, self._stack, self.metrics)
 
     def close(self) -> None:
         for env in self._envs:
@@ -97,9 +106,16 @@ class AsyncStepper(Stepper):
     active slots and waits for all replies, so workers step their blocks in parallel.
     """
 
-    def __init__(self, env_spec: EnvSpec, num_envs: int, workers: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        env_spec: EnvSpec,
+        num_envs: int,
+        workers: Optional[int] = None,
+        metrics: Sequence[Metric] = (),
+    ) -> None:
         count = max(1, min(num_envs, workers or default_workers()))
         self.num_envs = num_envs
+        self.metrics = tuple(metrics)
         self._bounds = np.linspace(0, num_envs, count + 1).astype(np.int64)
         context = multiprocessing.get_context("spawn")
         self._pipes, self._processes = [], []
@@ -109,7 +125,7 @@ class AsyncStepper(Stepper):
                 size = int(self._bounds[w + 1] - self._bounds[w])
                 process = context.Process(
                     target=_worker,
-                    args=(child, env_spec.for_workers(), size),
+                    args=(child, env_spec.for_workers(), size, self.metrics),
                     daemon=True,
                     name=f"pytfpol-{w}",
                 )
@@ -156,7 +172,8 @@ class AsyncStepper(Stepper):
         for w, local, where in parts:
             self._send(w, ("step", local.tolist(), take(actions, slots[where])))
         replies = self._gather(parts, "step")
-        return tuple(concatenate([r[i] for r in replies]) for i in range(5))
+        joined = [concatenate([r[i] for r in replies]) for i in range(5)]
+        return (*joined, concatenate([r[5] for r in replies]) if self.metrics else None)
 
     def _send(self, w: int, message) -> None:
         try:
@@ -214,7 +231,7 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _worker(pipe, env_spec: EnvSpec, count: int) -> None:
+def _worker(pipe, env_spec: EnvSpec, count: int, metrics: tuple = ()) -> None:
     """A worker process: `count` envs; answers reset/step messages until told to close."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
     envs: list = []
@@ -232,7 +249,7 @@ def _worker(pipe, env_spec: EnvSpec, count: int) -> None:
             try:
                 if command == "step":
                     local, batch = args
-                    reply = step_envs(envs, local, actions(batch, None), stack)
+                    reply = step_envs(envs, local, actions(batch, None), stack, metrics)
                 elif command == "reset":
                     local, seeds = args
                     reply = stack(reset_envs(envs, local, seeds))
@@ -280,7 +297,8 @@ class NativeStepper(Stepper):
 
     steps_every_slot = True
 
-    def __init__(self, env_spec: EnvSpec, num_envs: int) -> None:
+    def __init__(self, env_spec: EnvSpec, num_envs: int, metrics: Sequence[Metric] = ()) -> None:
+        self.metrics = tuple(metrics)
         if not env_spec.plain:
             raise UsageError(
                 f"--vector native: runs an env id's own vectorised implementation, without "
@@ -319,6 +337,7 @@ class NativeStepper(Stepper):
         self.observation_space = env.single_observation_space
         self.action_space = env.single_action_space
         self._dtype = env.action_space.dtype
+        self._name = env_spec.env_id
 
     def reset(self, slots: np.ndarray, seeds: np.ndarray) -> Any:
         return self._resetter(self._unwrapped, slots, seeds)
@@ -336,12 +355,20 @@ class NativeStepper(Stepper):
         if slots.size != self.num_envs:  # the loop's slots are ascending: all of them, in order
             observation, reward = observation[slots], reward[slots]
             terminated, truncated = terminated[slots], truncated[slots]
+        done = terminated | truncated
+        values = None
+        if self.metrics:
+            try:
+                values = read_vector_metrics(info, self.metrics, slots, done)
+            except InfoProblem as exc:
+                raise EnvFailure(int(slots[0]), METHOD_INFO_KEY, f"{self._name}: {exc}") from exc
         return (
             observation,
             reward,
             terminated,
             truncated,
-            _vector_success(info, slots, terminated | truncated),
+            _vector_success(info, slots, done),
+            values,
         )
 
     def close(self) -> None:
@@ -366,9 +393,11 @@ def make_stepper(
     num_envs: int,
     first: Optional[gym.Env] = None,
     make_env: Optional[Callable[[], gym.Env]] = None,
+    metrics: Sequence[Metric] = (),
 ) -> Stepper:
     """A stepper for `mode`. `first` is an env already made (reused by sync, closed otherwise);
-    `make_env` makes the others in this process (default: `env_spec`)."""
+    `make_env` makes the others in this process (default: `env_spec`); `metrics`: the info
+    values each step returns (`running.metrics`)."""
     if mode == "sync":
         make_env = make_env or env_spec
         envs = [first] if first is not None else []
@@ -378,11 +407,11 @@ def make_stepper(
             for env in envs:
                 close_quietly(env)
             raise
-        return SyncStepper(envs)
+        return SyncStepper(envs, metrics)
     if first is not None:
         close_quietly(first)
     if mode == "async":
-        return AsyncStepper(env_spec, num_envs)
+        return AsyncStepper(env_spec, num_envs, metrics=metrics)
     if mode == "native":
-        return NativeStepper(env_spec, num_envs)
+        return NativeStepper(env_spec, num_envs, metrics)
     raise UsageError(f"--vector {mode!r}: unknown", f"choose one of {', '.join(MODES)}")

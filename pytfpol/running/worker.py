@@ -51,7 +51,11 @@ class PolicyWorker:
                 {"observation": loaded.observation_spec, "action": loaded.action_spec},
             )
             stepper = vector.make_stepper(
-                unit.options.vector, unit.env, unit.options.num_envs, first
+                unit.options.vector,
+                unit.env,
+                unit.options.num_envs,
+                first,
+                metrics=unit.options.metrics,
             )
             first = None
         except BaseException:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
 ENV_ID = "pytfpol_test/Countdown-v0"
 CLI_ENV_ID = f"tests.helpers.countdown_env:{ENV_ID}"
@@ -151,3 +152,62 @@ class NoisyCountdownEnv(CountdownEnv):
 NOISY_ENV_ID = "pytfpol_test/NoisyCountdown-v0"
 if NOISY_ENV_ID not in gym.registry:
     gym.register(NOISY_ENV_ID, entry_point=NoisyCountdownEnv)
+
+
+def info_value(t: int) -> float:
+    """What InfoCountdown reports as info["t"] (and its copies) at step t of an episode."""
+    return float((3 * t) % 5)
+
+
+class InfoCountdownEnv(CountdownEnv):
+    """Countdown whose every step's info reports `t` = info_value(step) and its copies `t.1`,
+    `t.2`, `t.3`; its final step's info `final` = 10 x length too. In the episode reset with
+    `fault_seed`, step 2's info lacks `t` (`fault="missing"`) or holds a string ("text") or NaN
+    ("nan") instead. For --metric's exact expectations."""
+
+    def __init__(self, fault_seed: int = -1, fault: str = "missing") -> None:
+        super().__init__()
+        self._fault_seed, self._fault = fault_seed, fault
+        self._seed = 0
+
+    def reset(self, *, seed=None, options=None):
+        self._seed = seed or 0
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        observation, reward, terminated, truncated, _ = super().step(action)
+        value = info_value(self._t)
+        info: dict = {"t": value, "t.1": value, "t.2": np.float32(value), "t.3": np.array(value)}
+        if terminated:
+            info["final"] = 10.0 * self._t
+        if self._seed == self._fault_seed and self._t == 2:
+            faults = {"text": "three", "nan": float("nan")}
+            if self._fault in faults:
+                info["t"] = faults[self._fault]
+            else:
+                del info["t"]
+        return observation, reward, terminated, truncated, info
+
+
+INFO_ENV_ID = "pytfpol_test/InfoCountdown-v0"
+if INFO_ENV_ID not in gym.registry:
+    gym.register(INFO_ENV_ID, entry_point=InfoCountdownEnv)
+
+
+class InfoCartPoleEnv(CartPoleEnv):
+    """CartPole-v1 whose every step's info reports `t`, the step number (1, 2, ...): with
+    `--metric info.t` an episode of length L sums to L(L+1)/2. For sweeps of CartPole runs."""
+
+    def reset(self, *, seed=None, options=None):
+        self._t = 0
+        return super().reset(seed=seed, options=options)
+
+    def step(self, action):
+        observation, reward, terminated, truncated, info = super().step(action)
+        self._t += 1
+        return observation, reward, terminated, truncated, dict(info, t=self._t)
+
+
+INFO_CARTPOLE_ID = "pytfpol_test/InfoCartPole-v1"
+if INFO_CARTPOLE_ID not in gym.registry:
+    gym.register(INFO_CARTPOLE_ID, entry_point=InfoCartPoleEnv, max_episode_steps=500)

@@ -260,6 +260,7 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
         "videos": [],
         "trajectories": None,
         "dataset": None,
+        "tensorboard": str(out / "tensorboard"),
     }
     assert report["warnings"] == []
     env = dict(report["env"])
@@ -295,6 +296,7 @@ def test_eval_json_is_the_report_and_matches_the_files(artifacts, tmp_path):
         "checkpoint",
         "episodes.csv",
         "stats.json",
+        "tensorboard",
     ]
     assert report["output"]["checkpoint"] == str(out / "checkpoint" / "variables" / "variables")
 
@@ -539,6 +541,7 @@ def test_reading_never_writes_next_to_the_input(artifacts, tmp_path):
         "checkpoint",
         "episodes.csv",
         "stats.json",
+        "tensorboard",
     ]
 
 

@@ -193,6 +193,7 @@ def test_eval_plot_is_part_of_the_output_set(runs):
     out = runs["final"]
     assert sorted(p.name for p in out.iterdir()) == [
         ".pytfpol-outputs.json", "checkpoint", "episodes.csv", "returns.png", "stats.json",
+        "tensorboard",
     ]  # fmt: skip
     report = json.loads((out / "stats.json").read_text())
     assert report["output"]["plot"] == str(out / "returns.png")

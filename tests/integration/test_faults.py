@@ -794,7 +794,13 @@ def test_two_runs_on_one_output(artifacts, tmp_path):
     assert report["complete"] and len(report["episodes"]) == 20
     assert json.loads((tmp_path / "out" / "stats.json").read_text()) == report
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == [output_manifest.SET_MANIFEST, "checkpoint", "episodes.csv", "stats.json"]
+    assert names == [
+        output_manifest.SET_MANIFEST,
+        "checkpoint",
+        "episodes.csv",
+        "stats.json",
+        "tensorboard",
+    ]
 
 
 def test_timeout_writes_the_completed_episodes(artifacts, tmp_path):
@@ -951,6 +957,7 @@ def test_ctrl_c_in_the_final_write_does_not_lose_the_report(artifacts, tmp_path)
         "checkpoint",
         "episodes.csv",
         "stats.json",
+        "tensorboard",
     ]
     assert "interrupted after all 3 episodes" in run.stderr
 
@@ -1079,6 +1086,7 @@ def test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new(artifa
                 "checkpoint",
                 "episodes.csv",
                 "stats.json",
+                "tensorboard",
             ], k
     assert set(outcomes.values()) == {0, 100}, outcomes
     # Before the commit point the old set stays; from it on, the new one wins: one switch.

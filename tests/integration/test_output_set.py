@@ -30,7 +30,7 @@ EVAL = ("eval", str(POLICY), "--env", "CartPole-v1", "--episodes", "2", "-q")
 SWEEP = ("sweep", str(RUN), "--env", "CartPole-v1", "--last", "1", "--episodes", "2", "-q")
 COMMANDS = {"eval": EVAL, "sweep": SWEEP}
 EVAL_ONLY = {"checkpoint", "stats.json", "returns.png", "trajectories"}
-SWEEP_ONLY = {"best", "sweep.json", "curve.csv", "curve.png", "tensorboard", "journal"}
+SWEEP_ONLY = {"best", "sweep.json", "curve.csv", "curve.png", "journal"}  # both: tensorboard
 
 
 def run(command: str, out: Path, *more: str):
@@ -209,6 +209,7 @@ def test_a_damaged_set_manifest_is_not_followed(tmp_path):
         ("sweep", "sweep.json", False, True),
         ("sweep", "best", True, False),
         ("sweep", "tensorboard", True, False),
+        ("eval", "tensorboard", True, False),
         ("eval", output_manifest.SET_MANIFEST, False, True),
     ],
 )

@@ -166,7 +166,7 @@ def test_async_stepper_never_resets_on_its_own():
         slots = np.arange(2)
         stepper.reset(slots, np.array([0, 1]))  # lengths 3 and 4
         for _ in range(3):
-            _, _, terminated, _, _ = stepper.step(slots, np.zeros(2, np.int64))
+            _, _, terminated, *_ = stepper.step(slots, np.zeros(2, np.int64))
         assert terminated.tolist() == [True, False]
         first = stepper.reset(np.array([0]), np.array([12]))
         again = stepper.reset(np.array([0]), np.array([12]))

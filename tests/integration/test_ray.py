@@ -179,6 +179,31 @@ def test_eval_on_ray_equals_the_local_eval(cluster, tmp_path):
     assert remote["backend"]["address"] == "this process's Ray"
 
 
+def test_metrics_on_ray_equal_the_local_eval(cluster, tmp_path):
+    """--metric on Ray: the actors' episode records carry each metric's value (issue 27.9)."""
+    from tests.helpers import countdown_env
+
+    def evaluate(name: str, **backend) -> dict:
+        settings = EvalSettings(
+            str(EXAMPLE_POLICY),
+            f"tests.helpers.countdown_env:{countdown_env.INFO_CARTPOLE_ID}",
+            episodes=5,
+            seed=5,
+            max_episode_steps=STEPS,
+            out=str(tmp_path / name),
+            metrics=("info.t",),
+            **backend,
+        )
+        return api.evaluate(settings)
+
+    local = evaluate("local")
+    remote = evaluate("ray", backend="ray", actors=2, unit_episodes=2)
+    record_workers(cluster, remote)
+    sums = [e["length"] * (e["length"] + 1) / 2 for e in local["episodes"]]
+    assert [e["metrics"]["info.t"] for e in remote["episodes"]] == sums
+    assert remote["episodes"] == local["episodes"] and remote["summary"] == local["summary"]
+
+
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace (Debian's strace)")
 @pytest.mark.parametrize("command", ["eval", "sweep"])
 def test_the_driver_opens_each_checkpoint_file_once(cluster, tmp_path, command):

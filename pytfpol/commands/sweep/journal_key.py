@@ -51,6 +51,10 @@ def result_settings(base: EvalSettings) -> dict:
         "stochastic": base.stochastic,
         "allow_partial": base.allow_partial,
         "success_threshold": base.success_threshold,
+        # only with --metric: the keys of sweeps without one stay what they were
+        **(
+            {"metrics": [f"{m.name}:{m.aggregation}" for m in base.metrics]} if base.metrics else {}
+        ),
     }
 
 
