@@ -176,7 +176,7 @@ def test_the_event_files_hold_the_records_tf_summary_writes(tmp_path, returns):
          "summary": {"mean_return": 1.1 * step, "mean_length": 2.0 / 3.0}}
         for step in (0, 10, 2**40)
     ]  # fmt: skip
-    sweep_report.write_tensorboard(tmp_path / "ours", entries, ["run"])
+    sweep_report.write_entries(tmp_path / "ours", entries, ["run"])
     writer = tf.summary.create_file_writer(str(tmp_path / "tf"))
     with writer.as_default():
         for entry in entries:
