@@ -2605,6 +2605,10 @@ MUTANTS = [
             "tests/integration/test_sweep_rerun.py::test_a_kept_output_is_made_again_when_out_does_not_hold_what_it_recorded",
         ),
     ),
+    # --- issue 26: reading, sweeps of few checkpoints, memory (H9) ---
+    # (this part's mutants go below)
+    # --- issue 26: the loop's own cost, --num-envs 8 (H10) ---
+    # (this part's mutants go below)
 ]
 
 
