@@ -2609,6 +2609,8 @@ MUTANTS = [
     # (this part's mutants go below)
     # --- issue 26: the loop's own cost, --num-envs 8 (H10) ---
     # (this part's mutants go below)
+    # --- issue 27 and 25: the gaps left (H11) ---
+    # (this part's mutants go below)
 ]
 
 
