@@ -186,7 +186,7 @@ def test_a_write_failure_in_a_sweep_is_exit_5_and_leaves_the_previous_set(tmp_pa
     assert first.returncode == 0, first.stderr
     before = snapshot(out)
 
-    result = run_limited(limit, *args)
+    result = run_limited(limit, *args, "-q")  # -q: no progress lines beside the error
 
     assert_write_failure(result, out, name)
     assert snapshot(out) == before
