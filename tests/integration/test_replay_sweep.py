@@ -166,6 +166,36 @@ def test_a_sweep_with_another_seed_is_refused_and_out_is_unchanged(swept):
     assert snapshot(swept.out) == before
 
 
+@pytest.mark.parametrize(
+    "more, named",
+    [
+        (("--env", "CartPole-v0"), "--env CartPole-v0 vs CartPole-v1 recorded"),
+        (("--env-kwargs", "sutton_barto_reward=true"),
+         '--env-kwargs {"sutton_barto_reward": true} vs {} recorded'),
+        (("--episodes", "4"), "--episodes 4 vs 3 recorded"),
+        (("--max-episode-steps", "50"), "--max-episode-steps 50 vs none recorded"),
+        # --metric changes every checkpoint's result: a sweep.json without one measured none
+        (("--metric", "info.t"), "--metric info.t:sum vs none recorded"),
+        (("--stochastic",), "--stochastic on vs off recorded"),
+        (("--config", "COPY"), "--config COPY vs CONFIG recorded"),
+    ],
+)  # fmt: skip
+def test_a_sweep_with_another_setting_is_refused_naming_it_and_out_is_unchanged(
+    swept, tmp_path, more, named
+):
+    """Each setting a checkpoint's result depends on is part of the sweep's identity: exit 5
+    naming the option with the value given and the one recorded; OUT as it was."""
+    copy = tmp_path / "dqn.toml"  # the same network, but another --config than the sweep's
+    shutil.copyfile(DQN_V2_CONFIG, copy)
+    more = tuple(str(copy) if m == "COPY" else m for m in more)
+    named = named.replace("COPY", str(copy)).replace("CONFIG", DQN_V2_CONFIG)
+    before = snapshot(swept.out)
+    result = invoke(*sweep_args(swept.run, swept.out, *more))
+    assert result.exit_code == 5, result.output
+    assert f"--out {swept.out}: holds another sweep ({named})" in result.stderr
+    assert snapshot(swept.out) == before
+
+
 def test_a_sweep_of_another_run_is_refused_and_out_is_unchanged(swept):
     before = snapshot(swept.out)
     result = invoke(*sweep_args(swept.other, swept.out))
