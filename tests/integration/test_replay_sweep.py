@@ -103,6 +103,26 @@ def test_replay_of_the_best_directory(swept):
     assert result["checkpoint"] == swept.document["best"]["checkpoint"]
 
 
+def test_the_typed_result_of_replay_is_the_json_it_prints(swept, tmp_path):
+    """api.replay returns a ReplayResult whose fields are exactly the keys `replay --json`
+    prints, in its order, and whose as_document() is that JSON object (the same episode
+    replayed twice gives the same values; a trajectory written is in both)."""
+    import dataclasses
+
+    from pytfpol import api
+
+    printed = replay_json(str(swept.out), "--step", "10", "--episode", "1",
+                          "--trajectory", str(tmp_path / "cli.npz"))  # fmt: skip
+    result = api.replay(swept.out, 1, step=10, trajectory=tmp_path / "api.npz")
+    assert isinstance(result, api.ReplayResult)
+    assert [f.name for f in dataclasses.fields(api.ReplayResult)] == list(printed)
+    assert result.identical and result.trajectory == str(tmp_path / "api.npz")
+    assert result.as_document() == dict(printed, trajectory=str(tmp_path / "api.npz"))
+    assert json.dumps(result.as_document()) == json.dumps(
+        dict(printed, trajectory=result.trajectory)
+    )  # the same keys in the same order: the CLI's --json is the document
+
+
 def test_replay_of_a_sweep_without_step_lists_its_steps(swept):
     result = invoke("replay", str(swept.out))
     assert result.exit_code == 2, result.output
