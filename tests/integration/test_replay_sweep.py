@@ -115,7 +115,10 @@ def test_the_typed_result_of_replay_is_the_json_it_prints(swept, tmp_path):
                           "--trajectory", str(tmp_path / "cli.npz"))  # fmt: skip
     result = api.replay(swept.out, 1, step=10, trajectory=tmp_path / "api.npz")
     assert isinstance(result, api.ReplayResult)
-    assert [f.name for f in dataclasses.fields(api.ReplayResult)] == list(printed)
+    # replay --json's keys, in the order it printed them when replay returned a dict
+    keys = "report episode seed recorded replayed identical policy checkpoint env stochastic"
+    keys += " video frames trajectory versions"
+    assert [f.name for f in dataclasses.fields(api.ReplayResult)] == list(printed) == keys.split()
     assert result.identical and result.trajectory == str(tmp_path / "api.npz")
     assert result.as_document() == dict(printed, trajectory=str(tmp_path / "api.npz"))
     assert json.dumps(result.as_document()) == json.dumps(
