@@ -2679,10 +2679,10 @@ MUTANTS = [
     ),
     Mutant(
         "watch-waiting-line-despite-q",
-        "-q silences the waiting lines",
+        "-q silences the waiting lines (as every progress line)",
         "pytfpol/cli/console.py",
-        '        if self._mode == "lines" and time.monotonic() - self._last_line >= self._waiting:',
-        '        if self._mode != "live" and time.monotonic() - self._last_line >= self._waiting:',
+        '        self._mode = "off" if quiet else "live" if live else "lines"',
+        '        self._mode = "live" if live else "lines"',
         (PROGRESS + "test_a_watch_waiting_in_a_log_says_so_at_most_every_interval",),
     ),
     Mutant(
