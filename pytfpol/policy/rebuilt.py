@@ -110,7 +110,9 @@ def _rebuilding(config: PolicyConfig, prefix: str, stage: str):
     try:
         yield
     except UsageError as exc:  # a network type the env's specs do not allow: name the config
-        raise UsageError(f"{config_named(config)}: {exc.message}", exc.hint) from exc
+        raise UsageError(
+            f"{config_named(config)}: {exc.message}", _usage_hint(config, exc)
+        ) from exc
     except PytfpolError:
         raise
     except Exception as exc:  # noqa: BLE001 - TF-Agents and Keras raise many types
@@ -121,6 +123,13 @@ def _rebuilding(config: PolicyConfig, prefix: str, stage: str):
             rebuild_hint(config),
             path=prefix,
         ) from exc
+
+
+def _usage_hint(config: PolicyConfig, error: UsageError) -> str:
+    """The error's own hint; for a --config given as a file or a name, the way out of it too."""
+    if config.inferred or config.factory or not error.hint:
+        return error.hint
+    return f"{error.hint}; or {checkpoints.OTHER_CONFIG}"
 
 
 def rebuild_hint(config: PolicyConfig) -> str:
