@@ -2637,8 +2637,20 @@ MUTANTS = [
         "network-type-error-without-the-config",
         "a network type the env's action rules out names the --config as given",
         "pytfpol/policy/rebuilt.py",
-        '        raise UsageError(f"{config_named(config)}: {exc.message}", exc.hint) from exc',
-        "        raise",
+        '            f"{config_named(config)}: {exc.message}", _usage_hint(config, exc)',
+        "            exc.message, _usage_hint(config, exc)",
+        (
+            "tests/integration/test_messages.py::"
+            "test_a_network_type_the_env_rules_out_names_the_config_as_given",
+        ),
+    ),
+    Mutant(
+        "network-type-error-without-the-way-out",
+        "a network type the env's action rules out: the hint says to leave --config out or "
+        "pick a shipped one",
+        "pytfpol/policy/rebuilt.py",
+        '    return f"{error.hint}; or {checkpoints.OTHER_CONFIG}"',
+        "    return error.hint",
         (
             "tests/integration/test_messages.py::"
             "test_a_network_type_the_env_rules_out_names_the_config_as_given",
