@@ -1,6 +1,7 @@
 """The Python API: every command as a function returning its result (eval and sweep: the typed
-documents `EvalReport`, `SweepReport`; `as_document()` is their JSON), or raising a
-`pytfpol.errors.PytfpolError`. The CLI calls the same functions (in `pytfpol.commands`).
+documents `EvalReport`, `SweepReport`; replay: `ReplayResult`; `as_document()` is their JSON),
+or raising a `pytfpol.errors.PytfpolError`. The CLI calls the same functions (in
+`pytfpol.commands`).
 
     from pytfpol import api
     report = api.evaluate(api.EvalSettings("examples/cartpole-dqn", "CartPole-v1", episodes=20))
@@ -9,7 +10,7 @@ documents `EvalReport`, `SweepReport`; `as_document()` is their JSON), or raisin
     api.sweep(api.SweepSettings([...], api.EvalSettings(...)))   # SweepReport (sweep.json)
     api.inspect("train_dir/policy")   # no TensorFlow
     api.configs()                     # the shipped policy configs
-    api.replay("runs/demo", "worst")  # one episode of a past evaluation, run again
+    api.replay("runs/demo", "worst")  # ReplayResult: one episode of a past evaluation, again
 
 TensorFlow is imported on the first call that loads a policy, not on `import pytfpol.api`.
 """
@@ -20,6 +21,7 @@ from pytfpol.commands.configs import configs
 from pytfpol.commands.evaluate import evaluate
 from pytfpol.commands.inspect import export_npz, inspect
 from pytfpol.commands.replay import replay
+from pytfpol.commands.replay_result import ReplayResult
 from pytfpol.commands.sweep import sweep
 from pytfpol.results.documents import (
     CompareResult,
@@ -46,6 +48,7 @@ __all__ = [
     "EvalReport",
     "SweepReport",
     "CompareResult",
+    "ReplayResult",
     "read_eval_report",
     "read_sweep_report",
     "read_compare_result",

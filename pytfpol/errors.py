@@ -7,7 +7,7 @@ The library raises these; the CLI prints `error: <message>` and `hint: <hint>` a
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -41,7 +41,8 @@ class PytfpolError(Exception):
     exit_code = EXIT_INPUT
     # A run that stopped early carries what it completed, and the report written for it.
     completed: Optional[list] = None
-    report: Optional[Mapping[str, Any]] = None  # a typed document (or replay's dict)
+    # a typed document: EvalReport, SweepReport, or replay's ReplayResult
+    report: Optional[Any] = None
 
     def __init__(
         self, message: str, hint: str = "", *, path: object = None, details: str = ""

@@ -2611,6 +2611,111 @@ MUTANTS = [
     # (this part's mutants go below)
     # --- issue 27 and 25: the gaps left (H11) ---
     # (this part's mutants go below)
+    Mutant(
+        "sweep-identity-metric-absent-counts-as-nothing",
+        "--metric is part of a sweep's identity: a sweep.json without it measured none",
+        "pytfpol/commands/sweep/identity.py",
+        'ABSENT_MEANS: dict[str, Any] = {"metrics": []}',
+        "ABSENT_MEANS: dict[str, Any] = {}",
+        (
+            REPLAY_SWEEP
+            + "test_a_sweep_with_another_setting_is_refused_naming_it_and_out_is_unchanged",
+        ),
+    ),
+    Mutant(
+        "sweep-identity-without-the-config",
+        "another --config into the same OUT is another sweep, exit 5 naming it",
+        "pytfpol/commands/sweep/identity.py",
+        '        "config": _config_name(base.config),',
+        '        "config": _config_name(None),',
+        (
+            REPLAY_SWEEP
+            + "test_a_sweep_with_another_setting_is_refused_naming_it_and_out_is_unchanged",
+        ),
+    ),
+    Mutant(
+        "network-type-error-without-the-config",
+        "a network type the env's action rules out names the --config as given",
+        "pytfpol/policy/rebuilt.py",
+        '            f"{config_named(config)}: {exc.message}", _usage_hint(config, exc)',
+        "            exc.message, _usage_hint(config, exc)",
+        (
+            "tests/integration/test_messages.py::"
+            "test_a_network_type_the_env_rules_out_names_the_config_as_given",
+        ),
+    ),
+    Mutant(
+        "network-type-error-without-the-way-out",
+        "a network type the env's action rules out: the hint says to leave --config out or "
+        "pick a shipped one",
+        "pytfpol/policy/rebuilt.py",
+        '    return f"{error.hint}; or {checkpoints.OTHER_CONFIG}"',
+        "    return error.hint",
+        (
+            "tests/integration/test_messages.py::"
+            "test_a_network_type_the_env_rules_out_names_the_config_as_given",
+        ),
+    ),
+    Mutant(
+        "replay-result-without-empty-fields",
+        "replay's ReplayResult.as_document() is exactly what replay --json printed (every key)",
+        "pytfpol/commands/replay_result.py",
+        "        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}",
+        "        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)"
+        " if getattr(self, f.name) is not None}",
+        (REPLAY_SWEEP + "test_the_typed_result_of_replay_is_the_json_it_prints",),
+    ),
+    Mutant(
+        "replay-result-fields-reordered",
+        "replay --json prints its keys in the order it did as a dict",
+        "pytfpol/commands/replay_result.py",
+        "    video: Optional[str]\n    frames: Optional[int]\n",
+        "    frames: Optional[int]\n    video: Optional[str]\n",
+        (REPLAY_SWEEP + "test_the_typed_result_of_replay_is_the_json_it_prints",),
+    ),
+    Mutant(
+        "watch-waiting-line-every-poll",
+        "while --watch waits, a CI log gets a line at most every interval, not one a poll",
+        "pytfpol/cli/console.py",
+        '        if self._mode == "lines" and time.monotonic() - self._last_line >= self._waiting:',
+        '        if self._mode == "lines":',
+        (PROGRESS + "test_a_watch_waiting_in_a_log_says_so_at_most_every_interval",),
+    ),
+    Mutant(
+        "watch-waiting-silent",
+        "while --watch waits, a CI log is not silent",
+        "pytfpol/commands/sweep/watch.py",
+        "        state.progress.waiting(list(state.settings.paths), len(state.entries), timeout_left)\n",
+        "",
+        (PROGRESS + "test_a_watch_waiting_in_a_log_says_so_at_most_every_interval",),
+    ),
+    Mutant(
+        "watch-waiting-line-despite-q",
+        "-q silences the waiting lines (as every progress line)",
+        "pytfpol/cli/console.py",
+        '        self._mode = "off" if quiet else "live" if live else "lines"',
+        '        self._mode = "live" if live else "lines"',
+        (PROGRESS + "test_a_watch_waiting_in_a_log_says_so_at_most_every_interval",),
+    ),
+    Mutant(
+        "saved-model-step-minus-one-reported",
+        "a SavedModel saved without a train_step reports none and writes events at step 0",
+        "pytfpol/policy/saved_model.py",
+        "    return None if step is None or step < 0 else step",
+        "    return step",
+        (
+            METRICS
+            + "test_a_saved_model_without_a_train_step_reports_none_and_writes_events_at_step_0",
+        ),
+    ),
+    Mutant(
+        "sweep-metric-gate-on-the-sweeps-own-episodes",
+        "a sweep's gate on a --metric statistic judges the best's fresh-seed re-evaluation",
+        "pytfpol/commands/sweep/documents.py",
+        '    judged = (overall or {}).get("confirmation") or',
+        "    judged = None or",
+        (METRICS + "test_a_sweep_gate_on_a_metric_statistic_judges_the_best_on_fresh_seeds",),
+    ),
 ]
 
 

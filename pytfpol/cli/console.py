@@ -51,6 +51,7 @@ class EpisodeProgress:
         live = console.is_terminal and not console.is_dumb_terminal
         self._mode = "off" if quiet else "live" if live else "lines"
         self._alive = progress_tally.alive_seconds() if alive_seconds is None else alive_seconds
+        self._waiting = progress_tally.alive_seconds(progress_tally.WAITING_SECONDS)
         self._last_line = time.monotonic()
         self._bar: Optional[progress_tally.Bar] = None
         self._sweep: Optional[progress_tally.SweepTally] = None
@@ -112,6 +113,12 @@ class EpisodeProgress:
         eta = sweep.eta(self._bar.elapsed(now) if self._bar is not None else 0.0)
         self._line(sweep.checkpoint_line(step, mean, episodes, reused, eta))
 
+    def waiting(self, runs: list[str], evaluated: int, timeout_left: Optional[float]) -> None:
+        """In a CI log, a line at most every WAITING_SECONDS of a watch's silence (on a
+        terminal, the spinner of `stage` says it)."""
+        if self._mode == "lines" and time.monotonic() - self._last_line >= self._waiting:
+            self._line(progress_tally.waiting_line(runs, evaluated, timeout_left))
+
     def around(self, run: Callable[[], Result]) -> Result:
         """`run()` under this display, which ends (also when it raises) before the table or
         the error is printed."""
@@ -148,6 +155,7 @@ class EpisodeProgress:
         elif self._mode == "lines":
             self._console.file.write(text + "\n")
             self._console.file.flush()
+            self._last_line = time.monotonic()  # a log line of any kind: not silent
 
     def display(self) -> _Rows:
         """What the live display draws (rendered again at every refresh)."""

@@ -11,16 +11,31 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 ALIVE_SECONDS = 10.0  # in a CI log, a line at most this often while an evaluation runs
-ALIVE_SECONDS_VARIABLE = "PYTFPOL_PROGRESS_SECONDS"  # overrides ALIVE_SECONDS (tests shorten it)
+WAITING_SECONDS = 60.0  # in a CI log, a line at most this often while --watch waits
+# overrides ALIVE_SECONDS and WAITING_SECONDS (tests shorten them)
+ALIVE_SECONDS_VARIABLE = "PYTFPOL_PROGRESS_SECONDS"
 
 
-def alive_seconds() -> float:
-    """ALIVE_SECONDS, unless the environment sets another (non-negative) number."""
+def alive_seconds(default: float = ALIVE_SECONDS) -> float:
+    """`default`, unless the environment sets another (non-negative) number."""
     try:
-        seconds = float(os.environ.get(ALIVE_SECONDS_VARIABLE, ALIVE_SECONDS))
+        seconds = float(os.environ.get(ALIVE_SECONDS_VARIABLE, default))
     except ValueError:
-        return ALIVE_SECONDS
-    return seconds if seconds >= 0 and math.isfinite(seconds) else ALIVE_SECONDS
+        return default
+    return seconds if seconds >= 0 and math.isfinite(seconds) else default
+
+
+def waiting_line(runs: list[str], evaluated: int, timeout_left: Optional[float]) -> str:
+    """What a CI log gets every WAITING_SECONDS while a --watch sweep waits."""
+    timeout = (
+        "no --watch-timeout"
+        if timeout_left is None
+        else f"--watch-timeout in {clock(timeout_left)}"
+    )
+    return (
+        f"waiting for new checkpoints in {', '.join(runs)} "
+        f"({evaluated} evaluated so far, {timeout}; Ctrl-C ends the watch)"
+    )
 
 
 def clock(seconds: Optional[float]) -> str:

@@ -9,6 +9,7 @@ from typing import Optional
 from rich.console import Console
 
 from pytfpol.cli.console import encodable, fmt, print_rows, stdout_console
+from pytfpol.commands.replay_result import ReplayResult
 from pytfpol.results.documents import CompareResult, EvalReport, SweepReport
 
 
@@ -230,9 +231,8 @@ def _fmt_p(value) -> str:
     return "-" if value is None else f"{value:.3g}"
 
 
-def print_replay(result: dict, console: Optional[Console] = None) -> None:
+def print_replay(result: ReplayResult, console: Optional[Console] = None) -> None:
     """`pytfpol replay`: the episode, recorded vs replayed, and the files written."""
-    recorded, replayed = result["recorded"], result["replayed"]
 
     def outcome(side: dict) -> str:
         end = "terminated" if side["terminated"] else "truncated" if side["truncated"] else ""
@@ -241,17 +241,17 @@ def print_replay(result: dict, console: Optional[Console] = None) -> None:
         )
 
     rows = [
-        ("episode", f"{result['episode']} (seed {result['seed']})"),
-        ("policy", result["policy"]),
-        ("checkpoint", result["checkpoint"] or "-"),
-        ("env", result["env"]),
-        ("actions", "sampled (seeded by the episode)" if result["stochastic"] else "greedy"),
-        ("recorded", outcome(recorded)),
-        ("replayed", outcome(replayed)),
-        ("identical", "yes" if result["identical"] else "NO"),
+        ("episode", f"{result.episode} (seed {result.seed})"),
+        ("policy", result.policy),
+        ("checkpoint", result.checkpoint or "-"),
+        ("env", result.env),
+        ("actions", "sampled (seeded by the episode)" if result.stochastic else "greedy"),
+        ("recorded", outcome(result.recorded)),
+        ("replayed", outcome(result.replayed)),
+        ("identical", "yes" if result.identical else "NO"),
     ]
-    if result.get("video"):
-        rows.append(("video", f"{result['video']} ({result['frames']} frames)"))
-    if result.get("trajectory"):
-        rows.append(("trajectory", result["trajectory"]))
+    if result.video:
+        rows.append(("video", f"{result.video} ({result.frames} frames)"))
+    if result.trajectory:
+        rows.append(("trajectory", result.trajectory))
     print_rows("pytfpol replay", rows, console or stdout_console())

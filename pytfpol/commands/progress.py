@@ -38,6 +38,11 @@ class Progress(Protocol):
         """A checkpoint's entry is made: its own mean return over its `episodes` (None: it
         could not be evaluated; `reused`: taken from the journal)."""
 
+    def waiting(self, runs: list[str], evaluated: int, timeout_left: Optional[float]) -> None:
+        """A --watch sweep waits for new checkpoints in `runs` (called at every listing),
+        `evaluated` checkpoints so far; `timeout_left`: seconds until --watch-timeout ends
+        the watch (None: no timeout)."""
+
 
 class NoProgress:
     """Progress that shows nothing: the Python API's default."""
@@ -66,4 +71,7 @@ class NoProgress:
     def checkpoint_done(
         self, step: int, mean: Optional[float], episodes: int, reused: bool = False
     ) -> None:
+        pass
+
+    def waiting(self, runs: list[str], evaluated: int, timeout_left: Optional[float]) -> None:
         pass

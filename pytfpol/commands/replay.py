@@ -16,6 +16,7 @@ either way.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ from pytfpol.commands import replay_sweep
 from pytfpol.commands.compare import Report, load_report
 from pytfpol.commands.episode_selection import select_episode
 from pytfpol.commands.evaluate import evaluate
+from pytfpol.commands.replay_result import ReplayResult
 from pytfpol.errors import InputError, OutputError, RunError, UsageError
 from pytfpol.formats import layout, provenance
 from pytfpol.formats.sources import FORMAT_CHECKPOINTER, FORMAT_SAVED_MODEL
@@ -106,10 +108,10 @@ def replay(
     step: Optional[int] = None,
     run_number: Optional[int] = None,
     overwrite: bool = False,
-) -> dict:
+) -> ReplayResult:
     """Replay one episode of the evaluation in `out` (see the module docstring), or with `step`
-    (and `run_number`) of that checkpoint of the sweep in `out` (`replay_sweep`). Returns a plain
-    dict; RunError (exit 4) when the replayed return or length differs from the recorded one,
+    (and `run_number`) of that checkpoint of the sweep in `out` (`replay_sweep`). Returns a
+    `ReplayResult`; RunError (exit 4) when the replayed return or length differs from the recorded one,
     after writing `video` / `trajectory`, which must not exist unless `overwrite` (exit 5).
     `allow_code`, `env_id`: see `settings_for`."""
     sweep = replay_sweep.sweep_json(out)
@@ -149,16 +151,16 @@ def replay(
             staged = Path(run["output"]["videos"][0]["path"])
             _check_writable(Path(video), overwrite)  # again: it may have appeared meanwhile
             files.write_atomic(Path(video), staged.read_bytes())
-            result["video"] = str(video)
-            result["frames"] = run["output"]["videos"][0]["frames"]
+            frames = run["output"]["videos"][0]["frames"]
+            result = dataclasses.replace(result, video=str(video), frames=frames)
         if trajectory is not None:
             _check_writable(Path(trajectory), overwrite)
             directory = Path(run["output"]["trajectories"])
             _write_trajectory(directory, record["index"], trajectory)
-            result["trajectory"] = str(trajectory)
+            result = dataclasses.replace(result, trajectory=str(trajectory))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    if not result["identical"]:
+    if not result.identical:
         raise _mismatch(report, record, replayed, run, result)
     return result
 
@@ -236,25 +238,24 @@ def _check_same_policy(report: Report, run: Report) -> None:
             )
 
 
-def _result(report: Report, record: dict, replayed: dict, run: Report) -> dict:
+def _result(report: Report, record: dict, replayed: dict, run: Report) -> ReplayResult:
     fields = ("return", "length", "terminated", "truncated")
-    identical = all(replayed[f] == record[f] for f in ("return", "length"))
-    return {
-        "report": report["output"]["stats"],
-        "episode": record["index"],
-        "seed": record["seed"],
-        "recorded": {f: record.get(f) for f in fields},
-        "replayed": {f: replayed.get(f) for f in fields},
-        "identical": identical,
-        "policy": report["policy"]["resolved_path"],
-        "checkpoint": report["policy"]["checkpoint"],
-        "env": report["env"]["id"],
-        "stochastic": run["policy"]["stochastic"],
-        "video": None,
-        "frames": None,
-        "trajectory": None,
-        "versions": {"recorded": report.get("versions"), "replayed": run.get("versions")},
-    }
+    return ReplayResult(
+        report=report["output"]["stats"],
+        episode=record["index"],
+        seed=record["seed"],
+        recorded={f: record.get(f) for f in fields},
+        replayed={f: replayed.get(f) for f in fields},
+        identical=all(replayed[f] == record[f] for f in ("return", "length")),
+        policy=report["policy"]["resolved_path"],
+        checkpoint=report["policy"]["checkpoint"],
+        env=report["env"]["id"],
+        stochastic=run["policy"]["stochastic"],
+        video=None,
+        frames=None,
+        trajectory=None,
+        versions={"recorded": report.get("versions"), "replayed": run.get("versions")},
+    )
 
 
 def _write_trajectory(directory: Path, index: int, target: str | Path) -> None:
@@ -264,11 +265,13 @@ def _write_trajectory(directory: Path, index: int, target: str | Path) -> None:
     files.write_atomic(Path(target), replayed.to_npz())
 
 
-def _mismatch(report: Report, record: dict, replayed: dict, run: Report, result: dict) -> RunError:
+def _mismatch(
+    report: Report, record: dict, replayed: dict, run: Report, result: ReplayResult
+) -> RunError:
     then = (report.get("versions") or {}).get("tensorflow")
     now = (run.get("versions") or {}).get("tensorflow")
     stack = f"; the stack changed too (TensorFlow {then} then, {now} now)" if then != now else ""
-    written = [p for p in (result["video"], result["trajectory"]) if p]
+    written = [p for p in (result.video, result.trajectory) if p]
     error = RunError(
         f"episode {record['index']} (seed {record['seed']}) did not replay: return "
         f"{replayed['return']!r} in {replayed['length']} steps now, recorded "

@@ -38,6 +38,13 @@ class TensorInfo:
     dtype: str
 
 
+# The way out of a --config that does not fit, after the fix of the config itself.
+OTHER_CONFIG = (
+    "leave --config out (a standard network is read off the checkpoint), or pick a shipped "
+    "config that matches (`pytfpol configs` lists them)"
+)
+
+
 def checkpoint_contents(bundle: checkpoint_reader.Bundle) -> dict[str, TensorInfo]:
     """Variables (key -> shape, dtype) of a validated bundle (no NumpyState, no bookkeeping)."""
     return {
@@ -116,8 +123,7 @@ def check_variables(
             raise InputError(f"{prefix}: {problem}", hint, path=prefix)
         raise InputError(
             f"{config_path} does not fit {prefix}: {problem}",
-            f"{fix}; or leave --config out (a standard network is read off the checkpoint), "
-            "or pick a shipped config that matches (`pytfpol configs` lists them)",
+            f"{fix}; or {OTHER_CONFIG}",
             path=prefix,
         )
     return sorted(set(found) - set(expected))

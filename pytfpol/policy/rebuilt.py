@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from pytfpol.errors import InputError, PytfpolError, first_line
+from pytfpol.errors import InputError, PytfpolError, UsageError, first_line
 from pytfpol.formats import layout
 from pytfpol.formats.sources import PolicySource
 from pytfpol.formats.validation import CheckedInputs
@@ -105,9 +105,14 @@ def load_checkpointer(
 @contextlib.contextmanager
 def _rebuilding(config: PolicyConfig, prefix: str, stage: str):
     """Whatever TF-Agents raises while a Checkpointer policy is rebuilt is an input error (exit
-    3) naming the architecture that did not fit the env's specs, never an internal error."""
+    3) naming the architecture that did not fit the env's specs, never an internal error; a
+    network type the env's specs rule out stays a usage error (exit 2), naming the config."""
     try:
         yield
+    except UsageError as exc:  # a network type the env's specs do not allow: name the config
+        raise UsageError(
+            f"{config_named(config)}: {exc.message}", _usage_hint(config, exc)
+        ) from exc
     except PytfpolError:
         raise
     except Exception as exc:  # noqa: BLE001 - TF-Agents and Keras raise many types
@@ -118,6 +123,13 @@ def _rebuilding(config: PolicyConfig, prefix: str, stage: str):
             rebuild_hint(config),
             path=prefix,
         ) from exc
+
+
+def _usage_hint(config: PolicyConfig, error: UsageError) -> str:
+    """The error's own hint; for a --config given as a file or a name, the way out of it too."""
+    if config.inferred or config.factory or not error.hint:
+        return error.hint
+    return f"{error.hint}; or {checkpoints.OTHER_CONFIG}"
 
 
 def rebuild_hint(config: PolicyConfig) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import Any
+from typing import Any, Optional
 
 from pytfpol.errors import InputError, UsageError, first_line
 from pytfpol.formats import layout
@@ -165,7 +165,7 @@ def _restore_saved_model(
         )
     saved = bundle_at(checked, os.path.join(directory, layout.VARIABLES_PREFIX))
     own.assign(saved.values, saved.prefix)
-    train_step = saved.step(TRAIN_STEP_KEY)
+    train_step = recorded_step(saved.step(TRAIN_STEP_KEY))
     prefix = source.checkpoint_prefix
     if prefix is not None:
         bundle = bundle_at(checked, prefix)
@@ -173,6 +173,12 @@ def _restore_saved_model(
         step = bundle.step(TRAIN_STEP_KEY)
         train_step = step if step is not None else source.checkpoint_step
     return {"train_step": train_step, "side_data": side_data_of(source, checked)}
+
+
+def recorded_step(step: Optional[int]) -> Optional[int]:
+    """The train step a SavedModel records: None for PolicySaver's -1, what it saves when it
+    was given no `train_step` (a step no training reached: reports say none, TensorBoard 0)."""
+    return None if step is None or step < 0 else step
 
 
 def _saved_model_samples(loaded, specs: dict, source: PolicySource, options: LoadOptions) -> bool:

@@ -231,6 +231,18 @@ def bad_actions(out: Path) -> None:
         policy_saver.PolicySaver(policy, batch_size=None).save(str(out / name))
 
 
+def no_train_step(out: Path) -> None:
+    """A PolicySaver SavedModel for Pendulum-v1 acting 1.0, saved without a `train_step` (it
+    records TF-Agents' -1 then): a plain SavedModel that no training step names."""
+    from tf_agents.policies import policy_saver
+
+    from tests.helpers.factories import _policy_classes
+
+    time_step_spec, action_spec = _specs("Pendulum-v1")
+    policy = _policy_classes()[0](time_step_spec, action_spec, value=1.0)
+    policy_saver.PolicySaver(policy, batch_size=None).save(str(out))
+
+
 def write_all(out: Path) -> None:
     dqn_v2_train_eval(out / "dqn_v2")
     lstm_sequential(out / "lstm_sequential")
@@ -240,3 +252,4 @@ def write_all(out: Path) -> None:
     dqn_v2_run(out / "dqn_v2_run")
     step_counter(out / "step_counter")
     bad_actions(out / "bad_actions")
+    no_train_step(out / "no_train_step")

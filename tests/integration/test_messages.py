@@ -59,6 +59,25 @@ def test_a_config_that_does_not_fit_is_named_as_given(artifacts, tmp_path, given
     assert "leave --config out" in hint and "`pytfpol configs` lists them" in hint
 
 
+@pytest.mark.parametrize("given", ["tf-agents-ddpg-v2-actor", "ddpg.toml"])
+def test_a_network_type_the_env_rules_out_names_the_config_as_given(artifacts, tmp_path, given):
+    """DDPG v2's actor on CartPole's discrete action: exit 2 naming the --config as given (a
+    shipped one by its name, the user's by the path given), then what the network needs."""
+    shutil.copyfile(REPO / "configs" / "tf-agents-ddpg-v2-actor.toml", tmp_path / "ddpg.toml")
+    run = artifacts / "checkpointer" / "dqn_v2" / "train" / "policy"
+    result = run_cli("eval", str(run), "--env", "CartPole-v1", "--config", given,
+                     "--out", str(tmp_path / "o"), cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    error, hint = result.stderr.splitlines()[-2:]
+    assert error == (
+        f"error: --config {given}: network.type sequential_actor (DDPG v2) needs a single "
+        "continuous action"
+    )
+    assert hint.startswith("hint: use a Q network type for a discrete action; or leave --config")
+    assert "`pytfpol configs` lists them" in hint  # the way out, as for a config's other misfits
+    assert not (tmp_path / "o").exists()
+
+
 def test_stats_json_keeps_the_policy_path_as_given_and_absolute(artifacts, tmp_path):
     """Evaluated from one directory by a relative path, replayed from another: replay uses the
     absolute path stats.json recorded."""

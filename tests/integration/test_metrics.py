@@ -281,6 +281,26 @@ def test_eval_writes_tensorboard_events_at_the_train_step_equal_to_stats_json(ar
     assert any(name.startswith("tensorboard/events.out.tfevents.") for name in manifest["files"])
 
 
+def test_a_saved_model_without_a_train_step_reports_none_and_writes_events_at_step_0(
+    artifacts, tmp_path
+):
+    """A PolicySaver SavedModel saved without `train_step` (TF-Agents records -1): the report's
+    policy.train_step is null, not -1, and eval's events are at step 0."""
+    out = tmp_path / "run"
+    policy = artifacts / "checkpointer" / "no_train_step"
+    result = invoke("eval", str(policy), "--env", "Pendulum-v1", "--episodes", "2",
+                    "--max-episode-steps", "5", "--out", str(out), "--json", "-q")  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["policy"]["train_step"] is None
+    assert json.loads((out / layout.STATS_JSON).read_text())["policy"]["train_step"] is None
+    scalars = tensorboard_scalars(out / layout.TENSORBOARD_DIR)
+    assert scalars["Metrics/AverageReturn"] == [
+        (0, pytest.approx(report["summary"]["mean_return"]))
+    ]
+    assert {steps[0][0] for steps in scalars.values()} == {0}
+
+
 def test_tensorboard_dir_outside_out_gets_new_event_files_only(artifacts, tmp_path):
     """--tensorboard DIR: written there (nothing under OUT), beside what DIR held, which stays."""
     board = tmp_path / "train" / "eval_pytfpol"
@@ -353,3 +373,42 @@ def test_a_sweep_journal_entry_without_the_metric_is_not_reused_for_one_with_it(
     maximum = run("--metric", "info.t:max")
     assert maximum["reused"] is False
     assert maximum["episodes"][0]["metrics"]["info.t"] == maximum["episodes"][0]["length"]
+
+
+def info_sweep(out: Path, *more: str) -> list:
+    """A sweep of the Learner run's first two checkpoints on InfoCartPole, with --metric info.t."""
+    return [
+        "sweep", str(LEARNER_RUN), "--env", f"tests.helpers.countdown_env:{countdown_env.INFO_CARTPOLE_ID}",
+        "--steps", ":2048", "--episodes", "2", "--metric", "info.t", "--out", str(out), "--json",
+        "-q", *more,
+    ]  # fmt: skip
+
+
+def test_a_sweep_gate_on_a_metric_statistic_judges_the_best_on_fresh_seeds(tmp_path):
+    """--gate info.t_mean / info.t_max on a sweep judge its best checkpoint's confirmation (the
+    fresh seeds' episodes in OUT/best, each summing to L(L+1)/2), not the sweep's own episodes
+    of that checkpoint: pass and fail, exit 1 naming the failing one; a re-run into the same
+    OUT with gates at the confirmation's values passes (exit 0) from the journal."""
+    out = tmp_path / "sweep"
+    result = invoke(*info_sweep(out, "--confirm-episodes", "3", "--gate", "info.t_mean>=1",
+                                "--gate", "info.t_max<1"))  # fmt: skip
+    assert result.exit_code == EXIT_GATE, result.stderr
+    document = json.loads(result.stdout)
+    best = json.loads((out / layout.BEST_DIR / layout.STATS_JSON).read_text())
+    sums = [e["length"] * (e["length"] + 1) / 2 for e in best["episodes"]]
+    confirmation = document["best"]["confirmation"]
+    assert confirmation["info.t_mean"] == pytest.approx(np.mean(sums))
+    assert confirmation["info.t_mean"] != document["best"]["summary"]["info.t_mean"]  # else moot
+    gates = document["gates"]
+    assert [(g["statistic"], g["value"], g["passed"]) for g in gates] == [
+        ("info.t_mean", confirmation["info.t_mean"], True),
+        ("info.t_max", max(sums), False),
+    ]
+    assert f"info.t_max is {max(sums):g}" in result.stderr and document["passed"] is False
+    mean = confirmation["info.t_mean"]
+    passed = invoke(*info_sweep(out, "--confirm-episodes", "3", "--gate", f"info.t_mean>={mean}",
+                                "--gate", f"info.t_max<={max(sums)}"))  # fmt: skip
+    assert passed.exit_code == 0, passed.stderr
+    again = json.loads(passed.stdout)
+    assert again["passed"] is True and all(g["passed"] for g in again["gates"])
+    assert {e["reused"] for e in again["checkpoints"]} == {True}

@@ -106,6 +106,31 @@ def test_a_watching_sweep_says_its_count_is_so_far(artifacts, tmp_path):
     ], result.stderr
 
 
+WAITING_LINE = re.compile(
+    r"waiting for new checkpoints in (.+) \((\d+) evaluated so far, --watch-timeout in "
+    r"(\d+:\d\d); Ctrl-C ends the watch\)"
+)
+
+
+def test_a_watch_waiting_in_a_log_says_so_at_most_every_interval(tmp_path):
+    """A CI log is not silent while --watch waits: a line naming the run, the checkpoints
+    evaluated so far and when --watch-timeout ends the watch, at most once an interval (here
+    0.3 s of a 1 s wait polled every 0.1 s; 60 s by default: none in 1 s); -q prints none."""
+    out = tmp_path / "sweep"
+    watch = ("--last", "1", "--episodes", "2", "--watch", "--watch-timeout", "1", "--poll", "0.1")
+    result = invoke(*learner_sweep(out, *watch), **{ALIVE_SECONDS_VARIABLE: "0.3"})
+    assert result.exit_code == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("waiting for new")]
+    matches = [WAITING_LINE.fullmatch(line) for line in lines]
+    assert 1 <= len(matches) <= 4 and all(matches), result.stderr  # 10 polls: not one a poll
+    assert {m.group(1, 2) for m in matches} == {(str(LEARNER_RUN), "1")}
+    assert "\x1b" not in result.stderr
+    default = invoke(*learner_sweep(out, *watch))  # resumed from the journal
+    assert default.exit_code == 0 and "waiting for new" not in default.stderr, default.stderr
+    quiet = invoke(*learner_sweep(out, *watch, "-q"), **{ALIVE_SECONDS_VARIABLE: "0"})
+    assert quiet.exit_code == 0 and "waiting for new" not in quiet.stderr, quiet.stderr
+
+
 class CountingWatch(WatchProgress):
     """The k/N a watching sweep reports while training writes checkpoints 40 and 50."""
 

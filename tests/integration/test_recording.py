@@ -194,8 +194,8 @@ def test_replay_of_a_sampling_policy_records_its_distribution_per_step(artifacts
     )
     assert report["policy"]["stochastic"] is True
     result = replay.replay(out, 2, trajectory=tmp_path / "two.npz")
-    assert result["identical"] and result["stochastic"]
-    assert result["replayed"]["return"] == report["episodes"][2]["return"]
+    assert result.identical and result.stochastic
+    assert result.replayed["return"] == report["episodes"][2]["return"]
     again = read_npz(tmp_path / "two.npz")
     evaluated = read_npz(out / "trajectories" / "episode-2.npz")
     assert sorted(again.info) == [

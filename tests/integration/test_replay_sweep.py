@@ -103,6 +103,29 @@ def test_replay_of_the_best_directory(swept):
     assert result["checkpoint"] == swept.document["best"]["checkpoint"]
 
 
+def test_the_typed_result_of_replay_is_the_json_it_prints(swept, tmp_path):
+    """api.replay returns a ReplayResult whose fields are exactly the keys `replay --json`
+    prints, in its order, and whose as_document() is that JSON object (the same episode
+    replayed twice gives the same values; a trajectory written is in both)."""
+    import dataclasses
+
+    from pytfpol import api
+
+    printed = replay_json(str(swept.out), "--step", "10", "--episode", "1",
+                          "--trajectory", str(tmp_path / "cli.npz"))  # fmt: skip
+    result = api.replay(swept.out, 1, step=10, trajectory=tmp_path / "api.npz")
+    assert isinstance(result, api.ReplayResult)
+    # replay --json's keys, in the order it printed them when replay returned a dict
+    keys = "report episode seed recorded replayed identical policy checkpoint env stochastic"
+    keys += " video frames trajectory versions"
+    assert [f.name for f in dataclasses.fields(api.ReplayResult)] == list(printed) == keys.split()
+    assert result.identical and result.trajectory == str(tmp_path / "api.npz")
+    assert result.as_document() == dict(printed, trajectory=str(tmp_path / "api.npz"))
+    assert json.dumps(result.as_document()) == json.dumps(
+        dict(printed, trajectory=result.trajectory)
+    )  # the same keys in the same order: the CLI's --json is the document
+
+
 def test_replay_of_a_sweep_without_step_lists_its_steps(swept):
     result = invoke("replay", str(swept.out))
     assert result.exit_code == 2, result.output
@@ -163,6 +186,36 @@ def test_a_sweep_with_another_seed_is_refused_and_out_is_unchanged(swept):
     assert result.exit_code == 5, result.output
     assert f"--out {swept.out}: holds another sweep (--seed 5 vs 0 recorded)" in result.stderr
     assert "--overwrite" in result.stderr and "another --out" in result.stderr
+    assert snapshot(swept.out) == before
+
+
+@pytest.mark.parametrize(
+    "more, named",
+    [
+        (("--env", "CartPole-v0"), "--env CartPole-v0 vs CartPole-v1 recorded"),
+        (("--env-kwargs", "sutton_barto_reward=true"),
+         '--env-kwargs {"sutton_barto_reward": true} vs {} recorded'),
+        (("--episodes", "4"), "--episodes 4 vs 3 recorded"),
+        (("--max-episode-steps", "50"), "--max-episode-steps 50 vs none recorded"),
+        # --metric changes every checkpoint's result: a sweep.json without one measured none
+        (("--metric", "info.t"), "--metric info.t:sum vs none recorded"),
+        (("--stochastic",), "--stochastic on vs off recorded"),
+        (("--config", "COPY"), "--config COPY vs CONFIG recorded"),
+    ],
+)  # fmt: skip
+def test_a_sweep_with_another_setting_is_refused_naming_it_and_out_is_unchanged(
+    swept, tmp_path, more, named
+):
+    """Each setting a checkpoint's result depends on is part of the sweep's identity: exit 5
+    naming the option with the value given and the one recorded; OUT as it was."""
+    copy = tmp_path / "dqn.toml"  # the same network, but another --config than the sweep's
+    shutil.copyfile(DQN_V2_CONFIG, copy)
+    more = tuple(str(copy) if m == "COPY" else m for m in more)
+    named = named.replace("COPY", str(copy)).replace("CONFIG", DQN_V2_CONFIG)
+    before = snapshot(swept.out)
+    result = invoke(*sweep_args(swept.run, swept.out, *more))
+    assert result.exit_code == 5, result.output
+    assert f"--out {swept.out}: holds another sweep ({named})" in result.stderr
     assert snapshot(swept.out) == before
 
 

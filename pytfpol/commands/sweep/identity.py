@@ -35,7 +35,12 @@ OPTIONS = {
     "stochastic": "--stochastic",
     "allow_partial": "--allow-partial",
     "success_threshold": "--success-threshold",
+    "metrics": "--metric",
 }
+
+# Keys a recorded identity may lack, and what their absence means: a sweep.json written
+# without --metric records no "metrics" (its journal keys have none), so it measured none.
+ABSENT_MEANS: dict[str, Any] = {"metrics": []}
 
 
 def sweep_identity(settings: SweepSettings) -> dict:
@@ -85,11 +90,13 @@ def recorded_identity(out: Path) -> Optional[dict]:
 
 
 def differences(identity: dict, recorded: dict) -> list[str]:
-    """What differs, each as "--seed 3 vs 5 recorded" (only keys the record holds)."""
+    """What differs, each as "--seed 3 vs 5 recorded" (only keys the record holds, or whose
+    absence means a value: `ABSENT_MEANS`)."""
+    given, held = {**ABSENT_MEANS, **identity}, {**ABSENT_MEANS, **recorded}
     return [
-        f"{OPTIONS.get(key, key)} {_shown(value)} vs {_shown(recorded[key])} recorded"
-        for key, value in identity.items()
-        if key in recorded and recorded[key] != value
+        f"{OPTIONS.get(key, key)} {_shown(value)} vs {_shown(held[key])} recorded"
+        for key, value in given.items()
+        if key in held and held[key] != value
     ]
 
 

@@ -32,13 +32,18 @@ def watch(state: SweepState) -> None:
         collect(state, 0)  # every result of this listing journaled before the next
         if found:
             last_new = time.monotonic()
-        elif (
-            settings.watch_timeout is not None
-            and time.monotonic() - last_new > settings.watch_timeout
-        ):
+        timeout_left = _timeout_left(settings, last_new)
+        if timeout_left is not None and timeout_left < 0:
             return
-        if not _wait(state):
+        if not _wait(state, timeout_left):
             return
+
+
+def _timeout_left(settings: SweepSettings, last_new: float) -> float | None:
+    """Seconds until --watch-timeout ends the watch (negative: it has), None without one."""
+    if settings.watch_timeout is None:
+        return None
+    return settings.watch_timeout - (time.monotonic() - last_new)
 
 
 def _evaluate_new(state: SweepState, seen: list[set], tries: dict[str, int]) -> bool:
@@ -59,10 +64,11 @@ def _evaluate_new(state: SweepState, seen: list[set], tries: dict[str, int]) -> 
     return found
 
 
-def _wait(state: SweepState) -> bool:
+def _wait(state: SweepState, timeout_left: float | None) -> bool:
     """Sleep until the next listing; False when Ctrl-C ended the watch meanwhile."""
     try:
         state.progress.stage("watching for new checkpoints (Ctrl-C ends the watch)")
+        state.progress.waiting(list(state.settings.paths), len(state.entries), timeout_left)
         time.sleep(state.settings.poll_seconds)
     except Terminated:
         raise
