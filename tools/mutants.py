@@ -2609,6 +2609,46 @@ MUTANTS = [
     # (this part's mutants go below)
     # --- issue 26: the loop's own cost, --num-envs 8 (H10) ---
     # (this part's mutants go below)
+    Mutant(
+        "no-end-fast-path-misses-truncation",
+        "a sync step that truncates an episode (and terminates none) reports it truncated",
+        "pytfpol/running/stepper.py",
+        "    if any(terminated) or any(truncated):",
+        "    if any(terminated):",
+        (
+            "tests/integration/test_loop_fast_paths.py::test_the_stepper_reports_a_truncation_alone",
+            "tests/integration/test_loop_fast_paths.py::test_lengths_and_ends_with_a_cap_and_episodes_starting_mid_run",
+        ),
+    ),
+    Mutant(
+        "loop-misses-truncation-alone",
+        "the loop ends an episode that is truncated alone, at the cap, with its exact length",
+        "pytfpol/running/evaluation.py",
+        "        if count_nonzero(terminated) or count_nonzero(truncated):",
+        "        if count_nonzero(terminated):",
+        (
+            "tests/integration/test_loop_fast_paths.py::test_lengths_and_ends_with_a_cap_and_episodes_starting_mid_run",
+        ),
+    ),
+    Mutant(
+        "lengths-counted-from-the-run-start",
+        "an episode's length counts its own steps, whenever its slot starts it",
+        "pytfpol/running/evaluation.py",
+        "        lane.start[starting] = lane.steps",
+        "        lane.start[starting] = 0",
+        (
+            "tests/integration/test_loop_fast_paths.py::test_lengths_and_ends_with_a_cap_and_episodes_starting_mid_run",
+            "tests/integration/test_parallel.py::test_loop_resets_state_per_episode_in_every_group",
+        ),
+    ),
+    Mutant(
+        "plain-session-call-drops-the-state",
+        "the plain session call carries a recurrent policy's state from step to step",
+        "pytfpol/policy/batch_call.py",
+        "            out = self._run(time_step + state if state else time_step)",
+        "            out = self._run(time_step + self._initial if state else time_step)",
+        ("tests/integration/test_parallel.py::test_recurrent_results_equal_each_episode_alone",),
+    ),
 ]
 
 
