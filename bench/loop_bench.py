@@ -7,7 +7,7 @@ eval` runs) with the shipped example policy (`examples/cartpole-dqn`, which runs
 the cap) on a sync stepper of n envs. The breakdown times the same loop with its stepper's `step`
 and `reset` and its policy call wrapped in timers: the rest is pytfpol's own loop.
 
-    python bench/loop_bench.py [--repeats 5] [--episodes 20] [--no-readme]
+    python bench/loop_bench.py [--repeats 9] [--episodes 20] [--no-readme]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ MAX_STEPS = 200
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--episodes", type=int, default=20)
     parser.add_argument("--no-readme", action="store_true")
     args = parser.parse_args()
