@@ -147,8 +147,8 @@ class _SessionCall(BatchCall):
 
     def _run(self, feeds: list) -> list:
         """The callable on `feeds` (a list of arrays): what `_Callable.__call__` does without its
-        run-metadata handling (~1 us a call). The session is read on every call, as there: a
-        closed session's is None, and TensorFlow refuses that."""
+        run-metadata handling (~1 us a call). The session's handle is read on every call, as
+        there (the `_Callable` object, kept, releases the callable when it goes)."""
         return pywrap_tf_session.TF_SessionRunCallable(
             self.session._session,  # noqa: SLF001
             self._call._handle,  # noqa: SLF001
