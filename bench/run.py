@@ -584,6 +584,7 @@ class _TimedStepper:
         self.observation_space = stepper.observation_space
         self.action_space = stepper.action_space
         self.steps_every_slot = stepper.steps_every_slot
+        self.metrics = stepper.metrics
 
     def step(self, slots, actions):
         start = time.perf_counter()
@@ -664,14 +665,14 @@ def bare_vector_env(env_id: str, mode: str, n: int, count: int, max_steps: int) 
     env.action_space.seed(0)
     env.reset(seed=SEED)
     done_episodes = steps = 0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     while done_episodes < count:
         _, _, terminated, truncated, _ = env.step(pool[int(rng.integers(64))])
         steps += n
         done_episodes += int(np.count_nonzero(terminated | truncated))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.thread_time() - cpu
     env.close()
-    return _rate(steps, done_episodes, seconds)
+    return {**_rate(steps, done_episodes, seconds), "cpu_s": cpu}
 
 
 def _rate(steps: int, episodes: int, seconds: float) -> dict:

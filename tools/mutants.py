@@ -464,16 +464,16 @@ MUTANTS = [
         "replay-another-seed",
         "replay runs episode K with its own seed S+K and reproduces it exactly",
         "pytfpol/commands/replay.py",
-        '        seed=record["seed"],',
-        '        seed=record["seed"] + 1,',
+        '        seed=record["seed"],\n        **recorded_env_settings(env),',
+        '        seed=record["seed"] + 1,\n        **recorded_env_settings(env),',
         (REC + "test_replay_reproduces_an_episode_of_a_num_envs_8_run",),
     ),
     Mutant(
         "replay-mismatch-ignored",
         "a replay whose return or length differs is exit 4 naming both",
         "pytfpol/commands/replay.py",
-        '    identical = all(replayed[f] == record[f] for f in ("return", "length"))',
-        "    identical = True",
+        '        identical=all(replayed[f] == record[f] for f in ("return", "length")),',
+        "        identical=True,",
         (REC + "test_replay_detects_a_non_deterministic_env",),
     ),
     Mutant(
@@ -2042,8 +2042,8 @@ MUTANTS = [
         "same-sweep-taken-for-another",
         "the same sweep into OUT again resumes (nothing re-evaluated)",
         "pytfpol/commands/sweep/identity.py",
-        "        if key in recorded and recorded[key] != value\n",
-        "        if key in recorded and recorded[key] is not value\n",
+        "        if key in held and held[key] != value\n",
+        "        if key in held and held[key] is not value\n",
         (REPLAY_SWEEP + "test_the_same_sweep_again_resumes_and_evaluates_nothing",),
     ),
     Mutant(
@@ -2457,8 +2457,8 @@ MUTANTS = [
         "success-dropped-without-per-step-array",
         "an ended episode's is_success is reported (no per-step array for the steps that end none)",
         "pytfpol/running/stepper.py",
-        "    if not np.count_nonzero(done):\n",
-        "    if True:\n",
+        "        success = _success(infos, done)\n",
+        "        success = _unknown_success(len(infos))\n",
         (
             STEP_CHECKS + "test_step_envs_reports_success_only_for_the_episodes_that_ended",
             "tests/integration/test_gates.py::test_success_rate_from_the_envs_final_is_success",
@@ -2609,6 +2609,46 @@ MUTANTS = [
     # (this part's mutants go below)
     # --- issue 26: the loop's own cost, --num-envs 8 (H10) ---
     # (this part's mutants go below)
+    Mutant(
+        "no-end-fast-path-misses-truncation",
+        "a sync step that truncates an episode (and terminates none) reports it truncated",
+        "pytfpol/running/stepper.py",
+        "    if any(terminated) or any(truncated):",
+        "    if any(terminated):",
+        (
+            "tests/integration/test_loop_fast_paths.py::test_the_stepper_reports_a_truncation_alone",
+            "tests/integration/test_loop_fast_paths.py::test_lengths_and_ends_with_a_cap_and_episodes_starting_mid_run",
+        ),
+    ),
+    Mutant(
+        "loop-misses-truncation-alone",
+        "the loop ends an episode that is truncated alone, at the cap, with its exact length",
+        "pytfpol/running/evaluation.py",
+        "        if count_nonzero(terminated) or count_nonzero(truncated):",
+        "        if count_nonzero(terminated):",
+        (
+            "tests/integration/test_loop_fast_paths.py::test_lengths_and_ends_with_a_cap_and_episodes_starting_mid_run",
+        ),
+    ),
+    Mutant(
+        "lengths-counted-from-the-run-start",
+        "an episode's length counts its own steps, whenever its slot starts it",
+        "pytfpol/running/evaluation.py",
+        "        lane.start[starting] = lane.steps",
+        "        lane.start[starting] = 0",
+        (
+            "tests/integration/test_loop_fast_paths.py::test_lengths_and_ends_with_a_cap_and_episodes_starting_mid_run",
+            "tests/integration/test_parallel.py::test_loop_resets_state_per_episode_in_every_group",
+        ),
+    ),
+    Mutant(
+        "plain-session-call-drops-the-state",
+        "the plain session call carries a recurrent policy's state from step to step",
+        "pytfpol/policy/batch_call.py",
+        "            out = self._run(time_step + state if state else time_step)",
+        "            out = self._run(time_step + self._initial if state else time_step)",
+        ("tests/integration/test_parallel.py::test_recurrent_results_equal_each_episode_alone",),
+    ),
     # --- issue 27 and 25: the gaps left (H11) ---
     # (this part's mutants go below)
     Mutant(

@@ -64,7 +64,7 @@ class Stepper:
 def action_rows(space: spaces.Space) -> Callable[[Any, Optional[np.ndarray]], list]:
     """A function (policy action batch, rows) -> list of env actions, one per row (all if None)."""
     if isinstance(space, spaces.Discrete):
-        return lambda batch, rows: np.asarray(batch if rows is None else batch[rows]).tolist()
+        return _discrete_rows
     if isinstance(space, (spaces.Box, spaces.MultiDiscrete, spaces.MultiBinary)):
         dtype = space.dtype
 
@@ -89,6 +89,12 @@ def action_rows(space: spaces.Space) -> Callable[[Any, Optional[np.ndarray]], li
 
         return tuples
     raise UsageError(f"action space {space} is not supported", "see the supported spaces")
+
+
+def _discrete_rows(batch: Any, rows: Optional[np.ndarray]) -> list:
+    """Discrete actions as Python ints (a policy's batch is already an array: no conversion)."""
+    values = batch if rows is None else batch[rows]
+    return (values if isinstance(values, np.ndarray) else np.asarray(values)).tolist()
 
 
 def stack_rows(space: spaces.Space) -> Callable[[Sequence[Any]], Any]:
@@ -153,15 +159,28 @@ def step_envs(
     except Exception as exc:  # noqa: BLE001 - environments raise anything
         raise EnvFailure(slots[len(results)], "step", describe_error(exc)) from exc
     observations, rewards, terminated, truncated, infos = zip(*results) if results else [()] * 5
-    ended, cut = np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool)
+    if any(terminated) or any(truncated):
+        ended, cut = np.asarray(terminated, dtype=bool), np.asarray(truncated, dtype=bool)
+        done = ended | cut
+        success = _success(infos, done)
+    else:  # most steps end no episode: shared read-only rows, no new arrays
+        ended = cut = done = _no_flags(len(infos))
+        success = _unknown_success(len(infos))
     return (
         stack(observations),
         np.asarray(rewards, dtype=np.float64),
         ended,
         cut,
-        _success(infos, ended | cut),
-        _metric_values(envs, slots, infos, ended | cut, metrics),
+        success,
+        _metric_values(envs, slots, infos, done, metrics) if metrics else None,
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _no_flags(size: int) -> np.ndarray:
+    flags = np.zeros(size, dtype=bool)
+    flags.flags.writeable = False
+    return flags
 
 
 def _metric_values(
@@ -191,10 +210,7 @@ def _env_name(env: gym.Env) -> str:
 
 
 def _success(infos: Sequence[Any], done: np.ndarray) -> np.ndarray:
-    """`success_flag` of the ended episodes' infos, UNKNOWN_SUCCESS elsewhere (most steps end
-    none: a shared read-only row of UNKNOWN_SUCCESS, no new array)."""
-    if not np.count_nonzero(done):
-        return _unknown_success(len(infos))
+    """`success_flag` of the ended episodes' infos, UNKNOWN_SUCCESS elsewhere."""
     success = np.full(len(infos), UNKNOWN_SUCCESS, dtype=np.int8)
     for k in np.flatnonzero(done).tolist():
         success[k] = success_flag(infos[k])
