@@ -73,6 +73,7 @@ from pytfpol.formats.tensor_data import (
     _pread_into,
     _read_numeric,
     _read_shard,
+    _ShardDigest,
 )
 from pytfpol.formats.text_proto import (
     CheckpointState,
@@ -208,18 +209,20 @@ class Bundle:
             entries = sorted(by_shard.get(shard, []), key=lambda e: e.offset)
             path = self.data_file(shard)
             with _opened(path, self.held(shard), HELD) as (fd, size):
-                hasher = None
-                if digests is not None:
-                    hasher = _Hasher(fd, path, size, keep=contents is not None)
+                hasher: Optional[_Hasher | _ShardDigest] = None
+                if contents is not None:
+                    hasher = _Hasher(fd, path, size, keep=True)
+                elif digests is not None:
+                    hasher = _ShardDigest(fd, path, size)
                 try:
-                    _read_shard(fd, path, size, entries, visit, accept)
+                    _read_shard(fd, path, size, entries, visit, accept, _single_pass(hasher))
                 except BaseException:
                     if hasher is not None:
                         hasher.abandon()  # the reader's error is the one to report
                     raise
                 if hasher is not None and digests is not None:
                     digests[str(path)] = (hasher.finish(), size)
-                    if contents is not None:
+                    if contents is not None and isinstance(hasher, _Hasher):
                         contents[str(path)] = hasher.data
 
     def read_pieces(self, key: str, piece_bytes: int = PIECE_BYTES) -> Iterator[np.ndarray]:
@@ -263,6 +266,11 @@ class Bundle:
                 path=self.index_file,
             )
         return value.item()
+
+
+def _single_pass(hasher: Optional[_Hasher | _ShardDigest]) -> Optional[_ShardDigest]:
+    """The digest fed by the reads themselves (None when the file is hashed by its own read)."""
+    return hasher if isinstance(hasher, _ShardDigest) else None
 
 
 def read_index(prefix: str | os.PathLike, keep: bool = False) -> Bundle:
