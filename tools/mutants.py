@@ -2627,6 +2627,18 @@ MUTANTS = [
             "tests/integration/test_faults.py::test_the_sha256_is_hashed_from_the_one_read_of_each_data_file",
         ),
     ),
+    Mutant(
+        "plots-through-pyplot",
+        "pictures are drawn by the Agg canvas without importing pyplot (a lighter import)",
+        "pytfpol/results/plots.py",
+        '    figure = Figure(figsize=kwargs.pop("figsize", None))\n'
+        "    FigureCanvasAgg(figure)\n"
+        "    return figure, figure.subplots(*args, **kwargs)\n",
+        "    import matplotlib.pyplot as plt\n\n    return plt.subplots(*args, **kwargs)\n",
+        (
+            "tests/unit/test_plots_without_pyplot.py::test_the_curve_is_drawn_without_importing_pyplot",
+        ),
+    ),
     # --- issue 26: the loop's own cost, --num-envs 8 (H10) ---
     # (this part's mutants go below)
 ]
