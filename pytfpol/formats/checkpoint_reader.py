@@ -193,10 +193,10 @@ class Bundle:
         `visit(entry, value, data_file, tested)`, `tested` True when every piece of a large
         tensor was accepted (so `visit` need not look again). A checksum mismatch is always
         reported first. `digests`, when given, receives each data shard's path ->
-        (sha256, bytes), hashed by a thread from the same open file while it is read; and
-        `contents` (with `digests`) each shard's path -> the bytes that thread read and hashed,
-        for a caller that must hand the files on (e.g. ship them to other machines) without
-        reading them again.
+        (sha256, bytes), hashed by a thread from the very bytes read for the tensors (the file
+        is read once); and `contents` (with `digests`) each shard's path -> its bytes, read
+        whole and hashed by a thread, for a caller that must hand the files on (e.g. ship them
+        to other machines) without reading them again.
         """
         by_shard: dict[int, list[Entry]] = {}
         for entry in self.entries.values():
