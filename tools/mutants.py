@@ -2611,8 +2611,8 @@ MUTANTS = [
         "digest-reads-the-data-file-again",
         "a data file's sha256 is hashed from the bytes validation reads: the file is read once",
         "pytfpol/formats/checkpoint_reader.py",
-        "                    hasher = _ShardDigest(fd, path, size)\n",
-        "                    hasher = _Hasher(fd, path, size)\n",
+        "                        _ShardDigest(fd, path, size)\n",
+        "                        _Hasher(fd, path, size)\n",
         (
             "tests/integration/test_faults.py::test_the_sha256_is_hashed_from_the_one_read_of_each_data_file",
         ),

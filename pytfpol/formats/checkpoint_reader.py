@@ -210,10 +210,12 @@ class Bundle:
             path = self.data_file(shard)
             with _opened(path, self.held(shard), HELD) as (fd, size):
                 hasher: Optional[_Hasher | _ShardDigest] = None
-                if contents is not None:
-                    hasher = _Hasher(fd, path, size, keep=True)
-                elif digests is not None:
-                    hasher = _ShardDigest(fd, path, size)
+                if digests is not None:
+                    hasher = (
+                        _ShardDigest(fd, path, size)
+                        if contents is None
+                        else _Hasher(fd, path, size, keep=True)
+                    )
                 try:
                     _read_shard(fd, path, size, entries, visit, accept, _single_pass(hasher))
                 except BaseException:
