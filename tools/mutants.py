@@ -2607,6 +2607,38 @@ MUTANTS = [
     ),
     # --- issue 26: reading, sweeps of few checkpoints, memory (H9) ---
     # (this part's mutants go below)
+    Mutant(
+        "digest-reads-the-data-file-again",
+        "a data file's sha256 is hashed from the bytes validation reads: the file is read once",
+        "pytfpol/formats/checkpoint_reader.py",
+        "                        _ShardDigest(fd, path, size)\n",
+        "                        _Hasher(fd, path, size)\n",
+        (
+            "tests/integration/test_faults.py::test_the_sha256_is_hashed_from_the_one_read_of_each_data_file",
+        ),
+    ),
+    Mutant(
+        "digest-skips-the-bytes-no-tensor-covers",
+        "the sha256 hashed from validation's reads is hashlib's of the whole file, gaps included",
+        "pytfpol/formats/tensor_data.py",
+        "        self._read_gap(offset)\n",
+        "        self._covered = max(self._covered, offset)\n",
+        (
+            "tests/integration/test_faults.py::test_the_sha256_is_hashed_from_the_one_read_of_each_data_file",
+        ),
+    ),
+    Mutant(
+        "plots-through-pyplot",
+        "pictures are drawn by the Agg canvas without importing pyplot (a lighter import)",
+        "pytfpol/results/plots.py",
+        '    figure = Figure(figsize=kwargs.pop("figsize", None))\n'
+        "    FigureCanvasAgg(figure)\n"
+        "    return figure, figure.subplots(*args, **kwargs)\n",
+        "    import matplotlib.pyplot as plt\n\n    return plt.subplots(*args, **kwargs)\n",
+        (
+            "tests/unit/test_plots_without_pyplot.py::test_the_curve_is_drawn_without_importing_pyplot",
+        ),
+    ),
     # --- issue 26: the loop's own cost, --num-envs 8 (H10) ---
     # (this part's mutants go below)
     Mutant(

@@ -73,6 +73,7 @@ from pytfpol.formats.tensor_data import (
     _pread_into,
     _read_numeric,
     _read_shard,
+    _ShardDigest,
 )
 from pytfpol.formats.text_proto import (
     CheckpointState,
@@ -192,10 +193,10 @@ class Bundle:
         `visit(entry, value, data_file, tested)`, `tested` True when every piece of a large
         tensor was accepted (so `visit` need not look again). A checksum mismatch is always
         reported first. `digests`, when given, receives each data shard's path ->
-        (sha256, bytes), hashed by a thread from the same open file while it is read; and
-        `contents` (with `digests`) each shard's path -> the bytes that thread read and hashed,
-        for a caller that must hand the files on (e.g. ship them to other machines) without
-        reading them again.
+        (sha256, bytes), hashed by a thread from the very bytes read for the tensors (the file
+        is read once); and `contents` (with `digests`) each shard's path -> its bytes, read
+        whole and hashed by a thread, for a caller that must hand the files on (e.g. ship them
+        to other machines) without reading them again.
         """
         by_shard: dict[int, list[Entry]] = {}
         for entry in self.entries.values():
@@ -208,18 +209,22 @@ class Bundle:
             entries = sorted(by_shard.get(shard, []), key=lambda e: e.offset)
             path = self.data_file(shard)
             with _opened(path, self.held(shard), HELD) as (fd, size):
-                hasher = None
+                hasher: Optional[_Hasher | _ShardDigest] = None
                 if digests is not None:
-                    hasher = _Hasher(fd, path, size, keep=contents is not None)
+                    hasher = (
+                        _ShardDigest(fd, path, size)
+                        if contents is None
+                        else _Hasher(fd, path, size, keep=True)
+                    )
                 try:
-                    _read_shard(fd, path, size, entries, visit, accept)
+                    _read_shard(fd, path, size, entries, visit, accept, _single_pass(hasher))
                 except BaseException:
                     if hasher is not None:
                         hasher.abandon()  # the reader's error is the one to report
                     raise
                 if hasher is not None and digests is not None:
                     digests[str(path)] = (hasher.finish(), size)
-                    if contents is not None:
+                    if contents is not None and isinstance(hasher, _Hasher):
                         contents[str(path)] = hasher.data
 
     def read_pieces(self, key: str, piece_bytes: int = PIECE_BYTES) -> Iterator[np.ndarray]:
@@ -263,6 +268,11 @@ class Bundle:
                 path=self.index_file,
             )
         return value.item()
+
+
+def _single_pass(hasher: Optional[_Hasher | _ShardDigest]) -> Optional[_ShardDigest]:
+    """The digest fed by the reads themselves (None when the file is hashed by its own read)."""
+    return hasher if isinstance(hasher, _ShardDigest) else None
 
 
 def read_index(prefix: str | os.PathLike, keep: bool = False) -> Bundle:

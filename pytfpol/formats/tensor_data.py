@@ -1,5 +1,6 @@
 """The tensor bytes in a bundle's data shards: decoded by dtype, checked against their CRC32C,
-large tensors read in pieces (a thread reading ahead), a shard's sha256 hashed alongside, bools
+large tensors read in pieces (a thread reading ahead), a shard's sha256 hashed from the same
+bytes, bools
 and strings checked. Why separate from the index: this is the hot path of validation."""
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ class _Window:
     """Sequential reads of a data file in pieces of at least PIECE_BYTES: tensors read in offset
     order cost one `pread` per piece, not one per tensor."""
 
-    def __init__(self, fd: int, path: Path, size: int) -> None:
-        self._fd, self._path, self._size = fd, path, size
+    def __init__(self, fd: int, path: Path, size: int, digest: Optional[_ShardDigest]) -> None:
+        self._fd, self._path, self._size, self._digest = fd, path, size, digest
         self._start, self._data = 0, b""
 
     def bytes(self, offset: int, size: int) -> bytes:
@@ -56,13 +57,25 @@ class _Window:
                 self._fd, self._path, offset, max(size, min(PIECE_BYTES, self._size - offset))
             )
             start = 0
+            if self._digest is not None:
+                self._digest.add(offset, self._data)
         if start == 0 and size == len(self._data):
             return self._data
         return self._data[start : start + size]
 
 
-def _read_shard(fd: int, path: Path, size: int, entries: list, visit, accept) -> None:
-    window = _Window(fd, path, size)
+def _read_shard(
+    fd: int,
+    path: Path,
+    size: int,
+    entries: list,
+    visit,
+    accept,
+    digest: Optional[_ShardDigest] = None,
+) -> None:
+    """Read `entries` (in offset order) of one data file; `digest` is fed every byte read, in
+    file order (see _ShardDigest)."""
+    window = _Window(fd, path, size, digest)
     for entry in entries:
         if entry.offset + entry.size > size:
             raise InputError(
@@ -72,7 +85,7 @@ def _read_shard(fd: int, path: Path, size: int, entries: list, visit, accept) ->
             )
         tested = False
         if entry.size > PIECE_BYTES and entry.dtype_enum not in (DT_STRING, DT_BOOL):
-            value, tested = _read_numeric(fd, path, entry, accept)
+            value, tested = _read_numeric(fd, path, entry, accept, digest)
         else:
             raw = window.bytes(entry.offset, entry.size)
             try:
@@ -126,7 +139,64 @@ class _Hasher:
         return self._digest.hexdigest()
 
 
-def _read_numeric(fd: int, path: Path, entry: Entry, accept) -> tuple[np.ndarray, bool]:
+class _ShardDigest:
+    """The sha256 of a data file computed from the bytes validation reads anyway (one read of
+    the file, not two): every piece read is handed over in file order (`add`), the bytes no
+    tensor covers are read here (`finish`), and a thread hashes the pieces (hashlib releases
+    the GIL) while validation goes on, on the other core."""
+
+    def __init__(self, fd: int, path: Path, size: int) -> None:
+        self._fd, self._path, self._size = fd, path, size
+        self._covered = 0  # the file's first bytes handed to the thread
+        self._pieces: queue.SimpleQueue = queue.SimpleQueue()
+        self._digest = hashlib.sha256()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="pytfpol-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (piece := self._pieces.get()) is not None:
+            if not self._stopped:
+                self._digest.update(piece)
+
+    def add(self, offset: int, data) -> None:
+        """`data` holds the file's bytes from `offset` (and is not changed afterwards): hash
+        what of it was not hashed yet, after the bytes before it."""
+        end = min(offset + len(data), self._size)
+        if end <= self._covered:
+            return
+        self._read_gap(offset)
+        self._pieces.put(memoryview(data)[self._covered - offset : end - offset])
+        self._covered = end
+
+    def _read_gap(self, offset: int) -> None:
+        """Hand over the bytes before `offset` that no piece covered (read here)."""
+        while self._covered < offset:
+            size = min(offset - self._covered, PIECE_BYTES)
+            self._pieces.put(_pread(self._fd, self._path, self._covered, size))
+            self._covered += size
+
+    def abandon(self) -> None:
+        """Stop hashing (the shard failed validation)."""
+        self._stopped = True
+        self._pieces.put(None)
+        self._thread.join()
+
+    def finish(self) -> str:
+        """The file's sha256 (its bytes after the last piece read here)."""
+        try:
+            self._read_gap(self._size)
+        except BaseException:
+            self.abandon()
+            raise
+        self._pieces.put(None)
+        self._thread.join()
+        return self._digest.hexdigest()
+
+
+def _read_numeric(
+    fd: int, path: Path, entry: Entry, accept, digest: Optional[_ShardDigest] = None
+) -> tuple[np.ndarray, bool]:
     """A large numeric tensor read straight into its array piece by piece, each piece
     checksummed and tested with `accept` while in cache (no `bytes` copy of the whole). From
     READ_AHEAD_PIECES pieces a thread reads each piece and tests it (`os.preadv` and numpy's
@@ -164,7 +234,10 @@ def _read_numeric(fd: int, path: Path, entry: Entry, accept) -> tuple[np.ndarray
                 tested = ready.get()
                 if isinstance(tested, BaseException):
                     raise tested
-            crc = google_crc32c.extend(crc, raw[start : start + PIECE_BYTES])
+            piece = raw[start : start + PIECE_BYTES]
+            crc = google_crc32c.extend(crc, piece)
+            if digest is not None:
+                digest.add(entry.offset + start, piece)
             accepted = accepted and tested
     finally:
         if reader is not None:

@@ -21,19 +21,20 @@ CANDIDATE_COLOR = "#2ca02c"
 BEST_COLOR = "#ff7f0e"
 
 
-def _pyplot():
-    import matplotlib
+def _subplots(*args, **kwargs):
+    """`pyplot.subplots` without pyplot: a Figure drawn by the Agg canvas (no display, no
+    figure manager to close, not the process's pyplot backend changed), its import lighter."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    figure = Figure(figsize=kwargs.pop("figsize", None))
+    FigureCanvasAgg(figure)
+    return figure, figure.subplots(*args, **kwargs)
 
 
 def _save(figure, path: Path) -> None:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
-    _pyplot().close(figure)
     files.write_atomic(Path(path), buffer.getvalue())
 
 
@@ -47,12 +48,11 @@ def _bins(values: np.ndarray) -> np.ndarray:
 def write_returns_plot(report: dict, path: Path) -> None:
     """Histogram of the episode returns and the returns by episode, with the mean, the IQM and
     their confidence intervals marked."""
-    plt = _pyplot()
     episodes = [e for e in report["episodes"] if e["return"] is not None]
     returns = np.array([e["return"] for e in episodes], dtype=np.float64)
     summary, statistics = report["summary"], report.get("statistics") or {}
     level = statistics.get("confidence_level", 0.95)
-    figure, (hist, series) = plt.subplots(
+    figure, (hist, series) = _subplots(
         1, 2, figsize=(11, 4.6), gridspec_kw={"width_ratios": [1, 1.4]}
     )
     if returns.size:
@@ -107,8 +107,7 @@ def write_compare_plot(
 ) -> None:
     """Both return distributions side by side, and the difference of the statistic with its
     interval against zero and the non-inferiority margin."""
-    plt = _pyplot()
-    figure, (dists, diff_axis) = plt.subplots(
+    figure, (dists, diff_axis) = _subplots(
         1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.4, 1]}
     )
     data = [np.asarray(baseline, float), np.asarray(candidate, float)]
@@ -186,8 +185,7 @@ def curve_figure(sweep: dict):
     """Return against train step for every run of a sweep: the mean with its confidence band,
     the IQM, the best checkpoint marked and labelled with its step (and its confirmation on
     fresh seeds). The matplotlib Figure, not yet saved (nor closed)."""
-    plt = _pyplot()
-    figure, axis = plt.subplots(figsize=(10, 4.8))
+    figure, axis = _subplots(figsize=(10, 4.8))
     runs = sweep["runs"]
     level = sweep.get("confidence_level", 0.95)
     for number, run in enumerate(runs):

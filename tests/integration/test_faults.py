@@ -398,6 +398,34 @@ def test_check_bundle_digests_optional(artifacts, tmp_path):
     assert bare.files == {str(files[0]): expected[str(files[0])]}
 
 
+def _bytes_read() -> int:
+    """Bytes this process has read from files so far (all its threads; Linux's rchar)."""
+    text = Path("/proc/self/io").read_text()
+    return int(next(line for line in text.splitlines() if line.startswith("rchar:")).split()[1])
+
+
+def test_the_sha256_is_hashed_from_the_one_read_of_each_data_file(artifacts, tmp_path):
+    """The data file's sha256 comes from the bytes validation reads (the file read once, not
+    once more for its hash) and still equals hashlib's of the whole file, the bytes no tensor
+    covers included (here the kernel's two former copies: a few kB, and ten 1 MB pieces)."""
+    from pytfpol.formats import validation
+
+    rng = np.random.default_rng(2)
+    prefix, key = big_tensor(artifacts, tmp_path, rng.normal(size=BIGGER).astype(np.float32))
+    values = rng.normal(size=BIG).astype(np.float32)
+    raw = values.astype("<f4").tobytes()
+    replace_tensor(prefix, key, raw, cr.masked_crc32c(raw), shape=(BIG,))
+    data_file = cr.data_path(prefix, 0, 1)
+    size = data_file.stat().st_size
+    before = _bytes_read()
+    checked = validation.check_bundle(str(prefix))
+    read = _bytes_read() - before
+    digest = hashlib.sha256(data_file.read_bytes()).hexdigest()
+    assert checked.files[str(data_file)] == (digest, size)
+    np.testing.assert_array_equal(checked.values[key], values)
+    assert size <= read < 1.2 * size  # the index and the rest are a few kB
+
+
 @pytest.mark.parametrize("count", [BIG, BIGGER])
 def test_large_tensor_non_finite_values_counted_exactly(artifacts, tmp_path, count):
     """NaN/inf in the first and the last (partial) piece: the whole tensor's counts."""
