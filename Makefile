@@ -10,7 +10,8 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export PYTHONDONTWRITEBYTECODE := 1
 # pip's notices that are not about this install (a newer pip exists; pip run as root in a
 # container), as environment variables: a pip too old to know an option ignores its variable.
-# Errors and dependency conflicts are still printed.
+# The installs run with --quiet twice: pip's warnings (e.g. a machine's pip.conf naming an index
+# directory that is not there) are not shown; its errors and dependency conflicts still are.
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PIP_ROOT_USER_ACTION := ignore
 
@@ -67,8 +68,8 @@ check-python:
 $(STAMP): requirements.lock pyproject.toml tools/check_python.py
 	@$(PYTHON) tools/check_python.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -r requirements.lock
-	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip install --quiet --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 clean:

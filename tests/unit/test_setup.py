@@ -54,12 +54,12 @@ def test_make_demo_ends_by_saying_how_to_get_pytfpol_on_the_path():
 
 def test_the_install_asks_pip_for_no_notices_but_keeps_its_errors():
     """No "new release of pip" or "running pip as root" notices in `make demo`'s output (set as
-    environment variables: a pip too old for an option ignores its variable); errors and
-    dependency conflicts are not hidden."""
+    environment variables: a pip too old for an option ignores its variable), and no warnings
+    (`--quiet --quiet`: pip's level ERROR); errors and dependency conflicts are not hidden."""
     assert "export PIP_DISABLE_PIP_VERSION_CHECK := 1\n" in MAKEFILE
     assert "export PIP_ROOT_USER_ACTION := ignore\n" in MAKEFILE
     installs = [c for c in recipe("$(STAMP)") if "pip install" in c]
     assert len(installs) == 2
     for command in installs:
-        assert " --quiet " in command and "-qq" not in command
+        assert " --quiet --quiet " in command and "--quiet --quiet --quiet" not in command
         assert "/dev/null" not in command and "||" not in command and "no-warn" not in command
