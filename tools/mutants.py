@@ -2788,6 +2788,17 @@ MUTANTS = [
         "    judged = None or",
         (METRICS + "test_a_sweep_gate_on_a_metric_statistic_judges_the_best_on_fresh_seeds",),
     ),
+    Mutant(
+        "inspect-train-step-minus-one-unexplained",
+        "inspect says what a SavedModel's stored train step -1 means (none)",
+        "pytfpol/cli/inspect_tables.py",
+        "    if step == -1:\n",
+        "    if step == -2:\n",
+        (
+            METRICS
+            + "test_a_saved_model_without_a_train_step_reports_none_and_writes_events_at_step_0",
+        ),
+    ),
 ]
 
 

@@ -38,9 +38,16 @@ def _inspect_overview(report: dict) -> list:
     return rows
 
 
+def _train_step_text(step: object) -> str:
+    """The stored value, and what PolicySaver's -1 means (eval reports it as none)."""
+    if step == -1:
+        return "-1 (none: saved without a train_step)"
+    return fmt(step)
+
+
 def _saved_model_sections(title: str, saved: dict, signatures: bool = True) -> list[Section]:
     rows = [[name, _spec_text(spec)] for name, spec in _flat_specs(saved["specs"])]
-    rows.append(["train step", fmt(saved["train_step"])])
+    rows.append(["train step", _train_step_text(saved["train_step"])])
     rows += [[f"metadata {k}", json.dumps(v)] for k, v in saved["metadata"].items()]
     sections: list[Section] = [(f"{title}: {saved['dir']}", None, rows)]
     if signatures:

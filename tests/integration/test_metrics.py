@@ -299,6 +299,9 @@ def test_a_saved_model_without_a_train_step_reports_none_and_writes_events_at_st
         (0, pytest.approx(report["summary"]["mean_return"]))
     ]
     assert {steps[0][0] for steps in scalars.values()} == {0}
+    shown = invoke("inspect", str(policy))  # the stored -1, said for what it is
+    assert shown.exit_code == 0, shown.stderr
+    assert "-1 (none: saved without a train_step)" in shown.stdout
 
 
 def test_tensorboard_dir_outside_out_gets_new_event_files_only(artifacts, tmp_path):
