@@ -33,8 +33,6 @@ from pytfpol.formats.report_documents import (  # noqa: F401 - re-exported: the 
 )
 from pytfpol.results import files
 
-as_document = typed_report  # its older name
-
 
 def to_json(document: Union[EvalReport, SweepReport, CompareResult]) -> str:
     """The file's text: the JSON object, keys in their order (`json_text`), no NaN."""

@@ -28,16 +28,14 @@ if TYPE_CHECKING:  # TensorFlow: imported when the first worker is made (a Ray d
 class Hooks:
     """What the driver hears of a unit. `on_episode(record)` for each episode and `on_step(n)`
     for env steps: as they happen in this process, when its result arrives from elsewhere.
-    `loading(unit)`, `started(unit)` (its policy is loaded) and `ended(unit)` bracket a unit
-    run here (a remote runner cannot see when its units start). `deadline` (time.monotonic) and
+    `loading(unit)` announces a unit run here, before its policy loads (a remote runner cannot
+    see when its units start). `deadline` (time.monotonic) and
     `timeout` (named in messages) stop a unit run here; a remote runner's driver checks them
     itself. `observer` sees the loop's arrays (only here)."""
 
     on_episode: Optional[Callable[[EpisodeRecord], None]] = None
     on_step: Optional[Callable[[int], None]] = None
     loading: Optional[Callable[[Unit], None]] = None
-    started: Optional[Callable[[Unit], None]] = None
-    ended: Optional[Callable[[Unit], None]] = None
     deadline: Optional[float] = None
     timeout: Optional[float] = None
     observer: Any = None
@@ -131,16 +129,10 @@ class InProcessRunner:
         if hooks.loading is not None:
             hooks.loading(unit)
         try:
-            try:
-                worker = self.worker_for(unit, checked)
-                if hooks.started is not None:
-                    hooks.started(unit)
-                result = worker.run(unit, checked, **hooks.run_kwargs())
-            except (InputError, RunError) as exc:
-                result = UnitResult(unit, error=exc, worker=socket.gethostname())
-        finally:
-            if hooks.ended is not None:
-                hooks.ended(unit)
+            worker = self.worker_for(unit, checked)
+            result = worker.run(unit, checked, **hooks.run_kwargs())
+        except (InputError, RunError) as exc:
+            result = UnitResult(unit, error=exc, worker=socket.gethostname())
         return Done(tag, result, 1, {"host": result.worker, "pid": os.getpid()})
 
     def cancel(self) -> None:
