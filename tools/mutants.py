@@ -2799,6 +2799,8 @@ MUTANTS = [
             + "test_a_saved_model_without_a_train_step_reports_none_and_writes_events_at_step_0",
         ),
     ),
+    # --- issue 26: curve.png in a child process (P1) ---
+    # --- issue 26: output checkpoints without TensorFlow's saver, start-up memory (lead) ---
 ]
 
 
