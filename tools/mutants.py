@@ -42,6 +42,8 @@ SUMMARIES = "tests/integration/test_summaries.py::"
 STEP_CHECKS = "tests/unit/test_step_checks.py::"
 IQM = "tests/unit/test_iqm_without_scipy_stats.py::"
 METRICS = "tests/integration/test_metrics.py::"
+BUNDLE_W = "tests/integration/test_bundle_writer.py::"
+DEFERRED = "tests/integration/test_deferred_modules.py::"
 COPIED = (
     "pytfpol",
     "tests",
@@ -2801,6 +2803,100 @@ MUTANTS = [
     ),
     # --- issue 26: curve.png in a child process (P1) ---
     # --- issue 26: output checkpoints without TensorFlow's saver, start-up memory (lead) ---
+    Mutant(
+        "bundle-writer-entry-crc-unmasked",
+        "a written tensor's checksum is stored masked, as TensorFlow reads it",
+        "pytfpol/formats/bundle_writer.py",
+        '    return proto + _varint(6 << 3 | 5) + mask_crc(crc).to_bytes(4, "little")\n',
+        '    return proto + _varint(6 << 3 | 5) + crc.to_bytes(4, "little")\n',
+        (BUNDLE_W + "test_a_bundle_of_every_dtype_reads_back_in_tensorflow_and_in_pytfpol",),
+    ),
+    Mutant(
+        "bundle-writer-string-lengths-checksum",
+        "a string tensor's lengths carry their checksum",
+        "pytfpol/formats/bundle_writer.py",
+        '    checksum = mask_crc(lengths_crc).to_bytes(4, "little")\n',
+        '    checksum = mask_crc(lengths_crc ^ 1).to_bytes(4, "little")\n',
+        (BUNDLE_W + "test_a_bundle_of_every_dtype_reads_back_in_tensorflow_and_in_pytfpol",),
+    ),
+    Mutant(
+        "bundle-writer-block-trailer-checksum",
+        "each table block's trailer checksums the block and its type byte",
+        "pytfpol/formats/bundle_writer.py",
+        '    out += trailer + mask_crc(crc32c(bytes(contents) + trailer)).to_bytes(4, "little")\n',
+        '    out += trailer + mask_crc(crc32c(bytes(contents))).to_bytes(4, "little")\n',
+        (BUNDLE_W + "test_a_bundle_of_every_dtype_reads_back_in_tensorflow_and_in_pytfpol",),
+    ),
+    Mutant(
+        "bundle-writer-replaces-and-follows",
+        "checkpoint files are created new, never through a symlink, never over a file",
+        "pytfpol/formats/bundle_writer.py",
+        "    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC\n",
+        "    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC\n",
+        (BUNDLE_W + "test_the_writer_replaces_nothing_and_follows_no_symlink",),
+    ),
+    Mutant(
+        "bundle-writer-index-first-key",
+        "each index entry names its data block's last key, so lookups find every key",
+        "pytfpol/formats/bundle_writer.py",
+        "            index.append((key, _add_block(out, block)))\n",
+        "            index.append((block[0][0], _add_block(out, block)))\n",
+        (BUNDLE_W + "test_a_bundle_of_every_dtype_reads_back_in_tensorflow_and_in_pytfpol",),
+    ),
+    Mutant(
+        "checkpoint-written-with-tensorflows-saver",
+        "output checkpoints are written without TensorFlow's saver (no save op in the policy's graph)",
+        "pytfpol/policy/checkpoints.py",
+        "                tensors = checkpoint_tensors.checkpoint_tensors(session, checkpoint)\n",
+        '                raise checkpoint_tensors.NeedsSaver("mutant")\n',
+        (
+            BUNDLE_W
+            + "test_a_checkpoint_is_written_without_tensorflows_saver_and_restores_in_tensorflow",
+        ),
+    ),
+    Mutant(
+        "checkpoint-save-counter-one",
+        "a written checkpoint's save_counter is 0, as write() leaves it",
+        "pytfpol/policy/checkpoint_tensors.py",
+        "                written.append(TensorToWrite(key, dtype_enum, np.zeros((), np.int64)))\n",
+        "                written.append(TensorToWrite(key, dtype_enum, np.ones((), np.int64)))\n",
+        (
+            BUNDLE_W
+            + "test_a_checkpoint_is_written_without_tensorflows_saver_and_restores_in_tensorflow",
+        ),
+    ),
+    Mutant(
+        "checkpoint-slices-not-left-to-saver",
+        "a variable saved as slices goes to TensorFlow's saver",
+        "pytfpol/policy/checkpoint_tensors.py",
+        "    if not isinstance(value, tf.Tensor):\n        raise NeedsSaver(",
+        "    if False:\n        raise NeedsSaver(",
+        (BUNDLE_W + "test_a_sharded_variable_is_left_to_tensorflows_saver_and_restores",),
+    ),
+    Mutant(
+        "checkpoint-fetch-unbounded",
+        "variables are copied out of the session in groups of at most FETCH_BYTES",
+        "pytfpol/policy/checkpoint_tensors.py",
+        "        if not groups or size + nbytes > FETCH_BYTES:\n",
+        "        if not groups:\n",
+        (BUNDLE_W + "test_variables_are_read_in_runs_of_bounded_size",),
+    ),
+    Mutant(
+        "pandas-not-deferred",
+        "pandas, imported by Keras, is loaded only when used",
+        "pytfpol/policy/deferred_modules.py",
+        'DEFERRED = ("pandas",)\n',
+        "DEFERRED: tuple = ()\n",
+        (DEFERRED + "test_an_evaluation_never_loads_pandas_and_pandas_works_after_it",),
+    ),
+    Mutant(
+        "deferred-module-loaded-at-once",
+        "a deferred module's loader is lazy",
+        "pytfpol/policy/deferred_modules.py",
+        "        spec.loader = importlib.util.LazyLoader(spec.loader)\n",
+        "",
+        (DEFERRED + "test_an_evaluation_never_loads_pandas_and_pandas_works_after_it",),
+    ),
 ]
 
 

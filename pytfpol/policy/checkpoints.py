@@ -19,7 +19,8 @@ import tensorflow as tf
 from tf_agents.utils import numpy_storage
 
 from pytfpol.errors import InputError, OutputError, write_failure_cause
-from pytfpol.formats import checkpoint_reader, layout
+from pytfpol.formats import bundle_writer, checkpoint_reader, layout
+from pytfpol.policy import checkpoint_tensors
 
 VALUE_SUFFIX = "/.ATTRIBUTES/VARIABLE_VALUE"
 PY_STATE_SUFFIX = "/.ATTRIBUTES/py_state"
@@ -219,10 +220,12 @@ def write_checkpoint(
         (target / prefix_name).parent.mkdir(parents=True, exist_ok=True)
         with session.graph.as_default(), session.as_default():
             checkpoint = tf.train.Checkpoint(**objects)
-            # Checkpointer-saved files carry a save_counter, and restoring them with
-            # assert_consumed (PyTFPolicy.restore) expects one: write it too.
-            session.run(checkpoint.save_counter.initializer)
-            checkpoint.write(str(target / prefix_name))
+            try:
+                tensors = checkpoint_tensors.checkpoint_tensors(session, checkpoint)
+            except checkpoint_tensors.NeedsSaver:
+                _write_with_saver(session, checkpoint, target / prefix_name)
+            else:
+                bundle_writer.write_bundle(target / prefix_name, tensors)
         for name, data in (extra_files or {}).items():
             (target / name).write_bytes(data)
         if "/" not in prefix_name:
@@ -235,6 +238,14 @@ def write_checkpoint(
             path=target,
         ) from exc
     return str(target / prefix_name)
+
+
+def _write_with_saver(session, checkpoint: tf.train.Checkpoint, prefix: Path) -> None:
+    """TensorFlow's own saver, for what `checkpoint_tensors` cannot gather (sliced variables)."""
+    # Checkpointer-saved files carry a save_counter, and restoring them with assert_consumed
+    # (PyTFPolicy.restore) expects one: write it too.
+    session.run(checkpoint.save_counter.initializer)
+    checkpoint.write(str(prefix))
 
 
 def evaluation_state(

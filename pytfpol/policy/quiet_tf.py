@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Iterator, Optional
 
 from pytfpol.errors import UsageError
+from pytfpol.policy import deferred_modules
 
 _NOISY_WARNINGS = (
     "Encoding a StructuredValue",
@@ -97,7 +98,8 @@ def heavy_imports() -> Iterator[None]:
     if _HEAVY_IMPORTS == 1:
         gc.disable()
     try:
-        yield
+        with deferred_modules.deferred():
+            yield
     except ModuleNotFoundError as exc:
         missing = tensorflow_missing(exc)
         if missing is None:

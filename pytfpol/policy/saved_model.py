@@ -113,11 +113,11 @@ def load_saved_model_policy(
             session,
             directory,
         )
-        session.run(  # pytfpol's own variables, if any (the SavedModel's have no initializer)
-            tf.compat.v1.variables_initializer(
-                [v for v in tf.compat.v1.global_variables() if v.initializer is not None]
-            )
-        )
+        # pytfpol's own variables, if any (the SavedModel's have no initializer). None: no run
+        # (a session's first run costs memory, ~5 MiB, for nothing).
+        own_variables = [v for v in tf.compat.v1.global_variables() if v.initializer is not None]
+        if own_variables:
+            session.run(tf.compat.v1.variables_initializer(own_variables))
         own = checkpoints.variables_by_key(loaded._trackable_children())
         # A Learner checkpoint (PolicySaver.save_checkpoint) lists model_variables and train_step
         # at its root "so the checkpoint can be combined with a saved graph": keyed alike here.
