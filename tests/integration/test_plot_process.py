@@ -43,9 +43,11 @@ DOCUMENT = {
     "env": {"id": "CartPole-v1"},
     "confidence_level": 0.9,
 }  # fmt: skip
-# The parent of a sweep: importing the named modules (and their submodules) is impossible.
+# The parent of a sweep: importing the named modules (and their submodules) is impossible;
+# Ctrl-C raises KeyboardInterrupt as in a terminal (even if this test's process ignores it).
 BLOCKING = """
-import runpy, sys
+import runpy, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 class Blocked:
     def find_spec(self, name, path=None, target=None):
