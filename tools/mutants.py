@@ -2896,6 +2896,16 @@ MUTANTS = [
             "test_a_watch_stopped_by_a_real_signal_leaves_no_child",
         ),
     ),
+    Mutant(
+        "plot-child-without-a-spare-core",
+        "a plot child is started only with a core to spare (or PYTFPOL_PLOT_PROCESS=1)",
+        "pytfpol/results/plot_process.py",
+        "    return cpus >= 2 and load < cpus - 0.5",
+        "    return cpus >= 1 and load < cpus - 0.5",
+        (
+            "tests/integration/test_plot_process.py::test_a_child_is_started_only_when_a_core_is_spare_unless_told",
+        ),
+    ),
     # --- issue 26: output checkpoints without TensorFlow's saver, start-up memory (lead) ---
 ]
 

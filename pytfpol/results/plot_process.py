@@ -10,6 +10,11 @@ then answers requests until its stdin closes: a length-prefixed JSON document in
 bytes it gets with `files.write_atomic`, like every output. Any failure of the child (it could
 not start, died, answered garbage or too late) is silent: the picture is drawn here instead,
 the same bytes. `close()` ends and reaps the child.
+
+The child costs more CPU than drawing here (a fresh interpreter imports numpy and what
+matplotlib needs that this process already has: ~0.3 s more), so `start()` starts one only
+when a core is spare (`worth_starting`); with every core busy the picture is drawn here, as
+before. PYTFPOL_PLOT_PROCESS=1 always starts one, =0 never (tests, benchmarks).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 import pytfpol
 from pytfpol.results import files, plots
@@ -32,11 +37,35 @@ CLOSE_GRACE = 0.5  # seconds for the child to end once its stdin is closed, befo
 MAX_PNG_BYTES = 64 << 20
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HEADER = struct.Struct(">Q")
+SWITCH = "PYTFPOL_PLOT_PROCESS"  # "1": always start the child, "0": never, else when worth it
 BOOT = (
     "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import sys; "
     "sys.path.insert(0, sys.argv[1]); from pytfpol.results import plot_process; "
     "plot_process.serve()"
 )
+
+
+def start() -> PlotProcess:
+    """The sweep's plotter: a child started when `worth_starting`, else one that draws here."""
+    return PlotProcess(start=worth_starting(os.environ))
+
+
+def worth_starting(environ: Mapping[str, str]) -> bool:
+    """PYTFPOL_PLOT_PROCESS=1 / 0 decides; else whether this machine has a core to spare now."""
+    switch = environ.get(SWITCH)
+    if switch in ("0", "1"):
+        return switch == "1"
+    try:
+        cpus, load = len(os.sched_getaffinity(0)), os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return True  # not known: a machine with idle cores is the common case
+    return spare_core(cpus, load)
+
+
+def spare_core(cpus: int, load: float) -> bool:
+    """A core the child would have to itself: at least two, and the last minute's load (this
+    sweep's own included) leaving half a core idle."""
+    return cpus >= 2 and load < cpus - 0.5
 
 
 def child_command() -> list[str]:
@@ -48,9 +77,13 @@ def child_command() -> list[str]:
 class PlotProcess:
     """The parent's end of one child that draws curve.png."""
 
-    def __init__(self, timeout: float = ANSWER_TIMEOUT, command: Optional[list] = None) -> None:
+    def __init__(
+        self, timeout: float = ANSWER_TIMEOUT, command: Optional[list] = None, start: bool = True
+    ) -> None:
         self.timeout = timeout
         self.process: Optional[subprocess.Popen] = None
+        if not start:
+            return  # drawn here
         try:
             self.process = subprocess.Popen(
                 command or child_command(),

@@ -97,10 +97,13 @@ def sweep_args(out: Path, *more: str) -> list[str]:
     ]  # fmt: skip
 
 
-def run_blocked(blocked: tuple, *args: str, **kwargs) -> subprocess.CompletedProcess:
+FORCED = {**os.environ, plot_process.SWITCH: "1"}  # the child, whatever the machine's load
+
+
+def run_blocked(blocked: tuple, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", BLOCKING.format(blocked=blocked), *args],
-        capture_output=True, text=True, cwd=REPO, timeout=180, **kwargs,
+        capture_output=True, text=True, cwd=REPO, timeout=180, env=FORCED,
     )  # fmt: skip
 
 
@@ -174,6 +177,16 @@ def test_the_child_runs_this_pytfpol_and_nothing_from_the_working_directory(tmp_
     assert png == plots.curve_png(DOCUMENT)
 
 
+def test_a_child_is_started_only_when_a_core_is_spare_unless_told():
+    assert plot_process.spare_core(2, 0.9) and plot_process.spare_core(8, 7.0)
+    assert not plot_process.spare_core(2, 1.6) and not plot_process.spare_core(1, 0.0)
+    switch = plot_process.SWITCH  # decides whatever the load
+    assert plot_process.worth_starting({switch: "1"}) and not plot_process.worth_starting(
+        {switch: "0"}
+    )
+    assert plot_process.PlotProcess(start=False).curve_png(DOCUMENT) is None  # drawn here
+
+
 # ----------------------------------------------------------------------------- in a sweep
 
 
@@ -219,7 +232,8 @@ def damaged_run(tmp_path: Path) -> Path:
     "case, code",
     [("ends", None), ("exit 3", 3), ("SIGTERM", 143), ("Ctrl-C", 130)],
 )
-def test_the_child_is_reaped_however_the_sweep_ends(tmp_path, case, code):
+def test_the_child_is_reaped_however_the_sweep_ends(tmp_path, monkeypatch, case, code):
+    monkeypatch.setenv(plot_process.SWITCH, "1")
     run = damaged_run(tmp_path) if case == "exit 3" else LEARNER_RUN
     signum = {"SIGTERM": signal.SIGTERM, "Ctrl-C": signal.SIGINT}.get(case)
     settings = SweepSettings(
@@ -250,7 +264,7 @@ def test_a_watch_stopped_by_a_real_signal_leaves_no_child(tmp_path, signum, code
         [sys.executable, "-c", BLOCKING.format(blocked=("matplotlib",)),
          *sweep_args(out, "--watch", "--poll", "0.2")],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        start_new_session=True, env={**os.environ, "NO_COLOR": "1"},
+        start_new_session=True, env={**FORCED, "NO_COLOR": "1"},
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 240

@@ -91,13 +91,13 @@ class SweepState:
         return self.runners[number]
 
     def start_plotter(self) -> None:
-        """Start the child that draws curve.png (`results.plot_process`), once: called when a
-        checkpoint is to be evaluated, so matplotlib's import overlaps the evaluation's (a
-        re-run answered from the journal starts none)."""
+        """Start the child that draws curve.png (`results.plot_process`; when a core is spare),
+        once: called when a checkpoint is to be evaluated, so matplotlib's import overlaps the
+        evaluation's (a re-run answered from the journal starts none)."""
         if self.plotter is None:
-            from pytfpol.results.plot_process import PlotProcess
+            from pytfpol.results import plot_process
 
-            self.plotter = PlotProcess()
+            self.plotter = plot_process.start()
 
     def workers(self) -> int:
         return 1 if self.remote is None else int(self.remote.describe()["actors"])
