@@ -4,12 +4,13 @@ picture costs) runs on another core while the sweep imports TensorFlow and evalu
 `PlotProcess()` starts the child at once: `sys.executable -P -c BOOT ROOT`, ROOT the directory
 holding the pytfpol this process runs (from `pytfpol.__file__`, never from an input; put first
 on the child's sys.path, and -P keeps the working directory off it). The child ignores SIGINT
-(a terminal's Ctrl-C reaches the whole process group; the parent decides), imports matplotlib,
+(a terminal's Ctrl-C reaches the whole process group; the parent decides), runs at nice 10 (a
+busy core goes to the sweep first), imports matplotlib,
 then answers requests until its stdin closes: a length-prefixed JSON document in, the PNG bytes
 (`plots.curve_png`) out. It imports no TensorFlow and writes no file: the parent writes the
 bytes it gets with `files.write_atomic`, like every output. Any failure of the child (it could
 not start, died, answered garbage or too late) is silent: the picture is drawn here instead,
-the same bytes. `close()` ends and reaps the child.
+the same bytes. `close()` kills and reaps the child.
 
 The child costs more CPU than drawing here (a fresh interpreter imports numpy and what
 matplotlib needs that this process already has: ~0.3 s more), so `start()` starts one only
@@ -19,6 +20,7 @@ before. PYTFPOL_PLOT_PROCESS=1 always starts one, =0 never (tests, benchmarks).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -33,13 +35,12 @@ import pytfpol
 from pytfpol.results import files, plots
 
 ANSWER_TIMEOUT = 20.0  # seconds for an answer (the child may still be importing matplotlib)
-CLOSE_GRACE = 0.5  # seconds for the child to end once its stdin is closed, before SIGKILL
 MAX_PNG_BYTES = 64 << 20
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 HEADER = struct.Struct(">Q")
 SWITCH = "PYTFPOL_PLOT_PROCESS"  # "1": always start the child, "0": never, else when worth it
 BOOT = (
-    "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import sys; "
+    "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import os, sys; os.nice(10); "
     "sys.path.insert(0, sys.argv[1]); from pytfpol.results import plot_process; "
     "plot_process.serve()"
 )
@@ -147,23 +148,19 @@ class PlotProcess:
         return b"".join(chunks)
 
     def close(self) -> None:
-        """End the child (its stdin closed; SIGKILL if it has not ended shortly) and reap it."""
+        """End the child and reap it: SIGKILL, since it holds nothing to flush or remove (it
+        writes no file), and its own exit, matplotlib loaded, would take ~0.1 s of the
+        sweep's time."""
         process, self.process = self.process, None
         if process is None:
             return
         try:
-            process.stdin.close()  # type: ignore[union-attr]
-        except OSError:
-            pass
-        try:
-            process.wait(timeout=CLOSE_GRACE)
-        except subprocess.TimeoutExpired:
-            pass
+            process.kill()
         finally:
-            if process.returncode is None:
-                process.kill()
-                process.wait()
-            process.stdout.close()  # type: ignore[union-attr]
+            process.wait()
+            for pipe in (process.stdin, process.stdout):
+                with contextlib.suppress(OSError):
+                    pipe.close()  # type: ignore[union-attr]
 
 
 def _wait(fd: int, deadline: float, write: bool) -> None:
