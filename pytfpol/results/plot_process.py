@@ -5,9 +5,8 @@ picture costs) runs on another core while the sweep imports TensorFlow and evalu
 holding the pytfpol this process runs (from `pytfpol.__file__`, never from an input; put first
 on the child's sys.path, and -P keeps the working directory off it). The child ignores SIGINT
 (a terminal's Ctrl-C reaches the whole process group; the parent decides), runs at nice 10 (a
-busy core goes to the sweep first), imports matplotlib,
-then answers requests until its stdin closes: a length-prefixed JSON document in, the PNG bytes
-(`plots.curve_png`) out. It imports no TensorFlow and writes no file: the parent writes the
+busy core goes to the sweep first), imports matplotlib, then answers requests until its stdin
+closes: a length-prefixed JSON document in, the PNG bytes (`plots.curve_png`) out. It imports no TensorFlow and writes no file: the parent writes the
 bytes it gets with `files.write_atomic`, like every output. Any failure of the child (it could
 not start, died, answered garbage or too late) is silent: the picture is drawn here instead,
 the same bytes. `close()` kills and reaps the child.
@@ -52,7 +51,10 @@ def start() -> PlotProcess:
 
 
 def worth_starting(environ: Mapping[str, str]) -> bool:
-    """PYTFPOL_PLOT_PROCESS=1 / 0 decides; else whether this machine has a core to spare now."""
+    """PYTFPOL_PLOT_PROCESS=1 / 0 decides; else whether this machine has a core to spare now.
+    Never before Python 3.11 (no -P there to keep the working directory off the child's path)."""
+    if sys.version_info < (3, 11):
+        return False
     switch = environ.get(SWITCH)
     if switch in ("0", "1"):
         return switch == "1"
@@ -93,7 +95,7 @@ class PlotProcess:
                 stderr=subprocess.DEVNULL,
                 close_fds=True,
             )
-        except OSError:
+        except (OSError, ValueError, TypeError, subprocess.SubprocessError):
             return  # drawn here
         os.set_blocking(self.process.stdin.fileno(), False)  # type: ignore[union-attr]
 
