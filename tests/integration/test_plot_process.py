@@ -3,7 +3,7 @@ import overlaps the evaluation. The child answers the bytes this process would w
 failure of it (killed, stopped, garbage, not started) is drawn here, the same; it imports no
 TensorFlow and nothing from the working directory; a sweep that evaluates uses it (its own
 process may not import matplotlib), a re-run answered from the journal starts none; and it is
-always reaped: normal end, exit 3, Ctrl-C and SIGTERM (real signals).
+always reaped: normal end, exit 3, exit 5, Ctrl-C and SIGTERM (real signals).
 
 Sweeps run on the shipped example Learner run (examples/cartpole-dqn-run), short episodes.
 """
@@ -207,15 +207,18 @@ def test_a_sweep_draws_its_curve_in_the_child_and_a_rerun_starts_none(tmp_path):
 
 class Stopping(NoProgress):
     """Notes the plot children of this process when a checkpoint is done; sends this process
-    `signum` (a real signal) when the first one is."""
+    `signum` (a real signal) when the first one is; with `out`, puts a directory where the
+    sweep will stage curve.png (so writing it fails: exit 5)."""
 
-    def __init__(self, signum=None) -> None:
-        self.signum, self.seen = signum, set()
+    def __init__(self, signum=None, out: Path | None = None) -> None:
+        self.signum, self.out, self.seen = signum, out, set()
 
     def checkpoint_done(self, *args, **kwargs) -> None:
         self.seen |= plot_children(os.getpid())
         if self.signum is not None:
             os.kill(os.getpid(), self.signum)
+        for stage in [] if self.out is None else self.out.glob(".pending-*"):
+            (stage / layout.CURVE_PNG).mkdir(exist_ok=True)
 
 
 def damaged_run(tmp_path: Path) -> Path:
@@ -230,7 +233,7 @@ def damaged_run(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(
     "case, code",
-    [("ends", None), ("exit 3", 3), ("SIGTERM", 143), ("Ctrl-C", 130)],
+    [("ends", None), ("exit 3", 3), ("exit 5", 5), ("SIGTERM", 143), ("Ctrl-C", 130)],
 )
 def test_the_child_is_reaped_however_the_sweep_ends(tmp_path, monkeypatch, case, code):
     monkeypatch.setenv(plot_process.SWITCH, "1")
@@ -242,7 +245,7 @@ def test_the_child_is_reaped_however_the_sweep_ends(tmp_path, monkeypatch, case,
                           out=str(tmp_path / "out")),
         last=2, confirm_episodes=1,
     )  # fmt: skip
-    progress = Stopping(signum)
+    progress = Stopping(signum, tmp_path / "out" if case == "exit 5" else None)
     before = children(os.getpid())
     try:
         api.sweep(settings, progress)
@@ -251,7 +254,7 @@ def test_the_child_is_reaped_however_the_sweep_ends(tmp_path, monkeypatch, case,
         assert exc.exit_code == code
     assert progress.seen  # the child ran during the evaluation
     assert children(os.getpid()) - before == set()  # neither running nor a zombie
-    assert (tmp_path / "out" / layout.CURVE_PNG).exists()
+    assert (tmp_path / "out" / layout.CURVE_PNG).is_file() == (case != "exit 5")
 
 
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 0), (signal.SIGTERM, 143)])
