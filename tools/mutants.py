@@ -2889,8 +2889,8 @@ MUTANTS = [
         "plot-child-killed-by-ctrl-c",
         "Ctrl-C to the process group does not kill the plot child (the sweep decides)",
         "pytfpol/results/plot_process.py",
-        '"import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import sys; "',
-        '"import sys; "',
+        '"import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import os, sys; os.nice(10); "',
+        '"import os, sys; os.nice(10); "',
         (
             "tests/integration/test_plot_process.py::"
             "test_a_watch_stopped_by_a_real_signal_leaves_no_child",
