@@ -1,6 +1,7 @@
 """What a sweep costs per checkpoint, next to a shell loop of `pytfpol eval --step N`.
 
     python bench/sweep_bench.py [RUN] [--episodes 5] [--max-episode-steps 100] [--repeats 3]
+                                [--only-tiny] [--baseline CHECKOUT]
 
 RUN defaults to the shipped example run `examples/cartpole-dqn-run` (9 Learner checkpoints). Each
 repeat times, as fresh processes, interleaved:
@@ -22,6 +23,10 @@ overhead beyond a checkpoint's episodes is read from sweep.json (`seconds`: vali
 and restoring its weights into the graph, per checkpoint) and set against the start-up of one
 `pytfpol eval` (its wall time minus its episodes' `run_seconds`): the target is under 5 %.
 Results go to stdout and, unless --no-readme, into bench/README.md's "sweep" section.
+
+--only-tiny times only tiny-6 and tiny-eval (and prints them; README untouched). --baseline
+CHECKOUT also times those two with the pytfpol of another checkout (e.g. `git archive main`
+unpacked), interleaved with this one's: before and after in the same run, at the same load.
 """
 
 from __future__ import annotations
@@ -51,8 +56,9 @@ from bench.scale_bench import CONFIG, write_runs  # noqa: E402
 TINY = ["--env", "CartPole-v1", "--config", CONFIG, "--max-episode-steps", "5", "-q"]
 
 
-def timed(args: list[str], command: tuple = ("-m", "pytfpol")) -> float:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "NO_COLOR": "1"}
+def timed(args: list[str], command: tuple = ("-m", "pytfpol"), root: Path = REPO) -> float:
+    """Wall seconds of `python COMMAND ARGS` run in `root` (whose pytfpol it imports)."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "NO_COLOR": "1", "PYTHONPATH": str(root)}
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, *command, *args],
@@ -60,9 +66,33 @@ def timed(args: list[str], command: tuple = ("-m", "pytfpol")) -> float:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
-        cwd=REPO,
+        cwd=root,
     )
     return time.perf_counter() - started
+
+
+def time_tiny(times: dict, tiny: Path, scratch: Path, label: str, root: Path) -> None:
+    """tiny-6 (the sweep) and tiny-eval (its newest) once each, with `root`'s pytfpol."""
+    tiny_common = [*TINY, "--episodes", "1"]
+    out6 = ["--out", str(scratch / f"tiny{label}-{len(times['tiny-6' + label])}")]
+    times["tiny-6" + label].append(timed(["sweep", str(tiny), *tiny_common, *out6], root=root))
+    out1 = ["--out", str(scratch / f"tiny-eval{label}-{len(times['tiny-eval' + label])}")]
+    times["tiny-eval" + label].append(timed(["eval", str(tiny), *tiny_common, *out1], root=root))
+
+
+def report_tiny(times: dict, baseline: str | None) -> None:
+    """The tiny rows' medians and ratio (and the baseline's), with the load."""
+    print(f"{len(times['tiny-6'])} interleaved repeats, load averages {os.getloadavg()}")
+    for label, name in (("", "this checkout"), (" (baseline)", baseline)):
+        if not times.get("tiny-6" + label):
+            continue
+        sweep = statistics.median(times["tiny-6" + label])
+        one = statistics.median(times["tiny-eval" + label])
+        print(
+            f"{name}: tiny-6 {sweep:.2f} s, tiny-eval {one:.2f} s, ratio {sweep / one:.2f}x "
+            f"(tiny-6 {[round(t, 2) for t in times['tiny-6' + label]]}, tiny-eval "
+            f"{[round(t, 2) for t in times['tiny-eval' + label]]})"
+        )
 
 
 def main() -> None:
@@ -73,7 +103,11 @@ def main() -> None:
     parser.add_argument("--max-episode-steps", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-readme", action="store_true")
+    parser.add_argument("--only-tiny", action="store_true")
+    parser.add_argument("--baseline", help="another checkout: its tiny rows too, interleaved")
     args = parser.parse_args()
+    if args.only_tiny:
+        return only_tiny(args.repeats, args.baseline)
 
     from pytfpol.formats import layout
 
@@ -91,7 +125,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="pytfpol-sweep-bench-") as scratch:
         scratch = Path(scratch)
         tiny = write_runs(scratch, [6])[6]
-        tiny_common = [*TINY, "--episodes", "1"]
         for repeat in range(args.repeats):
             out = scratch / f"sweep-{repeat}"
             sweep = ["sweep", args.run, *common, "--confirm-episodes", "0", "--out", str(out)]
@@ -100,10 +133,7 @@ def main() -> None:
             overheads += [e["seconds"]["validate"] + e["seconds"]["restore"] for e in entries[1:]]
             times["rerun"].append(timed(sweep))
             times["import"].append(timed([], ("-c", "import tensorflow, tf_agents")))
-            out6 = ["--out", str(scratch / f"tiny-{repeat}")]
-            times["tiny-6"].append(timed(["sweep", str(tiny), *tiny_common, *out6]))
-            out1 = ["--out", str(scratch / f"tiny-eval-{repeat}")]
-            times["tiny-eval"].append(timed(["eval", str(tiny), *tiny_common, *out1]))
+            time_tiny(times, tiny, scratch, "", REPO)
             single = scratch / f"eval-1-{repeat}"
             times["eval-1"].append(
                 timed(["eval", args.run, *common, "--step", str(steps[-1]), "--out", str(single)])
@@ -165,6 +195,23 @@ def main() -> None:
     print(text)
     if not args.no_readme:
         write_section(text)
+
+
+def only_tiny(repeats: int, baseline: str | None) -> None:
+    """tiny-6 and tiny-eval only, this checkout's and (interleaved) the baseline's."""
+    times: dict[str, list[float]] = {
+        "tiny-6": [], "tiny-eval": [], "tiny-6 (baseline)": [], "tiny-eval (baseline)": []
+    }  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="pytfpol-sweep-bench-") as scratch:
+        tiny = write_runs(Path(scratch), [6])[6]
+        for repeat in range(repeats):
+            order = [("", REPO)] + ([(" (baseline)", Path(baseline))] if baseline else [])
+            for label, root in order[:: 1 if repeat % 2 == 0 else -1]:  # alternating first
+                time_tiny(times, tiny, Path(scratch), label, root)
+            print(f"repeat {repeat + 1}/{repeats}: " + ", ".join(
+                f"{name} {values[-1]:.2f} s" for name, values in times.items() if values
+            ), file=sys.stderr)  # fmt: skip
+    report_tiny(times, baseline)
 
 
 def write_section(text: str) -> None:

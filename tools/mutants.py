@@ -2802,6 +2802,112 @@ MUTANTS = [
         ),
     ),
     # --- issue 26: curve.png in a child process (P1) ---
+    Mutant(
+        "plot-child-answers-a-stale-picture",
+        "the plot child answers the PNG of the document it was sent, for every request",
+        "pytfpol/results/plot_process.py",
+        "            png = plots.curve_png(json.loads(requests.read(size)))",
+        "            png = plots.curve_png(WARM_UP if requests.read(size) else {})",
+        (
+            "tests/integration/test_plot_process.py::"
+            "test_the_child_writes_the_bytes_drawn_in_process_for_every_request",
+        ),
+    ),
+    Mutant(
+        "plot-child-failure-not-drawn-here",
+        "any failure of the plot child: curve.png drawn in-process, the same bytes",
+        "pytfpol/results/plot_process.py",
+        "        if png is None:\n            plots.write_curve_plot(document, path)",
+        "        if png is None:\n            return",
+        (
+            "tests/integration/test_plot_process.py::"
+            "test_any_failure_of_the_child_is_drawn_here_the_same_and_the_child_reaped",
+        ),
+    ),
+    Mutant(
+        "plot-child-garbage-written",
+        "what the plot child answers is written only if it is a PNG",
+        "pytfpol/results/plot_process.py",
+        "            if not png.startswith(PNG_SIGNATURE):",
+        "            if False:",
+        (
+            "tests/integration/test_plot_process.py::"
+            "test_any_failure_of_the_child_is_drawn_here_the_same_and_the_child_reaped",
+        ),
+    ),
+    Mutant(
+        "plot-child-imports-tensorflow",
+        "the plot child imports no TensorFlow",
+        "pytfpol/results/plot_process.py",
+        '"plot_process.serve()"',
+        '"import tensorflow; plot_process.serve()"',
+        ("tests/integration/test_plot_process.py::test_the_child_imports_no_tensorflow",),
+    ),
+    Mutant(
+        "plot-child-working-directory-on-path",
+        "the plot child runs this pytfpol and nothing from the working directory (-P)",
+        "pytfpol/results/plot_process.py",
+        '[sys.executable, "-P", "-c", BOOT, root]',
+        '[sys.executable, "-c", BOOT, root]',
+        (
+            "tests/integration/test_plot_process.py::"
+            "test_the_child_runs_this_pytfpol_and_nothing_from_the_working_directory",
+        ),
+    ),
+    Mutant(
+        "plot-child-not-reaped",
+        "the plot child is ended and reaped however the sweep ends",
+        "pytfpol/commands/sweep/__init__.py",
+        "for runner in [state.plotter, *state.runners, state.remote]:",
+        "for runner in [*state.runners, state.remote]:",
+        (
+            "tests/integration/test_plot_process.py::"
+            "test_the_child_is_reaped_however_the_sweep_ends",
+        ),
+    ),
+    Mutant(
+        "plot-child-not-used-by-the-sweep",
+        "a sweep that evaluates draws curve.png in the child (its own process imports no matplotlib)",
+        "pytfpol/commands/sweep/documents.py",
+        "    draw = plots.write_curve_plot if plotter is None else plotter.write_curve_plot",
+        "    draw = plots.write_curve_plot",
+        (
+            "tests/integration/test_plot_process.py::"
+            "test_a_sweep_draws_its_curve_in_the_child_and_a_rerun_starts_none",
+        ),
+    ),
+    Mutant(
+        "plot-child-started-on-a-rerun",
+        "a re-run answered from the journal starts no plot child (keeps OUT's curve.png)",
+        "pytfpol/commands/sweep/scheduler.py",
+        '    reused = state.journal.get(entry["key"])\n',
+        '    state.start_plotter()\n    reused = state.journal.get(entry["key"])\n',
+        (
+            "tests/integration/test_plot_process.py::"
+            "test_a_sweep_draws_its_curve_in_the_child_and_a_rerun_starts_none",
+        ),
+    ),
+    Mutant(
+        "plot-child-killed-by-ctrl-c",
+        "Ctrl-C to the process group does not kill the plot child (the sweep decides)",
+        "pytfpol/results/plot_process.py",
+        '"import signal; signal.signal(signal.SIGINT, signal.SIG_IGN); import os, sys; os.nice(10); "',
+        '"import os, sys; os.nice(10); "',
+        (
+            "tests/integration/test_plot_process.py::"
+            "test_a_watch_stopped_by_a_real_signal_leaves_no_child",
+        ),
+    ),
+    Mutant(
+        "plot-child-without-a-spare-core",
+        "a plot child is started only with a core to spare (or PYTFPOL_PLOT_PROCESS=1)",
+        "pytfpol/results/plot_process.py",
+        "    return cpus >= 2 and load < cpus - 0.5",
+        "    return cpus >= 1 and load < cpus - 0.5",
+        (
+            "tests/integration/test_plot_process.py::test_a_child_is_started_only_when_a_core_is_spare_unless_told",
+        ),
+    ),
     # --- issue 26: output checkpoints without TensorFlow's saver, start-up memory (lead) ---
     Mutant(
         "bundle-writer-entry-crc-unmasked",

@@ -33,9 +33,13 @@ def _subplots(*args, **kwargs):
 
 
 def _save(figure, path: Path) -> None:
+    files.write_atomic(Path(path), _png(figure))
+
+
+def _png(figure) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110)
-    files.write_atomic(Path(path), buffer.getvalue())
+    return buffer.getvalue()
 
 
 def _bins(values: np.ndarray) -> np.ndarray:
@@ -179,6 +183,12 @@ def _draw_difference(axis, result: dict) -> None:
 def write_curve_plot(sweep: dict, path: Path) -> None:
     """`curve_figure`, saved as a PNG at `path`."""
     _save(curve_figure(sweep), path)
+
+
+def curve_png(sweep: dict) -> bytes:
+    """`curve_figure` as the bytes of the PNG `write_curve_plot` writes (what a sweep's plot
+    child process, `plot_process`, sends back)."""
+    return _png(curve_figure(sweep))
 
 
 def curve_figure(sweep: dict):

@@ -109,13 +109,13 @@ def run_sweep(state: SweepState) -> tuple[SweepReport, Optional[PytfpolError]]:
             best, stopped = _best(state, stage)
         deferral.start()
         document = SweepReport.from_dict(documents.sweep_document(state, best, stopped))
-        documents.write_documents(state.settings, stage, document, state.journal)
+        documents.write_documents(state.settings, stage, document, state.journal, state.plotter)
         output_set.commit_outputs(state.out, stage, output_set.KIND_SWEEP)
     except OutputError as exc:  # a staged file could not be written: say it of OUT
         raise write_failures.in_out(exc, state.out, stage) from exc.__cause__
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-        for runner in [*state.runners, state.remote]:
+        for runner in [state.plotter, *state.runners, state.remote]:  # each one's close()
             if runner is not None:
                 runner.close()
         late = deferral.finish()

@@ -174,31 +174,38 @@ def _tensorboard_dir(settings: SweepSettings, out: Path) -> Path:
 
 
 def write_documents(
-    settings: SweepSettings, stage: Path, document: SweepReport, journal: Any = None
+    settings: SweepSettings,
+    stage: Path,
+    document: SweepReport,
+    journal: Any = None,
+    plotter: Any = None,
 ) -> None:
     """The sweep's files from its document, into the staging directory (sweep.json last, by
     its one writer); with the sweep's `journal`, OUT's curve.png is kept when it shows the
-    same (`reuse`)."""
+    same (`reuse`); else drawn by the sweep's `plotter` (`results.plot_process`) if it
+    started one."""
     entries = document.checkpoints
     files.write_atomic(stage / layout.CURVE_CSV, sweep_report.curve_csv(entries).encode())
     files.write_atomic(stage / layout.EPISODES_CSV, sweep_report.episodes_csv(entries).encode())
     if any(e["error"] is None for e in entries):
-        _write_curve_plot(document.as_document(), stage, journal)
+        _write_curve_plot(document.as_document(), stage, journal, plotter)
     board = _tensorboard_dir(settings, stage)
     sweep_report.write_tensorboard(board, document, list(settings.paths))
     write_sweep_report(stage, document)
 
 
-def _write_curve_plot(document: dict, stage: Path, journal: Any) -> None:
+def _write_curve_plot(document: dict, stage: Path, journal: Any, plotter: Any) -> None:
     """curve.png: importing matplotlib is most of what a re-run with nothing new costs, so
-    OUT's own is kept when the journal says it was drawn from the same document."""
+    OUT's own is kept when the journal says it was drawn from the same document; else the
+    plot child draws it (matplotlib imported there meanwhile), or this process."""
     name = layout.CURVE_PNG
+    draw = plots.write_curve_plot if plotter is None else plotter.write_curve_plot
     if journal is None:
-        plots.write_curve_plot(document, stage / name)
+        draw(document, stage / name)
         return
     key, out = reuse.curve_key(document), Path(document["output"]["dir"])
     if not reuse.carry_over(journal, key, out, stage, name):
-        plots.write_curve_plot(document, stage / name)
+        draw(document, stage / name)
         reuse.remember(journal, key, stage, name)
 
 

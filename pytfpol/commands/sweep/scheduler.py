@@ -127,6 +127,7 @@ def _submit(state: SweepState, job: Job, run: SweepRun, description: str) -> Non
     job.expected = len(units)
     tag = next(state.tags)
     state.jobs[tag] = job
+    state.start_plotter()  # before the runner imports TensorFlow
     runner = state.executor(job.number)
     local = state.remote is None
     if local:  # run here, now: a bar for this checkpoint's episodes

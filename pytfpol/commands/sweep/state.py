@@ -51,6 +51,7 @@ class SweepState:
     # remote backend it only loads the best checkpoint's policy, to write OUT/best.
     runners: list
     remote: Any = None  # the runner of --backend ray (made by scheduler.start_backend)
+    plotter: Any = None  # the child drawing curve.png (`start_plotter`)
     jobs: dict[int, Job] = field(default_factory=dict)  # checkpoints submitted, by tag
     confirmed: list = field(default_factory=list)  # the best's confirmation units, as they arrive
     tags: Iterator[int] = field(default_factory=itertools.count)
@@ -88,6 +89,15 @@ class SweepState:
             first_env = self.plan.take_first_env() if number == 0 else None
             self.runners[number] = InProcessRunner(first_env)
         return self.runners[number]
+
+    def start_plotter(self) -> None:
+        """Start the child that draws curve.png (`results.plot_process`; when a core is spare),
+        once: called when a checkpoint is to be evaluated, so matplotlib's import overlaps the
+        evaluation's (a re-run answered from the journal starts none)."""
+        if self.plotter is None:
+            from pytfpol.results import plot_process
+
+            self.plotter = plot_process.start()
 
     def workers(self) -> int:
         return 1 if self.remote is None else int(self.remote.describe()["actors"])
