@@ -36,3 +36,20 @@ def run_cli(*args: str, cwd: Path = REPO, timeout: float = 300) -> subprocess.Co
         timeout=timeout,
         env={**os.environ, "NO_COLOR": "1"},
     )
+
+
+def wait_for_first_journal_entry(
+    process: subprocess.Popen, out: Path, timeout: float = 240
+) -> None:
+    """Wait until the sweep `process` (a --watch into `out`) has journalled a checkpoint, then a
+    second for it to be watching: it must not end meanwhile."""
+    import time
+
+    from pytfpol.formats import layout
+
+    deadline = time.monotonic() + timeout
+    while not list((out / layout.JOURNAL_DIR).glob("*.json")):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    time.sleep(1.0)  # watching now

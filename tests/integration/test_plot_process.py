@@ -27,7 +27,7 @@ from pytfpol.errors import PytfpolError
 from pytfpol.formats import layout
 from pytfpol.results import plot_process, plots
 from pytfpol.settings import EvalSettings, SweepSettings
-from tests.helpers.repo import REPO
+from tests.helpers.repo import REPO, wait_for_first_journal_entry
 
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"
 SUMMARY = {"mean_return": 10.0, "iqm_return": 9.0, "mean_return_ci_low": 8.0,
@@ -270,12 +270,7 @@ def test_a_watch_stopped_by_a_real_signal_leaves_no_child(tmp_path, signum, code
         start_new_session=True, env={**FORCED, "NO_COLOR": "1"},
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 240
-        while not list((out / layout.JOURNAL_DIR).glob("*.json")):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-        time.sleep(1.0)  # watching now
+        wait_for_first_journal_entry(process, out)
         child = plot_children(process.pid)
         assert len(child) == 1
         if signum == signal.SIGINT:

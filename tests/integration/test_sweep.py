@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -30,7 +29,7 @@ from pytfpol.errors import UsageError
 from pytfpol.formats import layout
 from pytfpol.running import sweep_plan
 from pytfpol.settings import EvalSettings, SweepSettings, parse_steps
-from tests.helpers.repo import REPO, run_cli
+from tests.helpers.repo import REPO, run_cli, wait_for_first_journal_entry
 
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"
 DQN_V2_CONFIG = str(REPO / "configs" / "tf-agents-dqn-v2-cartpole.toml")
@@ -406,12 +405,7 @@ def test_stopping_a_watch(dqn_run, tmp_path, signum, code):
         env={**os.environ, "NO_COLOR": "1"},
     )
     try:
-        deadline = time.monotonic() + 240
-        while not list((out / layout.JOURNAL_DIR).glob("*.json")):
-            assert process.poll() is None, process.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
-        time.sleep(1.0)  # watching now
+        wait_for_first_journal_entry(process, out)
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=120)
     finally:
