@@ -31,7 +31,7 @@ from run import (  # noqa: E402
     _TimedCall,
     _TimedStepper,
     bare_vector_env,
-    write_section,
+    publish,
 )
 
 SECTION = "## loop overhead (issue 26)"
@@ -51,9 +51,7 @@ def main() -> None:
     results = measure(args.repeats, args.episodes)
     loads.append(os.getloadavg()[0])
     text = render(results, args, time.perf_counter() - begun, loads)
-    print(text)
-    if not args.no_readme:
-        write_section(SECTION, text)
+    publish(SECTION, text, args.no_readme)
 
 
 def measure(repeats: int, episodes: int) -> dict:

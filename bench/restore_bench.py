@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from run import _header, write_section  # noqa: E402
+from run import _header, publish  # noqa: E402
 
 SECTION = "## validate + read a 400 MB checkpoint (issue 26)"
 GOAL = 1.5
@@ -154,9 +154,7 @@ def main() -> None:
         medians = measure(policy_dir, args.repeats)
     loads.append(os.getloadavg()[0])
     text = render(medians, args, time.perf_counter() - begun, loads)
-    print(text)
-    if not args.no_readme:
-        write_section(SECTION, text)
+    publish(SECTION, text, args.no_readme)
 
 
 if __name__ == "__main__":

@@ -1070,6 +1070,13 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def publish(section: str, text: str, no_readme: bool) -> None:
+    """Print a bench's section of bench/README.md, and write it there unless --no-readme."""
+    print(text)
+    if not no_readme:
+        write_section(section, text)
+
+
 def write_section(title: str, text: str) -> None:
     """Replace (or insert, before the earlier figures) one section of bench/README.md; other
     sections stay as they are."""

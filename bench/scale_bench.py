@@ -223,11 +223,9 @@ def main() -> None:
             loads.append(os.getloadavg()[0])
     results = summarize(sweep, newest, episodes, diff)
     text = render(results, args, time.time() - started, loads)
-    print(text)
-    if not args.no_readme:
-        from bench.run import write_section
+    from bench.run import publish
 
-        write_section(SECTION, text)
+    publish(SECTION, text, args.no_readme)
 
 
 def summarize(sweep: dict, newest: dict, episodes: dict, diff: dict) -> dict:

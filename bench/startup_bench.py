@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from run import EXAMPLE, _header, _timed, write_section  # noqa: E402
+from run import EXAMPLE, _header, _timed, publish  # noqa: E402
 
 SECTION = "## start-up to the first episode (issue 26)"
 GOALS = {"seconds": 0.8, "peak_rss_mb": 1.0}
@@ -107,9 +107,7 @@ def main() -> None:
         medians = measure(args.repeats, Path(tmp))
     loads.append(os.getloadavg()[0])
     text = render(medians, args, time.perf_counter() - begun, loads)
-    print(text)
-    if not args.no_readme:
-        write_section(SECTION, text)
+    publish(SECTION, text, args.no_readme)
 
 
 if __name__ == "__main__":
