@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 HELPERS = Path(__file__).resolve().parent
@@ -53,3 +54,23 @@ def wait_for_first_journal_entry(
         assert time.monotonic() < deadline
         time.sleep(0.2)
     time.sleep(1.0)  # watching now
+
+
+def run_counting_opens(
+    args: list[str], log: Path, **run: Any
+) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Run `python -m pytfpol ARGS` under strace and return it with every path it and its
+    children opened successfully. `-ff` writes one log a thread (`log.TID`): with one log for
+    all, a call interrupted by another thread's is split over two lines, and the regex below
+    would miss it."""
+    import re
+
+    result = subprocess.run(
+        ["strace", "-ff", "-qq", "-e", "trace=open,openat", "-o", str(log), sys.executable, "-m",
+         "pytfpol", *args],
+        capture_output=True, text=True, timeout=300, **{"cwd": REPO, **run},
+    )  # fmt: skip
+    opened: list[str] = []
+    for part in log.parent.glob(f"{log.name}.*"):
+        opened += re.findall(r'open(?:at)?\([^"]*"([^"]+)"[^)]*\)\s*=\s*\d+', part.read_text())
+    return result, opened

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -35,7 +34,7 @@ from pytfpol.formats.sources import resolve_policy_source  # noqa: E402
 from pytfpol.running import shipping  # noqa: E402
 from pytfpol.running.ray_runner import redact  # noqa: E402
 from pytfpol.settings import EvalSettings, SweepSettings  # noqa: E402
-from tests.helpers.repo import EXAMPLE_POLICY, REPO, run_cli  # noqa: E402
+from tests.helpers.repo import EXAMPLE_POLICY, REPO, run_cli, run_counting_opens  # noqa: E402
 
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"
 # Small but real: the newest 3 checkpoints, 6 episodes each capped at 60 steps, the best
@@ -225,18 +224,15 @@ def test_the_driver_opens_each_checkpoint_file_once(cluster, tmp_path, command):
             for e in ("index", "data-00000-of-00001")
         ]
     log, out = tmp_path / "strace.log", tmp_path / "out"
-    result = subprocess.run(
-        ["strace", "-f", "-qq", "-e", "trace=open,openat", "-o", str(log), sys.executable, "-m",
-         "pytfpol", command, str(root), "--env", "CartPole-v1", "--max-episode-steps", "20",
+    result, opened = run_counting_opens(
+        [command, str(root), "--env", "CartPole-v1", "--max-episode-steps", "20",
          "--out", str(out), "--json", "--backend", "ray", "--actors", "1", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "RAY_ADDRESS": cluster["address"], "NO_COLOR": "1"},
+        log, env={**os.environ, "RAY_ADDRESS": cluster["address"], "NO_COLOR": "1"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     record_workers(cluster, document)
     assert document["backend"]["name"] == "ray" and document["backend"]["units"]
-    opened = re.findall(r'open(?:at)?\([^"]*"([^"]+)"[^)]*\)\s*=\s*\d+', log.read_text())
     counts = {name: opened.count(str(root / name)) for name in names}
     assert counts == dict.fromkeys(names, 1)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -29,7 +28,7 @@ from pytfpol.errors import UsageError
 from pytfpol.formats import layout
 from pytfpol.running import sweep_plan
 from pytfpol.settings import EvalSettings, SweepSettings, parse_steps
-from tests.helpers.repo import REPO, run_cli, wait_for_first_journal_entry
+from tests.helpers.repo import REPO, run_cli, run_counting_opens, wait_for_first_journal_entry
 
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"
 DQN_V2_CONFIG = str(REPO / "configs" / "tf-agents-dqn-v2-cartpole.toml")
@@ -454,16 +453,14 @@ def test_a_sweep_opens_each_checkpoint_file_once(artifacts, tmp_path, kind):
             for e in ("index", "data-00000-of-00001")
         ]
     log = tmp_path / "strace.log"
-    result = subprocess.run(
-        ["strace", "-f", "-qq", "-e", "trace=open,openat", "-o", str(log), sys.executable, "-m",
-         "pytfpol", "sweep", str(root), "--env", "CartPole-v1", "--episodes", "2",
+    result, opened = run_counting_opens(
+        ["sweep", str(root), "--env", "CartPole-v1", "--episodes", "2",
          "--confirm-episodes", "2", "--out", str(tmp_path / "out"), "-q", *args],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        log,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     document = json.loads((tmp_path / "out" / layout.SWEEP_JSON).read_text())
     assert document["best"]["confirmation"] is not None
-    opened = re.findall(r'open(?:at)?\([^"]*"([^"]+)"[^)]*\)\s*=\s*\d+', log.read_text())
     counts = {name: opened.count(str(root / name)) for name in files}
     assert counts == dict.fromkeys(files, 1)
 

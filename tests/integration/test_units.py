@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
-import re
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -39,7 +36,7 @@ from pytfpol.running.worker import PolicyWorker  # noqa: E402
 from pytfpol.settings import EvalSettings  # noqa: E402
 from tests.helpers import countdown_env  # noqa: E402
 from tests.helpers.artifacts_checkpointer import NORMALIZED_ENV_KWARGS  # noqa: E402
-from tests.helpers.repo import REPO  # noqa: E402
+from tests.helpers.repo import run_counting_opens  # noqa: E402
 
 OPTIONS = RunOptions(num_envs=3)
 
@@ -260,13 +257,11 @@ def test_an_eval_opens_each_input_checkpoint_file_once(artifacts, tmp_path, targ
     process and its children, TensorFlow's C++ included)."""
     root = target(artifacts)
     log = tmp_path / "strace.log"
-    result = subprocess.run(
-        ["strace", "-f", "-qq", "-e", "trace=open,openat", "-o", str(log), sys.executable, "-m",
-         "pytfpol", "eval", str(root), "--env", "CartPole-v1", "--episodes", "3", "--out",
+    result, opened = run_counting_opens(
+        ["eval", str(root), "--env", "CartPole-v1", "--episodes", "3", "--out",
          str(tmp_path / "out"), "-q"],
-        cwd=REPO, capture_output=True, text=True, timeout=300,
+        log,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    opened = re.findall(r'open(?:at)?\([^"]*"([^"]+)"[^)]*\)\s*=\s*\d+', log.read_text())
     for name in files:
         assert opened.count(str(root / name)) == 1, (name, opened.count(str(root / name)))
