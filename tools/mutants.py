@@ -2910,6 +2910,22 @@ MUTANTS = [
     ),
     # --- issue 26: output checkpoints without TensorFlow's saver, start-up memory (lead) ---
     Mutant(
+        "checkpoint-large-variable-fetched-whole",
+        "a variable over FETCH_BYTES is read a block of rows at a time, never whole",
+        "pytfpol/policy/checkpoint_tensors.py",
+        "    large = {k: t for k, t in to_read.items() if _nbytes(t) > FETCH_BYTES and t.shape.rank}\n",
+        "    large: dict = {}\n",
+        (BUNDLE_W + "test_variables_are_read_in_runs_of_bounded_size",),
+    ),
+    Mutant(
+        "bundle-writer-blocks-checksum-restarts",
+        "a tensor written in blocks has one checksum over all of them",
+        "pytfpol/formats/bundle_writer.py",
+        "        array = np.ascontiguousarray(block)\n",
+        "        array = np.ascontiguousarray(block)\n        crc = 0\n",
+        (BUNDLE_W + "test_variables_are_read_in_runs_of_bounded_size",),
+    ),
+    Mutant(
         "bundle-writer-entry-crc-unmasked",
         "a written tensor's checksum is stored masked, as TensorFlow reads it",
         "pytfpol/formats/bundle_writer.py",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Callable, Iterable, Iterator, Union
 
 import numpy as np
 
@@ -31,13 +31,22 @@ BUNDLE_VERSION = 1  # BundleHeaderProto.version.producer, as TensorFlow 2.x writ
 
 
 @dataclass(frozen=True)
+class Blocks:
+    """A numeric tensor too large to hold at once: its shape and, read on demand, its
+    consecutive blocks of rows (in C order), e.g. from a session one block at a time."""
+
+    shape: tuple[int, ...]
+    read: Callable[[], Iterator[np.ndarray]]
+
+
+@dataclass(frozen=True)
 class TensorToWrite:
     """One tensor of a bundle: its checkpoint key, TensorFlow dtype enum and value (numeric: an
     array of the dtype's little-endian numpy type; strings: an array of `bytes`)."""
 
     key: str
     dtype_enum: int
-    value: np.ndarray
+    value: Union[np.ndarray, Blocks]
 
 
 def write_bundle(prefix: Path, tensors: Iterable[TensorToWrite]) -> None:
@@ -47,7 +56,9 @@ def write_bundle(prefix: Path, tensors: Iterable[TensorToWrite]) -> None:
         offset = 0
         for tensor in sorted(tensors, key=lambda t: t.key):
             size, crc = _write_value(data, tensor)
-            shape = tuple(int(d) for d in np.shape(tensor.value))
+            value = tensor.value
+            shape = value.shape if isinstance(value, Blocks) else np.shape(value)
+            shape = tuple(int(d) for d in shape)
             entries.append(
                 (tensor.key.encode(), _entry(tensor.dtype_enum, shape, offset, size, crc))
             )
@@ -66,24 +77,28 @@ def _create(path: Path) -> BinaryIO:
 def _write_value(out: BinaryIO, tensor: TensorToWrite) -> tuple[int, int]:
     """Write the tensor's bytes; returns their size and unmasked CRC32C."""
     if tensor.dtype_enum == DT_STRING:
-        encoded = encode_strings(tensor.value)
+        encoded = encode_strings(np.asarray(tensor.value))
         out.write(encoded.data)
         return len(encoded.data), encoded.crc
     numpy_dtype = DTYPES[tensor.dtype_enum][1]
     if numpy_dtype is None:
         raise ValueError(f"{tensor.key}: {DTYPES[tensor.dtype_enum][0]} cannot be written")
-    array = np.ascontiguousarray(tensor.value)
-    if tensor.dtype_enum == DT_BFLOAT16:
-        array = array.view(numpy_dtype)  # its raw 16-bit patterns: numpy has no bfloat16
-    else:
-        array = array.astype(numpy_dtype, copy=False)
-    raw = array.reshape(-1).view(np.uint8)
-    crc = 0
-    for start in range(0, len(raw), PIECE_BYTES):
-        piece = raw[start : start + PIECE_BYTES].tobytes()
-        crc = crc32c(piece, crc)
-        out.write(piece)
-    return len(raw), crc
+    value = tensor.value
+    blocks = value.read() if isinstance(value, Blocks) else [value]
+    size = crc = 0
+    for block in blocks:
+        array = np.ascontiguousarray(block)
+        if tensor.dtype_enum == DT_BFLOAT16:
+            array = array.view(numpy_dtype)  # its raw 16-bit patterns: numpy has no bfloat16
+        else:
+            array = array.astype(numpy_dtype, copy=False)
+        raw = array.reshape(-1).view(np.uint8)
+        for start in range(0, len(raw), PIECE_BYTES):
+            piece = raw[start : start + PIECE_BYTES].tobytes()
+            crc = crc32c(piece, crc)
+            out.write(piece)
+        size += len(raw)
+    return size, crc
 
 
 @dataclass(frozen=True)

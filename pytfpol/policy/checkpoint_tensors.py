@@ -19,9 +19,9 @@ from tensorflow.python.training.saving import saveable_object
 from tensorflow.python.util import object_identity
 
 from pytfpol.formats.bundle import DT_STRING, OBJECT_GRAPH_KEY
-from pytfpol.formats.bundle_writer import TensorToWrite
+from pytfpol.formats.bundle_writer import Blocks, TensorToWrite
 
-FETCH_BYTES = 64 << 20  # variables are read in session runs of about this many bytes at most
+FETCH_BYTES = 16 << 20  # variables are read in session runs of about this many bytes at most
 
 
 class NeedsSaver(Exception):
@@ -52,10 +52,30 @@ def checkpoint_tensors(session, checkpoint: tf.train.Checkpoint) -> list[TensorT
                 written.append(TensorToWrite(key, dtype_enum, np.zeros((), np.int64)))
             else:
                 to_read[key] = tensor
-    for group in _fetch_groups(to_read):
+    large = {k: t for k, t in to_read.items() if _nbytes(t) > FETCH_BYTES and t.shape.rank}
+    for key, tensor in large.items():
+        written.append(TensorToWrite(key, tensor.dtype.as_datatype_enum, _blocks(session, tensor)))
+    small = {k: t for k, t in to_read.items() if k not in large}
+    for group in _fetch_groups(small):
         values = session.run(group)
         written += [TensorToWrite(k, group[k].dtype.as_datatype_enum, v) for k, v in values.items()]
     return written
+
+
+def _blocks(session, tensor: tf.Tensor) -> Blocks:
+    """A variable over FETCH_BYTES, read a block of rows at a time when it is written (a slice
+    op a block, built now in the graph): never held whole outside the session."""
+    shape = tuple(int(d) for d in tensor.shape)
+    rows = max(1, FETCH_BYTES // max(1, _nbytes(tensor) // shape[0]))
+    slices = [tensor[start : start + rows] for start in range(0, shape[0], rows)]
+    return Blocks(shape, lambda: (session.run(block) for block in slices))
+
+
+def _nbytes(tensor: tf.Tensor) -> int:
+    """A tensor's size in bytes; FETCH_BYTES when not known (strings, unknown shapes)."""
+    if not tensor.shape.is_fully_defined() or tensor.dtype == tf.string:
+        return FETCH_BYTES
+    return tensor.shape.num_elements() * tensor.dtype.size
 
 
 def _tensor(key: str, value: Any) -> tf.Tensor:
@@ -84,12 +104,7 @@ def _fetch_groups(tensors: dict[str, Any]) -> list[dict[str, Any]]:
     groups: list[dict[str, Any]] = []
     size = 0
     for key, tensor in tensors.items():
-        shape = tensor.shape
-        nbytes = (
-            shape.num_elements() * tensor.dtype.size
-            if shape.is_fully_defined() and tensor.dtype != tf.string
-            else FETCH_BYTES
-        )
+        nbytes = _nbytes(tensor)
         if not groups or size + nbytes > FETCH_BYTES:
             groups.append({})
             size = 0

@@ -205,21 +205,29 @@ def test_a_sharded_variable_is_left_to_tensorflows_saver_and_restores(tmp_path):
 
 
 def test_variables_are_read_in_runs_of_bounded_size(tmp_path, monkeypatch):
-    """A large policy's variables are copied out of the session a group at a time (at most
-    FETCH_BYTES each, a larger variable alone), and all of them are written."""
+    """A policy's variables are copied out of the session at most FETCH_BYTES at a time: small
+    ones in groups, a larger one a block of rows at a time as it is written; all are written
+    whole."""
     from pytfpol.policy import checkpoint_tensors
 
     monkeypatch.setattr(checkpoint_tensors, "FETCH_BYTES", 100)
     graph = tf.Graph()
     with graph.as_default():
         variables = [tf.Variable(np.full((3, 4), i, np.float32)) for i in range(5)]  # 48 B each
-        variables.append(tf.Variable(np.zeros(40, np.float32)))  # 160 B: over the bound alone
-        reads = {f"v{i}": v.value() for i, v in enumerate(variables)}
-    groups = checkpoint_tensors._fetch_groups(reads)
-    assert [len(g) for g in groups] == [2, 2, 1, 1]
+        large = np.arange(40 * 3, dtype=np.float32).reshape(40, 3)  # 480 B, 12 B a row
+        variables.append(tf.Variable(large))
+        reads = {f"v{i}": v.value() for i, v in enumerate(variables[:5])}
+    assert [len(g) for g in checkpoint_tensors._fetch_groups(reads)] == [2, 2, 1]
     with tf.compat.v1.Session(graph=graph) as session:
         session.run([v.initializer for v in variables])
+        with graph.as_default():
+            gathered = checkpoint_tensors.checkpoint_tensors(
+                session, tf.train.Checkpoint(v=variables)
+            )
+            blocks = {t.key: t.value for t in gathered}["v/5/.ATTRIBUTES/VARIABLE_VALUE"]
+            assert [b.shape for b in blocks.read()] == [(8, 3)] * 5  # 96 B each
         prefix = checkpoints.write_checkpoint(session, {"v": variables}, tmp_path, "ckpt-1")
     reader = tf.train.load_checkpoint(prefix)
     for i in range(5):
         assert (reader.get_tensor(f"v/{i}/.ATTRIBUTES/VARIABLE_VALUE") == i).all()
+    np.testing.assert_array_equal(reader.get_tensor("v/5/.ATTRIBUTES/VARIABLE_VALUE"), large)
