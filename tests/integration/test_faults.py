@@ -36,6 +36,10 @@ SLOW = 240  # cases that load TensorFlow
 SM_VARS = "variables/variables"
 LEARNER_CKPT = "checkpoints/policy_checkpoint_0000000009/variables/variables"
 KERNEL = "model_variables/0/.ATTRIBUTES/VARIABLE_VALUE"  # of the SavedModels' variables
+# What an eval writes into OUT by default, in sorted order.
+EVAL_OUTPUT_NAMES = sorted(
+    [output_manifest.SET_MANIFEST, "checkpoint", "episodes.csv", "stats.json", "tensorboard"]
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -821,14 +825,7 @@ def test_two_runs_on_one_output(artifacts, tmp_path):
     report = json.loads(stdout)
     assert report["complete"] and len(report["episodes"]) == 20
     assert json.loads((tmp_path / "out" / "stats.json").read_text()) == report
-    names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == [
-        output_manifest.SET_MANIFEST,
-        "checkpoint",
-        "episodes.csv",
-        "stats.json",
-        "tensorboard",
-    ]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == EVAL_OUTPUT_NAMES
 
 
 def test_timeout_writes_the_completed_episodes(artifacts, tmp_path):
@@ -1108,14 +1105,7 @@ def test_kill_9_at_every_step_of_the_commit_leaves_the_old_set_or_the_new(artifa
             with locking.locked_output(out):
                 locking.clean_stale_temporaries(out)
             outcomes[k] = output_set_seed(out)
-            names = sorted(p.name for p in out.iterdir())
-            assert names == [
-                output_manifest.SET_MANIFEST,
-                "checkpoint",
-                "episodes.csv",
-                "stats.json",
-                "tensorboard",
-            ], k
+            assert sorted(p.name for p in out.iterdir()) == EVAL_OUTPUT_NAMES, k
     assert set(outcomes.values()) == {0, 100}, outcomes
     # Before the commit point the old set stays; from it on, the new one wins: one switch.
     switch = min(k for k, seed in outcomes.items() if seed == 100)

@@ -21,6 +21,7 @@ from pytfpol.running import metrics, vector
 from pytfpol.stats import iqm
 from tests.helpers import countdown_env
 from tests.helpers.repo import EXAMPLE_POLICY, REPO
+from tests.helpers.tensorboard_scalars import tensorboard_scalars
 
 EPISODES = 10
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"
@@ -39,21 +40,6 @@ def expected(seed: int, aggregation: str) -> float:
     """Episode `seed`'s value of info.t aggregated as `aggregation`."""
     values = [countdown_env.info_value(t) for t in range(1, countdown_env.episode_length(seed) + 1)]
     return {"sum": sum, "max": max, "last": lambda v: v[-1], "mean": np.mean}[aggregation](values)
-
-
-def tensorboard_scalars(logdir: Path) -> dict:
-    """{tag: [(step, value), ...]} of the event files in `logdir` (read back by TensorBoard)."""
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    from tensorboard.util import tensor_util
-
-    accumulator = EventAccumulator(str(logdir))
-    accumulator.Reload()
-    found = {}
-    for tag in accumulator.Tags()["tensors"]:
-        events = accumulator.Tensors(tag)
-        if tag != "Metrics/Returns":
-            found[tag] = [(e.step, float(tensor_util.make_ndarray(e.tensor_proto))) for e in events]
-    return found
 
 
 # ------------------------------------------------------------------------------ aggregation
@@ -276,6 +262,7 @@ def test_eval_writes_tensorboard_events_at_the_train_step_equal_to_stats_json(ar
         "Metrics/AverageReturn": [(step, pytest.approx(summary["mean_return"]))],
         "Metrics/AverageEpisodeLength": [(step, pytest.approx(summary["mean_length"]))],
         "Metrics/info.t": [(step, pytest.approx(summary["info.t_mean"]))],
+        "Metrics/Returns": [step],
     }
     manifest = json.loads((out / output_manifest.SET_MANIFEST).read_text())
     assert any(name.startswith("tensorboard/events.out.tfevents.") for name in manifest["files"])
@@ -298,6 +285,7 @@ def test_a_saved_model_without_a_train_step_reports_none_and_writes_events_at_st
     assert scalars["Metrics/AverageReturn"] == [
         (0, pytest.approx(report["summary"]["mean_return"]))
     ]
+    assert scalars.pop("Metrics/Returns") == [0]  # the returns histogram too
     assert {steps[0][0] for steps in scalars.values()} == {0}
     shown = invoke("inspect", str(policy))  # the stored -1, said for what it is
     assert shown.exit_code == 0, shown.stderr

@@ -29,6 +29,7 @@ from pytfpol.formats import layout
 from pytfpol.running import sweep_plan
 from pytfpol.settings import EvalSettings, SweepSettings, parse_steps
 from tests.helpers.repo import REPO, run_cli, run_counting_opens, wait_for_first_journal_entry
+from tests.helpers.tensorboard_scalars import tensorboard_scalars
 
 LEARNER_RUN = REPO / "examples" / "cartpole-dqn-run"
 DQN_V2_CONFIG = str(REPO / "configs" / "tf-agents-dqn-v2-cartpole.toml")
@@ -226,24 +227,6 @@ def test_checkpointer_sweep_equals_eval_of_each_step_and_resumes_from_its_journa
         (e["step"], pytest.approx(e["summary"]["mean_return"])) for e in other["checkpoints"]
     ]
     assert [s for s, _ in scalars["Metrics/AverageEpisodeLength"]] == [10, 20, 30]
-
-
-def tensorboard_scalars(logdir: Path) -> dict:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    from tensorboard.util import tensor_util
-
-    accumulator = EventAccumulator(str(logdir))
-    accumulator.Reload()
-    found = {}
-    for tag in accumulator.Tags()["tensors"]:
-        events = accumulator.Tensors(tag)
-        if tag == "Metrics/Returns":
-            found[tag] = [event.step for event in events]
-            continue
-        found[tag] = [
-            (event.step, float(tensor_util.make_ndarray(event.tensor_proto))) for event in events
-        ]
-    return found
 
 
 def test_two_runs_aggregate_per_step_and_gate_on_the_confirmed_best(dqn_run, tmp_path):
