@@ -60,6 +60,7 @@ DTYPES: dict[int, tuple[str, Optional[str]]] = {
 }
 DT_STRING = 7
 DT_BOOL = 10
+DT_BFLOAT16 = 14
 
 
 # ----------------------------------------------------------------------------- bundle entries

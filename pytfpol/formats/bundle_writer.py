@@ -21,12 +21,11 @@ from typing import BinaryIO, Callable, Iterable, Iterator, Union
 
 import numpy as np
 
-from pytfpol.formats.bundle import DT_STRING, DTYPES, data_path, index_path
+from pytfpol.formats.bundle import DT_BFLOAT16, DT_STRING, DTYPES, data_path, index_path
 from pytfpol.formats.sstable import TABLE_MAGIC, crc32c, mask_crc
 
 PIECE_BYTES = 1 << 20  # a tensor is checksummed and written in pieces of at most this
 BLOCK_BYTES = 4096  # a table block is closed once it holds this much, as LevelDB's default
-DT_BFLOAT16 = 14
 BUNDLE_VERSION = 1  # BundleHeaderProto.version.producer, as TensorFlow 2.x writes it
 
 
@@ -48,6 +47,11 @@ class TensorToWrite:
     dtype_enum: int
     value: Union[np.ndarray, Blocks]
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        shape = self.value.shape if isinstance(self.value, Blocks) else np.shape(self.value)
+        return tuple(int(d) for d in shape)
+
 
 def write_bundle(prefix: Path, tensors: Iterable[TensorToWrite]) -> None:
     """`prefix`.index and `prefix`.data-00000-of-00001 holding `tensors`. Raises OSError."""
@@ -56,13 +60,11 @@ def write_bundle(prefix: Path, tensors: Iterable[TensorToWrite]) -> None:
         offset = 0
         for tensor in sorted(tensors, key=lambda t: t.key):
             size, crc = _write_value(data, tensor)
-            value = tensor.value
-            shape = value.shape if isinstance(value, Blocks) else np.shape(value)
-            shape = tuple(int(d) for d in shape)
             entries.append(
-                (tensor.key.encode(), _entry(tensor.dtype_enum, shape, offset, size, crc))
+                (tensor.key.encode(), _entry(tensor.dtype_enum, tensor.shape, offset, size, crc))
             )
             offset += size
+    # BundleHeaderProto: num_shards (1), endianness (little: the default, left out), version.
     header = _field_varint(1, 1) + _field_bytes(3, _field_varint(1, BUNDLE_VERSION))
     with _create(index_path(prefix)) as index:
         index.write(_table([(b"", header), *entries]))
